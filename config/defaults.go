@@ -1,0 +1,275 @@
+package config
+
+import (
+	"maps"
+	"net/url"
+	"strings"
+)
+
+// This file is the one place defaults are applied. A default fills a key
+// only when the file gives it no value: an explicit 0, false or "" is kept,
+// so `max_retries: 0` means no retries and `api_key_secret: ""` means the
+// agent sends no key.
+
+// Defaults used in more than one place.
+const (
+	defaultAgentRegistry  = "holgerleichsenring"
+	defaultSecretName     = "agent-smith-secrets"
+	defaultCommentKeyword = "/agent-smith"
+	defaultOllamaEndpoint = "http://localhost:11434/v1"
+)
+
+var defaultToolchainImages = map[string]string{
+	"dotnet": "mcr.microsoft.com/dotnet/sdk:8.0",
+	"node":   "node:20-bookworm-slim",
+	"python": "python:3.12-slim",
+	"go":     "golang:1.26-bookworm",
+	"rust":   "rust:1.79-bookworm",
+	"java":   "maven:3-eclipse-temurin-21",
+}
+
+var defaultAPIKeySecrets = map[AgentType]string{
+	AgentAzureOpenAI: "azure_openai_api_key",
+	AgentOpenAI:      "openai_api_key",
+	AgentAnthropic:   "anthropic_api_key",
+	AgentGemini:      "gemini_api_key",
+}
+
+var defaultOpenStates = map[TrackerType][]string{
+	TrackerGitHub:      {"open"},
+	TrackerGitLab:      {"open"},
+	TrackerAzureDevOps: {"New", "Active"},
+	TrackerJira:        {"To Do", "Open"},
+}
+
+// defaulter sets a field to its default unless its key has a value.
+type defaulter struct{ set map[string]bool }
+
+func setDefault[T any](d defaulter, path string, field *T, value T) {
+	if !d.set[path] {
+		*field = value
+	}
+}
+
+func applyDefaults(c *Config, l *loader) {
+	d := defaulter{l.set}
+	sandboxDefaults(d, &c.Sandbox)
+	setDefault(d, "orchestrator.runs_dir", &c.Orchestrator.RunsDir, "/var/lib/agent-smith/runs")
+	for name, a := range c.Agents {
+		agentDefaults(d, child("agents", name), a)
+	}
+	for name, r := range c.Repos {
+		setDefault(d, child(child("repos", name), "api_url"), &r.APIURL, deriveAPIURL(r.Type, r.URL))
+	}
+	for name, t := range c.Trackers {
+		trackerDefaults(d, child("trackers", name), t)
+	}
+	for name, p := range c.Projects {
+		projectDefaults(d, c, name, p)
+	}
+	setDefault(d, "skills.source", &c.Skills.Source, SkillsDefault)
+	setDefault(d, "skills.cache_dir", &c.Skills.CacheDir, "/var/lib/agentsmith/skills")
+	queueDefaults(d, &c.Queue)
+	limitsDefaults(d, &c.Limits)
+}
+
+func sandboxDefaults(d defaulter, s *Sandbox) {
+	setDefault(d, "sandbox.agent_registry", &s.AgentRegistry, defaultAgentRegistry)
+	setDefault(d, "sandbox.secret_name", &s.SecretName, defaultSecretName)
+	if s.ToolchainImages == nil {
+		s.ToolchainImages = map[string]string{}
+	}
+	for lang, image := range defaultToolchainImages {
+		if _, ok := s.ToolchainImages[lang]; !ok {
+			s.ToolchainImages[lang] = image
+		}
+	}
+	setDefault(d, "sandbox.default_toolchain_image", &s.DefaultToolchainImage, "buildpack-deps:bookworm-scm")
+	setDefault(d, "sandbox.resources.cpu_request", &s.Resources.CPURequest, "100m")
+	setDefault(d, "sandbox.resources.memory_request", &s.Resources.MemoryRequest, "256Mi")
+	setDefault(d, "sandbox.resources.cpu_limit", &s.Resources.CPULimit, "1")
+	setDefault(d, "sandbox.resources.memory_limit", &s.Resources.MemoryLimit, "1Gi")
+	setDefault(d, "sandbox.run_as_user", &s.RunAsUser, 1000)
+	setDefault(d, "sandbox.ready_timeout_seconds", &s.ReadyTimeoutSeconds, 120)
+	setDefault(d, "sandbox.step_timeout_seconds", &s.StepTimeoutSeconds, 600)
+	setDefault(d, "sandbox.idle_timeout_seconds", &s.IdleTimeoutSeconds, 900)
+}
+
+func agentDefaults(d defaulter, path string, a *Agent) {
+	at := func(keys string) string { return keyPath(path, keys) }
+	if a.Type == AgentAzureOpenAI {
+		setDefault(d, at("api_version"), &a.APIVersion, "2024-10-21")
+	}
+	if a.Type == AgentOllama {
+		// A local Ollama is the common case; pointing elsewhere is explicit.
+		setDefault(d, at("endpoint"), &a.Endpoint, defaultOllamaEndpoint)
+	}
+	setDefault(d, at("api_key_secret"), &a.APIKeySecret, defaultAPIKeySecrets[a.Type])
+	setDefault(d, at("context_window"), &a.ContextWindow, 128000)
+	setDefault(d, at("max_output_tokens"), &a.MaxOutputTokens, 16000)
+	setDefault(d, at("request_timeout_seconds"), &a.RequestTimeoutSeconds, 300)
+	setDefault(d, at("retry.max_retries"), &a.Retry.MaxRetries, 5)
+	setDefault(d, at("retry.initial_delay_ms"), &a.Retry.InitialDelayMS, 2000)
+	setDefault(d, at("retry.backoff_multiplier"), &a.Retry.BackoffMultiplier, 2.0)
+	setDefault(d, at("retry.max_delay_ms"), &a.Retry.MaxDelayMS, 60000)
+	setDefault(d, at("compaction.enabled"), &a.Compaction.Enabled, true)
+	setDefault(d, at("compaction.trigger_ratio"), &a.Compaction.TriggerRatio, 0.7)
+	setDefault(d, at("compaction.keep_recent_turns"), &a.Compaction.KeepRecentTurns, 6)
+	for _, slot := range []*ModelSlot{&a.Models.Planning, &a.Models.Execution, &a.Models.Review, &a.Models.Summarization} {
+		if slot.Model == "" {
+			slot.Model = a.Model
+			if slot.Deployment == "" {
+				slot.Deployment = a.Deployment
+			}
+		}
+		if slot.Deployment == "" && a.Type == AgentAzureOpenAI {
+			// A slot naming its own model on Azure is served by a
+			// deployment named after the model unless it says otherwise.
+			slot.Deployment = slot.Model
+		}
+		if slot.MaxOutputTokens == 0 {
+			slot.MaxOutputTokens = a.MaxOutputTokens
+		}
+	}
+}
+
+func trackerDefaults(d defaulter, path string, t *Tracker) {
+	at := func(keys string) string { return keyPath(path, keys) }
+	switch t.Type {
+	case TrackerGitHub:
+		setDefault(d, at("url"), &t.URL, "https://api.github.com")
+	case TrackerGitLab:
+		setDefault(d, at("url"), &t.URL, "https://gitlab.com")
+	case TrackerAzureDevOps:
+		if t.Organization != "" {
+			setDefault(d, at("url"), &t.URL, "https://dev.azure.com/"+url.PathEscape(t.Organization))
+		}
+	case TrackerJira:
+		setDefault(d, at("agent_user"), &t.AgentUser, "Agent Smith")
+	}
+	setDefault(d, at("open_states"), &t.OpenStates, append([]string(nil), defaultOpenStates[t.Type]...))
+	setDefault(d, at("trigger_labels"), &t.TriggerLabels, []string{"agent-smith"})
+	setDefault(d, at("polling.interval_seconds"), &t.Polling.IntervalSeconds, 60)
+	setDefault(d, at("polling.jitter_percent"), &t.Polling.JitterPercent, 10)
+	setDefault(d, at("polling.timeout_seconds"), &t.Polling.TimeoutSeconds, 20)
+}
+
+// projectDefaults resolves a project against the global blocks: the sandbox
+// override is merged field by field over the global sandbox, and the
+// trigger block fitting the tracker is filled in (or created when the file
+// has none: tickets then match by the tag named like the project).
+func projectDefaults(d defaulter, c *Config, name string, p *Project) {
+	path := child("projects", name)
+	at := func(keys string) string { return keyPath(path, keys) }
+	setDefault(d, at("default_pipeline"), &p.DefaultPipeline, PipelineFixBug)
+	setDefault(d, at("coding_principles_path"), &p.CodingPrinciplesPath, ".agentsmith/coding-principles.md")
+
+	g, o := &c.Sandbox, &p.Sandbox
+	setDefault(d, at("sandbox.resources.cpu_request"), &o.Resources.CPURequest, g.Resources.CPURequest)
+	setDefault(d, at("sandbox.resources.memory_request"), &o.Resources.MemoryRequest, g.Resources.MemoryRequest)
+	setDefault(d, at("sandbox.resources.cpu_limit"), &o.Resources.CPULimit, g.Resources.CPULimit)
+	setDefault(d, at("sandbox.resources.memory_limit"), &o.Resources.MemoryLimit, g.Resources.MemoryLimit)
+	setDefault(d, at("sandbox.agent_registry"), &o.AgentRegistry, g.AgentRegistry)
+	setDefault(d, at("sandbox.agent_version"), &o.AgentVersion, g.AgentVersion)
+	if o.RunAsRoot == nil || !d.set[at("sandbox.run_as_root")] {
+		o.RunAsRoot = new(g.RunAsRoot)
+	}
+
+	tracker := c.Trackers[p.Tracker]
+	blocks := p.triggerBlocks()
+	present := 0
+	for _, b := range blocks {
+		if *b.trigger != nil {
+			present++
+		}
+	}
+	if present == 0 && tracker != nil {
+		for _, b := range blocks {
+			if b.tracker == tracker.Type {
+				*b.trigger = &Trigger{}
+			}
+		}
+	}
+	for _, b := range blocks {
+		if t := *b.trigger; t != nil {
+			triggerDefaults(d, child(path, b.key), t, name, p, tracker)
+		}
+	}
+}
+
+func triggerDefaults(d defaulter, path string, t *Trigger, project string, p *Project, tracker *Tracker) {
+	at := func(keys string) string { return keyPath(path, keys) }
+	setDefault(d, at("project_resolution.strategy"), &t.ProjectResolution.Strategy, ResolveByTag)
+	switch t.ProjectResolution.Strategy {
+	case ResolveByTag:
+		setDefault(d, at("project_resolution.value"), &t.ProjectResolution.Value, project)
+	case ResolveByRepo:
+		if len(p.Repos) == 1 {
+			setDefault(d, at("project_resolution.value"), &t.ProjectResolution.Value, p.Repos[0])
+		}
+	}
+	setDefault(d, at("comment_keyword"), &t.CommentKeyword, defaultCommentKeyword)
+	setDefault(d, at("default_pipeline"), &t.DefaultPipeline, p.DefaultPipeline)
+	setDefault(d, at("pipeline_from_label"), &t.PipelineFromLabel, maps.Clone(p.PipelineFromLabel))
+	if tracker != nil {
+		setDefault(d, at("done_status"), &t.DoneStatus, tracker.DoneStatus)
+		if tracker.Type == TrackerJira {
+			setDefault(d, at("assignee_name"), &t.AssigneeName, tracker.AgentUser)
+		}
+	}
+}
+
+func queueDefaults(d defaulter, q *Queue) {
+	setDefault(d, "queue.max_parallel_jobs", &q.MaxParallelJobs, 4)
+	setDefault(d, "queue.shutdown_grace_seconds", &q.ShutdownGraceSeconds, 30)
+	setDefault(d, "queue.max_attempts", &q.MaxAttempts, 3)
+	setDefault(d, "queue.heartbeat_seconds", &q.HeartbeatSeconds, 10)
+	setDefault(d, "queue.retention_hours", &q.RetentionHours, 168)
+	setDefault(d, "queue.redis_prefix", &q.RedisPrefix, "agentsmith:")
+}
+
+func limitsDefaults(d defaulter, l *Limits) {
+	setDefault(d, "limits.max_tool_calls_per_loop", &l.MaxToolCallsPerLoop, 60)
+	setDefault(d, "limits.max_llm_calls_per_loop", &l.MaxLLMCallsPerLoop, 40)
+	setDefault(d, "limits.max_input_tokens_per_call", &l.MaxInputTokensPerCall, 200000)
+	setDefault(d, "limits.max_output_tokens_per_call", &l.MaxOutputTokensPerCall, 16000)
+	setDefault(d, "limits.max_seconds_per_loop", &l.MaxSecondsPerLoop, 1200)
+	setDefault(d, "limits.max_cost_usd_per_run", &l.MaxCostUSDPerRun, 5.0)
+	setDefault(d, "limits.max_tokens_per_run", &l.MaxTokensPerRun, 2000000)
+	setDefault(d, "limits.max_concurrent_llm_calls", &l.MaxConcurrentLLMCalls, 10)
+	setDefault(d, "limits.command_timeout_seconds", &l.CommandTimeoutSeconds, 60)
+	setDefault(d, "limits.max_command_timeout_seconds", &l.MaxCommandTimeoutSeconds, 600)
+	setDefault(d, "limits.command_output_bytes", &l.CommandOutputBytes, 1048576)
+}
+
+// deriveAPIURL is the API base of a repository host, derived from its clone
+// URL; "" when it cannot be derived (then the URL's validation reports it).
+func deriveAPIURL(t RepoType, cloneURL string) string {
+	u, err := url.Parse(cloneURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return ""
+	}
+	base := u.Scheme + "://" + u.Host
+	switch t {
+	case RepoGitHub:
+		if u.Host == "github.com" {
+			return "https://api.github.com"
+		}
+		return base + "/api/v3"
+	case RepoGitLab:
+		return base
+	case RepoAzureDevOps:
+		// dev.azure.com/{org}/{project}/_git/{repo} and Azure DevOps
+		// Server's {host}/{collection}/... put the organization (or
+		// collection) first; {org}.visualstudio.com is the organization.
+		if strings.HasSuffix(u.Host, ".visualstudio.com") {
+			return base
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
+		if first == "" {
+			return base
+		}
+		return base + "/" + first
+	}
+	return ""
+}

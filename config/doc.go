@@ -1,0 +1,40 @@
+// Package config loads agentsmith.yml: it decodes the YAML into typed
+// structs, expands ${VAR} references from the environment, applies the
+// defaults, validates the result and reports every problem at once with its
+// key path and line, and offers the read-only lookups (secrets, trackers,
+// projects, sandbox settings) the rest of the orchestrator needs.
+//
+// Callers get a *Config from Load or Parse and treat it as immutable: a
+// changed ConfigMap is parsed into a new *Config that replaces the old one.
+//
+// Rules a config author can rely on:
+//
+//   - Unknown keys are errors, with the nearest known key suggested. Keys
+//     of the original system that are deliberately not read
+//     (pipeline_storage, pipeline_data_flow, primary_provider, ...) say so.
+//   - Every string value may use ${VAR} and ${VAR:-fallback}; $$ is a
+//     literal $, any other $ is kept as written. Expansion happens before
+//     conversion, so `max_parallel_jobs: ${WORKERS}` works. An unset
+//     variable is an error naming the key and the variable. Messages never
+//     quote an expanded value (it may be a secret), only the text as
+//     written.
+//   - A default fills a key only when the file gives it no value, so an
+//     explicit 0, false or "" is kept (`retry.max_retries: 0`,
+//     `api_key_secret: ""` for a keyless OpenAI-compatible server).
+//   - An ollama agent without an endpoint talks to a local Ollama
+//     (http://localhost:11434/v1); azure_openai needs endpoint and
+//     deployment.
+//   - A project without a trigger block gets the block of its tracker's
+//     type, matching tickets by the tag named like the project; a trigger
+//     block without project_resolution does the same. Trigger fields left
+//     out inherit from the project (default_pipeline, pipeline_from_label)
+//     and the tracker (done_status, Jira agent_user as assignee_name).
+//   - A project's sandbox block overrides the global one field by field,
+//     resources included.
+//   - done_status empty leaves the ticket's state alone after the pull
+//     requests are opened.
+//   - A tracker takes webhooks only with a webhook_secret (an empty one is
+//     an error, not an open door); see Config.WebhookRoutes for the paths.
+//   - YAML anchors, aliases and merge keys (<<) work; a document that
+//     expands beyond a fixed budget is rejected.
+package config

@@ -1,0 +1,319 @@
+package config
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTodoListExampleLoads(t *testing.T) {
+	cfg, err := Load("testdata/todolist.yml", envWith(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	p := cfg.Projects["azuredevops-todolist"]
+	if p == nil {
+		t.Fatal("project azuredevops-todolist missing")
+	}
+	if got := p.Repos; !slices.Equal(got, []string{"todolist-api", "todolist-worker", "todolist-web", "todolist-docs"}) {
+		t.Errorf("repos = %v", got)
+	}
+	trig := p.Trigger()
+	if trig != p.AzureDevOpsTrigger || trig.ProjectResolution != (ProjectResolution{Strategy: ResolveByAreaPath, Value: `Platform\TodoList`}) {
+		t.Errorf("trigger = %+v", trig)
+	}
+	tr, ok := cfg.TrackerByName("acme-platform")
+	if !ok || tr.WebhookSecret != testSecrets["AZURE_DEVOPS_WEBHOOK_SECRET"] || tr.Type != TrackerAzureDevOps {
+		t.Errorf("tracker = %+v", tr)
+	}
+	if v, ok := cfg.Secret("azure_devops_token"); !ok || v != testSecrets["AZURE_DEVOPS_TOKEN"] {
+		t.Errorf("Secret(azure_devops_token) = %q, %v", v, ok)
+	}
+	if got := cfg.Repos["todolist-api"].APIURL; got != "https://dev.azure.com/acme-org" {
+		t.Errorf("derived api_url = %q", got)
+	}
+	if got := cfg.ProjectsForTracker("acme-platform"); !slices.Equal(got, []string{"azuredevops-todolist"}) {
+		t.Errorf("ProjectsForTracker = %v", got)
+	}
+}
+
+// A minimal config gets every documented default.
+func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
+	cfg := mustParse(t, baseDoc+webProject)
+	a, tr, p := cfg.Agents["claude"], cfg.Trackers["issues"], cfg.Projects["web"]
+	cases := []struct {
+		name      string
+		got, want any
+	}{
+		{"sandbox.agent_registry", cfg.Sandbox.AgentRegistry, "holgerleichsenring"},
+		{"sandbox.agent_version", cfg.Sandbox.AgentVersion, ""},
+		{"sandbox.secret_name", cfg.Sandbox.SecretName, "agent-smith-secrets"},
+		{"sandbox.toolchain_images.go", cfg.Sandbox.ToolchainImages["go"], "golang:1.26-bookworm"},
+		{"sandbox.toolchain_images.java", cfg.Sandbox.ToolchainImages["java"], "maven:3-eclipse-temurin-21"},
+		{"sandbox.default_toolchain_image", cfg.Sandbox.DefaultToolchainImage, "buildpack-deps:bookworm-scm"},
+		{"sandbox.resources", cfg.Sandbox.Resources, Resources{"100m", "256Mi", "1", "1Gi"}},
+		{"sandbox.run_as_root", cfg.Sandbox.RunAsRoot, false},
+		{"sandbox.run_as_user", cfg.Sandbox.RunAsUser, int64(1000)},
+		{"sandbox ready timeout", cfg.Sandbox.ReadyTimeout(), 120 * time.Second},
+		{"sandbox step timeout", cfg.Sandbox.StepTimeout(), 600 * time.Second},
+		{"sandbox idle timeout", cfg.Sandbox.IdleTimeout(), 900 * time.Second},
+		{"orchestrator.runs_dir", cfg.Orchestrator.RunsDir, "/var/lib/agent-smith/runs"},
+		{"agent api_key_secret", a.APIKeySecret, "anthropic_api_key"},
+		{"agent context_window", a.ContextWindow, 128000},
+		{"agent max_output_tokens", a.MaxOutputTokens, 16000},
+		{"agent request timeout", a.RequestTimeout(), 300 * time.Second},
+		{"agent retry", a.Retry, Retry{MaxRetries: 5, InitialDelayMS: 2000, BackoffMultiplier: 2, MaxDelayMS: 60000}},
+		{"agent compaction", a.Compaction, Compaction{Enabled: true, TriggerRatio: 0.7, KeepRecentTurns: 6}},
+		{"agent planning slot", a.Models.Planning, ModelSlot{Model: "claude-sonnet-4", MaxOutputTokens: 16000}},
+		{"tracker url", tr.URL, "https://api.github.com"},
+		{"tracker open_states", tr.OpenStates, []string{"open"}},
+		{"tracker trigger_labels", tr.TriggerLabels, []string{"agent-smith"}},
+		{"tracker polling", tr.Polling, Polling{Enabled: false, IntervalSeconds: 60, JitterPercent: 10, TimeoutSeconds: 20}},
+		{"tracker zero_match_comment", tr.ZeroMatchComment, false},
+		{"repo api_url", cfg.Repos["api"].APIURL, "https://api.github.com"},
+		{"project default_pipeline", p.DefaultPipeline, "fix-bug"},
+		{"project coding_principles_path", p.CodingPrinciplesPath, ".agentsmith/coding-principles.md"},
+		{"project draft_pull_requests", p.DraftPullRequests, false},
+		{"project trigger", *p.GitHubTrigger, Trigger{
+			ProjectResolution: ProjectResolution{Strategy: "tag", Value: "web"},
+			CommentKeyword:    "/agent-smith",
+			DefaultPipeline:   "fix-bug",
+		}},
+		{"skills", cfg.Skills, Skills{Source: "default", Version: "v3.0.1", CacheDir: "/var/lib/agentsmith/skills"}},
+		{"queue", cfg.Queue, Queue{MaxParallelJobs: 4, ShutdownGraceSeconds: 30, MaxAttempts: 3, HeartbeatSeconds: 10, RetentionHours: 168, RedisPrefix: "agentsmith:"}},
+		{"queue heartbeat TTL", cfg.Queue.HeartbeatTTL(), 30 * time.Second},
+		{"limits", cfg.Limits, Limits{
+			MaxToolCallsPerLoop: 60, MaxLLMCallsPerLoop: 40, MaxInputTokensPerCall: 200000,
+			MaxOutputTokensPerCall: 16000, MaxSecondsPerLoop: 1200, MaxCostUSDPerRun: 5,
+			MaxTokensPerRun: 2000000, MaxConcurrentLLMCalls: 10, CommandTimeoutSeconds: 60,
+			MaxCommandTimeoutSeconds: 600, CommandOutputBytes: 1048576,
+		}},
+	}
+	for _, tc := range cases {
+		if !equal(tc.got, tc.want) {
+			t.Errorf("%s = %#v, want %#v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func equal(a, b any) bool { return reflect.DeepEqual(a, b) }
+
+func TestPerTypeDefaults(t *testing.T) {
+	cfg := mustParse(t, catalog(`  local:
+    type: ollama
+    model: qwen3-coder
+  azure:
+    type: azure_openai
+    model: gpt-4.1
+    endpoint: https://oai.example.com
+    deployment: prod-gpt41
+    api_key_secret: anthropic_api_key
+    models:
+      summarization:
+        model: gpt-4.1-mini
+`, "", `  boards:
+    type: azure_devops
+    organization: acme-org
+    project: Platform
+    auth: github_token
+  jira:
+    type: jira
+    url: https://acme.atlassian.net
+    project: TODO
+    auth: github_token
+`)+webProject)
+	azure := cfg.Agents["azure"]
+	cases := []struct {
+		name      string
+		got, want any
+	}{
+		{"ollama endpoint", cfg.Agents["local"].Endpoint, defaultOllamaEndpoint},
+		{"ollama api key", cfg.Agents["local"].APIKeySecret, ""},
+		{"azure api_version", azure.APIVersion, "2024-10-21"},
+		{"azure empty slot takes the agent's deployment", azure.Models.Execution, ModelSlot{Model: "gpt-4.1", Deployment: "prod-gpt41", MaxOutputTokens: 16000}},
+		{"azure slot with its own model", azure.Models.Summarization, ModelSlot{Model: "gpt-4.1-mini", Deployment: "gpt-4.1-mini", MaxOutputTokens: 16000}},
+		{"azure devops url", cfg.Trackers["boards"].URL, "https://dev.azure.com/acme-org"},
+		{"azure devops open_states", cfg.Trackers["boards"].OpenStates, []string{"New", "Active"}},
+		{"jira open_states", cfg.Trackers["jira"].OpenStates, []string{"To Do", "Open"}},
+		{"jira agent_user", cfg.Trackers["jira"].AgentUser, "Agent Smith"},
+	}
+	for _, tc := range cases {
+		if !equal(tc.got, tc.want) {
+			t.Errorf("%s = %#v, want %#v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+// An explicit zero, false or empty string is a choice, not a gap.
+func TestExplicitZeroValuesAreKept(t *testing.T) {
+	cfg := mustParse(t, catalog(`    api_key_secret: ""
+    retry:
+      max_retries: 0
+    compaction:
+      enabled: false
+`, "", "")+webProject+`    sandbox:
+      run_as_root: true
+sandbox:
+  run_as_user: 0
+  run_as_root: true
+  toolchain_images:
+    go: golang:1.25-bookworm
+`)
+	a := cfg.Agents["claude"]
+	if a.APIKeySecret != "" || a.Retry.MaxRetries != 0 || a.Compaction.Enabled {
+		t.Errorf("agent = %+v", a)
+	}
+	if cfg.Sandbox.RunAsUser != 0 || !cfg.Sandbox.RunAsRoot {
+		t.Errorf("sandbox run_as = %d/%v", cfg.Sandbox.RunAsUser, cfg.Sandbox.RunAsRoot)
+	}
+	imgs := cfg.Sandbox.ToolchainImages
+	if imgs["go"] != "golang:1.25-bookworm" || imgs["node"] != "node:20-bookworm-slim" {
+		t.Errorf("toolchain images merge per language: %v", imgs)
+	}
+}
+
+func TestProjectSandboxOverrideMergesFieldByField(t *testing.T) {
+	cfg := mustParse(t, baseDoc+webProject+`    sandbox:
+      toolchain_image: ghcr.io/acme/build:1
+      agent_version: 0.61.0
+      resources:
+        cpu_limit: "2"
+sandbox:
+  agent_version: 0.60.1
+  resources:
+    memory_limit: 2Gi
+`)
+	s := cfg.SandboxFor("web")
+	if want := (Resources{"100m", "256Mi", "2", "2Gi"}); s.Resources != want {
+		t.Errorf("resources = %+v, want %+v", s.Resources, want)
+	}
+	if got := s.ResolveAgentImage("9.9.9"); got != "holgerleichsenring/agent-smith:0.61.0" {
+		t.Errorf("project agent image = %q", got)
+	}
+	global := cfg.SandboxFor("no-such-project")
+	if got := global.ResolveAgentImage("9.9.9"); got != "holgerleichsenring/agent-smith:0.60.1" {
+		t.Errorf("global agent image = %q", got)
+	}
+	if global.Resources.CPULimit != "1" {
+		t.Errorf("global cpu_limit changed to %q", global.Resources.CPULimit)
+	}
+}
+
+func TestVariablesExpandInEveryStringBeforeConversion(t *testing.T) {
+	cfg, err := Parse([]byte(catalog("", `  docs:
+    type: git
+    url: ${DOCS_REMOTE}
+    test_command: make test PRICE=$$5 && echo $HOME "${WHO}"
+`, "")+webProject+`queue:
+  max_parallel_jobs: ${WORKERS}
+  redis_prefix: ${PREFIX:-agentsmith:}
+`), "agentsmith.yml", envWith(map[string]string{"WORKERS": "12", "DOCS_REMOTE": "/srv/git/docs.git", "WHO": "ci"}))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if cfg.Queue.MaxParallelJobs != 12 {
+		t.Errorf("max_parallel_jobs = %d, want 12", cfg.Queue.MaxParallelJobs)
+	}
+	if cfg.Queue.RedisPrefix != "agentsmith:" {
+		t.Errorf("redis_prefix = %q, want the ${PREFIX:-...} fallback", cfg.Queue.RedisPrefix)
+	}
+	docs := cfg.Repos["docs"]
+	if docs.URL != "/srv/git/docs.git" {
+		t.Errorf("url = %q", docs.URL)
+	}
+	if want := `make test PRICE=$5 && echo $HOME "ci"`; docs.TestCommand != want {
+		t.Errorf("test_command = %q, want %q", docs.TestCommand, want)
+	}
+}
+
+func TestExpandVars(t *testing.T) {
+	lookup := envWith(map[string]string{"A": "alpha", "EMPTY": ""})
+	cases := []struct {
+		in, want string
+		problem  string
+	}{
+		{"${A}", "alpha", ""},
+		{"x-${A}-y", "x-alpha-y", ""},
+		{"$$", "$", ""},
+		{"$${A}", "${A}", ""},
+		{"cost $5, regex ^v\\d+$", "cost $5, regex ^v\\d+$", ""},
+		{"$", "$", ""},
+		{"${EMPTY}", "", ""},
+		{"${EMPTY:-fallback}", "fallback", ""},
+		{"${UNSET:-fallback}", "fallback", ""},
+		{"${A:-fallback}", "alpha", ""},
+		{"${UNSET}", "", "UNSET is not set"},
+		{"${A", "", `unterminated "${"`},
+		{"${1A}", "", "not a valid variable reference"},
+		{"${}", "", "not a valid variable reference"},
+	}
+	for _, tc := range cases {
+		got, problems := expandVars(tc.in, lookup)
+		if tc.problem == "" {
+			if len(problems) > 0 || got != tc.want {
+				t.Errorf("expandVars(%q) = %q, %v; want %q", tc.in, got, problems, tc.want)
+			}
+			continue
+		}
+		if len(problems) != 1 || !strings.Contains(problems[0], tc.problem) {
+			t.Errorf("expandVars(%q) problems = %v, want one containing %q", tc.in, problems, tc.problem)
+		}
+	}
+}
+
+func TestSecretEnvNamesVariablesOfWholeReferences(t *testing.T) {
+	cfg := mustParse(t, strings.Replace(baseDoc, "secrets:\n", `secrets:
+  prefixed: tok-${GITHUB_TOKEN}
+  literal: not-from-env
+  fallback: ${ANTHROPIC_API_KEY:-none}
+`, 1)+webProject)
+	want := map[string]string{"github_token": "GITHUB_TOKEN", "anthropic_api_key": "ANTHROPIC_API_KEY"}
+	if !maps.Equal(cfg.SecretEnv, want) {
+		t.Errorf("SecretEnv = %v, want %v", cfg.SecretEnv, want)
+	}
+	if v, _ := cfg.Secret("prefixed"); v != "tok-"+testSecrets["GITHUB_TOKEN"] {
+		t.Errorf("prefixed secret = %q", v)
+	}
+}
+
+func TestAnchorsAndMergeKeysShareBlocks(t *testing.T) {
+	cfg := mustParse(t, catalog("", `  worker: &ado
+    type: github
+    url: https://github.com/acme/worker
+    auth: github_token
+    language: go
+  tools:
+    <<: *ado
+    url: https://github.com/acme/tools
+`, "")+`projects:
+  web:
+    agent: claude
+    tracker: issues
+    repos: &all [api, worker, tools]
+  web2:
+    agent: claude
+    tracker: issues
+    repos: *all
+`)
+	tools := cfg.Repos["tools"]
+	if tools.URL != "https://github.com/acme/tools" || tools.Language != "go" || tools.Auth != "github_token" {
+		t.Errorf("merged repo = %+v", tools)
+	}
+	if !slices.Equal(cfg.Projects["web2"].Repos, []string{"api", "worker", "tools"}) {
+		t.Errorf("aliased repos = %v", cfg.Projects["web2"].Repos)
+	}
+}
+
+func TestPipelinesArePresetsOnly(t *testing.T) {
+	got := Pipelines()
+	if !slices.Equal(got, []string{"fix-bug", "add-feature", "fix-no-test", "init-project"}) {
+		t.Fatalf("Pipelines() = %v", got)
+	}
+	got[0] = "changed"
+	if !IsPipeline("fix-bug") || IsPipeline("changed") || IsPipeline("security-scan") {
+		t.Error("Pipelines() must return a copy and IsPipeline only accept presets")
+	}
+}

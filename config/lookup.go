@@ -1,0 +1,176 @@
+package config
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Secret returns the value of a `secrets` entry.
+func (c *Config) Secret(name string) (string, bool) {
+	v, ok := c.Secrets[name]
+	return v, ok
+}
+
+// TrackerByName returns the tracker called name.
+func (c *Config) TrackerByName(name string) (*Tracker, bool) {
+	t, ok := c.Trackers[name]
+	return t, ok
+}
+
+// ProjectsForTracker lists, sorted, the projects fed by the tracker.
+func (c *Config) ProjectsForTracker(name string) []string {
+	var out []string
+	for pname, p := range c.Projects {
+		if p.Tracker == name {
+			out = append(out, pname)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// WebhookRoutes maps each live webhook path to its tracker. Only trackers
+// with a webhook_secret take webhooks. Each gets /webhooks/{type}/{name};
+// the short /webhooks/{type} is live only while a single such tracker has
+// that type, since otherwise it could not tell them apart.
+func (c *Config) WebhookRoutes() map[string]string {
+	routes := map[string]string{}
+	perType := map[TrackerType][]string{}
+	for name, t := range c.Trackers {
+		if t.WebhookSecret == "" {
+			continue
+		}
+		routes["/webhooks/"+string(t.Type)+"/"+name] = name
+		perType[t.Type] = append(perType[t.Type], name)
+	}
+	for typ, names := range perType {
+		if len(names) == 1 {
+			routes["/webhooks/"+string(typ)] = names[0]
+		}
+	}
+	return routes
+}
+
+// SandboxFor is the global sandbox block with the project's overrides
+// applied; an unknown project gets the global block.
+func (c *Config) SandboxFor(project string) Sandbox {
+	s := c.Sandbox
+	s.ToolchainImages = maps.Clone(c.Sandbox.ToolchainImages)
+	p, ok := c.Projects[project]
+	if !ok {
+		return s
+	}
+	s.Resources = p.Sandbox.Resources
+	s.AgentRegistry = p.Sandbox.AgentRegistry
+	s.AgentVersion = p.Sandbox.AgentVersion
+	if p.Sandbox.RunAsRoot != nil {
+		s.RunAsRoot = *p.Sandbox.RunAsRoot
+	}
+	return s
+}
+
+// languageAliases folds the names language detection may report onto the
+// keys of sandbox.toolchain_images.
+var languageAliases = map[string]string{
+	"csharp": "dotnet", "c#": "dotnet", "fsharp": "dotnet",
+	"javascript": "node", "typescript": "node", "js": "node", "ts": "node",
+	"golang": "go", "kotlin": "java",
+}
+
+// ToolchainImage picks the image a repository's sandbox runs: the repo's
+// toolchain_image, else the project's, else the image for the repo's
+// configured language (or detectedLanguage when it has none), else the
+// default toolchain image.
+func (c *Config) ToolchainImage(project, repo, detectedLanguage string) string {
+	lang := detectedLanguage
+	if r, ok := c.Repos[repo]; ok {
+		if r.ToolchainImage != "" {
+			return r.ToolchainImage
+		}
+		if r.Language != "" {
+			lang = r.Language
+		}
+	}
+	if p, ok := c.Projects[project]; ok && p.Sandbox.ToolchainImage != "" {
+		return p.Sandbox.ToolchainImage
+	}
+	lang = strings.ToLower(lang)
+	if alias, ok := languageAliases[lang]; ok {
+		lang = alias
+	}
+	if image, ok := c.Sandbox.ToolchainImages[lang]; ok && lang != "" {
+		return image
+	}
+	return c.Sandbox.DefaultToolchainImage
+}
+
+// ResolveAgentImage is the image whose init container injects the agent:
+// agent_image if set, else {agent_registry}/agent-smith:{agent_version},
+// where an empty agent_version means ownVersion (the orchestrator's).
+func (s *Sandbox) ResolveAgentImage(ownVersion string) string {
+	if s.AgentImage != "" {
+		return s.AgentImage
+	}
+	v := s.AgentVersion
+	if v == "" {
+		v = ownVersion
+	}
+	return s.AgentRegistry + "/agent-smith:" + v
+}
+
+type triggerBlock struct {
+	key     string
+	tracker TrackerType
+	trigger **Trigger
+}
+
+func (p *Project) triggerBlocks() []triggerBlock {
+	return []triggerBlock{
+		{"github_trigger", TrackerGitHub, &p.GitHubTrigger},
+		{"gitlab_trigger", TrackerGitLab, &p.GitLabTrigger},
+		{"azuredevops_trigger", TrackerAzureDevOps, &p.AzureDevOpsTrigger},
+		{"jira_trigger", TrackerJira, &p.JiraTrigger},
+	}
+}
+
+// Trigger returns the project's trigger block, the one fitting its
+// tracker's type (loading guarantees there is exactly one).
+func (p *Project) Trigger() *Trigger {
+	for _, b := range p.triggerBlocks() {
+		if *b.trigger != nil {
+			return *b.trigger
+		}
+	}
+	return nil
+}
+
+// PipelineFor picks the pipeline for a ticket of the project carrying
+// labels: the trigger's pipeline_from_label (which defaults to the
+// project's), then the global pipeline_triggers, then the default
+// pipeline. Labels compare case-insensitively; when several labels map to
+// pipelines, the alphabetically first mapped label wins. A ticket whose
+// labels map to nothing runs the default pipeline rather than being
+// dropped.
+func (c *Config) PipelineFor(project string, labels []string) string {
+	p, ok := c.Projects[project]
+	if !ok {
+		return PipelineFixBug
+	}
+	has := map[string]bool{}
+	for _, l := range labels {
+		has[strings.ToLower(l)] = true
+	}
+	fromLabel, fallback := p.PipelineFromLabel, p.DefaultPipeline
+	if t := p.Trigger(); t != nil {
+		fromLabel, fallback = t.PipelineFromLabel, t.DefaultPipeline
+	}
+	for _, m := range []map[string]string{fromLabel, c.PipelineTriggers} {
+		for _, label := range slices.Sorted(maps.Keys(m)) {
+			if has[strings.ToLower(label)] {
+				return m[label]
+			}
+		}
+	}
+	return fallback
+}

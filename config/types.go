@@ -1,0 +1,357 @@
+package config
+
+// The structs below mirror agentsmith.yml one to one: the json tag of every
+// field is its YAML key (sigs.k8s.io/yaml, the project's YAML library, reads
+// json tags, and the decoder in this package does too). A `redact` tag marks
+// values that Redacted hides: "value" replaces the whole string, "url" only
+// the password of a URL's userinfo.
+
+// Config is a loaded, defaulted and validated agentsmith.yml.
+type Config struct {
+	Sandbox          Sandbox             `json:"sandbox"`
+	Orchestrator     Orchestrator        `json:"orchestrator"`
+	Agents           map[string]*Agent   `json:"agents,omitempty"`
+	Repos            map[string]*Repo    `json:"repos,omitempty"`
+	Trackers         map[string]*Tracker `json:"trackers,omitempty"`
+	PipelineTriggers map[string]string   `json:"pipeline_triggers,omitempty"`
+	Projects         map[string]*Project `json:"projects,omitempty"`
+	Skills           Skills              `json:"skills"`
+	Secrets          map[string]string   `json:"secrets,omitempty" redact:"value"`
+	Queue            Queue               `json:"queue"`
+	Limits           Limits              `json:"limits"`
+
+	// SecretEnv maps a secrets entry to the environment variable it was read
+	// from, for entries written exactly as ${VAR}. The Kubernetes pod builder
+	// hands those credentials to sandbox pods as secretKeyRef (key = VAR in
+	// the Secret Sandbox.SecretName) instead of copying values into the pod.
+	SecretEnv map[string]string `json:"-"`
+}
+
+// Sandbox is the global `sandbox` block: how sandbox pods are built.
+type Sandbox struct {
+	// AgentRegistry and AgentVersion form the agent carrier image
+	// {agent_registry}/agent-smith:{agent_version}; an empty version means
+	// the orchestrator's own version (see ResolveAgentImage).
+	AgentRegistry string `json:"agent_registry"`
+	AgentVersion  string `json:"agent_version,omitempty"`
+	// AgentImage replaces the derived image reference entirely.
+	AgentImage string `json:"agent_image,omitempty"`
+	// SecretName is the Secret sandbox pods take credentials from.
+	SecretName string `json:"secret_name"`
+	// ToolchainImages maps a repository language to its toolchain image.
+	ToolchainImages       map[string]string `json:"toolchain_images"`
+	DefaultToolchainImage string            `json:"default_toolchain_image"`
+	Resources             Resources         `json:"resources"`
+	RunAsRoot             bool              `json:"run_as_root"`
+	RunAsUser             int64             `json:"run_as_user"`
+	ReadyTimeoutSeconds   int               `json:"ready_timeout_seconds"`
+	StepTimeoutSeconds    int               `json:"step_timeout_seconds"`
+	IdleTimeoutSeconds    int               `json:"idle_timeout_seconds"`
+}
+
+// Resources are Kubernetes quantities for the sandbox's main container.
+// After validation every field parses with resource.ParseQuantity (so
+// resource.MustParse is safe) and each request is at most its limit.
+type Resources struct {
+	CPURequest    string `json:"cpu_request,omitempty"`
+	MemoryRequest string `json:"memory_request,omitempty"`
+	CPULimit      string `json:"cpu_limit,omitempty"`
+	MemoryLimit   string `json:"memory_limit,omitempty"`
+}
+
+// Orchestrator is the `orchestrator` block.
+type Orchestrator struct {
+	Registry string `json:"registry,omitempty"`
+	Version  string `json:"version,omitempty"`
+	// RunsDir is where run artifacts are kept on the orchestrator pod.
+	RunsDir string `json:"runs_dir"`
+}
+
+// AgentType names an LLM provider.
+type AgentType string
+
+// The provider types an agent may have.
+const (
+	AgentAzureOpenAI AgentType = "azure_openai"
+	AgentOpenAI      AgentType = "openai"
+	AgentAnthropic   AgentType = "anthropic"
+	AgentGemini      AgentType = "gemini"
+	AgentOllama      AgentType = "ollama"
+	// AgentScripted replays a script file instead of calling a model.
+	AgentScripted AgentType = "scripted"
+)
+
+// Agent is one `agents.<name>` entry: an LLM provider and how to use it.
+type Agent struct {
+	Type AgentType `json:"type"`
+	// Model is the default model of every slot in Models.
+	Model string `json:"model,omitempty"`
+	// Endpoint is the provider's base URL (Azure resource, Ollama or an
+	// OpenAI-compatible server); empty means the provider's public API.
+	Endpoint   string `json:"endpoint,omitempty" redact:"url"`
+	Deployment string `json:"deployment,omitempty"`
+	APIVersion string `json:"api_version,omitempty"`
+	// APIKeySecret names the `secrets` entry holding the API key; empty
+	// means the provider takes no key.
+	APIKeySecret          string             `json:"api_key_secret,omitempty"`
+	ContextWindow         int                `json:"context_window"`
+	MaxOutputTokens       int                `json:"max_output_tokens"`
+	RequestTimeoutSeconds int                `json:"request_timeout_seconds"`
+	Models                ModelSlots         `json:"models"`
+	Pricing               map[string]Pricing `json:"pricing,omitempty"`
+	Retry                 Retry              `json:"retry"`
+	Compaction            Compaction         `json:"compaction"`
+	// Script is the exchange script a scripted agent replays.
+	Script string `json:"script,omitempty"`
+	// RecordTo, when set, is a path the exchanges are recorded to for a
+	// later scripted replay.
+	RecordTo string `json:"record_to,omitempty"`
+}
+
+// ModelSlots picks a model per kind of work. After loading every slot is
+// filled: an empty slot takes the agent's model, deployment and output cap.
+type ModelSlots struct {
+	Planning      ModelSlot `json:"planning"`
+	Execution     ModelSlot `json:"execution"`
+	Review        ModelSlot `json:"review"`
+	Summarization ModelSlot `json:"summarization"`
+}
+
+// ModelSlot is one entry of ModelSlots.
+type ModelSlot struct {
+	Model           string `json:"model,omitempty"`
+	Deployment      string `json:"deployment,omitempty"`
+	MaxOutputTokens int    `json:"max_output_tokens,omitempty"`
+}
+
+// Pricing is the USD price of a model per million tokens.
+type Pricing struct {
+	InputPerMillion       float64 `json:"input_per_million"`
+	OutputPerMillion      float64 `json:"output_per_million"`
+	CachedInputPerMillion float64 `json:"cached_input_per_million"`
+}
+
+// Retry is the backoff for throttled (429) and failed (5xx) provider calls.
+type Retry struct {
+	MaxRetries        int     `json:"max_retries"`
+	InitialDelayMS    int     `json:"initial_delay_ms"`
+	BackoffMultiplier float64 `json:"backoff_multiplier"`
+	MaxDelayMS        int     `json:"max_delay_ms"`
+}
+
+// Compaction summarises old conversation turns once the context fills up.
+type Compaction struct {
+	Enabled bool `json:"enabled"`
+	// TriggerRatio is the share of the context window that triggers it.
+	TriggerRatio    float64 `json:"trigger_ratio"`
+	KeepRecentTurns int     `json:"keep_recent_turns"`
+}
+
+// RepoType names a source host.
+type RepoType string
+
+// The repository types.
+const (
+	RepoGitHub      RepoType = "github"
+	RepoGitLab      RepoType = "gitlab"
+	RepoAzureDevOps RepoType = "azure_devops"
+	// RepoGit is any git remote (or local path) without a host API: no pull
+	// requests, only pushes.
+	RepoGit RepoType = "git"
+)
+
+// Repo is one `repos.<name>` entry.
+type Repo struct {
+	Type RepoType `json:"type"`
+	// URL is the clone URL.
+	URL string `json:"url" redact:"url"`
+	// Auth names the `secrets` entry with the token for clone, push and API.
+	Auth string `json:"auth,omitempty"`
+	// DefaultBranch empty means: ask the host.
+	DefaultBranch string `json:"default_branch,omitempty"`
+	// APIURL is the host's API base: https://api.github.com or
+	// https://{host}/api/v3 for GitHub, https://{host} for GitLab (the
+	// client adds /api/v4), the organization (or collection) URL for Azure
+	// DevOps. Derived from URL when not set; empty for git.
+	APIURL         string `json:"api_url,omitempty" redact:"url"`
+	ToolchainImage string `json:"toolchain_image,omitempty"`
+	Language       string `json:"language,omitempty"`
+	// TestCommand is run with /bin/sh -c in the repository root.
+	TestCommand string `json:"test_command,omitempty"`
+}
+
+// TrackerType names a ticket tracker. It is also the {type} segment of the
+// tracker's webhook paths.
+type TrackerType string
+
+// The tracker types.
+const (
+	TrackerGitHub      TrackerType = "github"
+	TrackerGitLab      TrackerType = "gitlab"
+	TrackerAzureDevOps TrackerType = "azure_devops"
+	TrackerJira        TrackerType = "jira"
+)
+
+// Tracker is one `trackers.<name>` entry.
+type Tracker struct {
+	Type TrackerType `json:"type"`
+	// URL is the API base: https://api.github.com (GitHub Enterprise:
+	// https://{host}/api/v3), the GitLab instance root, the Azure DevOps
+	// organization URL, the Jira site root. Defaulted for all but Jira.
+	URL          string `json:"url" redact:"url"`
+	Organization string `json:"organization,omitempty"`
+	// Project holds the tickets: owner/repo on GitHub, the project path on
+	// GitLab, the project on Azure DevOps, the project key on Jira.
+	Project string `json:"project"`
+	// Auth names the `secrets` entry with the API token.
+	Auth string `json:"auth,omitempty"`
+	// Email is the Jira basic-auth user; without it the token is sent as a
+	// bearer token (Jira Data Center personal access tokens).
+	Email string `json:"email,omitempty"`
+	// WebhookSecret verifies webhook deliveries. A tracker without one
+	// refuses webhooks.
+	WebhookSecret string   `json:"webhook_secret,omitempty" redact:"value"`
+	OpenStates    []string `json:"open_states"`
+	// DoneStatus is the state a ticket is moved to when its pull requests
+	// are open; empty leaves the state alone.
+	DoneStatus string `json:"done_status,omitempty"`
+	// TriggerLabels make a ticket a candidate (any one of them).
+	TriggerLabels       []string   `json:"trigger_labels"`
+	Polling             Polling    `json:"polling"`
+	ZeroMatchComment    bool       `json:"zero_match_comment"`
+	CloseTransitionName string     `json:"close_transition_name,omitempty"`
+	AgentUser           string     `json:"agent_user,omitempty"`
+	App                 *GitHubApp `json:"app,omitempty"`
+}
+
+// Polling is a tracker's `polling` block.
+type Polling struct {
+	Enabled         bool `json:"enabled"`
+	IntervalSeconds int  `json:"interval_seconds"`
+	JitterPercent   int  `json:"jitter_percent"`
+	TimeoutSeconds  int  `json:"timeout_seconds"`
+}
+
+// GitHubApp authenticates a GitHub tracker as an App installation.
+type GitHubApp struct {
+	AppID          int64 `json:"app_id"`
+	InstallationID int64 `json:"installation_id"`
+	// PrivateKeySecret names the `secrets` entry with the PEM private key.
+	PrivateKeySecret string `json:"private_key_secret"`
+}
+
+// Pipeline names. Every pipeline a config mentions must be one of these.
+const (
+	PipelineFixBug      = "fix-bug"
+	PipelineAddFeature  = "add-feature"
+	PipelineFixNoTest   = "fix-no-test"
+	PipelineInitProject = "init-project"
+)
+
+// Project is one `projects.<name>` entry: which tickets of which tracker
+// become runs on which repositories with which agent.
+type Project struct {
+	Agent             string            `json:"agent"`
+	Tracker           string            `json:"tracker"`
+	Repos             []string          `json:"repos"`
+	DefaultPipeline   string            `json:"default_pipeline"`
+	PipelineFromLabel map[string]string `json:"pipeline_from_label,omitempty"`
+	// Exactly one trigger block is set after loading: the one that fits
+	// the tracker's type (Trigger returns it).
+	GitHubTrigger        *Trigger        `json:"github_trigger,omitempty"`
+	GitLabTrigger        *Trigger        `json:"gitlab_trigger,omitempty"`
+	AzureDevOpsTrigger   *Trigger        `json:"azuredevops_trigger,omitempty"`
+	JiraTrigger          *Trigger        `json:"jira_trigger,omitempty"`
+	Sandbox              SandboxOverride `json:"sandbox"`
+	SkillsPath           string          `json:"skills_path,omitempty"`
+	CodingPrinciplesPath string          `json:"coding_principles_path"`
+	DraftPullRequests    bool            `json:"draft_pull_requests"`
+}
+
+// Trigger decides which of a tracker's tickets belong to a project and how
+// they are handled. After loading every field is resolved against the
+// project and tracker (pipelines, done status, Jira assignee).
+type Trigger struct {
+	ProjectResolution ProjectResolution `json:"project_resolution"`
+	// TriggerStatuses limits triggering to tickets in these states; empty
+	// means any open state.
+	TriggerStatuses   []string          `json:"trigger_statuses,omitempty"`
+	DoneStatus        string            `json:"done_status,omitempty"`
+	CommentKeyword    string            `json:"comment_keyword"`
+	PipelineFromLabel map[string]string `json:"pipeline_from_label,omitempty"`
+	DefaultPipeline   string            `json:"default_pipeline"`
+	// AssigneeName (Jira only): assigning a ticket to this user triggers.
+	AssigneeName string `json:"assignee_name,omitempty"`
+}
+
+// Resolution strategies: how a ticket is matched to a project.
+const (
+	// ResolveByTag matches a ticket carrying the label/tag Value.
+	ResolveByTag = "tag"
+	// ResolveByAreaPath matches an Azure DevOps work item whose area path
+	// is Value or below it.
+	ResolveByAreaPath = "area_path"
+	// ResolveByRepo matches tickets of the project's single repository.
+	ResolveByRepo = "repo"
+)
+
+// ProjectResolution is a trigger's `project_resolution` block.
+type ProjectResolution struct {
+	Strategy string `json:"strategy"`
+	Value    string `json:"value,omitempty"`
+}
+
+// SandboxOverride is a project's `sandbox` block. After loading it holds the
+// effective values (unset fields come from the global block); SandboxFor
+// returns the merged result as a Sandbox.
+type SandboxOverride struct {
+	ToolchainImage string    `json:"toolchain_image,omitempty"`
+	Resources      Resources `json:"resources"`
+	AgentRegistry  string    `json:"agent_registry"`
+	AgentVersion   string    `json:"agent_version,omitempty"`
+	RunAsRoot      *bool     `json:"run_as_root"`
+}
+
+// Skills sources.
+const (
+	SkillsDefault = "default"
+	SkillsPath    = "path"
+	SkillsURL     = "url"
+)
+
+// Skills is the `skills` block: where the skills catalog comes from.
+type Skills struct {
+	Source   string `json:"source"`
+	Version  string `json:"version,omitempty"`
+	Path     string `json:"path,omitempty"`
+	URL      string `json:"url,omitempty" redact:"url"`
+	SHA256   string `json:"sha256,omitempty"`
+	CacheDir string `json:"cache_dir"`
+}
+
+// Queue is the `queue` block: run execution per orchestrator replica.
+type Queue struct {
+	MaxParallelJobs      int `json:"max_parallel_jobs"`
+	ShutdownGraceSeconds int `json:"shutdown_grace_seconds"`
+	MaxAttempts          int `json:"max_attempts"`
+	// HeartbeatSeconds is the renewal period; the key lives three times as
+	// long (HeartbeatTTL).
+	HeartbeatSeconds int    `json:"heartbeat_seconds"`
+	RetentionHours   int    `json:"retention_hours"`
+	RedisPrefix      string `json:"redis_prefix"`
+}
+
+// Limits is the `limits` block: the guard rails of the LLM tool loop.
+type Limits struct {
+	MaxToolCallsPerLoop      int     `json:"max_tool_calls_per_loop"`
+	MaxLLMCallsPerLoop       int     `json:"max_llm_calls_per_loop"`
+	MaxInputTokensPerCall    int     `json:"max_input_tokens_per_call"`
+	MaxOutputTokensPerCall   int     `json:"max_output_tokens_per_call"`
+	MaxSecondsPerLoop        int     `json:"max_seconds_per_loop"`
+	MaxCostUSDPerRun         float64 `json:"max_cost_usd_per_run"`
+	MaxTokensPerRun          int     `json:"max_tokens_per_run"`
+	MaxConcurrentLLMCalls    int     `json:"max_concurrent_llm_calls"`
+	CommandTimeoutSeconds    int     `json:"command_timeout_seconds"`
+	MaxCommandTimeoutSeconds int     `json:"max_command_timeout_seconds"`
+	CommandOutputBytes       int     `json:"command_output_bytes"`
+}

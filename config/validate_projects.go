@@ -1,0 +1,120 @@
+package config
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+)
+
+func (v *validator) projects() {
+	if len(v.c.Projects) == 0 {
+		v.fail("projects", "at least one project is required: a project ties a tracker to repos and an agent")
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(v.c.Projects)) {
+		v.project(name, v.c.Projects[name])
+	}
+}
+
+func (v *validator) project(name string, p *Project) {
+	path := child("projects", name)
+	at := func(keys string) string { return keyPath(path, keys) }
+	v.name(path, name)
+	ref(v, at("agent"), "agent", p.Agent, v.c.Agents)
+	trackerOK := ref(v, at("tracker"), "tracker", p.Tracker, v.c.Trackers)
+	if len(p.Repos) == 0 {
+		v.fail(at("repos"), "needs at least one repo")
+	}
+	seen := map[string]bool{}
+	for i, r := range p.Repos {
+		rp := at("repos") + "[" + strconv.Itoa(i) + "]"
+		if seen[r] {
+			v.fail(rp, "repo %s is listed twice", v.quote(rp, r))
+			continue
+		}
+		seen[r] = true
+		ref(v, rp, "repo", r, v.c.Repos)
+	}
+	v.pipeline(at("default_pipeline"), p.DefaultPipeline)
+	for _, label := range slices.Sorted(maps.Keys(p.PipelineFromLabel)) {
+		v.pipeline(child(at("pipeline_from_label"), label), p.PipelineFromLabel[label])
+	}
+	v.localPath(at("skills_path"), p.SkillsPath)
+	if v.required(at("coding_principles_path"), p.CodingPrinciplesPath) {
+		v.localPath(at("coding_principles_path"), p.CodingPrinciplesPath)
+	}
+	v.resources(at("sandbox.resources"), p.Sandbox.Resources, func(key string) bool {
+		return v.l.set[at("sandbox.resources."+key)]
+	})
+	v.required(at("sandbox.agent_registry"), p.Sandbox.AgentRegistry)
+	v.image(at("sandbox.toolchain_image"), p.Sandbox.ToolchainImage)
+	if p.Sandbox.RunAsRoot != nil && !*p.Sandbox.RunAsRoot && v.c.Sandbox.RunAsUser == 0 {
+		v.fail(at("sandbox.run_as_root"), "sandbox.run_as_user is 0 (root); a non-root project needs a non-zero run_as_user")
+	}
+	if trackerOK {
+		v.triggers(path, p, v.c.Trackers[p.Tracker])
+	}
+}
+
+// triggers checks that the project has exactly the trigger block that fits
+// its tracker, and that block's contents.
+func (v *validator) triggers(path string, p *Project, t *Tracker) {
+	want := ""
+	for _, b := range p.triggerBlocks() {
+		if b.tracker == t.Type {
+			want = b.key
+		}
+	}
+	for _, b := range p.triggerBlocks() {
+		trig := *b.trigger
+		if trig == nil {
+			continue
+		}
+		bp := child(path, b.key)
+		if b.tracker != t.Type {
+			v.fail(bp, "tracker %s is of type %s; its projects take %s", v.quote(child(path, "tracker"), p.Tracker), t.Type, want)
+			continue
+		}
+		v.trigger(bp, p, t, trig)
+	}
+}
+
+func (v *validator) trigger(path string, p *Project, t *Tracker, trig *Trigger) {
+	at := func(keys string) string { return keyPath(path, keys) }
+	res, rp := trig.ProjectResolution, at("project_resolution")
+	if v.oneOf(child(rp, "strategy"), res.Strategy, ResolveByTag, ResolveByAreaPath, ResolveByRepo) {
+		switch res.Strategy {
+		case ResolveByTag:
+			v.required(child(rp, "value"), res.Value)
+		case ResolveByAreaPath:
+			if t.Type != TrackerAzureDevOps {
+				v.fail(child(rp, "strategy"), "area_path only applies to azure_devops trackers")
+			} else {
+				v.required(child(rp, "value"), res.Value)
+			}
+		case ResolveByRepo:
+			switch {
+			case len(p.Repos) != 1:
+				v.fail(child(rp, "strategy"), "repo needs a project with exactly one repo, this one has %d", len(p.Repos))
+			case res.Value != p.Repos[0]:
+				v.fail(child(rp, "value"), "want the project's repo %s", v.quote(child(parent(path), "repos")+"[0]", p.Repos[0]))
+			}
+		}
+	}
+	v.nonEmptyItems(at("trigger_statuses"), trig.TriggerStatuses)
+	v.pipeline(at("default_pipeline"), trig.DefaultPipeline)
+	for _, label := range slices.Sorted(maps.Keys(trig.PipelineFromLabel)) {
+		v.pipeline(child(at("pipeline_from_label"), label), trig.PipelineFromLabel[label])
+	}
+	if t.Type != TrackerJira {
+		v.onlyFor(at("assignee_name"), trig.AssigneeName, "jira_trigger")
+	}
+}
+
+// localPath checks an optional path that must stay inside the repository.
+func (v *validator) localPath(path, p string) {
+	if p != "" && !filepath.IsLocal(p) {
+		v.fail(path, "want a relative path inside the repository")
+	}
+}

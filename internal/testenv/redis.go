@@ -1,0 +1,190 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is a redis-server child process owned by a test package.
+type Redis struct {
+	// Addr is host:port on loopback.
+	Addr string
+
+	dir  string
+	args []string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	output *bytes.Buffer
+}
+
+// RedisOption adjusts how the server is started.
+type RedisOption func(*Redis)
+
+// WithAppendOnly enables AOF persistence (`--appendonly yes`, as in the
+// seed's StatefulSet) so that Restart keeps the data set.
+func WithAppendOnly() RedisOption {
+	return func(r *Redis) { r.args = append(r.args, "--appendonly", "yes", "--appendfsync", "always") }
+}
+
+// StartRedis starts redis-server in the foreground as a child process on a
+// free loopback port, with its working directory in a fresh temporary
+// directory that Stop removes. Without persistence options nothing is written.
+func StartRedis(opts ...RedisOption) (*Redis, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, errors.New("redis-server is not installed: run `make test-deps` (installs Debian's redis-server) or `apt-get install -y redis-server`")
+	}
+	dir, err := os.MkdirTemp("", "agent-smith-redis-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir,
+		args: []string{"--save", "", "--appendonly", "no"}}
+	for _, o := range opts {
+		o(r)
+	}
+	if err := r.start(bin); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Redis) start(bin string) error {
+	host, port, _ := net.SplitHostPort(r.Addr)
+	args := append([]string{"--bind", host, "--port", port, "--dir", r.dir,
+		"--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"}, r.args...)
+	cmd := exec.Command(bin, args...)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	// A separate process group keeps a Ctrl-C of `go test` from racing our Stop.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	r.mu.Lock()
+	r.cmd, r.exited, r.output = cmd, exited, out
+	r.mu.Unlock()
+
+	client := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
+	defer client.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-exited:
+			return fmt.Errorf("redis-server exited at start: %s", out.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := client.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			r.kill()
+			return fmt.Errorf("redis-server on %s not answering after 10s: %v; output: %s", r.Addr, err, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// URL is the redis:// URL of the server.
+func (r *Redis) URL() string { return "redis://" + r.Addr }
+
+// Client returns a new client for the server, closed when the test ends.
+func (r *Redis) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Flush removes every key, so a test starts from an empty data set.
+func (r *Redis) Flush(t testing.TB) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	if err := c.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatalf("flush redis: %v", err)
+	}
+}
+
+// Kill stops the server abruptly (SIGKILL), as a crash would.
+func (r *Redis) Kill() { r.kill() }
+
+// Restart stops the server gracefully and starts it again on the same port
+// and directory; with WithAppendOnly the data set survives.
+func (r *Redis) Restart() error {
+	r.stop(syscall.SIGTERM)
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return err
+	}
+	return r.start(bin)
+}
+
+// Start starts a server stopped by Kill, on the same port and directory.
+func (r *Redis) Start() error {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return err
+	}
+	return r.start(bin)
+}
+
+// Stop stops the server and removes its directory.
+func (r *Redis) Stop() {
+	r.stop(syscall.SIGTERM)
+	_ = os.RemoveAll(r.dir)
+}
+
+func (r *Redis) kill() { r.stop(syscall.SIGKILL) }
+
+func (r *Redis) stop(sig syscall.Signal) {
+	r.mu.Lock()
+	cmd, exited := r.cmd, r.exited
+	r.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// Dir is the server's working directory (AOF files live here).
+func (r *Redis) Dir() string { return filepath.Clean(r.dir) }
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
