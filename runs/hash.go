@@ -1,0 +1,228 @@
+package runs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Fields of the run hash. Scalars the scripts read or change have a field of
+// their own; per-repo pull requests and context entries are spread over
+// prefixed fields so a merge is a plain HSET. The scripts also keep "entry",
+// the run's current queue entry id, which never leaves the store.
+const (
+	fID          = "id"
+	fProject     = "project"
+	fPipeline    = "pipeline"
+	fTracker     = "tracker"
+	fTicket      = "ticket"
+	fTicketURL   = "ticketUrl"
+	fTicketTitle = "ticketTitle"
+	fLabels      = "labels"
+	fRepos       = "repos"
+	fDeliveryID  = "deliveryId"
+	fState       = "state"
+	fStep        = "step"
+	fAttempt     = "attempt"
+	fReclaims    = "reclaims"
+	fOwner       = "owner"
+	fOwnerUID    = "ownerUid"
+	fError       = "error"
+	fStatus      = "statusCommentId"
+	fInput       = "inputTokens"
+	fOutput      = "outputTokens"
+	fCost        = "costUsd"
+	fCreatedAt   = "createdAt"
+	fUpdatedAt   = "updatedAt"
+	fStartedAt   = "startedAt"
+	fFinishedAt  = "finishedAt"
+
+	prPrefix      = "pr."
+	ctxPrefix     = "ctx."
+	sandboxPrefix = "sandbox."
+)
+
+// submissionFields are the hash fields Submit writes besides the ones the
+// script sets (state, attempt, timestamps, entry).
+func submissionFields(id string, sub Submission) ([]any, error) {
+	labels, err := json.Marshal(orEmpty(sub.Labels))
+	if err != nil {
+		return nil, err
+	}
+	repos, err := json.Marshal(sub.Repos)
+	if err != nil {
+		return nil, err
+	}
+	kv := []any{
+		fID, id, fProject, sub.Project, fPipeline, sub.Pipeline,
+		fTracker, sub.Tracker, fTicket, sub.Ticket,
+		fLabels, string(labels), fRepos, string(repos),
+	}
+	kv = appendSet(kv, fTicketURL, redact(sub.TicketURL))
+	kv = appendSet(kv, fTicketTitle, redact(sub.TicketTitle))
+	kv = appendSet(kv, fDeliveryID, sub.DeliveryID)
+	for k, v := range redactMap(sub.Context) {
+		kv = append(kv, ctxPrefix+k, v)
+	}
+	return kv, nil
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func appendSet(kv []any, field, value string) []any {
+	if value == "" {
+		return kv
+	}
+	return append(kv, field, value)
+}
+
+// decodeRun builds a Run from the run hash.
+func decodeRun(h map[string]string) (Run, error) {
+	r := Run{
+		ID: h[fID], Project: h[fProject], Pipeline: h[fPipeline],
+		Tracker: h[fTracker], Ticket: h[fTicket],
+		TicketURL: h[fTicketURL], TicketTitle: h[fTicketTitle],
+		DeliveryID: h[fDeliveryID], State: State(h[fState]), Step: h[fStep],
+		Owner: Owner{Name: h[fOwner], UID: h[fOwnerUID]}, Error: h[fError],
+		StatusCommentID: h[fStatus],
+	}
+	if r.ID == "" {
+		return Run{}, errors.New("run hash without id")
+	}
+	for _, f := range []struct {
+		field string
+		into  *[]string
+	}{{fLabels, &r.Labels}, {fRepos, &r.Repos}} {
+		if v := h[f.field]; v != "" {
+			if err := json.Unmarshal([]byte(v), f.into); err != nil {
+				return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, f.field, err)
+			}
+		}
+	}
+	var err error
+	ints := []struct {
+		field string
+		into  *int
+	}{{fAttempt, &r.Attempt}, {fReclaims, &r.Reclaims}}
+	for _, f := range ints {
+		if *f.into, err = atoiOrZero(h[f.field]); err != nil {
+			return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, f.field, err)
+		}
+	}
+	if r.Usage.InputTokens, err = parseInt64(h[fInput]); err != nil {
+		return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, fInput, err)
+	}
+	if r.Usage.OutputTokens, err = parseInt64(h[fOutput]); err != nil {
+		return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, fOutput, err)
+	}
+	if v := h[fCost]; v != "" {
+		if r.Usage.CostUSD, err = strconv.ParseFloat(v, 64); err != nil {
+			return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, fCost, err)
+		}
+	}
+	times := []struct {
+		field string
+		into  *time.Time
+	}{{fCreatedAt, &r.CreatedAt}, {fUpdatedAt, &r.UpdatedAt}, {fStartedAt, &r.StartedAt}, {fFinishedAt, &r.FinishedAt}}
+	for _, f := range times {
+		ms, err := parseInt64(h[f.field])
+		if err != nil {
+			return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, f.field, err)
+		}
+		if ms > 0 {
+			*f.into = time.UnixMilli(ms).UTC()
+		}
+	}
+	for k, v := range h {
+		switch {
+		case strings.HasPrefix(k, prPrefix):
+			if r.PullRequests == nil {
+				r.PullRequests = map[string]string{}
+			}
+			r.PullRequests[k[len(prPrefix):]] = v
+		case strings.HasPrefix(k, ctxPrefix):
+			if r.Context == nil {
+				r.Context = map[string]string{}
+			}
+			r.Context[k[len(ctxPrefix):]] = v
+		case strings.HasPrefix(k, sandboxPrefix):
+			st, err := decodeSandboxStatus(v)
+			if err != nil {
+				return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, k, err)
+			}
+			if r.Sandboxes == nil {
+				r.Sandboxes = map[string]SandboxStatus{}
+			}
+			r.Sandboxes[k[len(sandboxPrefix):]] = st
+		}
+	}
+	return r, nil
+}
+
+func atoiOrZero(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return strconv.Atoi(s)
+}
+
+func parseInt64(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+// Update is what a caller records on a run besides its state. Empty fields
+// leave the stored value alone; maps are merged key by key.
+type Update struct {
+	// Attempt fences the write to one execution of the run: when set, the
+	// write fails with ErrLeaseLost if the run has moved on to another
+	// attempt (it was reclaimed, handed back or resumed meanwhile).
+	Attempt int
+	Step    string
+	Error   string
+	// PullRequests maps a repository to its pull request URL.
+	PullRequests    map[string]string
+	StatusCommentID string
+	TicketURL       string
+	TicketTitle     string
+	Context         map[string]string
+	// Sandboxes records the sandbox of each repository named; the others
+	// keep what they had.
+	Sandboxes map[string]SandboxStatus
+	// AddUsage is added to the run's totals.
+	AddUsage Usage
+}
+
+// fields renders the update as hash field/value pairs, scrubbed of secrets.
+func (u Update) fields() []any {
+	var kv []any
+	kv = appendSet(kv, fStep, redact(u.Step))
+	kv = appendSet(kv, fError, redact(u.Error))
+	kv = appendSet(kv, fStatus, u.StatusCommentID)
+	kv = appendSet(kv, fTicketURL, redact(u.TicketURL))
+	kv = appendSet(kv, fTicketTitle, redact(u.TicketTitle))
+	for _, k := range sortedKeys(u.PullRequests) {
+		kv = append(kv, prPrefix+k, redact(u.PullRequests[k]))
+	}
+	for _, k := range sortedKeys(u.Context) {
+		kv = append(kv, ctxPrefix+k, redact(u.Context[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(u.Sandboxes)) {
+		kv = append(kv, sandboxPrefix+k, u.Sandboxes[k].encode())
+	}
+	return kv
+}
+
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,10 @@
+-- progress: append a line to the run's capped event stream; a finished
+-- run's stream keeps the run's expiry.
+-- KEYS[1] run hash, KEYS[2] events stream
+-- ARGV[3] max length, ARGV[4] step, ARGV[5] message
+local run, events = KEYS[1], KEYS[2]
+if redis.call('EXISTS', run) == 0 then return false end
+local id = redis.call('XADD', events, 'MAXLEN', ARGV[3], '*', 'step', ARGV[4], 'msg', ARGV[5])
+local ttl = redis.call('PTTL', run)
+if ttl > 0 then redis.call('PEXPIRE', events, ttl) end
+return id

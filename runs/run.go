@@ -1,0 +1,74 @@
+package runs
+
+import "time"
+
+// Run is one ticket being turned into pull requests. It never holds a
+// credential: free text that reaches it (errors, titles, URLs, answers) is
+// scrubbed by redact before it is stored.
+type Run struct {
+	ID       string `json:"id"`
+	Project  string `json:"project"`
+	Pipeline string `json:"pipeline"`
+	Tracker  string `json:"tracker"`
+	Ticket   string `json:"ticket"`
+	// TicketURL and TicketTitle are known once the ticket was fetched.
+	TicketURL   string `json:"ticketUrl,omitempty"`
+	TicketTitle string `json:"ticketTitle,omitempty"`
+	// Labels are the ticket labels that triggered the run.
+	Labels []string `json:"labels,omitempty"`
+	Repos  []string `json:"repos"`
+	// DeliveryID is the webhook delivery that created the run; empty for polling.
+	DeliveryID string `json:"deliveryId,omitempty"`
+
+	State State  `json:"state"`
+	Step  string `json:"step,omitempty"`
+	// Attempt numbers the executions of the run: 1 at submit, one more each
+	// time it goes back to the queue (retry, hand back, resume). Sandbox job
+	// ids carry it, so a new execution never shares keys with an older one.
+	Attempt int `json:"attempt"`
+	// Reclaims counts the attempts lost to an owner that stopped
+	// heartbeating; the run fails when it reaches Options.MaxAttempts.
+	Reclaims int `json:"reclaims,omitempty"`
+	// Owner is the replica executing the run, or that executed it last.
+	Owner Owner  `json:"owner,omitzero"`
+	Error string `json:"error,omitempty"`
+
+	// PullRequests maps a repository to the URL of its pull request.
+	PullRequests map[string]string `json:"pullRequests,omitempty"`
+	Usage        Usage             `json:"usage"`
+	// Context carries what a resumed run needs, such as the plan answers.
+	Context map[string]string `json:"context,omitempty"`
+	// StatusCommentID is the ticket comment the run keeps up to date.
+	StatusCommentID string `json:"statusCommentId,omitempty"`
+	// Sandboxes maps a repository to what the sandbox reconciler last saw
+	// of its sandbox pod.
+	Sandboxes map[string]SandboxStatus `json:"sandboxes,omitempty"`
+
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// Owner identifies an orchestrator replica: its pod name (also its consumer
+// name in the queue's group) and pod uid.
+type Owner struct {
+	Name string `json:"name"`
+	UID  string `json:"uid,omitempty"`
+}
+
+// Usage is what the run's model calls cost so far, across attempts.
+type Usage struct {
+	InputTokens  int64   `json:"inputTokens"`
+	OutputTokens int64   `json:"outputTokens"`
+	CostUSD      float64 `json:"costUsd"`
+}
+
+// Progress is one line of a run's event stream.
+type Progress struct {
+	// ID is the stream entry id; pass it as "after" to read what follows.
+	ID      string    `json:"id"`
+	Time    time.Time `json:"time"`
+	Step    string    `json:"step,omitempty"`
+	Message string    `json:"message"`
+}

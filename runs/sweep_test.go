@@ -1,0 +1,84 @@
+package runs
+
+import (
+	"slices"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestSweepOrphansDeletesOnlyKeysNoRunAccountsFor(t *testing.T) {
+	g := NewWithT(t)
+	s, rdb := newStore(t, Options{})
+	ctx := ctxT(t)
+	p := s.opts.Prefix
+	sandbox := func(job, kind string) string { return p + "sandbox:" + job + ":" + kind }
+
+	// active: taken, handed back, taken again (attempt 2).
+	active := startRun(t, s, 1, "replica-a")
+	_, err := s.HandBack(ctx, active.ID, 1)
+	g.Expect(err).NotTo(HaveOccurred())
+	active, err = s.Dequeue(ctx, Owner{Name: "replica-b"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(active.Attempt).To(Equal(2))
+	finished := startRun(t, s, 2, "replica-a")
+	_, err = s.Apply(ctx, finished.ID, EventFail, Update{Attempt: 1, Error: "tests failed"})
+	g.Expect(err).NotTo(HaveOccurred())
+	queued := submit(t, s, 3)
+	const gone = "20250101-000000-gone"
+
+	keep := []string{
+		sandbox(JobID(active.ID, "shop-api", 2), "in"),
+		sandbox(JobID(active.ID, "shop-web", 2), "events"),
+		sandbox(JobID(active.ID, "shop-web", 2), "heartbeat"),
+		s.eventsKey(finished.ID),
+		s.eventsKey(queued),
+	}
+	orphaned := []string{
+		sandbox(JobID(active.ID, "shop-api", 1), "results"), // an earlier attempt
+		sandbox(JobID(active.ID, "docs", 2), "in"),          // not a repo of the run
+		sandbox(JobID(finished.ID, "shop-api", 1), "in"),    // the run is over
+		sandbox(JobID(gone, "shop-api", 1), "events"),       // the run is gone
+		sandbox("not-a-job-id", "in"),
+		s.eventsKey(gone),
+		s.heartbeatKey(gone),
+		s.ticketKey("github", "acme/shop#99"),
+	}
+	for _, key := range slices.Concat(keep, orphaned) {
+		if key == s.eventsKey(finished.ID) || key == s.eventsKey(queued) {
+			g.Expect(s.AppendProgress(ctx, runIDOf(key, p), "", "line")).To(Succeed())
+			continue
+		}
+		g.Expect(rdb.Set(ctx, key, gone, 0).Err()).To(Succeed())
+	}
+	g.Expect(rdb.ZAdd(ctx, s.indexKey(StateRunning), redisZ(gone)).Err()).To(Succeed())
+
+	known, err := s.Known(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(known.Runs).To(Equal(map[string]State{active.ID: StateProvisioning, finished.ID: StateFailed, queued: StateQueued}))
+	g.Expect(known.Jobs).To(Equal(map[string]bool{JobID(active.ID, "shop-api", 2): true, JobID(active.ID, "shop-web", 2): true}))
+
+	swept, err := s.SweepOrphans(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(swept.Keys).To(ConsistOf(orphaned))
+	g.Expect(swept.IndexEntries).To(Equal(1))
+	for _, key := range keep {
+		g.Expect(rdb.Exists(ctx, key).Val()).To(BeEquivalentTo(1), key)
+	}
+	for _, id := range []string{active.ID, finished.ID, queued} {
+		_, err := s.Get(ctx, id)
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	g.Expect(rdb.Exists(ctx, s.ticketKey("github", "acme/shop#1"), s.ticketKey("github", "acme/shop#3"), s.queueKey()).Val()).To(BeEquivalentTo(3))
+
+	again, err := s.SweepOrphans(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(again).To(Equal(Swept{}), "a second sweep finds nothing")
+}
+
+func runIDOf(eventsKey, prefix string) string {
+	return eventsKey[len(prefix+"run:") : len(prefix+"run:")+IDLen]
+}
+
+func redisZ(member string) redis.Z { return redis.Z{Score: 1, Member: member} }
