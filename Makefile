@@ -39,6 +39,16 @@ vet: ## Run go vet.
 lint: $(BIN)/golangci-lint ## Run golangci-lint.
 	$(BIN)/golangci-lint run ./...
 
+##@ Image
+
+.PHONY: docker-build
+docker-build: ## Build the image IMG (orchestrator and sandbox agent carrier).
+	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the image IMG.
+	docker push $(IMG)
+
 ##@ Testing
 
 .PHONY: test-deps

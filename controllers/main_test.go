@@ -8,12 +8,25 @@ import (
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
-// cluster is the envtest control plane shared by every test of the package.
-var cluster *testenv.Cluster
+// The envtest control plane and the redis-server shared by every test of
+// the package.
+var (
+	cluster *testenv.Cluster
+	rds     *testenv.Redis
+)
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as a replica process that tests kill.
+	if os.Getenv(replicaEnv) != "" {
+		os.Exit(runReplica())
+	}
 	var err error
+	if rds, err = testenv.StartRedis(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	if cluster, err = testenv.StartCluster(); err != nil {
+		rds.Stop()
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -21,5 +34,6 @@ func TestMain(m *testing.M) {
 	if err := cluster.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stop envtest:", err)
 	}
+	rds.Stop()
 	os.Exit(code)
 }

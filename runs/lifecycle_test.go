@@ -43,6 +43,7 @@ func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(again).To(Equal(SubmitResult{Outcome: OutcomeTicketActive, RunID: run.ID}))
 	g.Expect(s.Heartbeat(ctx, run.ID, 1)).To(MatchError(ErrLeaseLost))
+	g.Expect(s.ActiveRun(ctx, run.Tracker, run.Ticket)).To(Equal(run.ID), "a parked run keeps the ticket")
 
 	resumed, err := s.Resume(ctx, run.ID, map[string]string{"answer.1": "use the v2 API"})
 	g.Expect(err).NotTo(HaveOccurred())

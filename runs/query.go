@@ -113,3 +113,16 @@ func (s *Store) getMany(ctx context.Context, ids []string) ([]Run, error) {
 	}
 	return runs, nil
 }
+
+// ActiveRun returns the id of the ticket's unfinished run (queued, active or
+// awaiting input), or "" when it has none: the ticket claim Submit takes.
+func (s *Store) ActiveRun(ctx context.Context, tracker, ticket string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.ticketKey(tracker, ticket)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("active run of ticket %s: %w", ticket, err)
+	}
+	return id, nil
+}

@@ -126,3 +126,23 @@ func str(reply []any, i int) string {
 	s, _ := reply[i].(string)
 	return s
 }
+
+// ClaimDelivery records a webhook delivery that is not a submission (an
+// answer resuming a parked run) and reports whether it is new; a
+// redelivery of it gets false. Submit records its own deliveries.
+func (s *Store) ClaimDelivery(ctx context.Context, tracker, delivery string) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.deliveryKey(tracker, delivery), "-", s.opts.DeliveryTTL).Result()
+	if err != nil {
+		return false, fmt.Errorf("record delivery %s: %w", delivery, err)
+	}
+	return ok, nil
+}
+
+// ForgetDelivery drops a delivery ClaimDelivery recorded, when acting on it
+// failed and the sender's retry must get through.
+func (s *Store) ForgetDelivery(ctx context.Context, tracker, delivery string) error {
+	if err := s.rdb.Del(ctx, s.deliveryKey(tracker, delivery)).Err(); err != nil {
+		return fmt.Errorf("forget delivery %s: %w", delivery, err)
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/trackers"
+)
+
+const baseConfig = `
+agents:
+  replay: {type: scripted, script: /tmp/none.yaml}
+repos:
+  api: {type: git, url: /srv/git/api.git}
+trackers:
+  shop:
+    type: github
+    project: acme/shop
+    auth: token
+    webhook_secret: s3cret
+skills: {version: v1}
+secrets: {token: t0ken}
+projects:
+  shop: {agent: replay, tracker: shop, repos: [api]}
+`
+
+func buildSnapshot(data []byte) (*Snapshot, error) {
+	cfg, err := config.Parse(data, ConfigKey, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{Config: cfg, Trackers: map[string]trackers.Tracker{}}, nil
+}
+
+func TestConfigMapChangeIsReloadedAndAnInvalidOneRefused(t *testing.T) {
+	g := NewWithT(t)
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "agent-smith-config"},
+		Data: map[string]string{ConfigKey: baseConfig}}
+	g.Expect(c.Create(ctx, cm)).To(Succeed())
+
+	first, err := buildSnapshot([]byte(baseConfig))
+	g.Expect(err).NotTo(HaveOccurred())
+	current := NewCurrent(first)
+	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   CacheOptions(ns, "agent-smith-config"),
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	r := NewConfigReconciler(mgr.GetClient(), types.NamespacedName{Namespace: ns, Name: "agent-smith-config"},
+		current, buildSnapshot, mgr.GetEventRecorder("agent-smith"), []byte(baseConfig))
+	g.Expect(r.SetupWithManager(mgr)).To(Succeed())
+	startManager(t, mgr)
+
+	projects := func() []string {
+		snap, _ := current.Load()
+		var out []string
+		for p := range snap.Config.Projects {
+			out = append(out, p)
+		}
+		return out
+	}
+	g.Consistently(projects).WithTimeout(500 * time.Millisecond).Should(ConsistOf("shop"))
+
+	// A valid change (a new project) takes effect without a restart.
+	_, changed := current.Load()
+	cm.Data[ConfigKey] = baseConfig + "  shop-docs: {agent: replay, tracker: shop, repos: [api]}\n"
+	g.Expect(c.Update(ctx, cm)).To(Succeed())
+	g.Eventually(changed).WithTimeout(10 * time.Second).Should(BeClosed())
+	g.Expect(projects()).To(ConsistOf("shop", "shop-docs"))
+
+	// An invalid change is refused with an Event naming the error; the old
+	// config keeps serving.
+	_, changed = current.Load()
+	cm.Data[ConfigKey] = baseConfig + "  broken: {agent: nobody, tracker: shop, repos: [api]}\n"
+	g.Expect(c.Update(ctx, cm)).To(Succeed())
+	g.Eventually(func() []string {
+		list := &eventsv1.EventList{}
+		g.Expect(c.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+		var notes []string
+		for _, e := range list.Items {
+			if e.Reason == "InvalidConfig" && e.Regarding.Name == "agent-smith-config" {
+				notes = append(notes, e.Note)
+			}
+		}
+		return notes
+	}).WithTimeout(10 * time.Second).Should(ContainElement(ContainSubstring("projects.broken.agent")))
+	g.Expect(changed).NotTo(BeClosed())
+	g.Expect(projects()).To(ConsistOf("shop", "shop-docs"))
+}

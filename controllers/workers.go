@@ -1,0 +1,219 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agent-smith/agent-smith/runs"
+)
+
+// Executor carries one run from provisioning to its end. It applies the
+// run's own transitions (ready, publish, succeed, fail, await input) and
+// returns once the run has left the active states. When ctx ends first (a
+// drain ran out of grace, or the lease was lost) it returns ctx's error
+// promptly and leaves the run as it is; the worker decides what follows.
+type Executor interface {
+	Execute(ctx context.Context, run runs.Run) error
+}
+
+// Queue is the part of the run store the workers use.
+type Queue interface {
+	Dequeue(ctx context.Context, owner runs.Owner) (runs.Run, error)
+	KeepAlive(ctx context.Context, id string, attempt int) error
+	HandBack(ctx context.Context, id string, attempt int) (runs.Run, error)
+	Apply(ctx context.Context, id string, ev runs.Event, u runs.Update) (runs.Run, error)
+	Get(ctx context.Context, id string) (runs.Run, error)
+}
+
+// Workers execute queued runs on this replica, up to Parallel at once. They
+// run on every replica (not only the leader).
+//
+// Stopping is a drain: Drain (or the end of Start's context) stops taking
+// new runs at once, lets the runs in flight finish within the grace period,
+// then cancels them and hands each back to the queue, where another replica
+// takes it immediately instead of after a heartbeat timeout.
+type Workers struct {
+	queue    Queue
+	executor Executor
+	owner    runs.Owner
+	parallel int
+	log      logr.Logger
+	metrics  *workerMetrics
+
+	stopTaking context.CancelFunc
+	takeCtx    context.Context
+	inFlight   sync.WaitGroup
+	// cancelRuns ends the contexts of the runs in flight.
+	cancelRuns context.CancelFunc
+	runCtx     context.Context
+	drainOnce  sync.Once
+	drained    chan struct{}
+}
+
+// NewWorkers returns workers that take runs from q as owner and execute
+// them with ex, parallel at a time.
+func NewWorkers(q Queue, ex Executor, owner runs.Owner, parallel int, log logr.Logger, reg prometheus.Registerer) *Workers {
+	take, stopTaking := context.WithCancel(context.Background())
+	runCtx, cancelRuns := context.WithCancel(context.Background())
+	return &Workers{
+		queue: q, executor: ex, owner: owner, parallel: max(parallel, 1),
+		log: log.WithName("workers"), metrics: newWorkerMetrics(reg),
+		takeCtx: take, stopTaking: stopTaking, runCtx: runCtx, cancelRuns: cancelRuns,
+		drained: make(chan struct{}),
+	}
+}
+
+// NeedLeaderElection is false: every replica executes runs.
+func (w *Workers) NeedLeaderElection() bool { return false }
+
+// Start runs the workers until ctx ends or Drain completes. When ctx ends
+// without a Drain, in-flight runs are handed back at once.
+func (w *Workers) Start(ctx context.Context) error {
+	w.log.Info("taking runs", "owner", w.owner.Name, "parallel", w.parallel)
+	var loops sync.WaitGroup
+	for range w.parallel {
+		loops.Go(w.loop)
+	}
+	select {
+	case <-ctx.Done():
+		w.Drain(0)
+	case <-w.drained:
+	}
+	loops.Wait()
+	return nil
+}
+
+// Drain stops taking runs, waits up to grace for the runs in flight to end,
+// then cancels them and hands them back. It returns when every run has
+// ended or been handed back; later calls return at once.
+func (w *Workers) Drain(grace time.Duration) {
+	w.drainOnce.Do(func() {
+		defer close(w.drained)
+		w.stopTaking()
+		done := make(chan struct{})
+		go func() { w.inFlight.Wait(); close(done) }()
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-done:
+			w.log.Info("drained: no run in flight")
+			return
+		case <-timer.C:
+		}
+		w.log.Info("grace period over, handing unfinished runs back", "grace", grace)
+		w.cancelRuns()
+		<-done
+	})
+}
+
+func (w *Workers) loop() {
+	for {
+		run, err := w.queue.Dequeue(w.takeCtx, w.owner)
+		switch {
+		case w.takeCtx.Err() != nil:
+			return
+		case err != nil:
+			w.log.Error(err, "taking a run from the queue failed, retrying")
+			w.pause(time.Second)
+			continue
+		}
+		w.inFlight.Add(1)
+		w.execute(run)
+		w.inFlight.Done()
+	}
+}
+
+// pause waits d unless the workers are told to stop taking runs.
+func (w *Workers) pause(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-w.takeCtx.Done():
+	case <-t.C:
+	}
+}
+
+// execute runs one dequeued run with its heartbeat and settles what the
+// executor leaves behind: a lost lease is someone else's run now, a drain
+// hands the run back, and an executor error fails the run.
+func (w *Workers) execute(run runs.Run) {
+	log := w.log.WithValues("run", run.ID, "ticket", run.Ticket, "attempt", run.Attempt)
+	ctx, cancel := context.WithCancel(logr.NewContext(w.runCtx, log))
+	defer cancel()
+
+	leaseLost := make(chan error, 1)
+	go func() {
+		if err := w.queue.KeepAlive(ctx, run.ID, run.Attempt); err != nil {
+			leaseLost <- err
+			cancel()
+		}
+	}()
+
+	w.metrics.inFlight.Inc()
+	defer w.metrics.inFlight.Dec()
+	log.Info("executing run", "project", run.Project, "pipeline", run.Pipeline, "repos", run.Repos)
+	err := w.executor.Execute(ctx, run)
+
+	// The run's own context is gone; settling must still reach Redis.
+	settle := logr.NewContext(context.Background(), log)
+	select {
+	case lost := <-leaseLost:
+		log.Info("stopped executing: the run is no longer ours", "reason", lost.Error())
+		w.metrics.finished.WithLabelValues("lease_lost").Inc()
+		return
+	default:
+	}
+	if w.runCtx.Err() != nil {
+		if _, herr := w.queue.HandBack(settle, run.ID, run.Attempt); herr != nil && !errors.Is(herr, runs.ErrIllegalTransition) {
+			log.Error(herr, "handing the run back failed; it is reclaimed once its heartbeat expires")
+		} else if herr == nil {
+			log.Info("handed the run back to the queue")
+		}
+		w.metrics.finished.WithLabelValues("handed_back").Inc()
+		return
+	}
+	current, gerr := w.queue.Get(settle, run.ID)
+	if gerr != nil {
+		log.Error(gerr, "reading the run after execution failed")
+		return
+	}
+	if current.State.Active() && current.Attempt == run.Attempt {
+		reason := "the pipeline ended without finishing the run"
+		if err != nil {
+			reason = err.Error()
+		}
+		if _, ferr := w.queue.Apply(settle, run.ID, runs.EventFail, runs.Update{Attempt: run.Attempt, Error: reason}); ferr != nil {
+			log.Error(ferr, "failing the run failed")
+		}
+		current.State = runs.StateFailed
+	}
+	if err != nil {
+		log.Error(err, "run ended with an error", "state", current.State)
+	} else {
+		log.Info("run ended", "state", current.State, "step", current.Step)
+	}
+	w.metrics.finished.WithLabelValues(string(current.State)).Inc()
+}
+
+type workerMetrics struct {
+	inFlight prometheus.Gauge
+	finished *prometheus.CounterVec
+}
+
+func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
+	return &workerMetrics{
+		inFlight: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "agentsmith_runs_in_flight",
+			Help: "Runs this replica is executing.",
+		})),
+		finished: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentsmith_run_executions_total",
+			Help: "Run executions this replica ended, by how they ended (the run's state, handed_back or lease_lost).",
+		}, []string{"outcome"})),
+	}
+}

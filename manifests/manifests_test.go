@@ -1,0 +1,187 @@
+package manifests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
+)
+
+var cluster *testenv.Cluster
+
+func TestMain(m *testing.M) {
+	var err error
+	if cluster, err = testenv.StartCluster(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = cluster.Stop()
+	os.Exit(code)
+}
+
+// objects decodes every document of the Kustomize base, in its order.
+func objects(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	var kust struct{ Resources []string }
+	readYAML(t, "kustomization.yaml", &kust)
+	var out []*unstructured.Unstructured
+	for _, file := range kust.Resources {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			err := dec.Decode(&u.Object)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if len(u.Object) > 0 {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}
+
+func readYAML(t *testing.T, file string, into any) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, into); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+}
+
+func find[T runtime.Object](t *testing.T, kind, name string, into T) T {
+	t.Helper()
+	for _, u := range objects(t) {
+		if u.GetKind() == kind && u.GetName() == name {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+				t.Fatal(err)
+			}
+			return into
+		}
+	}
+	t.Fatalf("no %s %s in the manifests", kind, name)
+	return into
+}
+
+func TestKustomizationListsEveryManifest(t *testing.T) {
+	g := NewWithT(t)
+	var kust struct{ Resources []string }
+	readYAML(t, "kustomization.yaml", &kust)
+	files, err := filepath.Glob("*.yaml")
+	g.Expect(err).NotTo(HaveOccurred())
+	files = slices.DeleteFunc(files, func(f string) bool { return f == "kustomization.yaml" })
+	g.Expect(kust.Resources).To(ConsistOf(files))
+}
+
+func TestEveryObjectOfTheSeedIsThere(t *testing.T) {
+	g := NewWithT(t)
+	var got []string
+	for _, u := range objects(t) {
+		got = append(got, u.GetKind()+"/"+u.GetName())
+		if u.GetKind() != "Namespace" {
+			g.Expect(u.GetNamespace()).To(Equal("agent-smith"), "%s/%s", u.GetKind(), u.GetName())
+		}
+	}
+	g.Expect(got).To(ContainElements(
+		"Namespace/agent-smith", "ServiceAccount/agent-smith-orchestrator",
+		"Role/agent-smith-sandbox-manager", "RoleBinding/agent-smith-sandbox-manager",
+		"Secret/agent-smith-secrets", "ConfigMap/agent-smith-config",
+		"StatefulSet/agent-smith-redis", "Service/agent-smith-redis",
+		"Deployment/agent-smith-orchestrator", "PersistentVolumeClaim/agent-smith-runs",
+		"Service/agent-smith-orchestrator", "Ingress/agent-smith",
+		"PodDisruptionBudget/agent-smith-orchestrator", "NetworkPolicy/agent-smith-sandboxes",
+	))
+}
+
+// The apiserver accepts every object as written, in the order of the base.
+func TestManifestsApplyToARealAPIServer(t *testing.T) {
+	g := NewWithT(t)
+	c, err := client.New(cluster.Config, client.Options{})
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, u := range objects(t) {
+		g.Expect(c.Create(context.Background(), u)).To(Succeed(), "%s/%s", u.GetKind(), u.GetName())
+	}
+}
+
+// The orchestrator's and Redis' pods are admitted in a namespace enforcing
+// the restricted Pod Security profile (as the base's namespace does).
+func TestPodTemplatesAreAdmittedUnderRestrictedPodSecurity(t *testing.T) {
+	g := NewWithT(t)
+	c, err := client.New(cluster.Config, client.Options{})
+	g.Expect(err).NotTo(HaveOccurred())
+	ctx := context.Background()
+	ns := &corev1.Namespace{}
+	ns.GenerateName = "restricted-"
+	ns.Labels = map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}
+	g.Expect(c.Create(ctx, ns)).To(Succeed())
+
+	deploy := find(t, "Deployment", "agent-smith-orchestrator", &appsv1.Deployment{})
+	redis := find(t, "StatefulSet", "agent-smith-redis", &appsv1.StatefulSet{})
+	// The StatefulSet controller adds a volume per claim template.
+	for _, claim := range redis.Spec.VolumeClaimTemplates {
+		redis.Spec.Template.Spec.Volumes = append(redis.Spec.Template.Spec.Volumes, corev1.Volume{
+			Name: claim.Name,
+			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
+				ClaimName: claim.Name + "-agent-smith-redis-0",
+			}},
+		})
+	}
+	for name, tmpl := range map[string]corev1.PodTemplateSpec{"orchestrator": deploy.Spec.Template, "redis": redis.Spec.Template} {
+		pod := &corev1.Pod{ObjectMeta: tmpl.ObjectMeta, Spec: tmpl.Spec}
+		pod.Namespace, pod.Name = ns.Name, name
+		g.Expect(c.Create(ctx, pod, client.DryRunAll)).To(Succeed(), "%s pod under restricted", name)
+	}
+
+	// The profile really is enforced: a root pod is refused.
+	root := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	root.Namespace, root.Name = ns.Name, "root"
+	g.Expect(c.Create(ctx, root, client.DryRunAll)).NotTo(Succeed())
+}
+
+// The ConfigMap carries a valid agentsmith.yml: the TodoList example the
+// config tests also load.
+func TestConfigMapHoldsAValidConfig(t *testing.T) {
+	g := NewWithT(t)
+	cm := find(t, "ConfigMap", "agent-smith-config", &corev1.ConfigMap{})
+	data := cm.Data["agentsmith.yml"]
+	env := map[string]string{"AZURE_OPENAI_API_KEY": "k", "AZURE_DEVOPS_TOKEN": "t", "AZURE_DEVOPS_WEBHOOK_SECRET": "s"}
+	cfg, err := config.Parse([]byte(data), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(cfg.Projects).To(HaveKey("azuredevops-todolist"))
+
+	fixture, err := os.ReadFile(filepath.Join("..", "config", "testdata", "todolist.yml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(data).To(Equal(string(fixture)), "config/testdata/todolist.yml and the ConfigMap drifted apart")
+
+	// The pod is given time to drain runs before it is killed.
+	deploy := find(t, "Deployment", "agent-smith-orchestrator", &appsv1.Deployment{})
+	g.Expect(*deploy.Spec.Template.Spec.TerminationGracePeriodSeconds).To(BeNumerically(">", cfg.Queue.ShutdownGraceSeconds))
+}

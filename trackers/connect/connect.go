@@ -1,0 +1,82 @@
+// Package connect builds the trackers and repository hosts an
+// agentsmith.yml names, each with the package of its type.
+package connect
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/github"
+)
+
+// Trackers builds every tracker of cfg, keyed by name. Building does no
+// I/O; a tracker that cannot be built (a missing secret) is an error naming
+// it.
+func Trackers(cfg *config.Config) (map[string]trackers.Tracker, error) {
+	out := make(map[string]trackers.Tracker, len(cfg.Trackers))
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(cfg.Trackers)) {
+		t, err := Tracker(cfg, name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[name] = t
+	}
+	return out, errors.Join(errs...)
+}
+
+// Tracker builds tracker name of cfg.
+func Tracker(cfg *config.Config, name string) (trackers.Tracker, error) {
+	t, ok := cfg.Trackers[name]
+	if !ok {
+		return nil, fmt.Errorf("tracker %q is not in the configuration", name)
+	}
+	var (
+		tr  trackers.Tracker
+		err error
+	)
+	switch t.Type {
+	case config.TrackerGitHub:
+		tr, err = github.New(name, t, cfg)
+	default:
+		return nil, fmt.Errorf("tracker %s: type %q is not supported", name, t.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tracker %s: %w", name, err)
+	}
+	return tr, nil
+}
+
+// RepoHost builds the host of repository name of cfg. A plain git
+// repository has no host API: it is pushed to, and no pull request opens
+// (ErrNoHost).
+func RepoHost(cfg *config.Config, name string) (trackers.RepoHost, error) {
+	r, ok := cfg.Repos[name]
+	if !ok {
+		return nil, fmt.Errorf("repository %q is not in the configuration", name)
+	}
+	var (
+		h   trackers.RepoHost
+		err error
+	)
+	switch r.Type {
+	case config.RepoGitHub:
+		h, err = github.NewRepoHost(name, r, cfg)
+	case config.RepoGit:
+		return nil, fmt.Errorf("repository %s: %w", name, ErrNoHost)
+	default:
+		return nil, fmt.Errorf("repository %s: type %q is not supported", name, r.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: %w", name, err)
+	}
+	return h, nil
+}
+
+// ErrNoHost: the repository is a plain git remote without pull requests.
+var ErrNoHost = errors.New("plain git repository: no pull requests, the branch is pushed only")

@@ -1,0 +1,207 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	gh "github.com/google/go-github/v88/github"
+
+	"github.com/agent-smith/agent-smith/config"
+)
+
+// Option adjusts a Tracker or RepoHost.
+type Option func(*options)
+
+type options struct {
+	httpClient *http.Client
+	baseURL    string
+	maxWait    time.Duration
+}
+
+// WithHTTPClient sends API requests through c's transport (tests: the
+// fake's client; production: a client with proxy or timeout settings).
+// The client itself is not modified.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithBaseURL replaces the configured API base URL.
+func WithBaseURL(u string) Option { return func(o *options) { o.baseURL = u } }
+
+// WithMaxRateLimitWait caps how long one call waits out a rate limit before
+// it gives up with the error (default 10 minutes).
+func WithMaxRateLimitWait(d time.Duration) Option { return func(o *options) { o.maxWait = d } }
+
+const (
+	defaultAPIURL  = "https://api.github.com"
+	defaultMaxWait = 10 * time.Minute
+	// requestTimeout bounds one HTTP exchange; a call's retries each get it.
+	requestTimeout = 30 * time.Second
+	maxAttempts    = 5
+)
+
+// credentials is how the client authenticates: a token, or a GitHub App
+// installation (private key PEM).
+type credentials struct {
+	token          string
+	appID, instID  int64
+	privateKeyPEM  []byte
+	credentialName string
+}
+
+// api is a go-github client bound to one repository, with the rate-limit
+// handling every call goes through.
+type api struct {
+	gh          *gh.Client
+	owner, repo string
+	maxWait     time.Duration
+
+	// sleep and now are replaced by tests to observe waits without
+	// spending them.
+	sleep func(context.Context, time.Duration) error
+	now   func() time.Time
+
+	mu sync.Mutex
+	// pausedUntil holds every call back while GitHub said to wait, so
+	// concurrent callers do not keep hitting a rate limit.
+	pausedUntil time.Time
+}
+
+func newAPI(apiURL, fullName string, cred credentials, cache bool, o options) (*api, error) {
+	owner, repo, ok := strings.Cut(strings.Trim(fullName, "/"), "/")
+	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+		return nil, fmt.Errorf("repository %q: want owner/name", fullName)
+	}
+	if o.baseURL != "" {
+		apiURL = o.baseURL
+	}
+	if apiURL == "" {
+		apiURL = defaultAPIURL
+	}
+	base := http.DefaultTransport
+	if o.httpClient != nil && o.httpClient.Transport != nil {
+		base = o.httpClient.Transport
+	}
+	if cache {
+		// Below authentication: a 304 answered from here still carries
+		// the caller's credentials upstream.
+		base = newETagCache(base)
+	}
+	ghOpts := []gh.ClientOptionsFunc{
+		// Our own retry layer waits out rate limits with an injectable
+		// clock; go-github's pre-emptive check would bypass it.
+		gh.WithDisableRateLimitCheck(),
+		gh.WithTimeout(requestTimeout),
+	}
+	switch {
+	case cred.appID != 0:
+		tr, err := ghinstallation.New(base, cred.appID, cred.instID, cred.privateKeyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("github app %d: private key %s: %w", cred.appID, cred.credentialName, err)
+		}
+		tr.BaseURL = strings.TrimRight(apiBase(apiURL), "/")
+		ghOpts = append(ghOpts, gh.WithTransport(tr))
+	case cred.token != "":
+		ghOpts = append(ghOpts, gh.WithTransport(base), gh.WithAuthToken(cred.token))
+	default:
+		return nil, errors.New("no credentials: set auth (a token secret) or app")
+	}
+	if apiBase(apiURL) != defaultAPIURL+"/" {
+		ghOpts = append(ghOpts, gh.WithEnterpriseURLs(apiURL, apiURL))
+	}
+	client, err := gh.NewClient(ghOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("github client for %s: %w", apiURL, err)
+	}
+	return &api{gh: client, owner: owner, repo: repo, maxWait: orDefault(o.maxWait, defaultMaxWait), sleep: sleepCtx, now: time.Now}, nil
+}
+
+// apiBase is the API URL with the path go-github uses for it: the public
+// API as is, anything else with /api/v3/ as GitHub Enterprise Server has.
+func apiBase(apiURL string) string {
+	u := strings.TrimRight(apiURL, "/")
+	if strings.EqualFold(u, defaultAPIURL) {
+		return defaultAPIURL + "/"
+	}
+	if !strings.HasSuffix(u, "/api/v3") {
+		u += "/api/v3"
+	}
+	return u + "/"
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// trackerCredentials reads a tracker's token or App key from the secrets.
+func trackerCredentials(name string, t *config.Tracker, cfg *config.Config) (credentials, error) {
+	if t.App != nil {
+		key, ok := cfg.Secret(t.App.PrivateKeySecret)
+		if !ok || key == "" {
+			return credentials{}, fmt.Errorf("tracker %s: app private_key_secret %q names no secret with a value", name, t.App.PrivateKeySecret)
+		}
+		return credentials{appID: t.App.AppID, instID: t.App.InstallationID, privateKeyPEM: []byte(key),
+			credentialName: t.App.PrivateKeySecret}, nil
+	}
+	return tokenCredentials("tracker "+name, t.Auth, cfg)
+}
+
+func tokenCredentials(what, secret string, cfg *config.Config) (credentials, error) {
+	if secret == "" {
+		return credentials{}, fmt.Errorf("%s: no auth: name the secret holding a GitHub token (or configure app)", what)
+	}
+	tok, ok := cfg.Secret(secret)
+	if !ok || tok == "" {
+		return credentials{}, fmt.Errorf("%s: auth %q names no secret with a value", what, secret)
+	}
+	return credentials{token: tok, credentialName: secret}, nil
+}
+
+// repoFromURL is owner/name of a GitHub repository URL (https, with or
+// without .git, or scp-style git@host:owner/name.git).
+func repoFromURL(raw string) (string, error) {
+	path := ""
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		path = u.Path
+	} else if _, after, ok := strings.Cut(raw, ":"); ok && strings.Contains(raw, "@") {
+		path = after
+	}
+	path = strings.TrimSuffix(strings.Trim(path, "/"), ".git")
+	owner, repo, ok := strings.Cut(path, "/")
+	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+		return "", fmt.Errorf("repository url %s: want https://host/owner/name", redactURL(raw))
+	}
+	return owner + "/" + repo, nil
+}
+
+// redactURL drops userinfo so a token in a URL never reaches an error.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		if err != nil {
+			return "(unparseable url)"
+		}
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,88 @@
+package github
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
+)
+
+const (
+	testToken  = "ghp_test-token"
+	testSecret = "webhook-secret"
+	shopRepo   = "acme/shop"
+	apiRepo    = "acme/shop-api"
+)
+
+// fixture is a fake GitHub with the shop repositories and a tracker on it.
+type fixture struct {
+	fake    *githubfake.Server
+	tracker *Tracker
+	cfg     *config.Config
+	waits   *waits
+}
+
+func newFixture(t *testing.T, fakeOpts ...githubfake.Option) *fixture {
+	t.Helper()
+	fake := githubfake.New(append([]githubfake.Option{githubfake.WithToken(testToken)}, fakeOpts...)...)
+	t.Cleanup(fake.Close)
+	fake.AddRepo(shopRepo, "main")
+	fake.AddRepo(apiRepo, "main")
+	cfg := &config.Config{Secrets: map[string]string{"github_token": testToken}}
+	tr, err := New("shop", trackerConfig(fake), cfg, WithHTTPClient(fake.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &waits{}
+	w.install(tr.api)
+	return &fixture{fake: fake, tracker: tr, cfg: cfg, waits: w}
+}
+
+func trackerConfig(fake *githubfake.Server) *config.Tracker {
+	return &config.Tracker{Type: config.TrackerGitHub, URL: fake.APIURL(), Project: shopRepo, Auth: "github_token",
+		WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"open"}}
+}
+
+func (f *fixture) repoHost(t *testing.T) *RepoHost {
+	t.Helper()
+	r := &config.Repo{Type: config.RepoGitHub, URL: f.fake.URL + "/" + apiRepo, Auth: "github_token", APIURL: f.fake.APIURL()}
+	h, err := NewRepoHost("shop-api", r, f.cfg, WithHTTPClient(f.fake.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waits.install(h.api)
+	return h
+}
+
+// waits records the waits a client asked for instead of spending them, on
+// a clock that moves forward by each wait.
+type waits struct {
+	mu    sync.Mutex
+	got   []time.Duration
+	clock time.Time
+}
+
+func (w *waits) install(a *api) {
+	w.clock = time.Now()
+	a.sleep = func(ctx context.Context, d time.Duration) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.got = append(w.got, d)
+		w.clock = w.clock.Add(d)
+		return ctx.Err()
+	}
+	a.now = func() time.Time {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.clock
+	}
+}
+
+func (w *waits) all() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.got...)
+}

@@ -1,0 +1,230 @@
+package github
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	gojson "github.com/goccy/go-json"
+	gh "github.com/google/go-github/v88/github"
+
+	"github.com/agent-smith/agent-smith/trackers"
+)
+
+// The webhook headers GitHub sends.
+const (
+	headerSignature = "X-Hub-Signature-256"
+	headerEvent     = "X-GitHub-Event"
+	headerDelivery  = "X-GitHub-Delivery"
+)
+
+// VerifyWebhook checks X-Hub-Signature-256, the HMAC-SHA256 of the body
+// under the webhook secret, in constant time. A delivery without it is
+// refused: the legacy SHA-1 header alone is not accepted.
+func (t *Tracker) VerifyWebhook(h http.Header, body []byte) error {
+	if len(t.secret) == 0 {
+		return fmt.Errorf("tracker %s: %w", t.name, trackers.ErrNoWebhookSecret)
+	}
+	sig := h.Get(headerSignature)
+	if sig == "" {
+		return fmt.Errorf("no %s header (is a secret set on the GitHub webhook?): %w", headerSignature, trackers.ErrUnauthorized)
+	}
+	if !strings.HasPrefix(sig, "sha256=") {
+		return fmt.Errorf("%s is not a sha256= signature: %w", headerSignature, trackers.ErrUnauthorized)
+	}
+	if err := gh.ValidateSignature(sig, body, t.secret); err != nil {
+		return fmt.Errorf("%s does not match the body: %w", headerSignature, trackers.ErrUnauthorized)
+	}
+	return nil
+}
+
+// The parts of GitHub's webhook payloads agent-smith reads. Decoding only
+// these (instead of go-github's full event types, which allocate every
+// field of the issue, repository and users) keeps the request path cheap,
+// and so does goccy/go-json: on an 8 KB delivery it decodes these structs
+// about four times faster than encoding/json, which was the largest cost
+// of a delivery. FuzzPayloadDecodersAgree holds it to encoding/json.
+type payload struct {
+	Action     string        `json:"action"`
+	Issue      *issuePayload `json:"issue"`
+	Label      *namePayload  `json:"label"`
+	Comment    *commentData  `json:"comment"`
+	Repository *struct {
+		CloneURL string `json:"clone_url"`
+	} `json:"repository"`
+}
+
+type issuePayload struct {
+	Number      int           `json:"number"`
+	Title       string        `json:"title"`
+	Body        *string       `json:"body"`
+	HTMLURL     string        `json:"html_url"`
+	State       string        `json:"state"`
+	Labels      []namePayload `json:"labels"`
+	Assignee    *userPayload  `json:"assignee"`
+	PullRequest *struct{}     `json:"pull_request"`
+}
+
+type namePayload struct {
+	Name string `json:"name"`
+}
+
+type userPayload struct {
+	Login string `json:"login"`
+	Type  string `json:"type"`
+}
+
+type commentData struct {
+	ID                int64       `json:"id"`
+	Body              string      `json:"body"`
+	User              userPayload `json:"user"`
+	AuthorAssociation string      `json:"author_association"`
+	CreatedAt         time.Time   `json:"created_at"`
+}
+
+// ParseWebhook normalizes a verified delivery: issues (opened, reopened,
+// labeled) and issue_comment (created) on issues, and ping. Everything else
+// parses to an Event with Ignore set.
+func (t *Tracker) ParseWebhook(h http.Header, body []byte) (trackers.Event, error) {
+	event := h.Get(headerEvent)
+	if event == "" {
+		return trackers.Event{}, fmt.Errorf("no %s header: %w", headerEvent, trackers.ErrBadPayload)
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return trackers.Event{}, fmt.Errorf("%s delivery: body is not a JSON object: %w", event, trackers.ErrBadPayload)
+	}
+	var p payload
+	if err := gojson.Unmarshal(body, &p); err != nil {
+		return trackers.Event{}, fmt.Errorf("%s delivery: %w: %w", event, trackers.ErrBadPayload, err)
+	}
+	ev, err := t.normalize(event, &p)
+	if err != nil {
+		return trackers.Event{}, fmt.Errorf("%s delivery: %w: %w", event, trackers.ErrBadPayload, err)
+	}
+	ev.DeliveryID = h.Get(headerDelivery)
+	return ev, nil
+}
+
+// normalize turns a decoded payload into an Event; it is pure.
+func (t *Tracker) normalize(event string, p *payload) (trackers.Event, error) {
+	ev := trackers.Event{Name: event}
+	if p.Action != "" {
+		ev.Name = event + "." + p.Action
+	}
+	switch event {
+	case "ping":
+		ev.Kind = trackers.EventPing
+		return ev, nil
+	case "issues", "issue_comment":
+	default:
+		ev.Kind, ev.Ignore = trackers.EventTicket, fmt.Sprintf("event %s is not handled", event)
+		return ev, nil
+	}
+	if p.Issue == nil || p.Issue.Number <= 0 {
+		return ev, fmt.Errorf("%s without an issue number", ev.Name)
+	}
+	ev.Ticket = ticketFromPayload(p)
+	if event == "issue_comment" {
+		return t.commentEvent(ev, p)
+	}
+	ev.Kind = trackers.EventTicket
+	if p.Issue.PullRequest != nil {
+		ev.Ignore = "pull requests are not tickets"
+		return ev, nil
+	}
+	open := slices.ContainsFunc(t.openStates, func(s string) bool { return strings.EqualFold(s, ev.Ticket.State) })
+	switch p.Action {
+	case "labeled":
+		if p.Label == nil || p.Label.Name == "" {
+			return ev, fmt.Errorf("%s without a label", ev.Name)
+		}
+		switch {
+		case !t.isTrigger(p.Label.Name):
+			ev.Ignore = fmt.Sprintf("label %q is not a trigger label", p.Label.Name)
+		case !open:
+			ev.Ignore = fmt.Sprintf("issue is %s", ev.Ticket.State)
+		default:
+			ev.Trigger = fmt.Sprintf("label %s added", p.Label.Name)
+		}
+	case "opened", "reopened":
+		label := t.triggerLabelOf(ev.Ticket.Labels)
+		switch {
+		case label == "":
+			ev.Ignore = fmt.Sprintf("issue %s without a trigger label", p.Action)
+		case !open:
+			ev.Ignore = fmt.Sprintf("issue is %s", ev.Ticket.State)
+		default:
+			ev.Trigger = fmt.Sprintf("issue %s with label %s", p.Action, label)
+		}
+	default:
+		ev.Ignore = fmt.Sprintf("action %s is not work", p.Action)
+	}
+	return ev, nil
+}
+
+func (t *Tracker) commentEvent(ev trackers.Event, p *payload) (trackers.Event, error) {
+	ev.Kind = trackers.EventComment
+	if p.Comment == nil {
+		return ev, fmt.Errorf("%s without a comment", ev.Name)
+	}
+	c := p.Comment
+	ev.Comment = &trackers.Comment{
+		ID:        strconv.FormatInt(c.ID, 10),
+		Author:    c.User.Login,
+		Body:      c.Body,
+		Trusted:   trusted(c.AuthorAssociation),
+		CreatedAt: c.CreatedAt,
+	}
+	switch {
+	case p.Action != "created":
+		ev.Ignore = fmt.Sprintf("comment %s; only new comments are read", p.Action)
+	case p.Issue.PullRequest != nil:
+		ev.Ignore = "comment on a pull request; pull requests are not tickets"
+	case strings.EqualFold(c.User.Type, "Bot"):
+		// agent-smith's own status comments come from a bot account.
+		ev.Ignore = fmt.Sprintf("comment by bot %s", c.User.Login)
+	}
+	return ev, nil
+}
+
+func ticketFromPayload(p *payload) trackers.Ticket {
+	is := p.Issue
+	t := trackers.Ticket{
+		ID:    strconv.Itoa(is.Number),
+		Title: is.Title,
+		URL:   is.HTMLURL,
+		State: is.State,
+		Repo:  repoURLOf(is.HTMLURL),
+	}
+	if is.Body != nil {
+		t.Body = *is.Body
+	}
+	if p.Repository != nil && p.Repository.CloneURL != "" {
+		t.Repo = p.Repository.CloneURL
+	}
+	for _, l := range is.Labels {
+		t.Labels = append(t.Labels, l.Name)
+	}
+	if is.Assignee != nil {
+		t.Assignee = is.Assignee.Login
+	}
+	return t
+}
+
+func (t *Tracker) isTrigger(label string) bool {
+	return !trackers.IsLifecycleLabel(label) && hasLabel(t.triggerLabels, label)
+}
+
+func (t *Tracker) triggerLabelOf(labels []string) string {
+	for _, l := range labels {
+		if t.isTrigger(l) {
+			return l
+		}
+	}
+	return ""
+}

@@ -1,0 +1,315 @@
+package intake
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/trackers"
+)
+
+// Keys intake sets in runs.Submission.Context and in the answers of a
+// resumed run, for the pipeline to read.
+const (
+	// ContextTrigger says what started the run ("label agent-smith added").
+	ContextTrigger = "trigger"
+	// ContextComment is the keyword comment that re-triggered the run.
+	ContextComment = "comment"
+	// ContextDoneStatus is the matched trigger's done_status.
+	ContextDoneStatus = "doneStatus"
+	// ContextAnswer and ContextAnswerBy are the comment that answered a
+	// parked run's questions and its author.
+	ContextAnswer   = "answer"
+	ContextAnswerBy = "answerBy"
+)
+
+// serve handles one delivery: route → method → content type → body →
+// verify → parse → resolve → submit. Nothing is queued unless the delivery
+// verified, and nothing here calls the tracker or a model.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := h.state.Load()
+	name, status, msg := snap.route(r)
+	if status != 0 {
+		outcome := outcomeNotFound
+		if status == http.StatusForbidden {
+			outcome = outcomeRefused
+		}
+		h.finish(w, start, unknownTracker, unverified, outcome, status, reply{Error: msg})
+		return
+	}
+	fail := func(outcome string, status int, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		// V(1): unverified senders must not be able to flood the log.
+		h.logger(r.Context()).V(1).Info("webhook delivery refused", "tracker", name, "outcome", outcome, "status", status, "reason", msg)
+		h.finish(w, start, name, unverified, outcome, status, reply{Error: msg})
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		fail(outcomeMethodNotAllowed, http.StatusMethodNotAllowed, "webhooks are POST requests, not %s", r.Method)
+		return
+	}
+	if why := mediaTypeProblem(r.Header.Get("Content-Type")); why != "" {
+		fail(outcomeMediaType, http.StatusUnsupportedMediaType, "%s", why)
+		return
+	}
+	body, status, err := h.readBody(w, r)
+	if err != nil {
+		outcome := map[int]string{http.StatusRequestEntityTooLarge: outcomeTooLarge, http.StatusRequestTimeout: outcomeTimeout}[status]
+		fail(cmp.Or(outcome, outcomeBadRequest), status, "%v", err)
+		return
+	}
+	tr := snap.trackers[name]
+	if err := tr.VerifyWebhook(r.Header, body); err != nil {
+		if errors.Is(err, trackers.ErrNoWebhookSecret) {
+			fail(outcomeRefused, http.StatusForbidden, "%v", err)
+			return
+		}
+		fail(outcomeUnauthorized, http.StatusUnauthorized, "%v", err)
+		return
+	}
+	ev, err := tr.ParseWebhook(r.Header, body)
+	if err != nil {
+		fail(outcomeBadRequest, http.StatusBadRequest, "%v", err)
+		return
+	}
+	log := h.logger(r.Context()).WithValues("tracker", name, "delivery", ev.DeliveryID, "event", ev.Name, "ticket", ev.Ticket.ID)
+	ctx := logr.NewContext(r.Context(), log)
+	outcome, status, rep := h.handle(ctx, snap, name, ev)
+	rep.Tracker, rep.Ticket, rep.Delivery = name, ev.Ticket.ID, ev.DeliveryID
+	switch {
+	case status >= 500:
+		log.Error(rep.cause, "webhook delivery failed", "outcome", outcome)
+	case status == http.StatusAccepted:
+		log.Info("webhook delivery queued work", "outcome", outcome, "run", strings.Join(rep.Runs, ","))
+	default:
+		log.V(1).Info("webhook delivery ignored", "outcome", outcome, "reason", rep.Reason)
+	}
+	h.finish(w, start, name, ev.Name, outcome, status, rep)
+}
+
+// handle decides what a verified event does.
+func (h *Handler) handle(ctx context.Context, snap *snapshot, name string, ev trackers.Event) (outcome string, status int, rep reply) {
+	switch {
+	case ev.Kind == trackers.EventPing:
+		return outcomePing, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: "ping: the webhook reaches agent-smith"}
+	case ev.Ignore != "":
+		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: ev.Ignore}
+	}
+	if ev.Kind == trackers.EventComment && ev.Comment != nil && ev.Comment.Trusted {
+		if o, s, r, done := h.resume(ctx, name, ev); done {
+			return o, s, r
+		}
+	}
+	res := trackers.Resolve(snap.cfg, name, ev)
+	if len(res.Matches) == 0 {
+		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: res.Reason}
+	}
+	return h.submit(ctx, name, ev, res.Matches)
+}
+
+// resume answers a run parked in awaiting_input with the comment; done is
+// false when the ticket has no parked run.
+func (h *Handler) resume(ctx context.Context, name string, ev trackers.Event) (outcome string, status int, rep reply, done bool) {
+	run, ok, err := h.runs.AwaitingInput(ctx, name, ev.Ticket.ID)
+	if err != nil {
+		o, s, r := storeFailure(err)
+		return o, s, r, true
+	}
+	if !ok {
+		return "", 0, reply{}, false
+	}
+	if ev.DeliveryID != "" {
+		first, err := h.runs.ClaimDelivery(ctx, name, ev.DeliveryID)
+		if err != nil {
+			o, s, r := storeFailure(err)
+			return o, s, r, true
+		}
+		if !first {
+			return outcomeDuplicate, http.StatusOK, reply{Outcome: outcomeDuplicate, Runs: []string{run.ID},
+				Reason: "delivery " + ev.DeliveryID + " was already received"}, true
+		}
+	}
+	_, err = h.runs.Resume(ctx, run.ID, map[string]string{ContextAnswer: ev.Comment.Body, ContextAnswerBy: ev.Comment.Author})
+	if err != nil && ev.DeliveryID != "" && !errors.Is(err, runs.ErrIllegalTransition) && !errors.Is(err, runs.ErrNotFound) {
+		// The sender retries a failed delivery: let the retry resume.
+		if ferr := h.runs.ForgetDelivery(context.WithoutCancel(ctx), name, ev.DeliveryID); ferr != nil {
+			h.logger(ctx).Error(ferr, "forgetting a failed delivery failed; its retry will be ignored", "delivery", ev.DeliveryID)
+		}
+	}
+	switch {
+	case errors.Is(err, runs.ErrIllegalTransition), errors.Is(err, runs.ErrNotFound):
+		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Runs: []string{run.ID},
+			Reason: fmt.Sprintf("run %s is no longer awaiting input", run.ID)}, true
+	case err != nil:
+		o, s, r := storeFailure(err)
+		return o, s, r, true
+	}
+	return outcomeResumed, http.StatusAccepted, reply{Outcome: outcomeResumed, Runs: []string{run.ID},
+		Reason: fmt.Sprintf("comment by %s answers the questions of run %s", ev.Comment.Author, run.ID)}, true
+}
+
+// submit asks for one run per matched project. The store claims a ticket
+// once per tracker, so when several projects match, the first queues and
+// the others report the ticket's active run: the reply says so per project.
+func (h *Handler) submit(ctx context.Context, name string, ev trackers.Event, matches []trackers.Match) (outcome string, status int, rep reply) {
+	labels := slices.DeleteFunc(slices.Clone(ev.Ticket.Labels), trackers.IsLifecycleLabel)
+	var queued, reasons []string
+	duplicates := 0
+	for i, m := range matches {
+		sub := runs.Submission{
+			DeliveryID: ev.DeliveryID, Project: m.Project, Pipeline: m.Pipeline, Tracker: name,
+			Ticket: ev.Ticket.ID, TicketURL: ev.Ticket.URL, TicketTitle: ev.Ticket.Title,
+			Labels: labels, Repos: m.Repos, Context: submissionContext(ev, m),
+		}
+		// One delivery id per project, so a redelivery is recognised for
+		// each project and not only the first.
+		if i > 0 && sub.DeliveryID != "" {
+			sub.DeliveryID += "#" + m.Project
+		}
+		res, err := h.runs.Submit(ctx, sub)
+		if err != nil {
+			o, s, r := storeFailure(err)
+			r.Runs = queued
+			return o, s, r
+		}
+		pr := projectResult{Project: m.Project, Pipeline: m.Pipeline, Outcome: string(res.Outcome), Run: res.RunID}
+		rep.Projects = append(rep.Projects, pr)
+		switch res.Outcome {
+		case runs.OutcomeQueued:
+			queued = append(queued, res.RunID)
+		case runs.OutcomeDuplicateDelivery:
+			duplicates++
+			reasons = append(reasons, fmt.Sprintf("%s: duplicate delivery, it led to run %s", m.Project, res.RunID))
+		case runs.OutcomeTicketActive:
+			reasons = append(reasons, fmt.Sprintf("%s: ticket %s already has active run %s", m.Project, ev.Ticket.ID, res.RunID))
+		}
+		if res.Outcome != runs.OutcomeQueued {
+			rep.Runs = append(rep.Runs, res.RunID)
+		}
+	}
+	if len(queued) > 0 {
+		rep.Outcome, rep.Runs, rep.Reason = outcomeQueued, queued, strings.Join(reasons, "; ")
+		return outcomeQueued, http.StatusAccepted, rep
+	}
+	rep.Outcome, rep.Reason, rep.Runs = outcomeIgnored, strings.Join(reasons, "; "), slices.Compact(rep.Runs)
+	if duplicates == len(matches) {
+		return outcomeDuplicate, http.StatusOK, rep
+	}
+	return outcomeActive, http.StatusOK, rep
+}
+
+func submissionContext(ev trackers.Event, m trackers.Match) map[string]string {
+	c := map[string]string{}
+	if ev.Trigger != "" {
+		c[ContextTrigger] = ev.Trigger
+	}
+	if ev.Comment != nil {
+		c[ContextTrigger] = "comment by " + ev.Comment.Author
+		c[ContextComment] = ev.Comment.Body
+	}
+	if m.DoneStatus != "" {
+		c[ContextDoneStatus] = m.DoneStatus
+	}
+	return c
+}
+
+// storeFailure maps a run store error: Redis out of reach is 503, so
+// senders that retry (GitLab, Jira; GitHub on a manual redelivery) try
+// again later; anything else is a 500. The sender learns no more than
+// that; the log has the cause.
+func storeFailure(err error) (outcome string, status int, rep reply) {
+	if unavailable(err) {
+		return outcomeUnavailable, http.StatusServiceUnavailable, reply{cause: err,
+			Error: "the run store (Redis) is unavailable; deliver again later"}
+	}
+	return outcomeError, http.StatusInternalServerError, reply{cause: err, Error: "internal error; see the orchestrator log"}
+}
+
+// unavailable reports errors that mean Redis could not be reached or could
+// not serve right now, as opposed to a request it refused.
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	// Replies of a Redis that is up but cannot serve writes right now.
+	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY"} {
+		if redis.HasErrorPrefix(err, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// mediaTypeProblem explains why a Content-Type is refused, or "".
+// GitHub's form-encoded deliveries (payload=…) are refused rather than
+// supported: every tracker can send JSON, and one body format keeps
+// signature checks on exactly the bytes that are parsed.
+func mediaTypeProblem(ct string) string {
+	mt, params, err := mime.ParseMediaType(ct)
+	switch {
+	case ct == "":
+		return "no Content-Type: send application/json"
+	case err != nil:
+		return fmt.Sprintf("Content-Type %q does not parse: send application/json", ct)
+	case mt == "application/x-www-form-urlencoded":
+		return "form-encoded deliveries are not accepted: set the webhook's content type to application/json"
+	case mt != "application/json":
+		return fmt.Sprintf("Content-Type %s is not accepted: send application/json", mt)
+	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
+		return fmt.Sprintf("charset %s is not accepted: send UTF-8 JSON", params["charset"])
+	}
+	return ""
+}
+
+// readBody reads the body within the size limit and the read timeout.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
+	if r.ContentLength > h.bodyLimit {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes is over the %d byte limit", r.ContentLength, h.bodyLimit)
+	}
+	// Not every ResponseWriter supports deadlines (httptest's recorder
+	// does not); the server's own ReadTimeout still applies then.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.readTimeout))
+	// Sized from Content-Length when the sender gives it, so an 8 KB body
+	// is read into one buffer instead of a doubling series of them.
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.bodyLimit))
+	body := buf.Bytes()
+	switch {
+	case err == nil:
+		return body, 0, nil
+	case errors.As(err, new(*http.MaxBytesError)):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body is over the %d byte limit", h.bodyLimit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, http.StatusRequestTimeout, fmt.Errorf("body not received within %s", h.readTimeout)
+	}
+	return nil, http.StatusBadRequest, fmt.Errorf("read body: %w", err)
+}
+
+func (h *Handler) logger(ctx context.Context) logr.Logger {
+	if l, err := logr.FromContext(ctx); err == nil {
+		return l.WithName("webhooks")
+	}
+	return h.log
+}

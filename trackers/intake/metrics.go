@@ -1,0 +1,84 @@
+package intake
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcomes counted in agentsmith_webhook_deliveries_total{outcome}.
+const (
+	outcomeQueued           = "queued"
+	outcomeResumed          = "resumed"
+	outcomePing             = "ping"
+	outcomeIgnored          = "ignored"
+	outcomeDuplicate        = "duplicate"
+	outcomeActive           = "ticket_active"
+	outcomeUnauthorized     = "unauthorized"
+	outcomeRefused          = "refused"
+	outcomeBadRequest       = "bad_request"
+	outcomeNotFound         = "not_found"
+	outcomeMethodNotAllowed = "method_not_allowed"
+	outcomeMediaType        = "unsupported_media_type"
+	outcomeTooLarge         = "too_large"
+	outcomeTimeout          = "timeout"
+	outcomeUnavailable      = "unavailable"
+	outcomeError            = "error"
+)
+
+// Label values for deliveries that never reached a tracker or were not
+// verified: request paths and unverified headers are the sender's choice
+// and must not become label values.
+const (
+	unknownTracker = "unknown"
+	unverified     = "unverified"
+)
+
+type metrics struct {
+	deliveries *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentsmith_webhook_deliveries_total",
+			Help: "Webhook deliveries by tracker, event and outcome.",
+		}, []string{"tracker", "event", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "agentsmith_webhook_request_duration_seconds",
+			Help: "Time to answer a webhook delivery, from the request to the reply.",
+			// The request path is verify, parse, one Redis script: well
+			// under a millisecond when healthy.
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"tracker"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	m.deliveries, err = register(reg, m.deliveries)
+	if err != nil {
+		return nil, err
+	}
+	m.duration, err = register(reg, m.duration)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// register registers c, or returns the collector registered before (a
+// config reload builds a new handler on the same registry).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, fmt.Errorf("register webhook metrics: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,48 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/agent-smith/agent-smith/runs"
+)
+
+// Runs is what intake needs from the run store.
+type Runs interface {
+	// Submit queues a run for a ticket unless the delivery was seen or the
+	// ticket already has an unfinished run (runs.Store.Submit).
+	Submit(ctx context.Context, sub runs.Submission) (runs.SubmitResult, error)
+	// AwaitingInput returns the ticket's run parked in awaiting_input, if
+	// it has one.
+	AwaitingInput(ctx context.Context, tracker, ticket string) (runs.Run, bool, error)
+	// Resume queues a parked run again with answers merged into its
+	// context (runs.Store.Resume).
+	Resume(ctx context.Context, id string, answers map[string]string) (runs.Run, error)
+	// ClaimDelivery records a delivery that resumes a run and reports
+	// whether it is new; ForgetDelivery undoes it when resuming failed.
+	ClaimDelivery(ctx context.Context, tracker, delivery string) (bool, error)
+	ForgetDelivery(ctx context.Context, tracker, delivery string) error
+}
+
+// StoreRuns adapts a *runs.Store to Runs.
+func StoreRuns(s *runs.Store) Runs { return storeRuns{s} }
+
+type storeRuns struct{ *runs.Store }
+
+// AwaitingInput looks up the ticket's unfinished run through its claim and
+// returns it when it is parked in awaiting_input.
+func (s storeRuns) AwaitingInput(ctx context.Context, tracker, ticket string) (runs.Run, bool, error) {
+	id, err := s.ActiveRun(ctx, tracker, ticket)
+	if err != nil || id == "" {
+		return runs.Run{}, false, err
+	}
+	r, err := s.Get(ctx, id)
+	if errors.Is(err, runs.ErrNotFound) {
+		return runs.Run{}, false, nil
+	}
+	if err != nil {
+		return runs.Run{}, false, fmt.Errorf("find parked run of ticket %s: %w", ticket, err)
+	}
+	return r, r.State == runs.StateAwaitingInput, nil
+}
