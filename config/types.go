@@ -206,7 +206,8 @@ type Tracker struct {
 	// Auth names the `secrets` entry with the API token.
 	Auth string `json:"auth,omitempty"`
 	// Email is the Jira basic-auth user; without it the token is sent as a
-	// bearer token (Jira Data Center personal access tokens).
+	// bearer token (an OAuth 2.0 access token). Only Jira Cloud is
+	// supported: the tracker speaks REST v3 and its search/jql endpoint.
 	Email string `json:"email,omitempty"`
 	// WebhookSecret verifies webhook deliveries. A tracker without one
 	// refuses webhooks.

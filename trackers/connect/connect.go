@@ -3,14 +3,20 @@
 package connect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 
+	"github.com/go-logr/logr"
+
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/azuredevops"
 	"github.com/agent-smith/agent-smith/trackers/github"
+	"github.com/agent-smith/agent-smith/trackers/gitlab"
+	"github.com/agent-smith/agent-smith/trackers/jira"
 )
 
 // Trackers builds every tracker of cfg, keyed by name. Building does no
@@ -43,6 +49,12 @@ func Tracker(cfg *config.Config, name string) (trackers.Tracker, error) {
 	switch t.Type {
 	case config.TrackerGitHub:
 		tr, err = github.New(name, t, cfg)
+	case config.TrackerGitLab:
+		tr, err = gitlab.New(name, t, cfg)
+	case config.TrackerAzureDevOps:
+		tr, err = azuredevops.New(name, t, cfg)
+	case config.TrackerJira:
+		tr, err = jira.New(name, t, cfg)
 	default:
 		return nil, fmt.Errorf("tracker %s: type %q is not supported", name, t.Type)
 	}
@@ -67,6 +79,10 @@ func RepoHost(cfg *config.Config, name string) (trackers.RepoHost, error) {
 	switch r.Type {
 	case config.RepoGitHub:
 		h, err = github.NewRepoHost(name, r, cfg)
+	case config.RepoGitLab:
+		h, err = gitlab.NewRepoHost(name, r, cfg)
+	case config.RepoAzureDevOps:
+		h, err = azuredevops.NewRepoHost(name, r, cfg)
 	case config.RepoGit:
 		return nil, fmt.Errorf("repository %s: %w", name, ErrNoHost)
 	default:
@@ -80,3 +96,19 @@ func RepoHost(cfg *config.Config, name string) (trackers.RepoHost, error) {
 
 // ErrNoHost: the repository is a plain git remote without pull requests.
 var ErrNoHost = errors.New("plain git repository: no pull requests, the branch is pushed only")
+
+// Warm starts the background work some trackers need before their first
+// webhook (GitLab reads the project's members to judge who may instruct
+// agent-smith) and returns at once; failures are logged, the trackers retry
+// on their own.
+func Warm(ctx context.Context, trs map[string]trackers.Tracker, log logr.Logger) {
+	for name, t := range trs {
+		if w, ok := t.(interface{ RefreshMembers(context.Context) error }); ok {
+			go func() {
+				if err := w.RefreshMembers(ctx); err != nil && ctx.Err() == nil {
+					log.Error(err, "reading the tracker's members failed; comments are judged once it succeeds", "tracker", name)
+				}
+			}()
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package azuredevops
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/trackers/azuredevops/adofake"
+)
+
+const (
+	testOrg     = "acme-org"
+	testProject = "Platform"
+	testRepo    = "TodoList.Api"
+	testPAT     = "ado-test-personal-access-token"
+	testSecret  = "ado-webhook-secret"
+)
+
+func testConfig() *config.Config {
+	return &config.Config{Secrets: map[string]string{"azure_devops_token": testPAT}}
+}
+
+func trackerConfig(fake *adofake.Server) *config.Tracker {
+	return &config.Tracker{Type: config.TrackerAzureDevOps, URL: fake.OrgURL(), Organization: testOrg, Project: testProject,
+		Auth: "azure_devops_token", WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"},
+		OpenStates: []string{"New", "Active"}}
+}
+
+func repoConfig(fake *adofake.Server) *config.Repo {
+	return &config.Repo{Type: config.RepoAzureDevOps, URL: fake.OrgURL() + "/" + testProject + "/_git/" + testRepo,
+		Auth: "azure_devops_token", APIURL: fake.OrgURL()}
+}
+
+// fixture is a fake organization with the Platform project, the
+// TodoList.Api repository and a tracker on it whose waits are recorded.
+type fixture struct {
+	fake    *adofake.Server
+	tracker *Tracker
+	waits   *waits
+}
+
+func newFixture(t *testing.T, fakeOpts ...adofake.Option) *fixture {
+	t.Helper()
+	fake := adofake.New(append([]adofake.Option{adofake.WithOrganization(testOrg), adofake.WithToken(testPAT)}, fakeOpts...)...)
+	t.Cleanup(fake.Close)
+	fake.AddProject(testProject)
+	fake.AddRepo(testProject, testRepo, "main")
+	tr, err := New("platform", trackerConfig(fake), testConfig(), WithHTTPClient(fake.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &waits{}
+	w.install(tr.api)
+	return &fixture{fake: fake, tracker: tr, waits: w}
+}
+
+func (f *fixture) repoHost(t *testing.T) *RepoHost {
+	t.Helper()
+	h, err := NewRepoHost(testRepo, repoConfig(f.fake), testConfig(), WithHTTPClient(f.fake.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waits.install(h.api)
+	return h
+}
+
+// workItem creates a Bug in Platform.
+func (f *fixture) workItem(title, state string, tags ...string) int {
+	return f.fake.CreateWorkItem(adofake.NewWorkItem{Project: testProject, Title: title, State: state, Tags: tags,
+		AreaPath: `Platform\TodoList`, CreatedBy: alice})
+}
+
+// waits records the waits a client asked for instead of spending them, on
+// a clock that moves forward by each wait.
+type waits struct {
+	mu    sync.Mutex
+	got   []time.Duration
+	clock time.Time
+}
+
+func (w *waits) install(a *api) {
+	w.mu.Lock()
+	if w.clock.IsZero() {
+		w.clock = time.Now()
+	}
+	w.mu.Unlock()
+	a.sleep = func(ctx context.Context, d time.Duration) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.got = append(w.got, d)
+		w.clock = w.clock.Add(d)
+		return ctx.Err()
+	}
+	a.now = func() time.Time {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.clock
+	}
+}
+
+func (w *waits) all() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.got...)
+}

@@ -1,0 +1,236 @@
+package gitlab_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-logr/logr"
+	. "github.com/onsi/gomega"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/gitlab"
+	"github.com/agent-smith/agent-smith/trackers/gitlab/gitlabfake"
+	"github.com/agent-smith/agent-smith/trackers/intake"
+)
+
+// redisServer is the package's redis-server, for the end-to-end tests.
+var redisServer *testenv.Redis
+
+func TestMain(m *testing.M) {
+	var err error
+	redisServer, err = testenv.StartRedis()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	redisServer.Stop()
+	os.Exit(code)
+}
+
+const webhookSecret = "gitlab-webhook-secret"
+
+// endToEndConfig is an agentsmith.yml with one GitLab tracker whose issues
+// labeled "shop" belong to the shop project. %[1]s is the fake's root URL.
+const endToEndConfig = `
+agents:
+  replay: {type: scripted, script: /etc/agent-smith/fix-bug.json}
+repos:
+  shop-api: {type: gitlab, url: "%[1]s/acme/platform/shop-api.git", auth: gl}
+trackers:
+  shop:
+    type: gitlab
+    url: "%[1]s"
+    project: acme/shop
+    auth: gl
+    webhook_secret: ${GITLAB_WEBHOOK_SECRET}
+    trigger_labels: [agent-smith]
+projects:
+  shop:
+    agent: replay
+    tracker: shop
+    repos: [shop-api]
+    gitlab_trigger:
+      project_resolution: {strategy: tag, value: shop}
+      done_status: closed
+skills: {source: path, path: /srv/skills}
+secrets: {gl: "${GITLAB_TOKEN}"}
+`
+
+// endToEnd is the webhook endpoint on a real HTTP server, in front of a
+// run store on the package's redis-server and a GitLab tracker on a fake.
+type endToEnd struct {
+	fake  *gitlabfake.Server
+	store *runs.Store
+	srv   *httptest.Server
+}
+
+var prefixes atomic.Int64
+
+func newEndToEnd(t *testing.T) *endToEnd {
+	t.Helper()
+	fake := gitlabfake.New(gitlabfake.WithToken(token, botUser))
+	t.Cleanup(fake.Close)
+	for _, p := range []string{issuesProject, codeProject} {
+		fake.AddProject(p, "main")
+		fake.AddMember(p, botUser, gitlabfake.AccessMaintainer)
+	}
+	for user, level := range map[string]int{"dev": gitlabfake.AccessDeveloper, "guest": gitlabfake.AccessGuest, "alice": gitlabfake.AccessReporter} {
+		fake.AddUser(user)
+		fake.AddMember(issuesProject, user, level)
+	}
+	env := map[string]string{"GITLAB_WEBHOOK_SECRET": webhookSecret, "GITLAB_TOKEN": token}
+	cfg, err := config.Parse(fmt.Appendf(nil, endToEndConfig, fake.URL), "gitlab_test.yml", func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	store, err := runs.NewStore(redisServer.Client(t), runs.Options{Prefix: "gl" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := gitlab.New("shop", cfg.Trackers["shop"], cfg, gitlab.WithHTTPClient(fake.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.RefreshMembers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := intake.New(cfg, map[string]trackers.Tracker{"shop": tr}, intake.StoreRuns(store), logr.Discard(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &endToEnd{fake: fake, store: store, srv: srv}
+}
+
+type answer struct {
+	Status  int
+	Outcome string   `json:"outcome"`
+	Reason  string   `json:"reason"`
+	Runs    []string `json:"runs"`
+	Error   string   `json:"error"`
+}
+
+// deliver sends d to /webhooks/gitlab with secret as its token.
+func (e *endToEnd) deliver(t *testing.T, secret string, d gitlabfake.Delivery) answer {
+	t.Helper()
+	resp, err := gitlabfake.Send(context.Background(), e.srv.Client(), e.srv.URL+"/webhooks/gitlab", secret, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answer{Status: resp.StatusCode}
+	if err := json.Unmarshal(raw, &a); err != nil {
+		t.Fatalf("reply %d is not JSON: %q", resp.StatusCode, raw)
+	}
+	return a
+}
+
+func (e *endToEnd) queued(t *testing.T) []runs.Run {
+	t.Helper()
+	rs, err := e.store.List(context.Background(), runs.StateQueued, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func TestIssueHookQueuesOneRunAndItsRetryNone(t *testing.T) {
+	g := NewWithT(t)
+	e := newEndToEnd(t)
+	iid := e.fake.CreateIssue(issuesProject, gitlabfake.NewIssue{Title: "Checkout fails", Labels: []string{"shop", "agent-smith"}})
+	d := e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "update", LabelsBefore: []string{"shop"}, By: "alice"})
+
+	first := e.deliver(t, webhookSecret, d)
+	g.Expect(first.Status).To(Equal(http.StatusAccepted), "%+v", first)
+	g.Expect(first.Runs).To(HaveLen(1))
+	queued := e.queued(t)
+	g.Expect(queued).To(HaveLen(1))
+	g.Expect(queued[0]).To(And(
+		HaveField("ID", first.Runs[0]), HaveField("Project", "shop"), HaveField("Tracker", "shop"),
+		HaveField("Ticket", strconv.Itoa(iid)), HaveField("DeliveryID", d.IdempotencyKey),
+		HaveField("TicketURL", e.fake.URL+"/acme/shop/-/issues/"+strconv.Itoa(iid))))
+
+	// GitLab retries with the same Idempotency-Key (and a new event UUID).
+	again := e.deliver(t, webhookSecret, d.Redelivery())
+	g.Expect(again.Status).To(Equal(http.StatusOK), "%+v", again)
+	g.Expect(again.Reason).To(ContainSubstring("duplicate delivery"))
+	g.Expect(e.queued(t)).To(HaveLen(1), "the retry queues nothing")
+}
+
+func TestDeliveriesThroughTheEndpoint(t *testing.T) {
+	cases := []struct {
+		name   string
+		secret string
+		send   func(e *endToEnd, iid int) gitlabfake.Delivery
+		status int
+		reason string
+		queued int
+	}{
+		{"note with the keyword by a developer", webhookSecret,
+			func(e *endToEnd, iid int) gitlabfake.Delivery {
+				return e.fake.NoteHook(issuesProject, e.fake.AddNote(issuesProject, iid, "/agent-smith fix-bug", "dev"), "create")
+			}, http.StatusAccepted, "", 1},
+		{"note with the keyword by a guest", webhookSecret,
+			func(e *endToEnd, iid int) gitlabfake.Delivery {
+				return e.fake.NoteHook(issuesProject, e.fake.AddNote(issuesProject, iid, "/agent-smith fix-bug", "guest"), "create")
+			}, http.StatusOK, "comment author guest may not instruct agent-smith", 0},
+		{"note on a merge request", webhookSecret,
+			func(e *endToEnd, _ int) gitlabfake.Delivery {
+				mr := e.fake.OpenMergeRequest(issuesProject, "fix", "main", "Fix")
+				return e.fake.NoteHook(issuesProject, e.fake.AddMergeRequestNote(issuesProject, mr, "/agent-smith fix-bug", "dev"), "create")
+			}, http.StatusOK, "merge requests are not tickets", 0},
+		{"issue opened with the trigger label", webhookSecret,
+			func(e *endToEnd, iid int) gitlabfake.Delivery {
+				return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "open"})
+			}, http.StatusAccepted, "", 1},
+		{"issue closed", webhookSecret,
+			func(e *endToEnd, iid int) gitlabfake.Delivery {
+				return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "close"})
+			}, http.StatusOK, "action close is not work", 0},
+		{"wrong secret token", "guessed",
+			func(e *endToEnd, iid int) gitlabfake.Delivery {
+				return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "open"})
+			}, http.StatusUnauthorized, "", 0},
+		{"no secret token", "",
+			func(e *endToEnd, iid int) gitlabfake.Delivery {
+				return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "open"})
+			}, http.StatusUnauthorized, "", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			e := newEndToEnd(t)
+			iid := e.fake.CreateIssue(issuesProject, gitlabfake.NewIssue{Title: "Checkout fails", Labels: []string{"shop", "agent-smith"}})
+			a := e.deliver(t, tc.secret, tc.send(e, iid))
+			g.Expect(a.Status).To(Equal(tc.status), "%+v", a)
+			if tc.reason != "" {
+				g.Expect(a.Reason).To(ContainSubstring(tc.reason))
+			}
+			if tc.status == http.StatusUnauthorized {
+				g.Expect(a.Error).To(ContainSubstring("X-Gitlab-Token"))
+				g.Expect(a.Error).NotTo(ContainSubstring(webhookSecret))
+			}
+			g.Expect(e.queued(t)).To(HaveLen(tc.queued))
+		})
+	}
+}
