@@ -19,8 +19,16 @@ import (
 const usage = `agent-smith turns tracker tickets into pull requests.
 
 Usage:
-  agent-smith version                       print the version
-  agent-smith config validate [-f FILE]     check agentsmith.yml (default $AGENTSMITH_CONFIG)
+  agent-smith serve [flags]                     run the orchestrator (webhooks, workers, leader duties)
+  agent-smith run --project P --ticket T        run one ticket in the foreground, with local sandboxes
+  agent-smith config validate [-f FILE]         check agentsmith.yml (default $AGENTSMITH_CONFIG)
+  agent-smith config print [-f FILE]            print the resolved configuration, secrets redacted
+  agent-smith inject PATH                       copy this binary to PATH (sandbox init container)
+  agent-smith sandbox-agent --redis-url URL --job-id ID
+                                                execute sandbox steps (inside a sandbox)
+  agent-smith version                           print the version
+
+Run "agent-smith COMMAND -h" for a command's flags.
 `
 
 func main() {
@@ -57,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "config":
 		return runConfig(rest, getenv, stdout, stderr)
+	case "inject":
+		return runInject(rest, stderr)
+	case "sandbox-agent":
+		return runSandboxAgent(ctx, rest, getenv, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages when it is missing:
-# redis-server (tests start their own on a free loopback port) and git.
+# redis-server (tests start their own on a free loopback port), git, and
+# ripgrep (the sandbox agent's grep uses it when present; a test holds it
+# to the built-in engine).
 # Idempotent; prints nothing when everything is present.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v git >/dev/null || missing+=(git)
+command -v rg >/dev/null || missing+=(ripgrep)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,149 @@
+package anthropic_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/agent-smith/agent-smith/llm"
+	"github.com/agent-smith/agent-smith/llm/anthropic"
+	"github.com/agent-smith/agent-smith/llm/internal/fake"
+)
+
+// toolUseAnswer is a Messages API answer with text and a tool_use block,
+// as documented.
+const toolUseAnswer = `{
+  "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+  "content": [
+    {"type": "text", "text": "I'll fix the sign."},
+    {"type": "tool_use", "id": "toolu_01", "name": "edit_file", "input": {"path": "add.go", "old_string": "a - b", "new_string": "a + b"}}
+  ],
+  "stop_reason": "tool_use", "stop_sequence": null,
+  "usage": {"input_tokens": 200, "cache_creation_input_tokens": 300, "cache_read_input_tokens": 2500, "output_tokens": 80}
+}`
+
+func TestAnthropicSpeaksMessagesWithToolUseAndToolResultBlocks(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, true)
+	srv.Queue(fake.Answer{Status: 200, Body: toolUseAnswer})
+	c, err := anthropic.New(anthropic.Config{Model: "claude-sonnet-4-5", APIKey: fake.Key, HTTPClient: srv.RedirectingClient()})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	resp, err := c.Chat(context.Background(), fake.Conversation())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(resp.Text).To(Equal("I'll fix the sign."))
+	g.Expect(resp.ToolCalls).To(HaveLen(1))
+	g.Expect(resp.ToolCalls[0].ID).To(Equal("toolu_01"))
+	g.Expect(resp.ToolCalls[0].Arguments).To(MatchJSON(`{"path": "add.go", "old_string": "a - b", "new_string": "a + b"}`))
+	g.Expect(resp.StopReason).To(Equal(llm.StopToolUse))
+	// Input is uncached + cache writes + cache reads.
+	g.Expect(resp.Usage).To(Equal(llm.Usage{InputTokens: 3000, OutputTokens: 80, CachedInputTokens: 2500}))
+
+	req := srv.Requests()[0]
+	g.Expect(req.Path).To(Equal("/v1/messages"))
+	g.Expect(req.Header.Get("x-api-key")).To(Equal(fake.Key))
+	g.Expect(req.Header.Get("anthropic-version")).To(Equal("2023-06-01"))
+	g.Expect(req.Header.Get("Content-Type")).To(Equal("application/json"))
+	g.Expect(req.Header.Get("Authorization")).To(BeEmpty())
+	g.Expect(req.Raw).To(MatchJSON(`{
+	  "model": "claude-sonnet-4-5",
+	  "max_tokens": 4096,
+	  "system": [{"type": "text", "text": "You fix bugs.", "cache_control": {"type": "ephemeral"}}],
+	  "messages": [
+	    {"role": "user", "content": [{"type": "text", "text": "Fix the failing test."}]},
+	    {"role": "assistant", "content": [
+	      {"type": "text", "text": "Let me look."},
+	      {"type": "tool_use", "id": "call_1", "name": "read_file", "input": {"path": "add.go"}},
+	      {"type": "tool_use", "id": "call_2", "name": "run_command", "input": {"command": "go test ./..."}}]},
+	    {"role": "user", "content": [
+	      {"type": "tool_result", "tool_use_id": "call_1", "content": "func Add(a, b int) int { return a - b }"},
+	      {"type": "tool_result", "tool_use_id": "call_2", "content": "exit code 1", "is_error": true, "cache_control": {"type": "ephemeral"}}]}
+	  ],
+	  "tools": [
+	    {"name": "read_file", "description": "Read a file.", "input_schema": {"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}},
+	    {"name": "finish", "description": "Finish.", "input_schema": {"type":"object","properties":{"summary":{"type":"string"}}}}
+	  ]
+	}`))
+}
+
+func TestAnthropicStopReasonsAndDefaults(t *testing.T) {
+	for reason, want := range map[string]llm.StopReason{
+		"end_turn": llm.StopEndTurn, "max_tokens": llm.StopMaxTokens, "refusal": llm.StopRefusal,
+		"stop_sequence": llm.StopEndTurn, "model_context_window_exceeded": llm.StopMaxTokens,
+	} {
+		g := NewWithT(t)
+		srv := fake.NewServer(t, false)
+		srv.Queue(fake.Answer{Status: 200, Body: `{"id":"msg","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"hi"}],"stop_reason":"` + reason + `","usage":{"input_tokens":5,"output_tokens":1}}`})
+		c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: "claude-haiku-4-5", APIKey: fake.Key})
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := c.Chat(context.Background(), &llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}, JSON: true})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(resp.StopReason).To(Equal(want), reason)
+		body := srv.Requests()[0].Body
+		g.Expect(body).To(HaveKeyWithValue("max_tokens", BeNumerically(">", 0)), "max_tokens is required by the API")
+		g.Expect(body["system"]).To(ContainElement(HaveKeyWithValue("text", ContainSubstring("single JSON object"))))
+	}
+}
+
+func TestAnthropicErrorsAreClassified(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		answer    fake.Answer
+		retryable bool
+		after     time.Duration
+		ctxLen    bool
+	}{
+		{"rate limit with retry-after", fake.Answer{Status: 429, Header: map[string]string{"retry-after": "12"},
+			Body: `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"},"request_id":"req_1"}`},
+			true, 12 * time.Second, false},
+		{"overloaded 529", fake.Answer{Status: 529, Body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_2"}`},
+			true, 0, false},
+		{"api error 500", fake.Answer{Status: 500, Body: `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`},
+			true, 0, false},
+		{"spend limit", fake.Answer{Status: 429, Body: `{"type":"error","error":{"type":"rate_limit_error","message":"You have reached your specified API usage limits.","details":{"error_code":"enforced_spend_limit_reached"}}}`},
+			false, 0, false},
+		{"prompt too long", fake.Answer{Status: 400, Body: `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208342 tokens > 200000 maximum"}}`},
+			false, 0, true},
+		{"request too large", fake.Answer{Status: 413, Body: `{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}`},
+			false, 0, true},
+		{"invalid request", fake.Answer{Status: 400, Body: `{"type":"error","error":{"type":"invalid_request_error","message":"tools.0.input_schema: JSON schema is invalid"}}`},
+			false, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			srv := fake.NewServer(t, false)
+			srv.Queue(tc.answer)
+			c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: "claude-sonnet-4-5", APIKey: fake.Key})
+			g.Expect(err).NotTo(HaveOccurred())
+			_, err = c.Chat(context.Background(), fake.Conversation())
+			g.Expect(err).To(HaveOccurred())
+			if tc.ctxLen {
+				var cl *llm.ContextLengthError
+				g.Expect(errors.As(err, &cl)).To(BeTrue(), "%v", err)
+				return
+			}
+			var apiErr *llm.APIError
+			g.Expect(errors.As(err, &apiErr)).To(BeTrue(), "%v", err)
+			g.Expect(apiErr.Retryable).To(Equal(tc.retryable))
+			g.Expect(apiErr.RetryAfter).To(Equal(tc.after))
+		})
+	}
+}
+
+func TestAnthropicMalformedAndTruncatedAnswersAreRetryable(t *testing.T) {
+	for name, answer := range map[string]fake.Answer{
+		"malformed": {Status: 200, Body: `{"id":"msg","content":[{"type":"text"`},
+		"truncated": {Status: 200, Body: toolUseAnswer[:100], Truncate: true},
+	} {
+		g := NewWithT(t)
+		srv := fake.NewServer(t, false)
+		srv.Queue(answer)
+		c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: "claude-sonnet-4-5", APIKey: fake.Key})
+		g.Expect(err).NotTo(HaveOccurred())
+		_, err = c.Chat(context.Background(), fake.Conversation())
+		g.Expect(llm.IsRetryable(err)).To(BeTrue(), "%s: %v", name, err)
+	}
+}

@@ -1,0 +1,84 @@
+package tools_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/local"
+)
+
+// The tools run against real sandboxes: the agent-smith binary built from
+// this checkout, started by the local provisioner, spoken to through a
+// real redis-server.
+var (
+	rds *testenv.Redis
+	bin string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		var err error
+		if rds, err = testenv.StartRedis(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer rds.Stop()
+		dir, err := os.MkdirTemp("", "agent-smith-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		bin = filepath.Join(dir, "agent-smith")
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Dir = testenv.RepoRoot()
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build agent-smith: %v\n%s", err, out)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+var runs atomic.Int32
+
+// provision starts one sandbox per repo, each seeded with files
+// (repo → path → content), and releases them when the test ends.
+func provision(t testing.TB, files map[string]map[string]string) map[string]sandbox.Sandbox {
+	t.Helper()
+	p, err := local.New(local.Options{Client: rds.Client(t), RedisURL: rds.URL(), Executable: bin, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := fmt.Sprintf("tools-%d", runs.Add(1))
+	req := sandbox.ProvisionRequest{RunID: run, Attempt: 1}
+	for repo := range files {
+		req.Repos = append(req.Repos, sandbox.RepoSpec{Name: repo})
+	}
+	ctx := context.Background()
+	sbs, err := p.Provision(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Release(context.Background(), run); err != nil {
+			t.Errorf("release: %v", err)
+		}
+	})
+	for repo, fs := range files {
+		for path, content := range fs {
+			if err := sandbox.WriteFile(ctx, sbs[repo], path, content); err != nil {
+				t.Fatalf("seed %s/%s: %v", repo, path, err)
+			}
+		}
+	}
+	return sbs
+}

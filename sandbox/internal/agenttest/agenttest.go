@@ -1,0 +1,100 @@
+// Package agenttest builds the real agent-smith binary for the tests of
+// the sandbox packages and runs its sandbox agent as a child process.
+package agenttest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/agent-smith/agent-smith/internal/testenv"
+	// The binary Build makes runs this package: importing it ties the
+	// cached results of the tests using Build to its source.
+	_ "github.com/agent-smith/agent-smith/sandbox/agent"
+)
+
+// Build compiles the repository's binary into dir: static (CGO off) as
+// shipped, or with the race detector (which needs cgo) when the tests run
+// with it.
+func Build(dir string) (string, error) {
+	bin := filepath.Join(dir, "agent-smith")
+	args, cgo := []string{"build", "-o", bin}, "CGO_ENABLED=0"
+	if race {
+		args, cgo = append(args, "-race"), "CGO_ENABLED=1"
+	}
+	cmd := exec.Command("go", append(args, ".")...)
+	cmd.Dir = testenv.RepoRoot()
+	cmd.Env = append(os.Environ(), cgo)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Agent is a running `agent-smith sandbox-agent`.
+type Agent struct {
+	Cmd     *exec.Cmd
+	WorkDir string
+	exited  chan struct{}
+	mu      sync.Mutex
+	output  bytes.Buffer
+}
+
+// Start runs the agent of job against redisURL in a fresh work directory,
+// with extra flags; the test's end kills it.
+func Start(t testing.TB, bin, redisURL, job string, flags ...string) *Agent {
+	t.Helper()
+	return StartWrapped(t, nil, bin, redisURL, job, flags...)
+}
+
+// StartWrapped is Start with the agent's command line prefixed by wrapper
+// (e.g. unshare to make it PID 1 of a new PID namespace).
+func StartWrapped(t testing.TB, wrapper []string, bin, redisURL, job string, flags ...string) *Agent {
+	t.Helper()
+	a := &Agent{WorkDir: t.TempDir(), exited: make(chan struct{})}
+	argv := append(append(append([]string(nil), wrapper...), bin, "sandbox-agent", "--job-id", job, "--work-root", a.WorkDir), flags...)
+	a.Cmd = exec.Command(argv[0], argv[1:]...)
+	a.Cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL)
+	a.Cmd.Stdout, a.Cmd.Stderr = a, a
+	a.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := a.Cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	go func() { _ = a.Cmd.Wait(); close(a.exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-a.Cmd.Process.Pid, syscall.SIGKILL)
+		<-a.exited
+		if strings.Contains(a.Output(), "WARNING: DATA RACE") {
+			t.Errorf("the agent had a data race")
+		}
+		if t.Failed() {
+			t.Logf("agent %s output:\n%s", job, a.Output())
+		}
+	})
+	return a
+}
+
+func (a *Agent) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.output.Write(p)
+}
+
+// Output is what the agent logged so far.
+func (a *Agent) Output() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.output.String()
+}
+
+// Exited is closed when the process has ended.
+func (a *Agent) Exited() <-chan struct{} { return a.exited }
+
+// ExitCode is the exit status once Exited is closed.
+func (a *Agent) ExitCode() int { return a.Cmd.ProcessState.ExitCode() }

@@ -1,0 +1,74 @@
+package sandbox
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// DefaultPrefix prefixes every Redis key of agent-smith unless configured
+// otherwise; the agent takes the same default.
+const DefaultPrefix = "agentsmith:"
+
+// MaxJobIDLen bounds job ids so that keys, pod labels and process
+// arguments stay short.
+const MaxJobIDLen = 100
+
+// Keys are the Redis keys of one job.
+type Keys struct {
+	In        string
+	Events    string
+	Heartbeat string
+	Cancel    string
+	base      string
+}
+
+// KeysFor returns the keys of job under prefix.
+func KeysFor(prefix, job string) Keys {
+	base := prefix + "sandbox:" + job + ":"
+	return Keys{In: base + "in", Events: base + "events", Heartbeat: base + "heartbeat", Cancel: base + "cancel", base: base}
+}
+
+// Result is the key the result of one step is pushed to.
+func (k Keys) Result(stepID string) string { return k.base + "result:" + stepID }
+
+// ValidateJobID checks a job id: 1 to MaxJobIDLen characters of [a-z0-9-],
+// so that it is safe in keys, labels and names.
+func ValidateJobID(id string) error {
+	if id == "" || len(id) > MaxJobIDLen {
+		return fmt.Errorf("invalid job id %q: want 1-%d characters", id, MaxJobIDLen)
+	}
+	for _, c := range id {
+		if !jobIDChar(c) {
+			return fmt.Errorf("invalid job id %q: only [a-z0-9-] allowed", id)
+		}
+	}
+	return nil
+}
+
+func jobIDChar(c rune) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' }
+
+// JobID is the job id of the sandbox of repo in attempt of run:
+// "{run}-{repo}-{attempt}" lowercased, with every character outside
+// [a-z0-9-] replaced by '-'. An id over MaxJobIDLen is cut and ends in a
+// hash of the full one, so it stays deterministic and distinct.
+func JobID(runID, repo string, attempt int) string {
+	raw := runID + "-" + repo + "-" + strconv.Itoa(attempt)
+	var b strings.Builder
+	for _, c := range strings.ToLower(raw) {
+		if jobIDChar(c) {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	id := b.String()
+	if len(id) <= MaxJobIDLen {
+		return id
+	}
+	sum := sha256.Sum256([]byte(raw))
+	suffix := hex.EncodeToString(sum[:])[:12]
+	return id[:MaxJobIDLen-len(suffix)-1] + "-" + suffix
+}

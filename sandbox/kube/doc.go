@@ -1,0 +1,12 @@
+// Package kube is the Kubernetes sandbox backend: the pure builder of the
+// sandbox pod (one per repository per run attempt, named
+// sandbox-{run}-{repo}, the agent injected by an init container into an
+// unmodified toolchain image), the labels that tie a pod to its run and its
+// orchestrator replica, and the Provisioner the pipeline uses.
+//
+// The Provisioner never calls the Kubernetes API. The sandbox reconciler
+// (package controllers) creates and deletes the pods from the run state in
+// Redis and posts what it sees on a Board; Provision waits there until
+// every sandbox of the attempt is ready (or one failed) and hands out
+// sandbox.Remotes that talk to the agents through Redis.
+package kube
