@@ -27,6 +27,18 @@ help: ## Show this help.
 build: ## Build the static agent-smith binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/agent-smith .
 
+.PHONY: run
+run: build ## Start the orchestrator locally: examples/local/agentsmith.yml, local sandboxes, embedded Redis, :8080.
+	@mkdir -p tmp/runs
+	@secret="$${GITHUB_WEBHOOK_SECRET:-$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"; \
+	[ -n "$$GITHUB_WEBHOOK_SECRET" ] || echo "GITHUB_WEBHOOK_SECRET is not set; this run's webhook secret is $$secret"; \
+	GITHUB_WEBHOOK_SECRET="$$secret" AGENTSMITH_RUNS_DIR="$${AGENTSMITH_RUNS_DIR:-$(CURDIR)/tmp/runs}" \
+		$(BIN)/agent-smith serve --config examples/local/agentsmith.yml --log-format console $(RUN_ARGS)
+
+.PHONY: demo
+demo: build ## Offline demo: a failing repository, a ticket, and the pipeline turning it into a pull request (tmp/demo).
+	go run ./hack/demo
+
 .PHONY: fmt
 fmt: ## Format the code.
 	gofmt -w $$(git ls-files '*.go')
@@ -66,6 +78,10 @@ test: test-deps envtest ## Prepare everything, then run all tests and a short fu
 	go vet ./...
 	KUBEBUILDER_ASSETS=$(BIN)/envtest go test $(TEST_FLAGS) ./...
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZ_TIME) -fuzzminimizetime=2s ./config
+	@for pkg in github gitlab azuredevops jira; do \
+		echo "fuzz ./trackers/$$pkg"; \
+		go test -run='^$$' -fuzz='^FuzzParseWebhook$$' -fuzztime=$(FUZZ_TIME) -fuzzminimizetime=2s ./trackers/$$pkg || exit 1; \
+	done
 
 .PHONY: bench
 bench: test-deps envtest ## Run the benchmarks and print their figures.

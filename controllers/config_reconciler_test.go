@@ -29,7 +29,7 @@ trackers:
     project: acme/shop
     auth: token
     webhook_secret: s3cret
-skills: {version: v1}
+skills: {version: v3.0.1}
 secrets: {token: t0ken}
 projects:
   shop: {agent: replay, tracker: shop, repos: [api]}

@@ -22,7 +22,7 @@ trackers:
   gl: {type: gitlab, url: https://gitlab.example.com, project: acme/api, auth: token, webhook_secret: s}
   ado: {type: azure_devops, organization: acme, project: Platform, auth: token, webhook_secret: s}
   jira: {type: jira, url: https://acme.atlassian.net, project: API, email: bot@acme.example, auth: token, webhook_secret: s}
-skills: {version: v1}
+skills: {version: v3.0.1}
 secrets: {token: t0ken}
 projects:
   gh: {agent: replay, tracker: gh, repos: [gh]}

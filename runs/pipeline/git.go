@@ -1,0 +1,171 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/agent-smith/agent-smith/sandbox"
+)
+
+// Timeouts of git steps, in seconds: talking to the remote may take a
+// while on a big repository, local commands do not.
+const (
+	gitNetworkTimeout = 300
+	gitLocalTimeout   = 60
+)
+
+// The commits' author and committer.
+const (
+	gitName  = "Agent Smith"
+	gitEmail = "agent-smith@users.noreply.local"
+)
+
+// credentialHelper answers git's credential requests from $GIT_TOKEN in
+// the sandbox's environment. Only the variable's name is in the step and
+// the repository's config; its value never leaves the sandbox process.
+// x-access-token is GitHub's user name for tokens; GitLab and Azure DevOps
+// accept any user name with a token.
+const credentialHelper = `!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$GIT_TOKEN"; }; f`
+
+// gitEnv keeps git from prompting (a missing credential fails instead of
+// hanging the step) and its messages parseable.
+var gitEnv = map[string]string{"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+
+// gitStep is a git command as a sandbox step: argv, no shell.
+func gitStep(timeout int, args ...string) sandbox.Step {
+	return sandbox.Step{Kind: sandbox.KindRun, Command: "git", Args: args, Env: gitEnv, TimeoutSeconds: timeout}
+}
+
+// commandError is a command that ran and failed.
+type commandError struct {
+	Command string
+	Exit    int
+	Output  string
+}
+
+func (e *commandError) Error() string {
+	if e.Exit == -1 {
+		return fmt.Sprintf("`%s` did not finish: %s", e.Command, e.Output)
+	}
+	return fmt.Sprintf("`%s` exited with %d: %s", e.Command, e.Exit, e.Output)
+}
+
+// exec runs step in r's sandbox. The error is set when the sandbox did not
+// answer or refused the step; a command's exit code is in the result.
+func (j *job) exec(ctx context.Context, r *repo, step sandbox.Step) (sandbox.StepResult, error) {
+	res, err := r.sb.Run(ctx, step, nil)
+	if err != nil {
+		return res, fmt.Errorf("%s: `%s`: %w", r.name, display(step), err)
+	}
+	if res.ErrorMessage != "" && !res.TimedOut {
+		return res, fmt.Errorf("%s: `%s`: %s", r.name, display(step), res.ErrorMessage)
+	}
+	return res, nil
+}
+
+// must runs step and returns its stdout; a non-zero exit or a timeout is a
+// *commandError carrying the end of the output.
+func (j *job) must(ctx context.Context, r *repo, step sandbox.Step) (string, error) {
+	res, err := j.exec(ctx, r, step)
+	if err != nil {
+		return "", err
+	}
+	if res.TimedOut {
+		return "", fmt.Errorf("%s: %w", r.name, &commandError{Command: display(step), Exit: -1, Output: "timed out after " + fmt.Sprint(step.TimeoutSeconds) + "s"})
+	}
+	if res.ExitCode != 0 {
+		return "", fmt.Errorf("%s: %w", r.name, &commandError{Command: display(step), Exit: res.ExitCode, Output: tail(res.Stderr+res.Stdout, 2000)})
+	}
+	return res.Stdout, nil
+}
+
+// display is a step's command line for messages.
+func display(s sandbox.Step) string {
+	if s.Command == "/bin/sh" && len(s.Args) == 2 && s.Args[0] == "-c" {
+		return s.Args[1]
+	}
+	parts := []string{s.Command}
+	for _, a := range s.Args {
+		if strings.HasPrefix(a, "credential.helper=") || strings.HasPrefix(a, "!f()") {
+			a = "<credential helper>"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// tail keeps the last n bytes of s, on a line start where it can.
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := s[len(s)-n:]
+	if i := strings.IndexByte(cut, '\n'); i >= 0 && i < len(cut)-1 {
+		cut = cut[i+1:]
+	}
+	return "…\n" + cut
+}
+
+// head keeps the first n bytes of s, saying so when it cut.
+func head(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := s[:n]
+	if i := strings.LastIndexByte(cut, '\n'); i > n/2 {
+		cut = cut[:i]
+	}
+	return cut + "\n[… cut at " + fmt.Sprint(n) + " bytes]"
+}
+
+// branchUnsafe are characters that do not belong in a branch name.
+var branchUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// branchFor is the branch a ticket's work goes to: agent-smith/{ticket}.
+func branchFor(ticket string) string {
+	return "agent-smith/" + strings.Trim(branchUnsafe.ReplaceAllString(ticket, "-"), "-.")
+}
+
+// wipBranchFor is where a failed run's unfinished work goes.
+func wipBranchFor(ticket string) string { return branchFor(ticket) + "-wip" }
+
+// parseLsRemote maps each ref of `git ls-remote` output to its object id.
+func parseLsRemote(out string) map[string]string {
+	refs := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		sha, ref, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if ok && sha != "" && !strings.HasPrefix(sha, "ref:") {
+			refs[ref] = sha
+		}
+	}
+	return refs
+}
+
+// parseSymref finds the branch HEAD points to in `git ls-remote --symref
+// origin HEAD` output.
+func parseSymref(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		target, name, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if ok && name == "HEAD" && strings.HasPrefix(target, "ref: refs/heads/") {
+			return strings.TrimPrefix(target, "ref: refs/heads/")
+		}
+	}
+	return ""
+}
+
+// eachRepo runs fn for every repository of the run at once and joins the
+// failures.
+func (j *job) eachRepo(ctx context.Context, fn func(ctx context.Context, r *repo) error) error {
+	errs := make([]error, len(j.repos))
+	var wg sync.WaitGroup
+	for i, r := range j.repos {
+		wg.Go(func() { errs[i] = fn(ctx, r) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

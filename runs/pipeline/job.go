@@ -1,0 +1,296 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm"
+	"github.com/agent-smith/agent-smith/llm/tools"
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/skills"
+	"github.com/agent-smith/agent-smith/trackers"
+)
+
+// errParked ends the step loop after the run parked in awaiting_input.
+var errParked = errors.New("run parked awaiting input")
+
+// stepFunc is one step of a preset.
+type stepFunc func(j *job, ctx context.Context) error
+
+var stepFuncs = map[string]stepFunc{
+	StepTicket:       (*job).fetchTicket,
+	StepProvision:    (*job).provision,
+	StepCheckout:     (*job).checkoutAll,
+	StepContext:      (*job).loadContext,
+	StepPlan:         (*job).planWork,
+	StepExecute:      (*job).execute,
+	StepWriteTests:   (*job).writeTests,
+	StepTest:         (*job).test,
+	StepWriteDocs:    (*job).writeDocs,
+	StepReview:       (*job).review,
+	StepBootstrap:    (*job).bootstrap,
+	StepPush:         (*job).push,
+	StepPullRequests: (*job).pullRequests,
+	StepFinalize:     (*job).finalize,
+}
+
+// job is one execution (attempt) of a run.
+type job struct {
+	p       *Pipeline
+	cfg     *config.Config
+	project *config.Project
+	run     runs.Run
+	log     logr.Logger
+
+	tracker trackers.Tracker
+	ticket  trackers.Ticket
+	catalog *skills.Catalog
+	budget  *llm.Budget
+	// recorded is the part of the budget's usage already added to the run.
+	recorded llm.Usage
+	recCost  float64
+
+	repos     []*repo
+	sandboxes map[string]sandbox.Sandbox
+	released  bool
+	secrets   []string
+
+	// mu guards steps' notes, written by steps working on repositories
+	// at once.
+	mu      sync.Mutex
+	steps   []stepRecord
+	current int
+
+	// principles and context are the repositories' context files, for
+	// the prompts.
+	principles string
+	context    string
+
+	toolset  *tools.Toolset
+	plan     *Plan
+	planText string
+	// nothingToDo is set by a plan without steps: the run skips to finalize.
+	nothingToDo bool
+	// history is the execution conversation, continued by fixups.
+	history   []llm.Message
+	summary   string
+	decisions []llm.Decision
+	minor     []Finding
+	published bool
+}
+
+func (p *Pipeline) newJob(ctx context.Context, run runs.Run) *job {
+	cfg := p.deps.Config()
+	// The workers' logger already names the run, ticket and attempt.
+	log := logr.FromContextOrDiscard(ctx)
+	j := &job{p: p, cfg: cfg, run: run, log: log, project: cfg.Projects[run.Project], current: -1}
+	for _, v := range cfg.Secrets {
+		// Real credentials are long; a short value would garble words.
+		if len(v) >= 8 {
+			j.secrets = append(j.secrets, v)
+		}
+	}
+	slices.SortFunc(j.secrets, func(a, b string) int { return len(b) - len(a) })
+	j.budget = remainingBudget(cfg.Limits, run.Usage)
+	p.models.prune(p.deps.Now().Add(-time.Duration(max(cfg.Queue.RetentionHours, 1)) * time.Hour))
+	return j
+}
+
+// remainingBudget is the run's caps less what its earlier attempts spent.
+func remainingBudget(l config.Limits, spent runs.Usage) *llm.Budget {
+	usd, tokens := l.MaxCostUSDPerRun, l.MaxTokensPerRun
+	if usd > 0 {
+		// A cap already reached stays a cap: the smallest positive amount
+		// refuses the next call.
+		usd = max(usd-spent.CostUSD, 1e-9)
+	}
+	if tokens > 0 {
+		tokens = max(tokens-int(spent.InputTokens+spent.OutputTokens), 1)
+	}
+	return llm.NewBudget(usd, tokens)
+}
+
+func (j *job) initSteps(names []string) {
+	j.steps = make([]stepRecord, len(names))
+	for i, n := range names {
+		j.steps[i] = stepRecord{Name: n, State: stepPending}
+	}
+}
+
+func (j *job) has(step string) bool {
+	return slices.ContainsFunc(j.steps, func(s stepRecord) bool { return s.Name == step })
+}
+
+// runStep runs one step with its bookkeeping: the run's step field, a
+// progress line at its start and end, the status comment, the usage.
+func (j *job) runStep(ctx context.Context, name string) error {
+	j.current = slices.IndexFunc(j.steps, func(s stepRecord) bool { return s.Name == name })
+	rec := &j.steps[j.current]
+	if j.nothingToDo && name != StepFinalize {
+		rec.State = stepSkipped
+		return nil
+	}
+	rec.State, rec.Started = stepRunning, j.p.deps.Now()
+	if _, err := j.p.deps.Store.Update(ctx, j.run.ID, runs.Update{Attempt: j.run.Attempt, Step: name, AddUsage: j.usageDelta()}); err != nil {
+		return err
+	}
+	j.progress(ctx, "started")
+	j.editStatus(ctx)
+	err := stepFuncs[name](j, ctx)
+	rec.Took = j.p.deps.Now().Sub(rec.Started)
+	if err != nil {
+		return err
+	}
+	if rec.State == stepRunning {
+		rec.State = stepDone
+	}
+	j.progress(ctx, "done in %s", seconds(rec.Took))
+	return nil
+}
+
+func (j *job) stepName() string {
+	if j.current < 0 {
+		return ""
+	}
+	return j.steps[j.current].Name
+}
+
+// note records what happened in the current step worth a reader's
+// attention: in its entry of the status comment and the result, and in
+// the event stream. Steps working on repositories at once call it
+// concurrently.
+func (j *job) note(ctx context.Context, format string, args ...any) {
+	msg := j.scrub(fmt.Sprintf(format, args...))
+	j.mu.Lock()
+	if j.current >= 0 {
+		j.steps[j.current].Notes = append(j.steps[j.current].Notes, msg)
+	}
+	j.mu.Unlock()
+	j.progress(ctx, "%s", msg)
+}
+
+// progress records a line in the run's event stream and the log.
+func (j *job) progress(ctx context.Context, format string, args ...any) {
+	msg := j.scrub(fmt.Sprintf(format, args...))
+	step := j.stepName()
+	j.log.Info(msg, "step", step)
+	if err := j.p.deps.Store.AppendProgress(ctx, j.run.ID, step, msg); err != nil && ctx.Err() == nil {
+		j.log.Error(err, "recording progress failed", "step", step)
+	}
+}
+
+// scrub removes the configuration's secret values from text that leaves
+// the process (comments, progress, errors).
+func (j *job) scrub(s string) string {
+	for _, v := range j.secrets {
+		s = strings.ReplaceAll(s, v, "<redacted>")
+	}
+	return s
+}
+
+// usageDelta is the usage not yet added to the run, marked as added.
+func (j *job) usageDelta() runs.Usage {
+	r := j.budget.Report()
+	d := runs.Usage{
+		InputTokens:  int64(r.Usage.InputTokens - j.recorded.InputTokens),
+		OutputTokens: int64(r.Usage.OutputTokens - j.recorded.OutputTokens),
+		CostUSD:      r.CostUSD - j.recCost,
+	}
+	j.recorded, j.recCost = r.Usage, r.CostUSD
+	return d
+}
+
+// model returns the run's model of slot.
+func (j *job) model(ctx context.Context, slot llm.Slot) (*llm.Model, error) {
+	return j.p.models.get(ctx, j.run.ID, slot, j.p.deps.Now(), func(ctx context.Context) (*llm.Model, error) {
+		return j.p.deps.Models(ctx, j.cfg, j.project.Agent, slot, j.run.ID)
+	})
+}
+
+// release stops the run's sandboxes once.
+func (j *job) release(ctx context.Context) {
+	if j.released || j.sandboxes == nil {
+		return
+	}
+	j.released = true
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := j.p.deps.Provisioner.Release(ctx, j.run.ID); err != nil {
+		j.log.Error(err, "releasing the sandboxes failed")
+	}
+}
+
+// abandoned reports whether err means the run is no longer this
+// execution's to finish: its context ended or its lease is gone.
+func (j *job) abandoned(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, runs.ErrLeaseLost) || errors.Is(err, runs.ErrNotFound)
+}
+
+// abandon stops work on a run that another execution (or nobody, for
+// now) will carry on: sandboxes go, the ticket and the run are left alone.
+func (j *job) abandon(ctx context.Context, err error) error {
+	j.log.Info("stopping the run's work", "step", j.stepName(), "reason", err.Error())
+	j.release(ctx)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// fail ends the run at step: the failure is commented on the ticket, the
+// unfinished work pushed to a WIP branch, the ticket marked failed, and the
+// run failed with "step <name>: <reason>".
+func (j *job) fail(ctx context.Context, step string, cause error) error {
+	reason := j.scrub(cause.Error())
+	if i := slices.IndexFunc(j.steps, func(s stepRecord) bool { return s.Name == step }); i >= 0 {
+		j.current = i
+		j.steps[i].State = stepFailed
+		j.steps[i].Notes = append(j.steps[i].Notes, reason)
+	}
+	j.progress(ctx, "failed: %s", reason)
+	// The failure is written even if this execution's context is ending.
+	ctx = context.WithoutCancel(ctx)
+	wip := j.pushWIP(ctx, step)
+	j.release(ctx)
+	outcome := outcome{State: runs.StateFailed, Step: step, Reason: reason, WIP: wip}
+	j.keepArtifacts(ctx, outcome)
+	if j.tracker != nil {
+		j.editStatusFinal(ctx, outcome)
+		if _, err := j.tracker.Comment(ctx, j.run.Ticket, failureComment(j.run.ID, step, reason, wip)); err != nil {
+			j.log.Error(err, "commenting the failure on the ticket failed")
+		}
+		if err := j.tracker.SetLifecycle(ctx, j.run.Ticket, trackers.LifecycleFailed); err != nil {
+			j.log.Error(err, "marking the ticket failed failed")
+		}
+	}
+	j.p.models.forget(j.run.ID)
+	msg := fmt.Sprintf("step %s: %s", step, reason)
+	if _, err := j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventFail, runs.Update{Attempt: j.run.Attempt, Step: step, Error: msg, AddUsage: j.usageDelta()}); err != nil {
+		return errors.Join(errors.New(msg), fmt.Errorf("record the failure: %w", err))
+	}
+	return errors.New(msg)
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
+
+// repoNames lists the names of repos.
+func repoNames(rs []*repo) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.name
+	}
+	return out
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,184 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/agent-smith/agent-smith/runs"
+)
+
+// stepState is where a step of the run is.
+type stepState string
+
+const (
+	stepPending stepState = "pending"
+	stepRunning stepState = "running"
+	stepDone    stepState = "done"
+	stepFailed  stepState = "failed"
+	stepSkipped stepState = "skipped"
+)
+
+var stepIcons = map[stepState]string{
+	stepPending: "⬜", stepRunning: "⏳", stepDone: "✅", stepFailed: "❌", stepSkipped: "➖",
+}
+
+// stepRecord is one step as the status comment and the result show it.
+type stepRecord struct {
+	Name    string
+	State   stepState
+	Started time.Time
+	Took    time.Duration
+	// Notes are what happened in the step worth a reader's attention
+	// (a retry, a skipped repository).
+	Notes []string
+}
+
+// outcome is how an execution ended.
+type outcome struct {
+	State runs.State
+	// Step and Reason say where and why a run failed.
+	Step, Reason string
+	// WIP lists the branches the unfinished work was pushed to.
+	WIP       []string
+	Questions []string
+}
+
+// repoResult is what the run did in one repository.
+type repoResult struct {
+	Name string
+	// Result is Markdown: a pull request link, "skipped (no changes)", …
+	Result string
+}
+
+// statusView is everything the status comment shows.
+type statusView struct {
+	RunID    string
+	Pipeline string
+	Attempt  int
+	Steps    []stepRecord
+	// Outcome is nil while the run is going.
+	Outcome *outcome
+	Repos   []repoResult
+	Skills  string
+	Usage   runs.Usage
+}
+
+// statusMarker starts every status comment, so the run's own comments can
+// be told from people's.
+func statusMarker(run string) string { return "<!-- agent-smith:status run=" + run + " -->" }
+
+// renderStatus is the status comment.
+func renderStatus(v statusView) string {
+	var b strings.Builder
+	b.WriteString(statusMarker(v.RunID) + "\n")
+	head := "is working on this"
+	if v.Outcome != nil {
+		switch v.Outcome.State {
+		case runs.StateSucceeded:
+			head = "finished"
+		case runs.StateFailed:
+			head = "failed at step `" + v.Outcome.Step + "`"
+		case runs.StateAwaitingInput:
+			head = "is waiting for answers"
+		}
+	}
+	fmt.Fprintf(&b, "### agent-smith %s\n\n", head)
+	fmt.Fprintf(&b, "Pipeline `%s` · run `%s` · attempt %d", v.Pipeline, v.RunID, v.Attempt)
+	if v.Skills != "" {
+		fmt.Fprintf(&b, " · skills %s", v.Skills)
+	}
+	b.WriteString("\n\n| | Step | Time | Notes |\n|---|---|---:|---|\n")
+	for _, s := range v.Steps {
+		took := ""
+		if s.State == stepDone || s.State == stepFailed {
+			took = seconds(s.Took)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", stepIcons[s.State], s.Name, took, cell(strings.Join(s.Notes, "; ")))
+	}
+	if v.Outcome != nil && v.Outcome.State == runs.StateFailed {
+		fmt.Fprintf(&b, "\n**Why:** %s\n", cell(v.Outcome.Reason))
+		if len(v.Outcome.WIP) > 0 {
+			fmt.Fprintf(&b, "\nUnfinished work was pushed to %s.\n", strings.Join(v.Outcome.WIP, ", "))
+		}
+	}
+	if len(v.Repos) > 0 {
+		b.WriteString("\n| Repository | Result |\n|---|---|\n")
+		for _, r := range v.Repos {
+			fmt.Fprintf(&b, "| %s | %s |\n", r.Name, cell(r.Result))
+		}
+	}
+	if v.Usage.InputTokens+v.Usage.OutputTokens > 0 {
+		fmt.Fprintf(&b, "\n%s\n", usageLine(v.Usage))
+	}
+	return b.String()
+}
+
+func usageLine(u runs.Usage) string {
+	return fmt.Sprintf("Model usage: %d input and %d output tokens, $%.4f.", u.InputTokens, u.OutputTokens, u.CostUSD)
+}
+
+// cell makes text safe for one Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.Join(strings.Fields(s), " ")
+	const limit = 600
+	if len(s) > limit {
+		s = s[:limit] + " …"
+	}
+	return s
+}
+
+// failureComment tells the ticket's watchers that the run failed, where
+// and why.
+func failureComment(run, step, reason string, wip []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!-- agent-smith:failed run=%s -->\n### agent-smith failed at step `%s`\n\n%s\n", run, step, quote(reason))
+	if len(wip) > 0 {
+		fmt.Fprintf(&b, "\nThe unfinished work is on %s.\n", strings.Join(wip, ", "))
+	}
+	fmt.Fprintf(&b, "\nRun `%s`. Fix what is described above and label the ticket again, or comment the project's keyword, to retry.\n", run)
+	return b.String()
+}
+
+// questionsMarker starts a questions comment: the planner reads these
+// back, with the answers after them, when the run resumes.
+func questionsMarker(run string) string { return "<!-- agent-smith:questions run=" + run + " -->" }
+
+// questionsComment asks the ticket's people what the plan needs to know.
+func questionsComment(run string, questions []string) string {
+	var b strings.Builder
+	b.WriteString(questionsMarker(run) + "\n### agent-smith has questions before it starts\n\n")
+	for i, q := range questions {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, strings.TrimSpace(q))
+	}
+	b.WriteString("\nAnswer in a comment on this ticket; the run continues with your answer.\n")
+	return b.String()
+}
+
+// finalComment is the summary comment of a successful run.
+func finalComment(run, summary string, repos []repoResult, u runs.Usage) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!-- agent-smith:done run=%s -->\n### agent-smith finished\n\n", run)
+	if summary != "" {
+		b.WriteString(strings.TrimSpace(summary) + "\n\n")
+	}
+	if len(repos) > 0 {
+		b.WriteString("| Repository | Result |\n|---|---|\n")
+		for _, r := range repos {
+			fmt.Fprintf(&b, "| %s | %s |\n", r.Name, cell(r.Result))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "Run `%s`. %s\n", run, usageLine(u))
+	return b.String()
+}
+
+// quote renders text as a Markdown block quote.
+func quote(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = "> " + l
+	}
+	return strings.Join(lines, "\n")
+}
