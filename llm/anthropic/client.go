@@ -192,8 +192,8 @@ func (c *Client) classify(f *wire.Failure) error {
 		return &llm.ContextLengthError{Provider: "anthropic", Message: msg}
 	}
 	apiErr := c.ep.APIError(f, body.Error.Type, msg)
-	switch {
-	case body.Error.Type == "overloaded_error" || body.Error.Type == "rate_limit_error" || body.Error.Type == "api_error":
+	switch body.Error.Type {
+	case "overloaded_error", "rate_limit_error", "api_error":
 		apiErr.Retryable = true
 	}
 	if d := body.Error.Details; d != nil && d.ErrorCode == "enforced_spend_limit_reached" {
