@@ -69,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runInject(rest, stderr)
 	case "sandbox-agent":
 		return runSandboxAgent(ctx, rest, getenv, stderr)
+	case "serve":
+		return runServe(ctx, rest, getenv, stderr)
 	case "run":
 		return runRun(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":

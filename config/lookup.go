@@ -78,11 +78,14 @@ var languageAliases = map[string]string{
 	"golang": "go", "kotlin": "java",
 }
 
-// ToolchainImage picks the image a repository's sandbox runs: the repo's
-// toolchain_image, else the project's, else the image for the repo's
-// configured language (or detectedLanguage when it has none), else the
-// default toolchain image.
+// ToolchainImage picks the image a repository's sandbox runs: the project's
+// sandbox.toolchain_image (an override for all its repositories), else the
+// repo's toolchain_image, else the image for the repo's configured language
+// (or detectedLanguage when it has none), else the default toolchain image.
 func (c *Config) ToolchainImage(project, repo, detectedLanguage string) string {
+	if p, ok := c.Projects[project]; ok && p.Sandbox.ToolchainImage != "" {
+		return p.Sandbox.ToolchainImage
+	}
 	lang := detectedLanguage
 	if r, ok := c.Repos[repo]; ok {
 		if r.ToolchainImage != "" {
@@ -91,9 +94,6 @@ func (c *Config) ToolchainImage(project, repo, detectedLanguage string) string {
 		if r.Language != "" {
 			lang = r.Language
 		}
-	}
-	if p, ok := c.Projects[project]; ok && p.Sandbox.ToolchainImage != "" {
-		return p.Sandbox.ToolchainImage
 	}
 	lang = strings.ToLower(lang)
 	if alias, ok := languageAliases[lang]; ok {

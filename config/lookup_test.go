@@ -66,7 +66,7 @@ func TestToolchainImageChoice(t *testing.T) {
 		{"web", "api", "", "buildpack-deps:bookworm-scm"},
 		{"web", "api", "cobol", "buildpack-deps:bookworm-scm"},
 		{"pinned", "api", "go", "ghcr.io/acme/pinned:1"},
-		{"pinned", "tool", "go", "ghcr.io/acme/tool-build:3"},
+		{"pinned", "tool", "go", "ghcr.io/acme/pinned:1"},
 	}
 	for _, tc := range cases {
 		if got := cfg.ToolchainImage(tc.project, tc.repo, tc.detected); got != tc.want {

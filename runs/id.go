@@ -1,10 +1,8 @@
 package runs
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -36,26 +34,3 @@ func NewID(now time.Time) string {
 
 // ValidID reports whether id has the shape NewID produces.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
-
-// JobID names the sandbox of one repository in one attempt of a run:
-// "{runID}-{repo}-{attempt}". It keys the sandbox's Redis lists and streams.
-func JobID(runID, repo string, attempt int) string {
-	return runID + "-" + repo + "-" + strconv.Itoa(attempt)
-}
-
-// ParseJobID splits a job id built by JobID.
-func ParseJobID(job string) (runID, repo string, attempt int, err error) {
-	if len(job) < IDLen+4 || !ValidID(job[:IDLen]) || job[IDLen] != '-' {
-		return "", "", 0, fmt.Errorf("job id %q: does not start with a run id", job)
-	}
-	rest := job[IDLen+1:]
-	cut := strings.LastIndexByte(rest, '-')
-	if cut <= 0 {
-		return "", "", 0, fmt.Errorf("job id %q: missing repository or attempt", job)
-	}
-	attempt, err = strconv.Atoi(rest[cut+1:])
-	if err != nil || attempt < 1 || strconv.Itoa(attempt) != rest[cut+1:] {
-		return "", "", 0, fmt.Errorf("job id %q: attempt %q is not a positive number", job, rest[cut+1:])
-	}
-	return job[:IDLen], rest[:cut], attempt, nil
-}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/agent-smith/agent-smith/sandbox"
 )
 
 // Known is what the store holds right now: housekeeping compares keys and
@@ -17,7 +19,7 @@ import (
 type Known struct {
 	// Runs maps every run that has a hash to its state.
 	Runs map[string]State
-	// Jobs holds the sandbox job ids (JobID) that may own keys and pods:
+	// Jobs holds the sandbox job ids (sandbox.JobID) that may own keys and pods:
 	// one per repository of every active run, at its current attempt.
 	Jobs map[string]bool
 }
@@ -69,7 +71,7 @@ func (s *Store) Known(ctx context.Context) (Known, error) {
 			return Known{}, fmt.Errorf("run %s repos: %w", id, err)
 		}
 		for _, repo := range repos {
-			k.Jobs[JobID(id, repo, n)] = true
+			k.Jobs[sandbox.JobID(id, repo, n)] = true
 		}
 	}
 	return k, nil

@@ -6,6 +6,8 @@ import (
 
 	. "github.com/onsi/gomega"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/agent-smith/agent-smith/sandbox"
 )
 
 func TestSweepOrphansDeletesOnlyKeysNoRunAccountsFor(t *testing.T) {
@@ -13,7 +15,7 @@ func TestSweepOrphansDeletesOnlyKeysNoRunAccountsFor(t *testing.T) {
 	s, rdb := newStore(t, Options{})
 	ctx := ctxT(t)
 	p := s.opts.Prefix
-	sandbox := func(job, kind string) string { return p + "sandbox:" + job + ":" + kind }
+	key := func(job, kind string) string { return p + "sandbox:" + job + ":" + kind }
 
 	// active: taken, handed back, taken again (attempt 2).
 	active := startRun(t, s, 1, "replica-a")
@@ -29,18 +31,18 @@ func TestSweepOrphansDeletesOnlyKeysNoRunAccountsFor(t *testing.T) {
 	const gone = "20250101-000000-gone"
 
 	keep := []string{
-		sandbox(JobID(active.ID, "shop-api", 2), "in"),
-		sandbox(JobID(active.ID, "shop-web", 2), "events"),
-		sandbox(JobID(active.ID, "shop-web", 2), "heartbeat"),
+		key(sandbox.JobID(active.ID, "shop-api", 2), "in"),
+		key(sandbox.JobID(active.ID, "shop-web", 2), "events"),
+		key(sandbox.JobID(active.ID, "shop-web", 2), "heartbeat"),
 		s.eventsKey(finished.ID),
 		s.eventsKey(queued),
 	}
 	orphaned := []string{
-		sandbox(JobID(active.ID, "shop-api", 1), "results"), // an earlier attempt
-		sandbox(JobID(active.ID, "docs", 2), "in"),          // not a repo of the run
-		sandbox(JobID(finished.ID, "shop-api", 1), "in"),    // the run is over
-		sandbox(JobID(gone, "shop-api", 1), "events"),       // the run is gone
-		sandbox("not-a-job-id", "in"),
+		key(sandbox.JobID(active.ID, "shop-api", 1), "results"), // an earlier attempt
+		key(sandbox.JobID(active.ID, "docs", 2), "in"),          // not a repo of the run
+		key(sandbox.JobID(finished.ID, "shop-api", 1), "in"),    // the run is over
+		key(sandbox.JobID(gone, "shop-api", 1), "events"),       // the run is gone
+		key("not-a-job-id", "in"),
 		s.eventsKey(gone),
 		s.heartbeatKey(gone),
 		s.ticketKey("github", "acme/shop#99"),
@@ -57,7 +59,7 @@ func TestSweepOrphansDeletesOnlyKeysNoRunAccountsFor(t *testing.T) {
 	known, err := s.Known(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(known.Runs).To(Equal(map[string]State{active.ID: StateProvisioning, finished.ID: StateFailed, queued: StateQueued}))
-	g.Expect(known.Jobs).To(Equal(map[string]bool{JobID(active.ID, "shop-api", 2): true, JobID(active.ID, "shop-web", 2): true}))
+	g.Expect(known.Jobs).To(Equal(map[string]bool{sandbox.JobID(active.ID, "shop-api", 2): true, sandbox.JobID(active.ID, "shop-web", 2): true}))
 
 	swept, err := s.SweepOrphans(ctx)
 	g.Expect(err).NotTo(HaveOccurred())

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -60,14 +59,14 @@ func TestSandboxPodMatchesGoldenFile(t *testing.T) {
 	}
 }
 
-func TestToolchainImageComesFromRepoThenProjectThenLanguageThenDefault(t *testing.T) {
+func TestToolchainImageComesFromProjectThenRepoThenLanguageThenDefault(t *testing.T) {
 	cfg := loadConfig(t)
 	b := newBuilder(t, "redis://redis:6379")
 	for _, tc := range []struct {
 		name, project, repo, detected, want string
 	}{
-		{"repo setting beats everything", "heavy", "tools", "go", "ghcr.io/acme/tools-ci:7"},
-		{"project override beats language", "heavy", "web", "go", "ghcr.io/acme/heavy:2"},
+		{"project override beats everything", "heavy", "tools", "go", "ghcr.io/acme/heavy:2"},
+		{"repo setting beats language", "todo", "tools", "go", "ghcr.io/acme/tools-ci:7"},
 		{"configured language beats detection", "todo", "web", "go", "python:3.12-slim"},
 		{"detected language picks the image", "todo", "api", "golang", "golang:1.26-bookworm"},
 		{"nothing known: generic image with git", "todo", "api", "", "buildpack-deps:bookworm-scm"},
@@ -144,5 +143,5 @@ func container(pod *corev1.Pod, name string) corev1.Container {
 			return c
 		}
 	}
-	panic("no container " + name + " in " + strings.Join([]string{pod.Name}, ""))
+	panic("no container " + name + " in pod " + pod.Name)
 }

@@ -1,0 +1,308 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+	. "github.com/onsi/gomega"
+	"github.com/redis/go-redis/v9"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/kubelet"
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/kube"
+)
+
+// The sandbox tests run the whole path for real: the run store in Redis
+// notifies the reconciler, which creates pods on the envtest apiserver; the
+// kubelet harness runs them (the real agent binary), and the provisioner
+// hands out sandboxes whose steps the agents answer through Redis.
+
+const (
+	sandboxAgentImage = "registry.test/agent-smith:test"
+	sandboxToken      = "ghp_sandboxTestToken0123456789"
+)
+
+// sandboxConfig is the agentsmith.yml of the sandbox tests: api gets the
+// generic image, web the python one; both take GIT_TOKEN from the Secret.
+const sandboxConfig = `sandbox:
+  agent_registry: registry.test
+  ready_timeout_seconds: 60
+agents:
+  claude:
+    type: anthropic
+    model: claude-sonnet-4
+repos:
+  api:
+    type: github
+    url: https://github.com/acme/api
+    auth: github_token
+  web:
+    type: github
+    url: https://github.com/acme/web
+    auth: github_token
+    language: python
+trackers:
+  issues:
+    type: github
+    project: acme/api
+    auth: github_token
+    webhook_secret: ${GITHUB_WEBHOOK_SECRET}
+projects:
+  todo:
+    agent: claude
+    tracker: issues
+    repos: [api, web]
+skills:
+  version: v3.0.1
+secrets:
+  github_token: ${GITHUB_TOKEN}
+  anthropic_api_key: ${ANTHROPIC_API_KEY}
+`
+
+func sandboxTestConfig(t testing.TB) *config.Config {
+	t.Helper()
+	env := map[string]string{"GITHUB_TOKEN": sandboxToken, "GITHUB_WEBHOOK_SECRET": "hook", "ANTHROPIC_API_KEY": "sk-ant-x"}
+	cfg, err := config.Parse([]byte(sandboxConfig), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+var agentBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// agentBinary builds the agent-smith binary once per test process, into a
+// fixed place so that repeated test runs leave one file behind, not many.
+func agentBinary(t testing.TB) string {
+	t.Helper()
+	agentBuild.once.Do(func() {
+		agentBuild.path = filepath.Join(os.TempDir(), "agent-smith-envtest-kubelet", "agent-smith")
+		agentBuild.err = kubelet.BuildAgent(agentBuild.path)
+	})
+	if agentBuild.err != nil {
+		t.Fatal(agentBuild.err)
+	}
+	return agentBuild.path
+}
+
+// sandboxEnv is one orchestrator replica with the sandbox backend, in a
+// namespace of its own, with a kubelet for its pods.
+type sandboxEnv struct {
+	t        *testing.T
+	ns       string
+	c        client.Client
+	rdb      *redis.Client
+	cfg      *config.Config
+	store    *runs.Store
+	board    *kube.Board
+	rec      *SandboxReconciler
+	prov     *kube.Provisioner
+	kubelet  *kubelet.Kubelet
+	owner    runs.Owner
+	ownerPod *corev1.Pod
+	mgr      ctrl.Manager
+	stopMgr  func()
+	logs     *syncBuffer
+}
+
+type sandboxEnvOptions struct {
+	resync       time.Duration
+	readyTimeout int  // seconds; default the config's
+	noSecret     bool // the Secret lacks the token's key
+	replica      string
+}
+
+func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
+	t.Helper()
+	agent := agentBinary(t)
+	rds.Flush(t)
+	e := &sandboxEnv{t: t, c: newClient(t), rdb: rds.Client(t), cfg: sandboxTestConfig(t), board: kube.NewBoard(), logs: &syncBuffer{}}
+	if o.readyTimeout > 0 {
+		e.cfg.Sandbox.ReadyTimeoutSeconds = o.readyTimeout
+	}
+	ctx := context.Background()
+	e.ns = newNamespace(t, e.c)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: e.cfg.Sandbox.SecretName},
+		StringData: map[string]string{"GITHUB_TOKEN": sandboxToken}}
+	if o.noSecret {
+		secret.StringData = map[string]string{"SOMETHING_ELSE": "x"}
+	}
+	must(t, e.c.Create(ctx, secret))
+	if o.replica == "" {
+		o.replica = "orchestrator-0"
+	}
+	e.ownerPod = testPod(e.ns, o.replica, map[string]string{"app": "agent-smith-orchestrator"})
+	must(t, e.c.Create(ctx, e.ownerPod))
+	e.owner = runs.Owner{Name: e.ownerPod.Name, UID: string(e.ownerPod.UID)}
+
+	log := funcr.New(func(prefix, args string) { e.logs.println(prefix + " " + args) }, funcr.Options{Verbosity: 1})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("orchestrator log:\n%s", e.logs.String())
+		}
+	})
+	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   CacheOptions(e.ns, "agent-smith-config"),
+		Logger:  log,
+	})
+	must(t, err)
+	e.mgr = mgr
+	store, err := runs.NewStore(e.rdb, runs.Options{Prefix: e.cfg.Queue.RedisPrefix, BlockTimeout: 50 * time.Millisecond,
+		Notify: func(r runs.Run) { e.rec.RunChanged(r) }})
+	must(t, err)
+	e.store = store
+	e.rec, err = NewSandboxReconciler(store, NewCurrent(&Snapshot{Config: e.cfg}), e.board, mgr.GetEventRecorder("agent-smith-sandbox"), SandboxOptions{
+		Namespace: e.ns, Owner: e.owner, RedisURL: rds.URL(), Version: "test", ResyncInterval: o.resync,
+	})
+	must(t, err)
+	must(t, e.rec.SetupWithManager(mgr))
+	e.stopMgr = startManager(t, mgr)
+
+	e.kubelet, err = kubelet.Start(cluster.Config, kubelet.Options{
+		Namespace: e.ns, Entrypoints: map[string][]string{sandboxAgentImage: {agent}}, Log: log.WithName("kubelet"),
+	})
+	must(t, err)
+	t.Cleanup(e.kubelet.Stop)
+	e.prov = kube.NewProvisioner(e.rdb, e.board, kube.ProvisionerOptions{Prefix: e.cfg.Queue.RedisPrefix})
+	return e
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startRun submits a run of ticket for repos and takes it as this
+// replica: it enters provisioning.
+func (e *sandboxEnv) startRun(ticket string, repos ...string) runs.Run {
+	e.t.Helper()
+	return e.takeRun(e.submit(ticket, repos...), e.owner)
+}
+
+func (e *sandboxEnv) submit(ticket string, repos ...string) string {
+	e.t.Helper()
+	res, err := e.store.Submit(context.Background(), runs.Submission{Project: "todo", Pipeline: "fix-bug", Tracker: "issues", Ticket: ticket, Repos: repos})
+	must(e.t, err)
+	return res.RunID
+}
+
+// takeRun dequeues the queued run id as owner.
+func (e *sandboxEnv) takeRun(id string, owner runs.Owner) runs.Run {
+	e.t.Helper()
+	run, err := e.store.Dequeue(context.Background(), owner)
+	must(e.t, err)
+	if run.ID != id {
+		e.t.Fatalf("dequeued run %s, want %s", run.ID, id)
+	}
+	return run
+}
+
+// builder makes pods as the replica owner would.
+func (e *sandboxEnv) builder(owner runs.Owner) *kube.Builder {
+	e.t.Helper()
+	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: e.ns, OwnerName: owner.Name, OwnerUID: owner.UID, RedisURL: rds.URL(), Version: "test"})
+	must(e.t, err)
+	return b
+}
+
+// otherReplica creates the pod of another orchestrator replica.
+func (e *sandboxEnv) otherReplica(name string) runs.Owner {
+	e.t.Helper()
+	p := testPod(e.ns, name, map[string]string{"app": "agent-smith-orchestrator"})
+	must(e.t, e.c.Create(context.Background(), p))
+	return runs.Owner{Name: p.Name, UID: string(p.UID)}
+}
+
+// provision is what the pipeline does first: wait for the run's sandboxes.
+func (e *sandboxEnv) provision(run runs.Run) (map[string]sandbox.Sandbox, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	req := sandbox.ProvisionRequest{RunID: run.ID, Attempt: run.Attempt}
+	for _, r := range run.Repos {
+		req.Repos = append(req.Repos, sandbox.RepoSpec{Name: r})
+	}
+	return e.prov.Provision(ctx, req)
+}
+
+// pods are the sandbox pods of run, by name.
+func (e *sandboxEnv) pods(g Gomega, runID string) map[string]corev1.Pod {
+	list := &corev1.PodList{}
+	g.Expect(e.c.List(context.Background(), list, client.InNamespace(e.ns), client.MatchingLabels{kube.LabelRun: runID})).To(Succeed())
+	out := map[string]corev1.Pod{}
+	for _, p := range list.Items {
+		out[p.Name] = p
+	}
+	return out
+}
+
+func (e *sandboxEnv) podNames(runID string) func(Gomega) []string {
+	return func(g Gomega) []string {
+		var names []string
+		for n := range e.pods(g, runID) {
+			names = append(names, n)
+		}
+		return names
+	}
+}
+
+func (e *sandboxEnv) run(g Gomega, id string) runs.Run {
+	r, err := e.store.Get(context.Background(), id)
+	g.Expect(err).NotTo(HaveOccurred())
+	return r
+}
+
+// jobKeys are the Redis keys of the sandbox jobs of run.
+func (e *sandboxEnv) jobKeys(g Gomega, runID string) []string {
+	keys, err := e.rdb.Keys(context.Background(), e.cfg.Queue.RedisPrefix+"sandbox:"+runID+"-*").Result()
+	g.Expect(err).NotTo(HaveOccurred())
+	return keys
+}
+
+// eventReasons are the reasons of the events about pod name, oldest first.
+func (e *sandboxEnv) eventReasons(g Gomega, name string) []string {
+	list := &corev1.EventList{}
+	g.Expect(e.c.List(context.Background(), list, client.InNamespace(e.ns), client.MatchingFields{"involvedObject.name": name})).To(Succeed())
+	var out []string
+	for _, ev := range list.Items {
+		out = append(out, ev.Reason)
+	}
+	return out
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) println(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprintln(&s.b, time.Now().Format("15:04:05.000"), line)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

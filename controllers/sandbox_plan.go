@@ -1,0 +1,171 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/sandbox/kube"
+)
+
+// sandboxState is what one reconcile of a run knows.
+type sandboxState struct {
+	runID string
+	// run is nil when the run does not exist (never did, or expired).
+	run *runs.Run
+	// pods are the sandbox pods labeled with the run, of every replica.
+	pods         []corev1.Pod
+	me           runs.Owner
+	now          time.Time
+	readyTimeout time.Duration
+}
+
+// sandboxPlan is what a reconcile does: the decisions of planSandboxes,
+// carried out by the reconciler.
+type sandboxPlan struct {
+	// create lists the repositories whose pod is missing.
+	create []string
+	remove []podRemoval
+	// ready and failed are the sandboxes of the current attempt that came
+	// up or cannot.
+	ready  []sandboxReport
+	failed []sandboxReport
+	// failRun, when set, is why the run must fail.
+	failRun string
+	// forget: the run is not this replica's to provision (anymore).
+	forget bool
+	// requeueAfter is when the earliest pending pod runs out of time.
+	requeueAfter time.Duration
+}
+
+type podRemoval struct {
+	pod    *corev1.Pod
+	reason string
+}
+
+type sandboxReport struct {
+	repo, job string
+	// pod is nil for a sandbox whose pod is gone.
+	pod    *corev1.Pod
+	reason string
+	// record: the run does not know yet; write it and tell the pod's
+	// events.
+	record bool
+}
+
+// planSandboxes decides, for one run, which sandbox pods to create and to
+// delete and what to report. A replica provisions a run while the run is
+// active and owned by it: one pod per repository, of the run's current
+// attempt. Pods of this replica that do not fit that are deleted; so are
+// pods of other replicas that hold the name of a pod this replica needs.
+// Other replicas' pods are otherwise theirs to handle.
+func planSandboxes(s sandboxState) sandboxPlan {
+	var p sandboxPlan
+	mine := func(pod *corev1.Pod) bool { return kube.OwnedBy(pod, s.me.Name, s.me.UID) }
+	if why := notProvisioning(s); why != "" {
+		p.forget = true
+		for i := range s.pods {
+			if pod := &s.pods[i]; mine(pod) && pod.DeletionTimestamp == nil {
+				p.remove = append(p.remove, podRemoval{pod, why})
+			}
+		}
+		return p
+	}
+	run := s.run
+	wanted := map[string]string{} // pod name → repo
+	for _, repo := range run.Repos {
+		wanted[kube.PodName(run.ID, repo)] = repo
+	}
+	current := map[string]*corev1.Pod{} // repo → its pod of this attempt
+	occupied := map[string]bool{}       // repo → a pod holds its name
+	for i := range s.pods {
+		pod := &s.pods[i]
+		repo, ok := wanted[pod.Name]
+		if ok {
+			occupied[repo] = true
+		}
+		job := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Repo: repo}.JobID()
+		var why string
+		switch {
+		case pod.DeletionTimestamp != nil:
+			continue // on its way out; its deletion brings us back
+		case !ok && !mine(pod):
+			continue
+		case !ok:
+			why = "not a repository of the run"
+		case !mine(pod):
+			why = fmt.Sprintf("left by replica %s; run %s is now provisioned by %s", pod.Labels[kube.LabelOwner], run.ID, s.me.Name)
+		case pod.Annotations[kube.AnnotationJob] != job:
+			why = fmt.Sprintf("of job %s; the run is at attempt %d", pod.Annotations[kube.AnnotationJob], run.Attempt)
+		default:
+			current[repo] = pod
+			continue
+		}
+		p.remove = append(p.remove, podRemoval{pod, why})
+	}
+	var failures []string
+	for _, repo := range run.Repos {
+		job := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Repo: repo}.JobID()
+		known, hasRecord := run.Sandboxes[repo]
+		if hasRecord && known.Attempt != run.Attempt {
+			known, hasRecord = runs.SandboxStatus{}, false
+		}
+		pod, ok := current[repo]
+		if !ok {
+			switch {
+			case occupied[repo]:
+				// Wait for the old pod to go.
+			case hasRecord && known.Phase == runs.SandboxReady:
+				// A new pod would have an empty work tree under the same
+				// job: the run's work is lost.
+				reason := "its pod was deleted while the run was using it"
+				p.failed = append(p.failed, sandboxReport{repo: repo, job: job, reason: reason, record: true})
+				failures = append(failures, fmt.Sprintf("sandbox of repo %s: %s", repo, reason))
+			case hasRecord && known.Phase == runs.SandboxFailed:
+				p.failed = append(p.failed, sandboxReport{repo: repo, job: job, reason: known.Reason})
+			default:
+				p.create = append(p.create, repo)
+			}
+			continue
+		}
+		d := diagnose(pod, s.now, s.readyTimeout)
+		switch {
+		case d.health == healthReady:
+			p.ready = append(p.ready, sandboxReport{repo: repo, job: job, pod: pod, record: !hasRecord || known.Phase != runs.SandboxReady})
+		case d.health == healthExited && hasRecord && known.Phase == runs.SandboxReady:
+			// The agent was shut down (Release): the run is finishing.
+		case d.health == healthExited:
+			d.reason = "the agent exited before the sandbox was ready"
+			fallthrough
+		case d.health == healthFailed:
+			fresh := !hasRecord || known.Phase != runs.SandboxFailed
+			p.failed = append(p.failed, sandboxReport{repo: repo, job: job, pod: pod, reason: d.reason, record: fresh})
+			if fresh {
+				failures = append(failures, fmt.Sprintf("sandbox of repo %s: %s", repo, d.reason))
+			}
+		default:
+			if p.requeueAfter == 0 || d.retryIn < p.requeueAfter {
+				p.requeueAfter = d.retryIn
+			}
+		}
+	}
+	p.failRun = strings.Join(failures, "; ")
+	return p
+}
+
+// notProvisioning says why this replica provisions no sandbox for the run
+// right now, or "" when it does.
+func notProvisioning(s sandboxState) string {
+	switch run := s.run; {
+	case run == nil:
+		return fmt.Sprintf("run %s does not exist", s.runID)
+	case !run.State.Active():
+		return fmt.Sprintf("run %s is %s", run.ID, run.State)
+	case run.Owner.Name != s.me.Name || run.Owner.UID != s.me.UID:
+		return fmt.Sprintf("run %s is owned by replica %s", run.ID, run.Owner.Name)
+	}
+	return ""
+}

@@ -1,0 +1,92 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/sandbox/kube"
+)
+
+// RunIndex is the part of the run store the sandbox sweeper reads.
+type RunIndex interface {
+	Known(ctx context.Context) (runs.Known, error)
+}
+
+// SandboxSweeper is the leader's housekeeping for sandbox pods: it deletes
+// the pods of runs that no longer exist or have ended, whichever replica
+// made them. Each replica's reconciler does this for its own pods as runs
+// change; the sweeper catches what a replica missed (a notification lost
+// before a crash, a run that expired) while its pod still runs, which the
+// garbage collector does not cover.
+type SandboxSweeper struct {
+	client    client.Client
+	store     RunIndex
+	namespace string
+	recorder  events.EventRecorder
+	log       logr.Logger
+}
+
+var _ Sweeper = (*SandboxSweeper)(nil)
+
+// NewSandboxSweeper returns a sweeper of the sandbox pods in namespace; c
+// may be the manager's cached client.
+func NewSandboxSweeper(c client.Client, store RunIndex, namespace string, recorder events.EventRecorder, log logr.Logger) *SandboxSweeper {
+	return &SandboxSweeper{client: c, store: store, namespace: namespace, recorder: recorder, log: log.WithName("sandbox-sweeper")}
+}
+
+// Sweep implements Sweeper.
+func (s *SandboxSweeper) Sweep(ctx context.Context) error {
+	pods := &corev1.PodList{}
+	if err := s.client.List(ctx, pods, client.InNamespace(s.namespace), client.MatchingLabels{kube.LabelComponent: kube.ComponentSandbox}); err != nil {
+		return fmt.Errorf("sweep sandbox pods: %w", err)
+	}
+	if len(pods.Items) == 0 {
+		return nil
+	}
+	// Pods are listed before runs are read: a run is never younger than
+	// its pods, so no live run can be missing from what is read next.
+	known, err := s.store.Known(ctx)
+	if err != nil {
+		return fmt.Errorf("sweep sandbox pods: %w", err)
+	}
+	var errs []error
+	for _, rm := range orphanSandboxes(pods.Items, known) {
+		err := s.client.Delete(ctx, rm.pod, client.Preconditions{UID: &rm.pod.UID})
+		switch {
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("sweep pod %s: %w", rm.pod.Name, err))
+		default:
+			s.log.Info("deleted orphaned sandbox pod", "pod", rm.pod.Name, "run", rm.pod.Labels[kube.LabelRun], "reason", rm.reason)
+			s.recorder.Eventf(rm.pod, nil, corev1.EventTypeNormal, ReasonSandboxDeleted, "Delete", "%s (housekeeping)", rm.reason)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// orphanSandboxes picks the pods whose run is unknown or over.
+func orphanSandboxes(pods []corev1.Pod, known runs.Known) []podRemoval {
+	var out []podRemoval
+	for i := range pods {
+		pod := &pods[i]
+		id := pod.Labels[kube.LabelRun]
+		if id == "" || pod.DeletionTimestamp != nil {
+			continue
+		}
+		switch st, ok := known.Runs[id]; {
+		case !ok:
+			out = append(out, podRemoval{pod, fmt.Sprintf("run %s does not exist", id)})
+		case st.Terminal():
+			out = append(out, podRemoval{pod, fmt.Sprintf("run %s is %s", id, st)})
+		}
+	}
+	return out
+}
