@@ -20,6 +20,10 @@ const (
 	sharedDir = "/shared"
 	agentPath = sharedDir + "/agent"
 	workDir   = "/work"
+	// homeDir is $HOME: a volume of its own, because the repository is
+	// checked out at the root of the work volume, and caches written under
+	// $HOME (.cache, .npm, .m2) must not end up in the pull request.
+	homeDir = "/home/agent-smith"
 )
 
 // Container names.
@@ -201,12 +205,14 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 					// Steps must not replace the agent that runs them.
 					{Name: "shared", MountPath: sharedDir, ReadOnly: true},
 					{Name: "work", MountPath: workDir},
+					{Name: "home", MountPath: homeDir},
 				},
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			}},
 			Volumes: []corev1.Volume{
 				{Name: "shared", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "home", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 			},
 		},
 	}, nil
@@ -242,9 +248,8 @@ func (b *Builder) env(cfg *config.Config, sb config.Sandbox, s Spec, repo *confi
 		redisURL,
 		{Name: envRedisPrefix, Value: cfg.Queue.RedisPrefix},
 		{Name: envJobID, Value: s.JobID()},
-		// The toolchain image may have no home for a non-root uid; tools
-		// that write caches and config under $HOME get the work volume.
-		{Name: "HOME", Value: workDir},
+		// The toolchain image may have no home for a non-root uid.
+		{Name: "HOME", Value: homeDir},
 	}
 	if repo.Auth != "" {
 		key, ok := cfg.SecretEnv[repo.Auth]
