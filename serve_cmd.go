@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -175,7 +177,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	})
 
 	log.Info("starting", "version", version, "replica", o.owner.Name, "sandbox", o.backend, "addr", o.addr,
-		"projects", len(cfg.Projects), "trackers", len(cfg.Trackers), "maxParallelJobs", cfg.Queue.MaxParallelJobs)
+		"projects", len(cfg.Projects), "trackers", len(cfg.Trackers), "maxParallelJobs", cfg.Queue.MaxParallelJobs,
+		"webhooks", slices.Sorted(maps.Keys(cfg.WebhookRoutes())))
 
 	// The replica runs until told to stop; then it drains: /readyz fails,
 	// workers take nothing new and finish or hand back their runs, and
