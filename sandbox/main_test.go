@@ -3,7 +3,6 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -20,25 +19,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		var err error
-		if rds, err = testenv.StartRedis(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer rds.Stop()
-		dir, err := os.MkdirTemp("", "agent-smith-bin-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer func() { _ = os.RemoveAll(dir) }()
-		if bin, err = agenttest.Build(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}())
+	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
 }
 
 // startSandbox runs an agent for a fresh job and returns a Remote for it,

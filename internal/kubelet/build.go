@@ -1,30 +1,8 @@
 package kubelet
 
-import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
+import "github.com/agent-smith/agent-smith/internal/testenv"
 
-	"github.com/agent-smith/agent-smith/internal/testenv"
-	// The binary BuildAgent makes runs this package: importing it ties the
-	// cached results of the tests using it to its source.
-	_ "github.com/agent-smith/agent-smith/sandbox/agent"
-)
-
-// BuildAgent compiles the repository's agent-smith binary (CGO off, as
-// shipped) to path, through a temporary file and a rename so that
-// concurrent test packages never run a half-written binary.
-func BuildAgent(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
-	cmd := exec.Command("go", "build", "-o", tmp, ".")
-	cmd.Dir = testenv.RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return os.Rename(tmp, path)
-}
+// BuildAgent compiles the repository's agent-smith binary to path: the
+// program of the agent image whose containers the kubelet runs. It is
+// testenv.BuildAgent, kept here for the tests that set up a kubelet.
+func BuildAgent(path string) error { return testenv.BuildAgent(path) }

@@ -3,9 +3,6 @@ package tools_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -23,29 +20,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		var err error
-		if rds, err = testenv.StartRedis(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer rds.Stop()
-		dir, err := os.MkdirTemp("", "agent-smith-bin-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer func() { _ = os.RemoveAll(dir) }()
-		bin = filepath.Join(dir, "agent-smith")
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Dir = testenv.RepoRoot()
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build agent-smith: %v\n%s", err, out)
-			return 1
-		}
-		return m.Run()
-	}())
+	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
 }
 
 var runs atomic.Int32

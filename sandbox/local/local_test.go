@@ -17,7 +17,6 @@ import (
 
 	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/sandbox"
-	"github.com/agent-smith/agent-smith/sandbox/internal/agenttest"
 	"github.com/agent-smith/agent-smith/sandbox/internal/proctest"
 	"github.com/agent-smith/agent-smith/sandbox/local"
 )
@@ -28,25 +27,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		var err error
-		if rds, err = testenv.StartRedis(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer rds.Stop()
-		dir, err := os.MkdirTemp("", "agent-smith-bin-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer func() { _ = os.RemoveAll(dir) }()
-		if bin, err = agenttest.Build(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}())
+	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
 }
 
 func newProvisioner(t *testing.T, opts local.Options) (*local.Provisioner, string) {

@@ -12,13 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/go-logr/logr"
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
 
 // Option adjusts a Tracker or RepoHost.
@@ -61,23 +59,15 @@ const (
 )
 
 // api calls one organization's (or collection's) REST API with a personal
-// access token. It is safe for concurrent use.
+// access token; calls go through the embedded Caller, which retries as
+// backoff decides and is paused by every Retry-After Azure DevOps sends,
+// on a delayed answer as on a blocked one, so concurrent callers do not
+// deepen the throttling. It is safe for concurrent use.
 type api struct {
-	base    string
-	auth    string
-	hc      *http.Client
-	maxWait time.Duration
-
-	// sleep and now are replaced by tests to observe waits without
-	// spending them.
-	sleep func(context.Context, time.Duration) error
-	now   func() time.Time
-
-	mu sync.Mutex
-	// pausedUntil holds every call back while Azure DevOps asked to wait
-	// (Retry-After on a delayed or blocked request), so concurrent callers
-	// do not deepen the throttling.
-	pausedUntil time.Time
+	*retry.Caller
+	base string
+	auth string
+	hc   *http.Client
 }
 
 func newAPI(base, token string, o options) (*api, error) {
@@ -91,14 +81,12 @@ func newAPI(base, token string, o options) (*api, error) {
 		hc = &http.Client{}
 	}
 	return &api{
-		base: strings.TrimRight(u.String(), "/"),
+		Caller: retry.New(retry.Policy{Tracker: "Azure DevOps", Attempts: maxAttempts, MaxWait: cmp.Or(o.maxWait, defaultMaxWait), Decide: backoff}),
+		base:   strings.TrimRight(u.String(), "/"),
 		// A personal access token is the password of basic auth; the user
 		// name is ignored.
-		auth:    "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+token)),
-		hc:      hc,
-		maxWait: cmp.Or(o.maxWait, defaultMaxWait),
-		sleep:   sleepCtx,
-		now:     time.Now,
+		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+token)),
+		hc:   hc,
 	}, nil
 }
 
@@ -157,7 +145,7 @@ func notFound(err error) error {
 // with a sign-in page instead of a 401.
 var errSignIn = errors.New("answered with a sign-in page (203): Azure DevOps did not accept the personal access token (missing, expired or revoked?)")
 
-// do sends c, retrying as retry.go decides, and decodes a 2xx answer into
+// do sends c, retrying as backoff decides, and decodes a 2xx answer into
 // out (when not nil).
 func (a *api) do(ctx context.Context, c call, out any) error {
 	var body []byte
@@ -167,40 +155,22 @@ func (a *api) do(ctx context.Context, c call, out any) error {
 			return fmt.Errorf("%s: encode request: %w", c.what, err)
 		}
 	}
-	for attempt := 1; ; attempt++ {
-		if err := a.waitPause(ctx); err != nil {
-			return fmt.Errorf("%s: %w", c.what, err)
-		}
-		raw, header, err := a.send(ctx, c, body)
-		if err == nil {
+	var raw []byte
+	err := a.Call(ctx, c.what, c.idempotent, func(ctx context.Context) error {
+		var header http.Header
+		var err error
+		if raw, header, err = a.send(ctx, c, body); err == nil {
 			a.honourDelay(header)
-			if out == nil || len(raw) == 0 {
-				return nil
-			}
-			if err := json.Unmarshal(raw, out); err != nil {
-				return fmt.Errorf("%s: decode answer: %w", c.what, err)
-			}
-			return nil
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", c.what, err)
-		}
-		d := backoff(err, attempt, c.idempotent, a.now())
-		switch {
-		case !d.retry || attempt == maxAttempts:
-			return fmt.Errorf("%s: %w", c.what, err)
-		case d.wait > a.maxWait:
-			return fmt.Errorf("%s: Azure DevOps asks to wait %s, longer than the %s a call may wait: %w", c.what, d.wait.Round(time.Second), a.maxWait, err)
-		}
-		logr.FromContextOrDiscard(ctx).V(1).Info("Azure DevOps call will be retried", "call", c.what, "attempt", attempt, "wait", d.wait, "rateLimited", d.rateLimited, "error", err.Error())
-		if d.rateLimited {
-			a.pause(d.wait)
-			continue
-		}
-		if err := a.sleep(ctx, d.wait); err != nil {
-			return fmt.Errorf("%s: %w", c.what, err)
-		}
+		return err
+	})
+	if err != nil || out == nil || len(raw) == 0 {
+		return err
 	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s: decode answer: %w", c.what, err)
+	}
+	return nil
 }
 
 // send makes one HTTP exchange and returns the body of a 2xx answer.
@@ -287,15 +257,4 @@ func redactURL(raw string) string {
 	}
 	u.User = nil
 	return u.String()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -1,13 +1,11 @@
 package azuredevops
 
 import (
-	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops/adofake"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry/retrytest"
 )
 
 const (
@@ -38,7 +36,7 @@ func repoConfig(fake *adofake.Server) *config.Repo {
 type fixture struct {
 	fake    *adofake.Server
 	tracker *Tracker
-	waits   *waits
+	waits   *retrytest.Clock
 }
 
 func newFixture(t *testing.T, fakeOpts ...adofake.Option) *fixture {
@@ -51,8 +49,8 @@ func newFixture(t *testing.T, fakeOpts ...adofake.Option) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &waits{}
-	w.install(tr.api)
+	w := &retrytest.Clock{}
+	w.Install(tr.api.Caller)
 	return &fixture{fake: fake, tracker: tr, waits: w}
 }
 
@@ -62,7 +60,7 @@ func (f *fixture) repoHost(t *testing.T) *RepoHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.waits.install(h.api)
+	f.waits.Install(h.api.Caller)
 	return h
 }
 
@@ -70,38 +68,4 @@ func (f *fixture) repoHost(t *testing.T) *RepoHost {
 func (f *fixture) workItem(title, state string, tags ...string) int {
 	return f.fake.CreateWorkItem(adofake.NewWorkItem{Project: testProject, Title: title, State: state, Tags: tags,
 		AreaPath: `Platform\TodoList`, CreatedBy: alice})
-}
-
-// waits records the waits a client asked for instead of spending them, on
-// a clock that moves forward by each wait.
-type waits struct {
-	mu    sync.Mutex
-	got   []time.Duration
-	clock time.Time
-}
-
-func (w *waits) install(a *api) {
-	w.mu.Lock()
-	if w.clock.IsZero() {
-		w.clock = time.Now()
-	}
-	w.mu.Unlock()
-	a.sleep = func(ctx context.Context, d time.Duration) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		w.got = append(w.got, d)
-		w.clock = w.clock.Add(d)
-		return ctx.Err()
-	}
-	a.now = func() time.Time {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.clock
-	}
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.got...)
 }

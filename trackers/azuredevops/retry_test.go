@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
 
 func TestBackoffDecisions(t *testing.T) {
@@ -30,30 +31,30 @@ func TestBackoffDecisions(t *testing.T) {
 		err        error
 		attempt    int
 		idempotent bool
-		want       decision
+		want       retry.Decision
 	}{
 		{"blocked request waits Retry-After, even a create", refused(429, "Retry-After", "7"), 1, false,
-			decision{retry: true, rateLimited: true, wait: 7 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 7 * time.Second}},
 		{"Retry-After as a date", refused(429, "Retry-After", now.Add(90*time.Second).UTC().Format(http.TimeFormat)), 1, true,
-			decision{retry: true, rateLimited: true, wait: 90 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 90 * time.Second}},
 		{"blocked without advice waits and grows", refused(429), 3, true,
-			decision{retry: true, rateLimited: true, wait: 40 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 40 * time.Second}},
 		{"unavailable with Retry-After is a throttle", refused(503, "Retry-After", "3"), 1, false,
-			decision{retry: true, rateLimited: true, wait: 3 * time.Second}},
-		{"unavailable without advice: reads are retried", refused(503), 2, true, decision{retry: true, wait: 2 * time.Second}},
-		{"unavailable without advice: creates are not", refused(503), 1, false, decision{}},
-		{"bad gateway on a read", refused(502), 1, true, decision{retry: true, wait: time.Second}},
-		{"bad gateway on a create", refused(502), 1, false, decision{}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 3 * time.Second}},
+		{"unavailable without advice: reads are retried", refused(503), 2, true, retry.Decision{Retry: true, Wait: 2 * time.Second}},
+		{"unavailable without advice: creates are not", refused(503), 1, false, retry.Decision{}},
+		{"bad gateway on a read", refused(502), 1, true, retry.Decision{Retry: true, Wait: time.Second}},
+		{"bad gateway on a create", refused(502), 1, false, retry.Decision{}},
 		{"lost connection on a read", &url.Error{Op: "Get", URL: "http://x", Err: &net.OpError{Op: "read", Err: errors.New("connection reset")}}, 1, true,
-			decision{retry: true, wait: time.Second}},
+			retry.Decision{Retry: true, Wait: time.Second}},
 		{"connection closed mid-answer on a read", &url.Error{Op: "Get", URL: "http://x", Err: io.ErrUnexpectedEOF}, 1, true,
-			decision{retry: true, wait: time.Second}},
+			retry.Decision{Retry: true, Wait: time.Second}},
 		{"lost connection on a create", &url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "read", Err: errors.New("reset")}}, 1, false,
-			decision{}},
-		{"revision conflict is for the caller", refused(412), 1, true, decision{}},
-		{"not found is final", refused(404), 1, true, decision{}},
-		{"unauthorized is final", refused(401), 1, true, decision{}},
-		{"sign-in page is final", errSignIn, 1, true, decision{}},
+			retry.Decision{}},
+		{"revision conflict is for the caller", refused(412), 1, true, retry.Decision{}},
+		{"not found is final", refused(404), 1, true, retry.Decision{}},
+		{"unauthorized is final", refused(401), 1, true, retry.Decision{}},
+		{"sign-in page is final", errSignIn, 1, true, retry.Decision{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,7 +102,7 @@ func TestRateLimitsAreWaitedOutAsAzureDevOpsAsks(t *testing.T) {
 			tk, err := f.tracker.Ticket(context.Background(), strconv.Itoa(id))
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(tk.Title).To(Equal("slow down"))
-			g.Expect(f.waits.all()).To(Equal(tc.want))
+			g.Expect(f.waits.Waits()).To(Equal(tc.want))
 		})
 	}
 }
@@ -121,7 +122,7 @@ func TestBlockedCommentIsSentAgainButAFailedOneIsNot(t *testing.T) {
 	g.Expect(err).To(MatchError(ContainSubstring("502")))
 	w, _ := f.fake.WorkItem(n)
 	g.Expect(w.Comments).To(HaveLen(1), "a create that may have happened is not sent twice")
-	g.Expect(f.waits.all()).To(Equal([]time.Duration{2 * time.Second}))
+	g.Expect(f.waits.Waits()).To(Equal([]time.Duration{2 * time.Second}))
 }
 
 func TestRateLimitLongerThanTheCapFailsWithoutWaiting(t *testing.T) {
@@ -131,7 +132,7 @@ func TestRateLimitLongerThanTheCapFailsWithoutWaiting(t *testing.T) {
 	f.fake.Throttle(1, http.StatusTooManyRequests, time.Hour)
 	_, err := f.tracker.Ticket(context.Background(), strconv.Itoa(id))
 	g.Expect(err).To(MatchError(ContainSubstring("longer than the 5m0s a call may wait")))
-	g.Expect(f.waits.all()).To(BeEmpty())
+	g.Expect(f.waits.Waits()).To(BeEmpty())
 }
 
 func TestWrongTokenIsRefusedWithoutRevealingIt(t *testing.T) {

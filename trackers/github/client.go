@@ -1,19 +1,18 @@
 package github
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v88/github"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
 
 // Option adjusts a Tracker or RepoHost.
@@ -54,22 +53,12 @@ type credentials struct {
 	credentialName string
 }
 
-// api is a go-github client bound to one repository, with the rate-limit
-// handling every call goes through.
+// api is a go-github client bound to one repository; every call goes
+// through the embedded Caller, which retries as backoff decides.
 type api struct {
+	*retry.Caller
 	gh          *gh.Client
 	owner, repo string
-	maxWait     time.Duration
-
-	// sleep and now are replaced by tests to observe waits without
-	// spending them.
-	sleep func(context.Context, time.Duration) error
-	now   func() time.Time
-
-	mu sync.Mutex
-	// pausedUntil holds every call back while GitHub said to wait, so
-	// concurrent callers do not keep hitting a rate limit.
-	pausedUntil time.Time
 }
 
 func newAPI(apiURL, fullName string, cred credentials, cache bool, o options) (*api, error) {
@@ -118,7 +107,8 @@ func newAPI(apiURL, fullName string, cred credentials, cache bool, o options) (*
 	if err != nil {
 		return nil, fmt.Errorf("github client for %s: %w", apiURL, err)
 	}
-	return &api{gh: client, owner: owner, repo: repo, maxWait: orDefault(o.maxWait, defaultMaxWait), sleep: sleepCtx, now: time.Now}, nil
+	calls := retry.New(retry.Policy{Tracker: "GitHub", Attempts: maxAttempts, MaxWait: orDefault(o.maxWait, defaultMaxWait), Decide: backoff})
+	return &api{Caller: calls, gh: client, owner: owner, repo: repo}, nil
 }
 
 // apiBase is the API URL with the path go-github uses for it: the public
@@ -193,15 +183,4 @@ func redactURL(raw string) string {
 	}
 	u.User = nil
 	return u.String()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -1,13 +1,11 @@
 package github
 
 import (
-	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry/retrytest"
 )
 
 const (
@@ -22,7 +20,7 @@ type fixture struct {
 	fake    *githubfake.Server
 	tracker *Tracker
 	cfg     *config.Config
-	waits   *waits
+	waits   *retrytest.Clock
 }
 
 func newFixture(t *testing.T, fakeOpts ...githubfake.Option) *fixture {
@@ -36,8 +34,8 @@ func newFixture(t *testing.T, fakeOpts ...githubfake.Option) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &waits{}
-	w.install(tr.api)
+	w := &retrytest.Clock{}
+	w.Install(tr.api.Caller)
 	return &fixture{fake: fake, tracker: tr, cfg: cfg, waits: w}
 }
 
@@ -53,36 +51,6 @@ func (f *fixture) repoHost(t *testing.T) *RepoHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.waits.install(h.api)
+	f.waits.Install(h.api.Caller)
 	return h
-}
-
-// waits records the waits a client asked for instead of spending them, on
-// a clock that moves forward by each wait.
-type waits struct {
-	mu    sync.Mutex
-	got   []time.Duration
-	clock time.Time
-}
-
-func (w *waits) install(a *api) {
-	w.clock = time.Now()
-	a.sleep = func(ctx context.Context, d time.Duration) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		w.got = append(w.got, d)
-		w.clock = w.clock.Add(d)
-		return ctx.Err()
-	}
-	a.now = func() time.Time {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.clock
-	}
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.got...)
 }

@@ -46,7 +46,7 @@ func (t *Tracker) SetLifecycle(ctx context.Context, id string, l trackers.Lifecy
 		if !trackers.IsLifecycleLabel(name) || strings.EqualFold(name, want) {
 			continue
 		}
-		err := t.api.call(ctx, fmt.Sprintf("remove label %s from issue %s", name, id), true, func(ctx context.Context) error {
+		err := t.api.Call(ctx, fmt.Sprintf("remove label %s from issue %s", name, id), true, func(ctx context.Context) error {
 			_, err := t.api.gh.Issues.RemoveLabelForIssue(ctx, t.api.owner, t.api.repo, n, name)
 			return err
 		})
@@ -70,7 +70,7 @@ func (t *Tracker) addLabelOnIssue(ctx context.Context, n int, name, color, descr
 		return nil, err
 	}
 	var labels []*gh.Label
-	err := t.api.call(ctx, fmt.Sprintf("add label %s to issue %d", name, n), true, func(ctx context.Context) (err error) {
+	err := t.api.Call(ctx, fmt.Sprintf("add label %s to issue %d", name, n), true, func(ctx context.Context) (err error) {
 		labels, _, err = t.api.gh.Issues.AddLabelsToIssue(ctx, t.api.owner, t.api.repo, n, []string{name})
 		return err
 	})
@@ -86,12 +86,12 @@ func (t *Tracker) ensureLabel(ctx context.Context, name, color, description stri
 	if _, ok := t.knownLabels.Load(key); ok {
 		return nil
 	}
-	err := t.api.call(ctx, "get label "+name, true, func(ctx context.Context) error {
+	err := t.api.Call(ctx, "get label "+name, true, func(ctx context.Context) error {
 		_, _, err := t.api.gh.Issues.GetLabel(ctx, t.api.owner, t.api.repo, name)
 		return err
 	})
 	if statusOf(err) == http.StatusNotFound {
-		err = t.api.call(ctx, "create label "+name, false, func(ctx context.Context) error {
+		err = t.api.Call(ctx, "create label "+name, false, func(ctx context.Context) error {
 			_, _, err := t.api.gh.Issues.CreateLabel(ctx, t.api.owner, t.api.repo, &gh.Label{Name: &name, Color: &color, Description: &description})
 			return err
 		})

@@ -34,7 +34,7 @@ func (t *Tracker) Candidates(ctx context.Context) ([]trackers.Ticket, error) {
 		for {
 			var page []*gh.Issue
 			var resp *gh.Response
-			err := t.api.call(ctx, fmt.Sprintf("list %s issues labeled %s (page %d)", state, label, max(opts.ListOptions.Page, 1)), true, func(ctx context.Context) (err error) {
+			err := t.api.Call(ctx, fmt.Sprintf("list %s issues labeled %s (page %d)", state, label, max(opts.ListOptions.Page, 1)), true, func(ctx context.Context) (err error) {
 				page, resp, err = t.api.gh.Issues.ListByRepo(ctx, t.api.owner, t.api.repo, opts)
 				return err
 			})

@@ -56,7 +56,7 @@ func (h *RepoHost) DefaultBranch(ctx context.Context) (string, error) {
 		return h.defaultBranch, nil
 	}
 	var repo *gh.Repository
-	err := h.api.call(ctx, "get repository "+h.api.owner+"/"+h.api.repo, true, func(ctx context.Context) (err error) {
+	err := h.api.Call(ctx, "get repository "+h.api.owner+"/"+h.api.repo, true, func(ctx context.Context) (err error) {
 		repo, _, err = h.api.gh.Repositories.Get(ctx, h.api.owner, h.api.repo)
 		return err
 	})
@@ -89,7 +89,7 @@ func (h *RepoHost) OpenPullRequest(ctx context.Context, pr trackers.PullRequest)
 	draft := pr.Draft
 	for {
 		var created *gh.PullRequest
-		err := h.api.call(ctx, fmt.Sprintf("open pull request %s → %s", pr.Head, pr.Base), false, func(ctx context.Context) (err error) {
+		err := h.api.Call(ctx, fmt.Sprintf("open pull request %s → %s", pr.Head, pr.Base), false, func(ctx context.Context) (err error) {
 			created, _, err = h.api.gh.PullRequests.Create(ctx, h.api.owner, h.api.repo, &gh.NewPullRequest{
 				Title: &pr.Title, Head: &pr.Head, Base: &pr.Base, Body: &body, Draft: &draft,
 			})
@@ -119,7 +119,7 @@ func (h *RepoHost) OpenPullRequest(ctx context.Context, pr trackers.PullRequest)
 // openFor finds the open pull request whose head is branch.
 func (h *RepoHost) openFor(ctx context.Context, branch string) (trackers.PullRequestRef, bool, error) {
 	var prs []*gh.PullRequest
-	err := h.api.call(ctx, "list pull requests of "+branch, true, func(ctx context.Context) (err error) {
+	err := h.api.Call(ctx, "list pull requests of "+branch, true, func(ctx context.Context) (err error) {
 		prs, _, err = h.api.gh.PullRequests.List(ctx, h.api.owner, h.api.repo, &gh.PullRequestListOptions{
 			State: "open", Head: h.api.owner + ":" + branch,
 		})
@@ -133,7 +133,7 @@ func (h *RepoHost) openFor(ctx context.Context, branch string) (trackers.PullReq
 
 // EditPullRequestBody replaces a pull request's description.
 func (h *RepoHost) EditPullRequestBody(ctx context.Context, number int, body string) error {
-	err := h.api.call(ctx, fmt.Sprintf("edit pull request %d", number), true, func(ctx context.Context) error {
+	err := h.api.Call(ctx, fmt.Sprintf("edit pull request %d", number), true, func(ctx context.Context) error {
 		_, _, err := h.api.gh.PullRequests.Edit(ctx, h.api.owner, h.api.repo, number, &gh.PullRequest{Body: &body})
 		return err
 	})

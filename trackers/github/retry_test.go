@@ -15,6 +15,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
 
 func TestBackoffDecisions(t *testing.T) {
@@ -32,36 +33,36 @@ func TestBackoffDecisions(t *testing.T) {
 		err        error
 		attempt    int
 		idempotent bool
-		want       decision
+		want       retry.Decision
 	}{
 		{"primary limit waits for the reset", &gh.RateLimitError{Rate: gh.Rate{Reset: gh.Timestamp{Time: now.Add(90 * time.Second)}}, Response: resp(403)}, 1, true,
-			decision{retry: true, rateLimited: true, wait: 91 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 91 * time.Second}},
 		{"primary limit already reset waits the slack", &gh.RateLimitError{Rate: gh.Rate{Reset: gh.Timestamp{Time: now.Add(-time.Minute)}}, Response: resp(403)}, 1, false,
-			decision{retry: true, rateLimited: true, wait: time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: time.Second}},
 		{"secondary limit honours Retry-After", &gh.AbuseRateLimitError{Response: resp(403, "Retry-After", "7", "X-RateLimit-Remaining", "4000", "X-RateLimit-Reset", "1700003600")}, 1, false,
-			decision{retry: true, rateLimited: true, wait: 7 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 7 * time.Second}},
 		{"secondary limit with remaining 0 waits for the reset", &gh.AbuseRateLimitError{Response: resp(403, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1700000030")}, 1, true,
-			decision{retry: true, rateLimited: true, wait: 31 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 31 * time.Second}},
 		{"secondary limit without advice waits a minute, not for the primary reset", &gh.AbuseRateLimitError{RetryAfter: retryAfter(time.Hour), Response: resp(403, "X-RateLimit-Remaining", "4000", "X-RateLimit-Reset", "1700003600")}, 1, true,
-			decision{retry: true, rateLimited: true, wait: time.Minute}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: time.Minute}},
 		{"repeated secondary limit waits longer", &gh.AbuseRateLimitError{Response: resp(403)}, 3, true,
-			decision{retry: true, rateLimited: true, wait: 4 * time.Minute}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 4 * time.Minute}},
 		{"plain 429 honours Retry-After", &gh.ErrorResponse{Response: resp(429, "Retry-After", "12")}, 1, false,
-			decision{retry: true, rateLimited: true, wait: 12 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 12 * time.Second}},
 		{"server error on a read is retried", &gh.ErrorResponse{Response: resp(502)}, 2, true,
-			decision{retry: true, wait: 2 * time.Second}},
-		{"server error on a create is not retried", &gh.ErrorResponse{Response: resp(502)}, 1, false, decision{}},
+			retry.Decision{Retry: true, Wait: 2 * time.Second}},
+		{"server error on a create is not retried", &gh.ErrorResponse{Response: resp(502)}, 1, false, retry.Decision{}},
 		{"lost connection on a read is retried", &url.Error{Op: "Get", URL: "http://x", Err: &net.OpError{Op: "read", Err: errors.New("connection reset")}}, 1, true,
-			decision{retry: true, wait: time.Second}},
+			retry.Decision{Retry: true, Wait: time.Second}},
 		{"connection closed mid-answer on a read is retried", &url.Error{Op: "Get", URL: "http://x", Err: io.ErrUnexpectedEOF}, 1, true,
-			decision{retry: true, wait: time.Second}},
+			retry.Decision{Retry: true, Wait: time.Second}},
 		{"lost connection on a create is not retried", &url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "read", Err: errors.New("connection reset")}}, 1, false,
-			decision{}},
+			retry.Decision{}},
 		{"refused App token exchange is final", &url.Error{Op: "Get", URL: "http://x", Err: errors.New("received non 2xx response status \"401\"")}, 1, true,
-			decision{}},
-		{"not found is final", &gh.ErrorResponse{Response: resp(404)}, 1, true, decision{}},
-		{"validation failure is final", &gh.ErrorResponse{Response: resp(422)}, 1, true, decision{}},
-		{"unknown error is final", errors.New("boom"), 1, true, decision{}},
+			retry.Decision{}},
+		{"not found is final", &gh.ErrorResponse{Response: resp(404)}, 1, true, retry.Decision{}},
+		{"validation failure is final", &gh.ErrorResponse{Response: resp(422)}, 1, true, retry.Decision{}},
+		{"unknown error is final", errors.New("boom"), 1, true, retry.Decision{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,7 +104,7 @@ func TestRateLimitsAreWaitedOutAsGitHubAsks(t *testing.T) {
 			tk, err := f.tracker.Ticket(context.Background(), itoa(n))
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(tk.Title).To(Equal("slow down"))
-			tc.want(g, f.waits.all())
+			tc.want(g, f.waits.Waits())
 		})
 	}
 }
@@ -115,7 +116,7 @@ func TestRateLimitLongerThanTheCapFailsWithoutWaiting(t *testing.T) {
 	f.fake.LimitPrimary(1, time.Hour)
 	_, err := f.tracker.Ticket(context.Background(), itoa(n))
 	g.Expect(err).To(MatchError(ContainSubstring("longer than the 10m0s a call may wait")))
-	g.Expect(f.waits.all()).To(BeEmpty())
+	g.Expect(f.waits.Waits()).To(BeEmpty())
 }
 
 func TestServerErrorOnCommentIsNotRetried(t *testing.T) {
@@ -127,22 +128,7 @@ func TestServerErrorOnCommentIsNotRetried(t *testing.T) {
 	g.Expect(err).To(HaveOccurred())
 	is, _ := f.fake.Issue(shopRepo, n)
 	g.Expect(is.Comments).To(BeEmpty())
-	g.Expect(f.waits.all()).To(BeEmpty(), "a create that may have happened is not sent twice")
-}
-
-func TestRateLimitHoldsBackConcurrentCalls(t *testing.T) {
-	g := NewWithT(t)
-	f := newFixture(t)
-	n := f.fake.CreateIssue(shopRepo, githubfake.NewIssue{Title: "x"})
-	f.fake.LimitSecondary(1, 30*time.Second)
-	_, err := f.tracker.Ticket(context.Background(), itoa(n))
-	g.Expect(err).NotTo(HaveOccurred())
-	// The pause is over on the fake clock; a pause still pending would
-	// delay the next call by the rest of it.
-	f.tracker.api.pause(20 * time.Second)
-	_, err = f.tracker.Comment(context.Background(), itoa(n), "later")
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(f.waits.all()).To(Equal([]time.Duration{30 * time.Second, 20 * time.Second}))
+	g.Expect(f.waits.Waits()).To(BeEmpty(), "a create that may have happened is not sent twice")
 }
 
 func TestNotFoundWrapsErrNotFound(t *testing.T) {

@@ -69,7 +69,7 @@ func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error
 		return trackers.Ticket{}, err
 	}
 	var is *gh.Issue
-	err = t.api.call(ctx, "get issue "+id, true, func(ctx context.Context) (err error) {
+	err = t.api.Call(ctx, "get issue "+id, true, func(ctx context.Context) (err error) {
 		is, _, err = t.api.gh.Issues.Get(ctx, t.api.owner, t.api.repo, n)
 		return err
 	})
@@ -92,7 +92,7 @@ func (t *Tracker) comments(ctx context.Context, n int) ([]*gh.IssueComment, erro
 	for {
 		var page []*gh.IssueComment
 		var resp *gh.Response
-		err := t.api.call(ctx, fmt.Sprintf("list comments of issue %d", n), true, func(ctx context.Context) (err error) {
+		err := t.api.Call(ctx, fmt.Sprintf("list comments of issue %d", n), true, func(ctx context.Context) (err error) {
 			page, resp, err = t.api.gh.Issues.ListComments(ctx, t.api.owner, t.api.repo, n, opts)
 			return err
 		})
@@ -114,7 +114,7 @@ func (t *Tracker) Comment(ctx context.Context, id, body string) (string, error) 
 		return "", err
 	}
 	var c *gh.IssueComment
-	err = t.api.call(ctx, "comment on issue "+id, false, func(ctx context.Context) (err error) {
+	err = t.api.Call(ctx, "comment on issue "+id, false, func(ctx context.Context) (err error) {
 		c, _, err = t.api.gh.Issues.CreateComment(ctx, t.api.owner, t.api.repo, n, &gh.IssueComment{Body: &body})
 		return err
 	})
@@ -130,7 +130,7 @@ func (t *Tracker) EditComment(ctx context.Context, id, commentID, body string) e
 	if err != nil {
 		return fmt.Errorf("edit comment %q on issue %s: not a GitHub comment id: %w", commentID, id, trackers.ErrNotFound)
 	}
-	err = t.api.call(ctx, fmt.Sprintf("edit comment %d on issue %s", cid, id), true, func(ctx context.Context) error {
+	err = t.api.Call(ctx, fmt.Sprintf("edit comment %d on issue %s", cid, id), true, func(ctx context.Context) error {
 		_, _, err := t.api.gh.Issues.EditComment(ctx, t.api.owner, t.api.repo, cid, &gh.IssueComment{Body: &body})
 		return err
 	})
@@ -160,7 +160,7 @@ func (t *Tracker) Complete(ctx context.Context, id, doneStatus, comment string) 
 		return nil
 	case strings.EqualFold(doneStatus, closedStatus):
 		state, reason := "closed", "completed"
-		err = t.api.call(ctx, "close issue "+id, true, func(ctx context.Context) error {
+		err = t.api.Call(ctx, "close issue "+id, true, func(ctx context.Context) error {
 			_, _, err := t.api.gh.Issues.Edit(ctx, t.api.owner, t.api.repo, n, &gh.IssueRequest{State: &state, StateReason: &reason})
 			return err
 		})

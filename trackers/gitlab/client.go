@@ -1,13 +1,11 @@
 package gitlab
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -15,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
 
 // Option adjusts a Tracker or RepoHost.
@@ -52,24 +51,14 @@ const (
 	maxAttempts    = 5
 )
 
-// api is a GitLab client bound to one project, with the retry handling
-// every call goes through.
+// api is a GitLab client bound to one project; every call goes through
+// the embedded Caller, which retries as backoff decides.
 type api struct {
+	*retry.Caller
 	gl *gl.Client
 	// project is the project's path with namespace (or numeric id), as
 	// the API accepts it in place of :id.
 	project string
-	maxWait time.Duration
-
-	// sleep and now are replaced by tests to observe waits without
-	// spending them.
-	sleep func(context.Context, time.Duration) error
-	now   func() time.Time
-
-	mu sync.Mutex
-	// pausedUntil holds every call back while GitLab said to wait, so
-	// concurrent callers do not keep hitting a rate limit.
-	pausedUntil time.Time
 }
 
 func newAPI(instance, project, token string, o options) (*api, error) {
@@ -93,8 +82,9 @@ func newAPI(instance, project, token string, o options) (*api, error) {
 	client, err := gl.NewClient(token,
 		gl.WithBaseURL(instance),
 		gl.WithHTTPClient(&http.Client{Transport: transport, Timeout: requestTimeout}),
-		// Our own retry layer (retry.go) waits out 429 and 5xx with an
-		// injectable clock, bounded attempts and a bounded wait; the
+		// Our own retry layer (the api's Caller, deciding in retry.go)
+		// waits out 429 and 5xx with an injectable clock, bounded
+		// attempts and a bounded wait; the
 		// library's retries would multiply with it and wait unbounded
 		// on RateLimit-Reset. Its pre-emptive limiter, sized from the
 		// first answer's RateLimit-Limit, is disabled for the same
@@ -106,7 +96,8 @@ func newAPI(instance, project, token string, o options) (*api, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab client for %s: %w", redactURL(instance), err)
 	}
-	return &api{gl: client, project: project, maxWait: orDefault(o.maxWait, defaultMaxWait), sleep: sleepCtx, now: time.Now}, nil
+	calls := retry.New(retry.Policy{Tracker: "GitLab", Attempts: maxAttempts, MaxWait: orDefault(o.maxWait, defaultMaxWait), Decide: backoff})
+	return &api{Caller: calls, gl: client, project: project}, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -158,15 +149,4 @@ func redactURL(raw string) string {
 	}
 	u.User = nil
 	return u.String()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -3,12 +3,11 @@ package gitlab
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers/gitlab/gitlabfake"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry/retrytest"
 )
 
 const (
@@ -25,7 +24,7 @@ type fixture struct {
 	fake    *gitlabfake.Server
 	tracker *Tracker
 	cfg     *config.Config
-	waits   *waits
+	waits   *retrytest.Clock
 }
 
 // The users of every fixture: dev may instruct agent-smith, the others
@@ -55,8 +54,8 @@ func newFixture(t *testing.T, fakeOpts ...gitlabfake.Option) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &waits{}
-	w.install(tr.api)
+	w := &retrytest.Clock{}
+	w.Install(tr.api.Caller)
 	if err := tr.RefreshMembers(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -75,48 +74,8 @@ func (f *fixture) repoHost(t *testing.T) *RepoHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.waits.install(h.api)
+	f.waits.Install(h.api.Caller)
 	return h
-}
-
-// waits records the waits a client asked for instead of spending them, on
-// a clock that moves forward by each wait (and by advance).
-type waits struct {
-	mu    sync.Mutex
-	got   []time.Duration
-	clock time.Time
-}
-
-func (w *waits) install(a *api) {
-	w.mu.Lock()
-	if w.clock.IsZero() {
-		w.clock = time.Now()
-	}
-	w.mu.Unlock()
-	a.sleep = func(ctx context.Context, d time.Duration) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		w.got = append(w.got, d)
-		w.clock = w.clock.Add(d)
-		return ctx.Err()
-	}
-	a.now = func() time.Time {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.clock
-	}
-}
-
-func (w *waits) advance(d time.Duration) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.clock = w.clock.Add(d)
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.got...)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -28,15 +27,7 @@ import (
 var redisServer *testenv.Redis
 
 func TestMain(m *testing.M) {
-	var err error
-	redisServer, err = testenv.StartRedis()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	redisServer.Stop()
-	os.Exit(code)
+	testenv.Main(m, testenv.WithRedis(&redisServer))
 }
 
 const webhookSecret = "gitlab-webhook-secret"

@@ -45,7 +45,7 @@ func (t *Tracker) SetLifecycle(ctx context.Context, id string, l trackers.Lifecy
 		}
 	}
 	opt := &gl.UpdateIssueOptions{AddLabels: &gl.LabelOptions{want}, RemoveLabels: &stale}
-	err = t.api.call(ctx, fmt.Sprintf("set label %s on issue %s", want, id), true, func(ctx context.Context) error {
+	err = t.api.Call(ctx, fmt.Sprintf("set label %s on issue %s", want, id), true, func(ctx context.Context) error {
 		_, _, err := t.api.gl.Issues.UpdateIssue(t.api.project, iid, opt, gl.WithContext(ctx))
 		return err
 	})
@@ -63,7 +63,7 @@ func (t *Tracker) ensureLabel(ctx context.Context, name, color, description stri
 	if _, ok := t.knownLabels.Load(key); ok {
 		return nil
 	}
-	err := t.api.call(ctx, "create label "+name, true, func(ctx context.Context) error {
+	err := t.api.Call(ctx, "create label "+name, true, func(ctx context.Context) error {
 		_, _, err := t.api.gl.Labels.CreateLabel(t.api.project, &gl.CreateLabelOptions{Name: &name, Color: &color, Description: &description}, gl.WithContext(ctx))
 		return err
 	})

@@ -72,7 +72,7 @@ func newMembership(a *api, log logr.Logger) *membership {
 func (m *membership) judge(userID int64) verdict {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.api.now()
+	now := m.api.Now()
 	if m.levels == nil {
 		m.kickLocked(now, 0)
 		return unknown
@@ -118,7 +118,7 @@ func (m *membership) kickLocked(now time.Time, minGap time.Duration) {
 func (m *membership) fresh() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.levels != nil && m.api.now().Sub(m.loadedAt) <= membershipTTL
+	return m.levels != nil && m.api.Now().Sub(m.loadedAt) <= membershipTTL
 }
 
 // ensureFresh loads the snapshot unless it is fresh.
@@ -150,7 +150,7 @@ func (m *membership) loadLocked(ctx context.Context) error {
 	m.mu.Unlock()
 	if selfID == 0 {
 		var me *gl.User
-		err := m.api.call(ctx, "read the token's user", true, func(ctx context.Context) (err error) {
+		err := m.api.Call(ctx, "read the token's user", true, func(ctx context.Context) (err error) {
 			me, _, err = m.api.gl.Users.CurrentUser(gl.WithContext(ctx))
 			return err
 		})
@@ -164,7 +164,7 @@ func (m *membership) loadLocked(ctx context.Context) error {
 	for {
 		var page []*gl.ProjectMember
 		var resp *gl.Response
-		err := m.api.call(ctx, fmt.Sprintf("list members of project %s (page %d)", m.api.project, max(opts.Page, 1)), true, func(ctx context.Context) (err error) {
+		err := m.api.Call(ctx, fmt.Sprintf("list members of project %s (page %d)", m.api.project, max(opts.Page, 1)), true, func(ctx context.Context) (err error) {
 			page, resp, err = m.api.gl.ProjectMembers.ListAllProjectMembers(m.api.project, opts, gl.WithContext(ctx))
 			return err
 		})
@@ -185,7 +185,7 @@ func (m *membership) loadLocked(ctx context.Context) error {
 		opts.Page = resp.NextPage
 	}
 	m.mu.Lock()
-	m.levels, m.selfID, m.loadedAt = levels, selfID, m.api.now()
+	m.levels, m.selfID, m.loadedAt = levels, selfID, m.api.Now()
 	m.mu.Unlock()
 	return nil
 }

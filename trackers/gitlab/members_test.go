@@ -125,7 +125,7 @@ func TestStrangersNotesDoNotDriveMemberListings(t *testing.T) {
 	}
 	g.Expect(f.memberListings()).To(Equal(listings + 1))
 
-	f.waits.advance(unknownAuthorRefresh)
+	f.waits.Advance(unknownAuthorRefresh)
 	_, err = f.tracker.ParseWebhook(d.Header(testSecret), d.Body)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Eventually(f.memberListings).Should(Equal(listings + 2))
@@ -144,7 +144,7 @@ func TestRemovedDeveloperLosesTrustOnceTheSnapshotAges(t *testing.T) {
 	g.Expect(ev.Comment.Trusted).To(BeTrue(), "within the TTL the snapshot stands")
 	g.Expect(f.memberListings()).To(Equal(listings))
 
-	f.waits.advance(membershipTTL + 1)
+	f.waits.Advance(membershipTTL + 1)
 	g.Eventually(func(g Gomega) {
 		ev, err := f.tracker.ParseWebhook(d.Header(testSecret), d.Body)
 		g.Expect(err).NotTo(HaveOccurred())

@@ -33,7 +33,7 @@ func (t *Tracker) Candidates(ctx context.Context) ([]trackers.Ticket, error) {
 		for {
 			var page []*gl.Issue
 			var resp *gl.Response
-			err := t.api.call(ctx, fmt.Sprintf("list %s issues labeled %s (page %d)", state, label, max(opts.Page, 1)), true, func(ctx context.Context) (err error) {
+			err := t.api.Call(ctx, fmt.Sprintf("list %s issues labeled %s (page %d)", state, label, max(opts.Page, 1)), true, func(ctx context.Context) (err error) {
 				page, resp, err = t.api.gl.Issues.ListProjectIssues(t.api.project, opts, gl.WithContext(ctx))
 				return err
 			})

@@ -70,7 +70,7 @@ func (h *RepoHost) DefaultBranch(ctx context.Context) (string, error) {
 		return h.defaultBranch, nil
 	}
 	var p *gl.Project
-	err := h.api.call(ctx, "get project "+h.api.project, true, func(ctx context.Context) (err error) {
+	err := h.api.Call(ctx, "get project "+h.api.project, true, func(ctx context.Context) (err error) {
 		p, _, err = h.api.gl.Projects.GetProject(h.api.project, nil, gl.WithContext(ctx))
 		return err
 	})
@@ -101,7 +101,7 @@ func (h *RepoHost) OpenPullRequest(ctx context.Context, pr trackers.PullRequest)
 	}
 	body := withTicketRef(pr.Body, pr.TicketURL, h.cloneURL, h.instance)
 	var created *gl.MergeRequest
-	err := h.api.call(ctx, fmt.Sprintf("open merge request %s → %s", pr.Head, pr.Base), false, func(ctx context.Context) (err error) {
+	err := h.api.Call(ctx, fmt.Sprintf("open merge request %s → %s", pr.Head, pr.Base), false, func(ctx context.Context) (err error) {
 		created, _, err = h.api.gl.MergeRequests.CreateMergeRequest(h.api.project, &gl.CreateMergeRequestOptions{
 			Title: &title, Description: &body, SourceBranch: &pr.Head, TargetBranch: &pr.Base,
 		}, gl.WithContext(ctx))
@@ -127,7 +127,7 @@ func (h *RepoHost) OpenPullRequest(ctx context.Context, pr trackers.PullRequest)
 func (h *RepoHost) openFor(ctx context.Context, source, target string) (trackers.PullRequestRef, bool, error) {
 	var mrs []*gl.BasicMergeRequest
 	state := "opened"
-	err := h.api.call(ctx, "list merge requests of "+source, true, func(ctx context.Context) (err error) {
+	err := h.api.Call(ctx, "list merge requests of "+source, true, func(ctx context.Context) (err error) {
 		mrs, _, err = h.api.gl.MergeRequests.ListProjectMergeRequests(h.api.project, &gl.ListProjectMergeRequestsOptions{
 			State: &state, SourceBranch: &source, TargetBranch: &target,
 		}, gl.WithContext(ctx))
@@ -141,7 +141,7 @@ func (h *RepoHost) openFor(ctx context.Context, source, target string) (trackers
 
 // EditPullRequestBody replaces a merge request's description.
 func (h *RepoHost) EditPullRequestBody(ctx context.Context, number int, body string) error {
-	err := h.api.call(ctx, fmt.Sprintf("edit merge request !%d", number), true, func(ctx context.Context) error {
+	err := h.api.Call(ctx, fmt.Sprintf("edit merge request !%d", number), true, func(ctx context.Context) error {
 		_, _, err := h.api.gl.MergeRequests.UpdateMergeRequest(h.api.project, int64(number), &gl.UpdateMergeRequestOptions{Description: &body}, gl.WithContext(ctx))
 		return err
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/gitlab/gitlabfake"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
 
 func TestBackoffDecisions(t *testing.T) {
@@ -33,35 +34,35 @@ func TestBackoffDecisions(t *testing.T) {
 		err        error
 		attempt    int
 		idempotent bool
-		want       decision
+		want       retry.Decision
 	}{
 		{"429 honours Retry-After", resp(429, "Retry-After", "7", "RateLimit-Reset", "1700000600"), 1, false,
-			decision{retry: true, rateLimited: true, wait: 7 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 7 * time.Second}},
 		{"429 honours a Retry-After date", resp(429, "Retry-After", now.Add(20*time.Second).UTC().Format(http.TimeFormat)), 1, true,
-			decision{retry: true, rateLimited: true, wait: 20 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 20 * time.Second}},
 		{"429 without Retry-After waits for RateLimit-Reset", resp(429, "RateLimit-Reset", "1700000030"), 1, true,
-			decision{retry: true, rateLimited: true, wait: 31 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 31 * time.Second}},
 		{"429 whose reset has passed waits the slack", resp(429, "RateLimit-Reset", "1699999000"), 1, true,
-			decision{retry: true, rateLimited: true, wait: time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: time.Second}},
 		{"429 without advice waits longer each time", resp(429), 3, false,
-			decision{retry: true, rateLimited: true, wait: 20 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 20 * time.Second}},
 		{"503 with Retry-After is retried even for a create", resp(503, "Retry-After", "12"), 1, false,
-			decision{retry: true, rateLimited: true, wait: 12 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 12 * time.Second}},
 		{"503 without Retry-After on a read is retried", resp(503), 2, true,
-			decision{retry: true, wait: 2 * time.Second}},
-		{"503 without Retry-After on a create is not", resp(503), 1, false, decision{}},
-		{"502 on a read is retried", resp(502), 1, true, decision{retry: true, wait: time.Second}},
-		{"500 on a create is not retried", resp(500), 1, false, decision{}},
+			retry.Decision{Retry: true, Wait: 2 * time.Second}},
+		{"503 without Retry-After on a create is not", resp(503), 1, false, retry.Decision{}},
+		{"502 on a read is retried", resp(502), 1, true, retry.Decision{Retry: true, Wait: time.Second}},
+		{"500 on a create is not retried", resp(500), 1, false, retry.Decision{}},
 		{"lost connection on a read is retried", &url.Error{Op: "Get", URL: "http://x", Err: &net.OpError{Op: "read", Err: errors.New("connection reset")}}, 1, true,
-			decision{retry: true, wait: time.Second}},
+			retry.Decision{Retry: true, Wait: time.Second}},
 		{"connection closed mid-answer on a read is retried", &url.Error{Op: "Get", URL: "http://x", Err: io.ErrUnexpectedEOF}, 1, true,
-			decision{retry: true, wait: time.Second}},
+			retry.Decision{Retry: true, Wait: time.Second}},
 		{"lost connection on a create is not retried", &url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "read", Err: errors.New("connection reset")}}, 1, false,
-			decision{}},
-		{"not found is final", gl.ErrNotFound, 1, true, decision{}},
-		{"forbidden is final", resp(403), 1, true, decision{}},
-		{"conflict is final", resp(409), 1, true, decision{}},
-		{"unknown error is final", errors.New("boom"), 1, true, decision{}},
+			retry.Decision{}},
+		{"not found is final", gl.ErrNotFound, 1, true, retry.Decision{}},
+		{"forbidden is final", resp(403), 1, true, retry.Decision{}},
+		{"conflict is final", resp(409), 1, true, retry.Decision{}},
+		{"unknown error is final", errors.New("boom"), 1, true, retry.Decision{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,7 +157,7 @@ func TestRefusalsAreWaitedOutAsGitLabAsks(t *testing.T) {
 				}
 			}
 			err := call(f, iid)
-			tc.want(g, f.waits.all(), err)
+			tc.want(g, f.waits.Waits(), err)
 			if err == nil {
 				is, _ := f.fake.Issue(shopProject, iid)
 				g.Expect(len(is.Notes)).To(BeNumerically("<=", 1), "nothing is posted twice")
@@ -172,7 +173,7 @@ func TestRateLimitHoldsBackTheClientsOtherCalls(t *testing.T) {
 	// A clock that stands still while calls wait, as for calls that
 	// start while another one is waiting out the limit.
 	var waited []time.Duration
-	f.tracker.api.sleep = func(ctx context.Context, d time.Duration) error {
+	f.tracker.api.Sleep = func(ctx context.Context, d time.Duration) error {
 		waited = append(waited, d)
 		return ctx.Err()
 	}

@@ -97,7 +97,7 @@ func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error
 		return trackers.Ticket{}, err
 	}
 	var is *gl.Issue
-	err = t.api.call(ctx, "get issue "+id, true, func(ctx context.Context) (err error) {
+	err = t.api.Call(ctx, "get issue "+id, true, func(ctx context.Context) (err error) {
 		is, _, err = t.api.gl.Issues.GetIssue(t.api.project, iid, gl.WithContext(ctx))
 		return err
 	})
@@ -123,7 +123,7 @@ func (t *Tracker) notes(ctx context.Context, iid int64) ([]*gl.Note, error) {
 	for {
 		var page []*gl.Note
 		var resp *gl.Response
-		err := t.api.call(ctx, fmt.Sprintf("list notes of issue %d (page %d)", iid, max(opts.Page, 1)), true, func(ctx context.Context) (err error) {
+		err := t.api.Call(ctx, fmt.Sprintf("list notes of issue %d (page %d)", iid, max(opts.Page, 1)), true, func(ctx context.Context) (err error) {
 			page, resp, err = t.api.gl.Notes.ListIssueNotes(t.api.project, iid, opts, gl.WithContext(ctx))
 			return err
 		})
@@ -145,7 +145,7 @@ func (t *Tracker) Comment(ctx context.Context, id, body string) (string, error) 
 		return "", err
 	}
 	var n *gl.Note
-	err = t.api.call(ctx, "comment on issue "+id, false, func(ctx context.Context) (err error) {
+	err = t.api.Call(ctx, "comment on issue "+id, false, func(ctx context.Context) (err error) {
 		n, _, err = t.api.gl.Notes.CreateIssueNote(t.api.project, iid, &gl.CreateIssueNoteOptions{Body: &body}, gl.WithContext(ctx))
 		return err
 	})
@@ -165,7 +165,7 @@ func (t *Tracker) EditComment(ctx context.Context, id, commentID, body string) e
 	if err != nil {
 		return fmt.Errorf("edit note %q on issue %s: not a GitLab note id: %w", commentID, id, trackers.ErrNotFound)
 	}
-	err = t.api.call(ctx, fmt.Sprintf("edit note %d on issue %s", nid, id), true, func(ctx context.Context) error {
+	err = t.api.Call(ctx, fmt.Sprintf("edit note %d on issue %s", nid, id), true, func(ctx context.Context) error {
 		_, _, err := t.api.gl.Notes.UpdateIssueNote(t.api.project, iid, nid, &gl.UpdateIssueNoteOptions{Body: &body}, gl.WithContext(ctx))
 		return err
 	})
@@ -202,7 +202,7 @@ func (t *Tracker) Complete(ctx context.Context, id, doneStatus, comment string) 
 		}
 		opt = &gl.UpdateIssueOptions{AddLabels: &gl.LabelOptions{doneStatus}}
 	}
-	err = t.api.call(ctx, fmt.Sprintf("move issue %s to done_status %q", id, doneStatus), true, func(ctx context.Context) error {
+	err = t.api.Call(ctx, fmt.Sprintf("move issue %s to done_status %q", id, doneStatus), true, func(ctx context.Context) error {
 		_, _, err := t.api.gl.Issues.UpdateIssue(t.api.project, iid, opt, gl.WithContext(ctx))
 		return err
 	})

@@ -12,8 +12,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
 
 // Option adjusts a Tracker.
@@ -48,23 +49,23 @@ const (
 )
 
 // api is an HTTP client for one Jira site's REST API v3, with the
-// authentication and rate-limit handling every call goes through.
+// authentication every call carries; calls go through the embedded
+// Caller, which retries as backoff decides.
 type api struct {
+	*retry.Caller
 	site          string // root URL, no trailing slash
 	client        *http.Client
 	authorization string
-	maxWait       time.Duration
 
-	// sleep, now and jitter are replaced by tests to observe waits
-	// without spending them.
-	sleep  func(context.Context, time.Duration) error
-	now    func() time.Time
+	// jitter spreads the waits agent-smith chooses; tests replace it to
+	// observe them exactly.
 	jitter func(time.Duration) time.Duration
+}
 
-	mu sync.Mutex
-	// pausedUntil holds every call back while Jira said to wait, so
-	// concurrent callers do not keep hitting the rate limit.
-	pausedUntil time.Time
+func newAPI(site string, client *http.Client, authorization string, maxWait time.Duration) *api {
+	a := &api{site: site, client: client, authorization: authorization, jitter: spread}
+	a.Caller = retry.New(retry.Policy{Tracker: "Jira", Attempts: maxAttempts, MaxWait: maxWait, Decide: a.decide})
+	return a
 }
 
 // request is one REST call: path below /rest/api/3.
@@ -105,6 +106,13 @@ func statusOf(err error) int {
 		return e.status
 	}
 	return 0
+}
+
+// do sends req through the Caller until it succeeds, fails for good, or
+// runs out of attempts, and decodes the answer into out. Only idempotent
+// requests are sent again after a failure Jira may have acted on.
+func (a *api) do(ctx context.Context, what string, req request, out any) error {
+	return a.Call(ctx, what, req.idempotent, func(ctx context.Context) error { return a.send(ctx, req, out) })
 }
 
 // send makes one HTTP exchange and decodes a 2xx answer into out (nil:
@@ -161,15 +169,4 @@ func (a *api) send(ctx context.Context, req request, out any) error {
 		return fmt.Errorf("decode answer: %w", err)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -55,7 +55,7 @@ func (t *Tracker) Complete(ctx context.Context, id, doneStatus, comment string) 
 	var list struct {
 		Transitions []transition `json:"transitions"`
 	}
-	err = t.api.call(ctx, "list transitions of issue "+key, request{method: http.MethodGet, path: "/issue/" + key + "/transitions",
+	err = t.api.do(ctx, "list transitions of issue "+key, request{method: http.MethodGet, path: "/issue/" + key + "/transitions",
 		idempotent: true}, &list)
 	if err != nil {
 		return fmt.Errorf("complete issue %s: %w", key, notFound(err))
@@ -84,7 +84,7 @@ func (t *Tracker) transition(ctx context.Context, key string, tr transition, com
 	if comment != "" {
 		body.Update = &commentUpdate{Comment: []commentAdd{{Add: commentBody{Body: adf.FromText(comment)}}}}
 	}
-	return t.api.call(ctx, fmt.Sprintf("transition issue %s to %s (%s)", key, tr.To.Name, tr.Name),
+	return t.api.do(ctx, fmt.Sprintf("transition issue %s to %s (%s)", key, tr.To.Name, tr.Name),
 		request{method: http.MethodPost, path: "/issue/" + key + "/transitions", body: body}, nil)
 }
 
@@ -109,7 +109,7 @@ func (t *Tracker) commentOnly(ctx context.Context, key, comment string) error {
 // counts as not.
 func (t *Tracker) inStatus(ctx context.Context, key, status string) bool {
 	var is issueJSON
-	err := t.api.call(ctx, "get status of issue "+key, request{method: http.MethodGet, path: "/issue/" + key,
+	err := t.api.do(ctx, "get status of issue "+key, request{method: http.MethodGet, path: "/issue/" + key,
 		query: url.Values{"fields": {"status"}}, idempotent: true}, &is)
 	return err == nil && is.Fields.Status != nil && strings.EqualFold(is.Fields.Status.Name, status)
 }

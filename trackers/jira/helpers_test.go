@@ -1,12 +1,11 @@
 package jira
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry/retrytest"
 	"github.com/agent-smith/agent-smith/trackers/jira/jirafake"
 )
 
@@ -29,7 +28,7 @@ var (
 type fixture struct {
 	fake    *jirafake.Server
 	tracker *Tracker
-	waits   *waits
+	waits   *retrytest.Clock
 }
 
 func newFixture(t *testing.T, fakeOpts ...jirafake.Option) *fixture {
@@ -37,7 +36,7 @@ func newFixture(t *testing.T, fakeOpts ...jirafake.Option) *fixture {
 	fake := jirafake.New(append([]jirafake.Option{jirafake.WithUser(testEmail, testToken, agentUser)}, fakeOpts...)...)
 	t.Cleanup(fake.Close)
 	fake.AddProject(testProject, "Shop")
-	f := &fixture{fake: fake, waits: &waits{}}
+	f := &fixture{fake: fake, waits: &retrytest.Clock{}}
 	f.tracker = f.build(t, trackerConfig(fake), testConfig())
 	return f
 }
@@ -48,7 +47,7 @@ func (f *fixture) build(t *testing.T, tc *config.Tracker, cfg *config.Config) *T
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.waits.install(tr.api)
+	record(tr.api, f.waits)
 	return tr
 }
 
@@ -66,33 +65,9 @@ func (f *fixture) issue(labels ...string) string {
 	return f.fake.CreateIssue(testProject, jirafake.NewIssue{Summary: "Checkout fails", Description: "500 on pay", Labels: labels})
 }
 
-// waits records the waits a client asked for instead of spending them, on
-// a clock that moves forward by each wait; jitter is the identity.
-type waits struct {
-	mu    sync.Mutex
-	got   []time.Duration
-	clock time.Time
-}
-
-func (w *waits) install(a *api) {
-	w.clock = time.Now()
-	a.sleep = func(ctx context.Context, d time.Duration) error {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		w.got = append(w.got, d)
-		w.clock = w.clock.Add(d)
-		return ctx.Err()
-	}
-	a.now = func() time.Time {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.clock
-	}
+// record makes a's waits land on clock instead of being spent, and keeps
+// them as named: no jitter.
+func record(a *api, clock *retrytest.Clock) {
+	clock.Install(a.Caller)
 	a.jitter = func(d time.Duration) time.Duration { return d }
-}
-
-func (w *waits) all() []time.Duration {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]time.Duration(nil), w.got...)
 }

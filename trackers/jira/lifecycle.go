@@ -39,7 +39,7 @@ func (t *Tracker) SetLifecycle(ctx context.Context, id string, l trackers.Lifecy
 			body.Update.Labels = append(body.Update.Labels, labelOp{Remove: other.Label()})
 		}
 	}
-	err = t.api.call(ctx, fmt.Sprintf("set lifecycle %s on issue %s", l, key),
+	err = t.api.do(ctx, fmt.Sprintf("set lifecycle %s on issue %s", l, key),
 		request{method: http.MethodPut, path: "/issue/" + key, body: body, idempotent: true}, nil)
 	return notFound(err)
 }

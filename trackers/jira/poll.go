@@ -91,7 +91,7 @@ func (t *Tracker) search(ctx context.Context, jql string) ([]trackers.Ticket, er
 	var out []trackers.Ticket
 	for page := 1; ; page++ {
 		var resp searchResponse
-		err := t.api.call(ctx, fmt.Sprintf("search issues (page %d)", page),
+		err := t.api.do(ctx, fmt.Sprintf("search issues (page %d)", page),
 			request{method: http.MethodPost, path: "/search/jql", body: req, idempotent: true}, &resp)
 		if err != nil {
 			return nil, err

@@ -1,89 +1,13 @@
 package jira
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
-	"github.com/go-logr/logr"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
-
-// call sends req until it succeeds, fails for good, or runs out of
-// attempts, and decodes the answer into out. Rate limits (429) are waited
-// out as Jira asks — Retry-After, else X-RateLimit-Reset, else a growing
-// wait — and hold back every other call of this client meanwhile. Server
-// errors (honouring a Retry-After on them) and lost connections are
-// retried only for idempotent calls, so a comment or transition is never
-// made twice.
-func (a *api) call(ctx context.Context, what string, req request, out any) error {
-	for attempt := 1; ; attempt++ {
-		if err := a.waitPause(ctx); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		err := a.send(ctx, req, out)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		d := backoff(err, attempt, req.idempotent, a.now(), a.jitter)
-		switch {
-		case !d.retry || attempt == maxAttempts:
-			return fmt.Errorf("%s: %w", what, err)
-		case d.wait > a.maxWait:
-			return fmt.Errorf("%s: Jira asks to wait %s, longer than the %s a call may wait: %w", what, d.wait.Round(time.Second), a.maxWait, err)
-		}
-		logr.FromContextOrDiscard(ctx).V(1).Info("Jira call will be retried", "call", what, "attempt", attempt, "wait", d.wait, "rateLimited", d.rateLimited, "error", err.Error())
-		if d.rateLimited {
-			a.pause(d.wait)
-			continue
-		}
-		if err := a.sleep(ctx, d.wait); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-	}
-}
-
-func (a *api) pause(d time.Duration) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if until := a.now().Add(d); until.After(a.pausedUntil) {
-		a.pausedUntil = until
-	}
-}
-
-func (a *api) waitPause(ctx context.Context) error {
-	a.mu.Lock()
-	wait := a.pausedUntil.Sub(a.now())
-	a.mu.Unlock()
-	if wait <= 0 {
-		return nil
-	}
-	if err := a.sleep(ctx, wait); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	if !a.pausedUntil.After(a.now()) {
-		a.pausedUntil = time.Time{}
-	}
-	a.mu.Unlock()
-	return nil
-}
-
-// decision is whether and when to try a failed call again.
-type decision struct {
-	retry       bool
-	wait        time.Duration
-	rateLimited bool
-}
 
 // Atlassian's advice for rate-limited clients without a Retry-After: start
 // at 5 s, double, cap at 30 s, and spread the waits by ±30 % so that
@@ -95,40 +19,45 @@ const (
 )
 
 // backoff decides what to do after attempt (1-based) failed with err.
-// jitter spreads a wait agent-smith chose; a wait Jira named is kept.
-func backoff(err error, attempt int, idempotent bool, now time.Time, jitter func(time.Duration) time.Duration) decision {
+// Rate limits (429) are waited out as Jira asks — Retry-After, else
+// X-RateLimit-Reset, else a growing wait — and hold back every call of the
+// client. Server errors (honouring a Retry-After on them) and lost
+// connections are retried only for idempotent calls, so a comment or
+// transition is never made twice. jitter spreads a wait agent-smith chose;
+// a wait Jira named is kept.
+func backoff(err error, attempt int, idempotent bool, now time.Time, jitter func(time.Duration) time.Duration) retry.Decision {
 	growing := func(base, limit time.Duration) time.Duration { return jitter(min(base<<(attempt-1), limit)) }
 	e, ok := errors.AsType[*apiError](err)
 	if !ok {
-		if idempotent && transient(err) {
-			return decision{retry: true, wait: growing(serverWait, maxBackoff)}
+		if idempotent && retry.Transient(err) {
+			return retry.Decision{Retry: true, Wait: growing(serverWait, maxBackoff)}
 		}
-		return decision{}
+		return retry.Decision{}
 	}
-	named, hasNamed := retryAfter(e.header, now)
+	named, hasNamed := namedWait(e.header, now)
 	switch e.status {
 	case http.StatusTooManyRequests:
 		if hasNamed {
-			return decision{retry: true, rateLimited: true, wait: named}
+			return retry.Decision{Retry: true, RateLimited: true, Wait: named}
 		}
-		return decision{retry: true, rateLimited: true, wait: growing(firstBackoff, maxBackoff)}
+		return retry.Decision{Retry: true, RateLimited: true, Wait: growing(firstBackoff, maxBackoff)}
 	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		if !idempotent {
-			return decision{}
+			return retry.Decision{}
 		}
 		if hasNamed {
-			return decision{retry: true, wait: named}
+			return retry.Decision{Retry: true, Wait: named}
 		}
-		return decision{retry: true, wait: growing(serverWait, maxBackoff)}
+		return retry.Decision{Retry: true, Wait: growing(serverWait, maxBackoff)}
 	}
-	return decision{}
+	return retry.Decision{}
 }
 
-// retryAfter is the wait an answer names: Retry-After in seconds, else
+// namedWait is the wait an answer names: Retry-After, else
 // X-RateLimit-Reset (yyyy-MM-ddTHH:mmZ, or RFC 3339).
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
+func namedWait(h http.Header, now time.Time) (time.Duration, bool) {
+	if wait, ok := retry.RetryAfter(h, now); ok {
+		return wait, true
 	}
 	reset := h.Get("X-RateLimit-Reset")
 	for _, layout := range []string{"2006-01-02T15:04Z", time.RFC3339} {
@@ -139,15 +68,9 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// transient reports a request that failed on the way (connection refused
-// or reset, timeout), as opposed to one Jira answered.
-func transient(err error) bool {
-	ue, ok := errors.AsType[*url.Error](err)
-	if !ok {
-		return false
-	}
-	_, netErr := errors.AsType[*net.OpError](ue.Err)
-	return netErr || ue.Timeout() || errors.Is(ue.Err, io.EOF) || errors.Is(ue.Err, io.ErrUnexpectedEOF)
+// decide is backoff with this client's jitter.
+func (a *api) decide(err error, attempt int, idempotent bool, now time.Time) retry.Decision {
+	return backoff(err, attempt, idempotent, now, a.jitter)
 }
 
 // spread multiplies d by a random factor in [0.7, 1.3).

@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry"
 )
 
 func TestRefusalsAreWaitedOutAsJiraAsks(t *testing.T) {
@@ -50,7 +51,7 @@ func TestRefusalsAreWaitedOutAsJiraAsks(t *testing.T) {
 			} else {
 				g.Expect(err).NotTo(HaveOccurred())
 			}
-			g.Expect(f.waits.all()).To(Equal(tc.wantWaits))
+			g.Expect(f.waits.Waits()).To(Equal(tc.wantWaits))
 		})
 	}
 }
@@ -72,20 +73,8 @@ func TestRepeatedRefusalsBackOffThenGiveUp(t *testing.T) {
 	f.fake.FailNext(maxAttempts, http.StatusTooManyRequests, 0)
 	err := f.tracker.SetLifecycle(context.Background(), key, trackers.LifecycleQueued)
 	g.Expect(err).To(MatchError(ContainSubstring("429 Too Many Requests")))
-	g.Expect(f.waits.all()).To(Equal([]time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 30 * time.Second}))
+	g.Expect(f.waits.Waits()).To(Equal([]time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 30 * time.Second}))
 	g.Expect(f.fake.Requests()).To(HaveLen(maxAttempts))
-}
-
-func TestARateLimitHoldsBackOtherCalls(t *testing.T) {
-	g := NewWithT(t)
-	f := newFixture(t)
-	key := f.issue("agent-smith")
-	// Another caller of this client was just told to wait 4 s.
-	f.tracker.api.pause(4 * time.Second)
-	g.Expect(readTicket(f, key)).To(Succeed())
-	g.Expect(f.waits.all()).To(Equal([]time.Duration{4 * time.Second}), "the call waited before asking")
-	g.Expect(readTicket(f, key)).To(Succeed())
-	g.Expect(f.waits.all()).To(HaveLen(1), "once waited out, the pause is over")
 }
 
 func TestBackoff(t *testing.T) {
@@ -104,22 +93,22 @@ func TestBackoff(t *testing.T) {
 		err        error
 		attempt    int
 		idempotent bool
-		want       decision
+		want       retry.Decision
 	}{
 		{"Retry-After wins", refusal(429, map[string]string{"Retry-After": "12", "X-RateLimit-Reset": "2026-03-02T10:05Z"}), 1, false,
-			decision{retry: true, rateLimited: true, wait: 12 * time.Second}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 12 * time.Second}},
 		{"X-RateLimit-Reset when no Retry-After", refusal(429, map[string]string{"X-RateLimit-Reset": "2026-03-02T10:02Z"}), 1, false,
-			decision{retry: true, rateLimited: true, wait: 2 * time.Minute}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 2 * time.Minute}},
 		{"reset in the past", refusal(429, map[string]string{"X-RateLimit-Reset": "2026-03-02T09:00Z"}), 1, false,
-			decision{retry: true, rateLimited: true, wait: 0}},
-		{"fallback grows and is capped", refusal(429, nil), 4, false, decision{retry: true, rateLimited: true, wait: 30 * time.Second}},
-		{"server error, idempotent", refusal(500, nil), 2, true, decision{retry: true, wait: 2 * time.Second}},
-		{"server error, not idempotent", refusal(500, nil), 1, false, decision{}},
-		{"client error", refusal(400, nil), 1, true, decision{}},
-		{"not found", refusal(404, nil), 1, true, decision{}},
-		{"lost connection, idempotent", lost, 1, true, decision{retry: true, wait: time.Second}},
-		{"lost connection, not idempotent", lost, 1, false, decision{}},
-		{"other error", errors.New("encode request"), 1, true, decision{}},
+			retry.Decision{Retry: true, RateLimited: true, Wait: 0}},
+		{"fallback grows and is capped", refusal(429, nil), 4, false, retry.Decision{Retry: true, RateLimited: true, Wait: 30 * time.Second}},
+		{"server error, idempotent", refusal(500, nil), 2, true, retry.Decision{Retry: true, Wait: 2 * time.Second}},
+		{"server error, not idempotent", refusal(500, nil), 1, false, retry.Decision{}},
+		{"client error", refusal(400, nil), 1, true, retry.Decision{}},
+		{"not found", refusal(404, nil), 1, true, retry.Decision{}},
+		{"lost connection, idempotent", lost, 1, true, retry.Decision{Retry: true, Wait: time.Second}},
+		{"lost connection, not idempotent", lost, 1, false, retry.Decision{}},
+		{"other error", errors.New("encode request"), 1, true, retry.Decision{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

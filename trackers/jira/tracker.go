@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
@@ -80,8 +79,7 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 	}
 	return &Tracker{
 		name: name,
-		api: &api{site: site, client: client, authorization: authorization, maxWait: maxWait,
-			sleep: sleepCtx, now: time.Now, jitter: spread},
+		api:  newAPI(site, client, authorization, maxWait),
 		site: site, project: strings.ToUpper(t.Project), secret: []byte(t.WebhookSecret),
 		triggerLabels: slices.Clone(t.TriggerLabels), openStates: slices.Clone(t.OpenStates),
 		agentUsers: agentUsers(name, t, cfg), closeTransition: t.CloseTransitionName,
@@ -134,7 +132,7 @@ func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error
 		return trackers.Ticket{}, err
 	}
 	var is issueJSON
-	err = t.api.call(ctx, "get issue "+key, request{method: http.MethodGet, path: "/issue/" + key,
+	err = t.api.do(ctx, "get issue "+key, request{method: http.MethodGet, path: "/issue/" + key,
 		query: url.Values{"fields": {strings.Join(issueFieldList, ",")}}, idempotent: true}, &is)
 	if err != nil {
 		return trackers.Ticket{}, notFound(err)
@@ -158,7 +156,7 @@ func (t *Tracker) comments(ctx context.Context, key string) ([]commentJSON, erro
 			Comments []commentJSON `json:"comments"`
 		}
 		q := url.Values{"startAt": {strconv.Itoa(len(all))}, "maxResults": {strconv.Itoa(commentPage)}, "orderBy": {"created"}}
-		err := t.api.call(ctx, fmt.Sprintf("list comments of issue %s (from %d)", key, len(all)),
+		err := t.api.do(ctx, fmt.Sprintf("list comments of issue %s (from %d)", key, len(all)),
 			request{method: http.MethodGet, path: "/issue/" + key + "/comment", query: q, idempotent: true}, &page)
 		if err != nil {
 			return nil, notFound(err)
@@ -182,7 +180,7 @@ func (t *Tracker) Comment(ctx context.Context, id, body string) (string, error) 
 		return "", err
 	}
 	var c commentJSON
-	err = t.api.call(ctx, "comment on issue "+key, request{method: http.MethodPost, path: "/issue/" + key + "/comment",
+	err = t.api.do(ctx, "comment on issue "+key, request{method: http.MethodPost, path: "/issue/" + key + "/comment",
 		body: commentBody{Body: adf.FromText(body)}}, &c)
 	if err != nil {
 		return "", notFound(err)
@@ -199,7 +197,7 @@ func (t *Tracker) EditComment(ctx context.Context, id, commentID, body string) e
 	if !idPattern.MatchString(commentID) {
 		return fmt.Errorf("edit comment %q on issue %s: not a Jira comment id: %w", commentID, key, trackers.ErrNotFound)
 	}
-	err = t.api.call(ctx, fmt.Sprintf("edit comment %s on issue %s", commentID, key), request{method: http.MethodPut,
+	err = t.api.do(ctx, fmt.Sprintf("edit comment %s on issue %s", commentID, key), request{method: http.MethodPut,
 		path: "/issue/" + key + "/comment/" + commentID, body: commentBody{Body: adf.FromText(body)}, idempotent: true}, nil)
 	return notFound(err)
 }

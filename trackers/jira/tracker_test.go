@@ -12,6 +12,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/retry/retrytest"
 	"github.com/agent-smith/agent-smith/trackers/jira/jirafake"
 )
 
@@ -209,8 +210,8 @@ func TestOptions(t *testing.T) {
 	tc.URL = "https://acme.atlassian.net"
 	tr, err := New("shop", tc, testConfig(), WithHTTPClient(fake.Client()), WithBaseURL(fake.URL+"/"), WithMaxRateLimitWait(2*time.Second))
 	g.Expect(err).NotTo(HaveOccurred())
-	w := &waits{}
-	w.install(tr.api)
+	w := &retrytest.Clock{}
+	record(tr.api, w)
 
 	tk, err := tr.Ticket(context.Background(), key)
 	g.Expect(err).NotTo(HaveOccurred(), "the base URL replaces the configured site")
@@ -219,5 +220,5 @@ func TestOptions(t *testing.T) {
 	fake.FailNext(1, http.StatusTooManyRequests, 3*time.Second)
 	_, err = tr.Ticket(context.Background(), key)
 	g.Expect(err).To(MatchError(ContainSubstring("Jira asks to wait 3s, longer than the 2s a call may wait")))
-	g.Expect(w.all()).To(BeEmpty())
+	g.Expect(w.Waits()).To(BeEmpty())
 }

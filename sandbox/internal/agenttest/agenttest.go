@@ -1,41 +1,17 @@
-// Package agenttest builds the real agent-smith binary for the tests of
-// the sandbox packages and runs its sandbox agent as a child process.
+// Package agenttest runs the sandbox agent of the real agent-smith binary
+// (built by testenv.WithAgent) as a child process, for the tests of the
+// sandbox packages.
 package agenttest
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
-
-	"github.com/agent-smith/agent-smith/internal/testenv"
-	// The binary Build makes runs this package: importing it ties the
-	// cached results of the tests using Build to its source.
-	_ "github.com/agent-smith/agent-smith/sandbox/agent"
 )
-
-// Build compiles the repository's binary into dir: static (CGO off) as
-// shipped, or with the race detector (which needs cgo) when the tests run
-// with it.
-func Build(dir string) (string, error) {
-	bin := filepath.Join(dir, "agent-smith")
-	args, cgo := []string{"build", "-o", bin}, "CGO_ENABLED=0"
-	if race {
-		args, cgo = append(args, "-race"), "CGO_ENABLED=1"
-	}
-	cmd := exec.Command("go", append(args, ".")...)
-	cmd.Dir = testenv.RepoRoot()
-	cmd.Env = append(os.Environ(), cgo)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // Agent is a running `agent-smith sandbox-agent`.
 type Agent struct {

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/agent-smith/agent-smith/internal/testenv"
@@ -13,13 +11,5 @@ import (
 var redisServer *testenv.Redis
 
 func TestMain(m *testing.M) {
-	var err error
-	redisServer, err = testenv.StartRedis()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	redisServer.Stop()
-	os.Exit(code)
+	testenv.Main(m, testenv.WithRedis(&redisServer))
 }

@@ -1,5 +1,5 @@
 //go:build !race
 
-package agenttest
+package testenv
 
 const race = false

@@ -1,0 +1,57 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	// The binary BuildAgent makes runs this package: importing it ties the
+	// cached results of the tests using it to its source.
+	_ "github.com/agent-smith/agent-smith/sandbox/agent"
+)
+
+// BuildAgent compiles the repository's agent-smith binary to path, through
+// a temporary file and a rename so that concurrent test packages never run
+// a half-written binary. It is static (CGO off), as shipped, unless the
+// tests run with the race detector: then so does the binary (which needs
+// cgo), and the agent the tests start is checked too.
+func BuildAgent(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("build agent-smith: %w", err)
+	}
+	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
+	args, cgo := []string{"build", "-o", tmp}, "CGO_ENABLED=0"
+	if race {
+		args, cgo = append(args, "-race"), "CGO_ENABLED=1"
+	}
+	cmd := exec.Command("go", append(args, ".")...)
+	cmd.Dir = RepoRoot()
+	cmd.Env = append(os.Environ(), cgo)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build agent-smith: go build: %v\n%s", err, out)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("build agent-smith: %w", err)
+	}
+	return nil
+}
+
+// WithAgent builds the agent-smith binary (BuildAgent) into a temporary
+// directory before the tests and points *path at it; the directory is
+// removed after them.
+func WithAgent(path *string) Component {
+	return func() (func(), error) {
+		dir, err := os.MkdirTemp("", "agent-smith-bin-")
+		if err != nil {
+			return nil, fmt.Errorf("build agent-smith: %w", err)
+		}
+		bin := filepath.Join(dir, "agent-smith")
+		if err := BuildAgent(bin); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		*path = bin
+		return func() { _ = os.RemoveAll(dir) }, nil
+	}
+}
