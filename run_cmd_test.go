@@ -11,17 +11,22 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs/pipeline/pipelinetest"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
 )
 
 // The test binary doubles as the agent-smith binary: the local sandboxes
-// `run` starts are this executable with the sandbox-agent command.
+// `run` starts are this executable with the sandbox-agent command, and so
+// are the containers of the sandbox pods the kubelet harness runs for the
+// end-to-end flows (the init container's `inject`, then `sandbox-agent`).
+// It is main itself, so that a pod's agent stops on SIGTERM as shipped.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "sandbox-agent" {
-		os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)))
+	if len(os.Args) > 1 && (os.Args[1] == "sandbox-agent" || os.Args[1] == "inject") {
+		main()
+		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testenv.Main(m, kubeEnvStopper)
 }
 
 const runToken = "ghp_runCommandTokenNeverPrinted0123456789"

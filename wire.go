@@ -95,6 +95,9 @@ func newRunStore(rdb redis.UniversalClient, cfg *config.Config, prefix string, n
 		HeartbeatTTL: 3 * time.Duration(q.HeartbeatSeconds) * time.Second,
 		MaxAttempts:  q.MaxAttempts,
 		Retention:    time.Duration(q.RetentionHours) * time.Hour,
+		// A blocked read does not see its context end: this bounds how long
+		// a stopping replica waits for its idle workers.
+		BlockTimeout: 2 * time.Second,
 		Notify:       notify,
 	})
 }

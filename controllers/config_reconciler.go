@@ -11,9 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -53,6 +55,14 @@ func NewConfigReconciler(reader client.Reader, key types.NamespacedName, current
 func (r *ConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("config").
+		WithOptions(controller.Options{
+			// One process may run several managers (tests run replicas
+			// side by side); the name only labels metrics and logs.
+			SkipNameValidation: ptr.To(true),
+			// Every replica reloads its configuration, not only the
+			// leader (controllers default to leader-only).
+			NeedLeaderElection: ptr.To(false),
+		}).
 		For(&corev1.ConfigMap{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return o.GetNamespace() == r.key.Namespace && o.GetName() == r.key.Name
 		}))).

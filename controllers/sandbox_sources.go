@@ -61,6 +61,9 @@ func (r *SandboxReconciler) watch(b *builder.Builder) *builder.Builder {
 			// One process may run several managers (tests do); the
 			// controller's name only labels its metrics and logs.
 			SkipNameValidation: ptr.To(true),
+			// Every replica provisions the runs it owns, not only the
+			// leader (controllers default to leader-only).
+			NeedLeaderElection: ptr.To(false),
 		}).
 		WatchesRawSource(source.Channel(r.changed, runChanges)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {

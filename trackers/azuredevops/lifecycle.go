@@ -131,7 +131,7 @@ func (t *Tracker) Complete(ctx context.Context, id, doneStatus, comment string) 
 			ops = append(ops, patchOp{Op: "add", Path: "/fields/" + fieldState, Value: doneStatus})
 		}
 		if comment != "" {
-			ops = append(ops, patchOp{Op: "add", Path: "/fields/" + fieldHistory, Value: textToHTML(markOwn(comment))})
+			ops = append(ops, patchOp{Op: "add", Path: "/fields/" + fieldHistory, Value: markdownToHTML(markOwn(comment))})
 		}
 		return ops
 	})

@@ -106,9 +106,26 @@ func TestCompleteMovesStateAndCommentsInOneRevision(t *testing.T) {
 	g.Expect(after.State).To(Equal("Resolved"))
 	g.Expect(after.Comments).To(HaveLen(1))
 	g.Expect(after.Comments[0].Format).To(Equal("html"))
-	g.Expect(unmarkOwn(htmlToText(after.Comments[0].Text))).To(Equal("Pull requests:\n- TodoList.Api#7"))
+	// System.History is HTML: the Markdown comment is rendered, not shown raw.
+	g.Expect(after.Comments[0].Text).To(ContainSubstring("<li>TodoList.Api#7"))
+	g.Expect(unmarkOwn(htmlToText(after.Comments[0].Text))).To(Equal("Pull requests:\nTodoList.Api#7"))
 	g.Expect(isOwn(after.Comments[0].Text)).To(BeTrue())
 	g.Expect(after.Tags).To(Equal(before.Tags))
+}
+
+func TestCompletionCommentRendersHeadingsTablesAndHidesMarkers(t *testing.T) {
+	g := NewWithT(t)
+	f := newFixture(t)
+	id := f.workItem("x", "Active", "agent-smith")
+	comment := "<!-- agent-smith:done run=r1 -->\n### agent-smith finished\n\n| Repository | Result |\n|---|---|\n| api | [pull request #7](https://example/pr/7) |\n"
+	g.Expect(f.tracker.Complete(context.Background(), strconv.Itoa(id), "Resolved", comment)).To(Succeed())
+	w, _ := f.fake.WorkItem(id)
+	text := w.Comments[0].Text
+	g.Expect(text).To(ContainSubstring("<h3>agent-smith finished</h3>"))
+	g.Expect(text).To(ContainSubstring("<table>"))
+	g.Expect(text).To(ContainSubstring(`<a href="https://example/pr/7">pull request #7</a>`))
+	g.Expect(htmlToText(text)).NotTo(ContainSubstring("agent-smith:done run="), "the marker is not shown as text")
+	g.Expect(htmlToText(text)).NotTo(ContainSubstring("###"))
 }
 
 func TestCompleteRetriesAfterAConcurrentEditWithoutCommentingTwice(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"html"
 	"strings"
 
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
 	xhtml "golang.org/x/net/html"
 )
 
@@ -128,15 +130,22 @@ func joinLines(lines []string) string {
 	return strings.Join(out, "\n")
 }
 
-// textToHTML renders plain or Markdown text for an HTML field
-// (System.History): escaped, with its line breaks kept.
-func textToHTML(s string) string {
-	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = html.EscapeString(l)
+// markdownToHTML renders a comment written in Markdown (what agent-smith
+// writes: headings, tables, lists) for an HTML field (System.History),
+// which Azure DevOps shows as HTML, not as Markdown. Raw HTML in the text
+// is not passed through: Azure DevOps sanitizes it anyway, and comments
+// quote model output.
+func markdownToHTML(s string) string {
+	var b strings.Builder
+	if err := historyMarkdown.Convert([]byte(s), &b); err != nil {
+		// Convert fails only when the writer does; a strings.Builder
+		// does not.
+		return "<div>" + html.EscapeString(s) + "</div>"
 	}
-	return "<div>" + strings.Join(lines, "<br>") + "</div>"
+	return b.String()
 }
+
+var historyMarkdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
 
 // ownMark ends every comment agent-smith writes: zero-width characters,
 // invisible when Azure DevOps renders the comment, that survive its HTML

@@ -51,7 +51,7 @@ func TestOwnMarkSurvivesTheRoundTrip(t *testing.T) {
 			if !isOwn(got) || isOwn(tc.body) {
 				t.Fatalf("isOwn does not tell %q from %q", got, tc.body)
 			}
-			if back := unmarkOwn(htmlToText(textToHTML(got))); back != htmlToText(textToHTML(trimNewlines(tc.body))) {
+			if back := unmarkOwn(htmlToText(markdownToHTML(got))); back != htmlToText(markdownToHTML(trimNewlines(tc.body))) {
 				t.Fatalf("through HTML and back: %q", back)
 			}
 		})

@@ -1,0 +1,451 @@
+package main
+
+// The end-to-end flows of the pipeline on Kubernetes: `agent-smith serve`
+// replicas (runServe, in goroutines of this test process) with the
+// kubernetes sandbox backend against an envtest control plane, a real
+// redis-server, the kubelet harness running the sandbox pods as local
+// processes (this test binary is the agent image: `inject`, then
+// `sandbox-agent`), real git against bare repositories and the tracker
+// fakes. This file holds the world they share; the flows are in
+// e2e_github_test.go and e2e_azuredevops_test.go.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+	. "github.com/onsi/gomega"
+	"github.com/redis/go-redis/v9"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/agent-smith/agent-smith/internal/kubelet"
+	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/sandbox/kube"
+)
+
+// kubeEnv is the envtest control plane and the redis-server every flow of
+// the package shares. The first flow starts them (the CLI tests need
+// neither); kubeEnvStopper, a component of TestMain, stops them.
+var kubeEnv struct {
+	once    sync.Once
+	err     error
+	cluster *testenv.Cluster
+	redis   *testenv.Redis
+	// kubeconfig is a file for KUBECONFIG, as a replica reads it through
+	// ctrl.GetConfig: an admin user of the control plane.
+	kubeconfig string
+}
+
+func startKubeEnv() error {
+	var err error
+	if kubeEnv.redis, err = testenv.StartRedis(); err != nil {
+		return err
+	}
+	if kubeEnv.cluster, err = testenv.StartCluster(); err != nil {
+		return err
+	}
+	user, err := kubeEnv.cluster.Env.AddUser(envtest.User{Name: "e2e", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("envtest user for the replicas: %w", err)
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig of the envtest user: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "agent-smith-e2e-")
+	if err != nil {
+		return err
+	}
+	kubeEnv.kubeconfig = filepath.Join(dir, "kubeconfig")
+	return os.WriteFile(kubeEnv.kubeconfig, raw, 0o600)
+}
+
+// kubeEnvStopper is the package's test component for kubeEnv: it starts
+// nothing (the first flow does) and stops whatever was started.
+func kubeEnvStopper() (func(), error) { return stopKubeEnv, nil }
+
+// stopKubeEnv stops what startKubeEnv started, if anything.
+func stopKubeEnv() {
+	if kubeEnv.cluster != nil {
+		if err := kubeEnv.cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop envtest:", err)
+		}
+	}
+	if kubeEnv.redis != nil {
+		kubeEnv.redis.Stop()
+	}
+	if kubeEnv.kubeconfig != "" {
+		_ = os.RemoveAll(filepath.Dir(kubeEnv.kubeconfig))
+	}
+}
+
+// kubeWorld is one flow's slice of the shared environment: a namespace of
+// its own with the sandbox Secret, a Redis key prefix of its own, a kubelet
+// for the namespace's sandbox pods, and a record of every sandbox pod that
+// came and went.
+type kubeWorld struct {
+	t      *testing.T
+	ns     string
+	c      client.Client
+	rdb    *redis.Client
+	store  *runs.Store
+	prefix string
+	pods   *podHistory
+	logs   *flowLog
+}
+
+// kubeWorldOptions are what differs between the flows' worlds.
+type kubeWorldOptions struct {
+	// secret is the sandbox Secret's data (agent-smith-secrets): the
+	// variables the config's secrets read, under the same names.
+	secret map[string]string
+	// agentImage is the init container's image, which the kubelet runs as
+	// this test binary.
+	agentImage string
+	// gitMirrors maps a repository's clone URL to the bare repository git
+	// in the sandboxes fetches and pushes instead, as a mirror would.
+	gitMirrors map[string]string
+}
+
+func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
+	t.Helper()
+	kubeEnv.once.Do(func() { kubeEnv.err = startKubeEnv() })
+	if kubeEnv.err != nil {
+		t.Fatal(kubeEnv.err)
+	}
+	t.Setenv("KUBECONFIG", kubeEnv.kubeconfig)
+	ctx := context.Background()
+	c, err := client.New(kubeEnv.cluster.Config, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
+	if err := c.Create(ctx, ns); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
+	w := &kubeWorld{t: t, ns: ns.Name, c: c, rdb: kubeEnv.redis.Client(t), prefix: ns.Name + ":", logs: &flowLog{}}
+	if w.store, err = runs.NewStore(w.rdb, runs.Options{Prefix: w.prefix}); err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "agent-smith-secrets"}, StringData: o.secret}
+	if err := c.Create(ctx, secret); err != nil {
+		t.Fatalf("create the sandbox Secret: %v", err)
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(o.gitMirrors))}
+	i := 0
+	for url, bare := range o.gitMirrors {
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=url.%s.insteadOf", i, bare), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, url))
+		i++
+	}
+	log := funcr.New(func(prefix, args string) { w.logs.line("kubelet", prefix+" "+args) }, funcr.Options{})
+	kl, err := kubelet.Start(kubeEnv.cluster.Config, kubelet.Options{
+		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {self}}, Env: env, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kl.Stop)
+	w.pods = recordPods(t, w.ns)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("replica and kubelet logs:\n%s", w.logs)
+		}
+	})
+	return w
+}
+
+// writeConfig writes agentsmith.yml for the replicas.
+func (w *kubeWorld) writeConfig(yml []byte) string {
+	w.t.Helper()
+	path := filepath.Join(w.t.TempDir(), "agentsmith.yml")
+	if err := os.WriteFile(path, yml, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	return path
+}
+
+// replica is one `agent-smith serve` with the kubernetes sandbox backend,
+// running in a goroutine as the orchestrator pod it is named after.
+type replica struct {
+	owner  runs.Owner
+	url    string
+	cancel context.CancelFunc
+	exited chan struct{}
+	err    error
+}
+
+// startReplica creates the orchestrator pod name (so that the sandbox
+// pods' ownerReferences point at a real object) and starts a replica as
+// that pod, with configPath, on a free port; it returns once the replica
+// is ready. The test's end stops it.
+func (w *kubeWorld) startReplica(name, configPath string) *replica {
+	w.t.Helper()
+	g := NewWithT(w.t)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: name, Labels: map[string]string{"app": "agent-smith-orchestrator"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent-smith", Image: "registry.test/agent-smith:" + version}}},
+	}
+	g.Expect(w.c.Create(context.Background(), pod)).To(Succeed())
+	addr := freeAddr(w.t)
+	env := map[string]string{
+		"AGENTSMITH_CONFIG":    configPath,
+		"REDIS_URL":            kubeEnv.redis.URL(),
+		"SANDBOX_TYPE":         "kubernetes",
+		"KUBERNETES_NAMESPACE": w.ns,
+		"POD_NAME":             pod.Name,
+		"POD_UID":              string(pod.UID),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &replica{owner: runs.Owner{Name: pod.Name, UID: string(pod.UID)}, url: "http://" + addr, cancel: cancel, exited: make(chan struct{})}
+	out := w.logs.writer(name)
+	go func() {
+		defer close(r.exited)
+		r.err = runServe(ctx, []string{"--addr", addr, "--log-format", "console"}, getenvFrom(env), out)
+	}()
+	w.t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			w.t.Errorf("replica %s: %v", name, err)
+		}
+	})
+	g.Eventually(func() int {
+		select {
+		case <-r.exited:
+			StopTrying(fmt.Sprintf("replica %s exited at start: %v", name, r.err)).Now()
+		default:
+		}
+		return status(r.url + "/readyz")
+	}).WithTimeout(time.Minute).WithPolling(50*time.Millisecond).Should(Equal(http.StatusOK), "replica %s ready", name)
+	return r
+}
+
+// stop drains the replica as SIGTERM would and waits for it to return.
+func (r *replica) stop() error {
+	r.cancel()
+	select {
+	case <-r.exited:
+		return r.err
+	case <-time.After(2 * time.Minute):
+		return fmt.Errorf("replica %s did not stop within 2m of being told to", r.owner.Name)
+	}
+}
+
+// run reads run id from Redis.
+func (w *kubeWorld) run(g Gomega, id string) runs.Run {
+	r, err := w.store.Get(context.Background(), id)
+	g.Expect(err).NotTo(HaveOccurred())
+	return r
+}
+
+// await waits for run id to reach state.
+func (w *kubeWorld) await(id string, state runs.State) runs.Run {
+	w.t.Helper()
+	g := NewWithT(w.t)
+	g.Eventually(func(g Gomega) runs.State { return w.run(g, id).State }).
+		WithTimeout(2*time.Minute).WithPolling(100*time.Millisecond).
+		Should(Equal(state), func() string { r := w.run(g, id); return fmt.Sprintf("step %s, error %q", r.Step, r.Error) })
+	return w.run(g, id)
+}
+
+// progress is the run's event stream as "[step] message" lines.
+func (w *kubeWorld) progress(id string) string {
+	lines, err := w.store.Progress(context.Background(), id, "", 0)
+	NewWithT(w.t).Expect(err).NotTo(HaveOccurred())
+	var b strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&b, "[%s] %s\n", l.Step, l.Message)
+	}
+	return b.String()
+}
+
+// leaseHolder is the holder of the replicas' leader Lease, once there is
+// one.
+func (w *kubeWorld) leaseHolder(g Gomega) string {
+	lease := &coordinationv1.Lease{}
+	g.Eventually(func(g Gomega) string {
+		g.Expect(w.c.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: leaderLease}, lease)).To(Succeed())
+		return ptr.Deref(lease.Spec.HolderIdentity, "")
+	}).WithTimeout(time.Minute).ShouldNot(BeEmpty())
+	return ptr.Deref(lease.Spec.HolderIdentity, "")
+}
+
+// expectNothingLeft waits for the run's sandboxes to be gone: no sandbox
+// pod in the namespace, no sandbox key in Redis.
+func (w *kubeWorld) expectNothingLeft() {
+	w.t.Helper()
+	g := NewWithT(w.t)
+	g.Eventually(func(g Gomega) []string {
+		list := &corev1.PodList{}
+		g.Expect(w.c.List(context.Background(), list, client.InNamespace(w.ns),
+			client.MatchingLabels{kube.LabelComponent: kube.ComponentSandbox})).To(Succeed())
+		var names []string
+		for _, p := range list.Items {
+			names = append(names, p.Name)
+		}
+		return names
+	}).WithTimeout(time.Minute).Should(BeEmpty(), "sandbox pods")
+	g.Eventually(func() ([]string, error) {
+		return w.rdb.Keys(context.Background(), w.prefix+"sandbox:*").Result()
+	}).WithTimeout(time.Minute).Should(BeEmpty(), "sandbox keys in Redis")
+}
+
+// podLife is what a sandbox pod was: as created, the phases it reported,
+// and whether it is gone.
+type podLife struct {
+	Created corev1.Pod
+	Phases  []corev1.PodPhase
+	Deleted bool
+}
+
+// podHistory records the sandbox pods of a namespace from the apiserver's
+// watch, so that a flow can assert on pods that came and went while its
+// run executed without racing the run.
+type podHistory struct {
+	mu    sync.Mutex
+	byUID map[types.UID]*podLife
+	order []types.UID
+}
+
+func recordPods(t *testing.T, ns string) *podHistory {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(kubeEnv.cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	selector := labels.SelectorFromSet(labels.Set{kube.LabelComponent: kube.ComponentSandbox, kube.LabelManagedBy: kube.AppName})
+	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
+	h := &podHistory{byUID: map[types.UID]*podLife{}}
+	informer := factory.Core().V1().Pods().Informer()
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { h.seen(obj, false) },
+		UpdateFunc: func(_, obj any) { h.seen(obj, false) },
+		DeleteFunc: func(obj any) { h.seen(obj, true) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	factory.Start(stop)
+	t.Cleanup(func() { close(stop); factory.Shutdown() })
+	if !cache.WaitForCacheSync(stop, informer.HasSynced) {
+		t.Fatal("pod informer did not sync")
+	}
+	return h
+}
+
+func (h *podHistory) seen(obj any, deleted bool) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	life := h.byUID[pod.UID]
+	if life == nil {
+		life = &podLife{Created: *pod.DeepCopy()}
+		h.byUID[pod.UID] = life
+		h.order = append(h.order, pod.UID)
+	}
+	if phase := pod.Status.Phase; phase != "" && (len(life.Phases) == 0 || life.Phases[len(life.Phases)-1] != phase) {
+		life.Phases = append(life.Phases, phase)
+	}
+	life.Deleted = life.Deleted || deleted
+}
+
+// lives are the recorded pods in the order they appeared.
+func (h *podHistory) lives() []podLife {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]podLife, 0, len(h.order))
+	for _, uid := range h.order {
+		l := *h.byUID[uid]
+		l.Phases = slices.Clone(l.Phases)
+		out = append(out, l)
+	}
+	return out
+}
+
+// expectSandboxPod checks a recorded pod against what the run and the
+// replica that created it say: its name, labels, job, ownerReference to
+// the replica's pod, and that the kubelet ran it.
+func expectSandboxPod(g Gomega, life podLife, run runs.Run, repo string, attempt int, owner runs.Owner) {
+	pod := life.Created
+	g.Expect(pod.Name).To(Equal(kube.PodName(run.ID, repo)))
+	g.Expect(pod.Labels).To(And(
+		HaveKeyWithValue(kube.LabelName, kube.AppName),
+		HaveKeyWithValue(kube.LabelComponent, kube.ComponentSandbox),
+		HaveKeyWithValue(kube.LabelManagedBy, kube.AppName),
+		HaveKeyWithValue(kube.LabelRun, run.ID),
+		HaveKeyWithValue(kube.LabelRepo, repo),
+		HaveKeyWithValue(kube.LabelOwner, owner.Name),
+	), "pod %s", pod.Name)
+	g.Expect(pod.Annotations).To(HaveKeyWithValue(kube.AnnotationJob, kube.Spec{RunID: run.ID, Attempt: attempt, Repo: repo}.JobID()))
+	g.Expect(pod.OwnerReferences).To(ConsistOf(And(
+		HaveField("APIVersion", "v1"), HaveField("Kind", "Pod"),
+		HaveField("Name", owner.Name), HaveField("UID", types.UID(owner.UID)),
+	)), "pod %s is owned by replica %s", pod.Name, owner.Name)
+	g.Expect(life.Phases).To(ContainElement(corev1.PodRunning), "the kubelet ran pod %s", pod.Name)
+}
+
+// flowLog interleaves the replicas' and the kubelet's logs, each line
+// tagged with who wrote it, for the report of a failed flow.
+type flowLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *flowLog) line(who, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.b, "%s %-10s %s\n", time.Now().Format("15:04:05.000"), who, strings.TrimRight(text, "\n"))
+}
+
+func (l *flowLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// writer is an io.Writer whose lines go to l tagged with who.
+func (l *flowLog) writer(who string) *taggedWriter { return &taggedWriter{log: l, who: who} }
+
+type taggedWriter struct {
+	log *flowLog
+	who string
+}
+
+func (w *taggedWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line != "" {
+			w.log.line(w.who, line)
+		}
+	}
+	return len(p), nil
+}
