@@ -81,7 +81,10 @@ func TestServeWithoutClusterOrRedisAnswersItsProbesAndStopsOnSignal(t *testing.T
 	t.Cleanup(func() {
 		stop()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("serve did not stop; its log:\n%s", &logs)
 		}
