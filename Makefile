@@ -64,7 +64,7 @@ docker-push: ## Push the image IMG.
 ##@ Testing
 
 .PHONY: test-deps
-test-deps: ## Install redis-server and git from Debian packages when missing.
+test-deps: ## Install redis-server, git and ripgrep from Debian packages when missing.
 	@hack/test-deps.sh
 
 .PHONY: envtest
