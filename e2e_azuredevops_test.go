@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -124,44 +125,64 @@ func todoListServeConfig(t *testing.T, fake *adofake.Server, script, prefix stri
 	return out
 }
 
-func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T) {
-	g := NewWithT(t)
+// todoListWork is the TodoList project on the Azure DevOps fake: the
+// seed's config, a bug work item, the two repositories (each remote a bare
+// repository, with the run's branch known to Azure Repos) and the model
+// script; what flow 2 serves, whichever the sandbox backend.
+type todoListWork struct {
+	t      *testing.T
+	seed   *config.Config
+	fake   *adofake.Server
+	dana   adofake.Identity
+	item   int
+	branch string
+	// bares are the repositories' remotes by repo key; gitMirrors point git
+	// in the sandboxes at them for the fake's clone URLs.
+	bares, gitMirrors map[string]string
+	script            string
+}
+
+func newTodoListWork(t *testing.T) *todoListWork {
+	t.Helper()
 	t.Setenv("AZURE_OPENAI_API_KEY", "azure-openai-e2e-key")
 	t.Setenv("AZURE_DEVOPS_TOKEN", todoListPAT)
 	t.Setenv("AZURE_DEVOPS_WEBHOOK_SECRET", todoListSecret)
 	seed, err := config.Load(todoList, os.LookupEnv)
-	g.Expect(err).NotTo(HaveOccurred())
-
+	if err != nil {
+		t.Fatal(err)
+	}
 	fake := adofake.New(adofake.WithOrganization("acme-org"), adofake.WithToken(todoListPAT))
 	t.Cleanup(fake.Close)
-	dana := adofake.Identity{DisplayName: "Dana Dev", UniqueName: "dana@acme.example", ID: "d4a"}
-	item := fake.CreateWorkItem(adofake.NewWorkItem{Project: "Platform", Type: "Bug", Title: "Due dates shift by one day",
-		State: "Active", AreaPath: `Platform\TodoList\Api`, Tags: []string{"bug"}, CreatedBy: dana})
-	branch := "agent-smith/" + strconv.Itoa(item)
-	mirrors, bares := map[string]string{}, map[string]string{}
+	w := &todoListWork{t: t, seed: seed, fake: fake, bares: map[string]string{}, gitMirrors: map[string]string{},
+		dana: adofake.Identity{DisplayName: "Dana Dev", UniqueName: "dana@acme.example", ID: "d4a"}}
+	w.item = fake.CreateWorkItem(adofake.NewWorkItem{Project: "Platform", Type: "Bug", Title: "Due dates shift by one day",
+		State: "Active", AreaPath: `Platform\TodoList\Api`, Tags: []string{"bug"}, CreatedBy: w.dana})
+	w.branch = "agent-smith/" + strconv.Itoa(w.item)
 	for key, r := range todoListRepos {
 		fake.AddRepo("Platform", r.name, "main")
 		// Azure Repos takes a pull request only from a branch it has; the
 		// fake does not see git pushes.
-		fake.CreateBranch("Platform", r.name, branch)
-		bares[key] = pipelinetest.BareRepo(t, r.files)
-		mirrors[fake.OrgURL()+"/Platform/_git/"+r.name] = bares[key]
+		fake.CreateBranch("Platform", r.name, w.branch)
+		w.bares[key] = pipelinetest.BareRepo(t, r.files)
+		w.gitMirrors[fake.OrgURL()+"/Platform/_git/"+r.name] = w.bares[key]
 	}
+	w.script = filepath.Join(t.TempDir(), "todolist.yaml")
+	if err := os.WriteFile(w.script, []byte(todoListScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
 
-	w := newKubeWorld(t, kubeWorldOptions{
-		secret:     map[string]string{"AZURE_DEVOPS_TOKEN": todoListPAT},
-		agentImage: seed.Sandbox.ResolveAgentImage(version),
-		gitMirrors: mirrors,
-	})
-	script := filepath.Join(t.TempDir(), "todolist.yaml")
-	g.Expect(os.WriteFile(script, []byte(todoListScript), 0o644)).To(Succeed())
-	a := w.startReplica("orchestrator-0", w.writeConfig(todoListServeConfig(t, fake, script, w.prefix)))
-
-	// The leader polls the tracker at once; once it has, the tag a person
-	// adds reaches agent-smith by the service hook alone.
-	g.Eventually(fake.Requests).WithTimeout(time.Minute).Should(ContainElement(HaveField("Path", ContainSubstring("/_apis/wit/wiql"))))
-	d := fake.Update(item, dana, adofake.AddTags("agent-smith"))
-	req, err := http.NewRequest(http.MethodPost, a.url+"/webhooks/azure_devops", bytes.NewReader(d.Body))
+// tag waits for the leader's first poll of the tracker; then, as a person
+// would, tags the work item for agent-smith, which now reaches agent-smith
+// by the service hook alone: the signed workitem.updated delivery posted
+// to the replica. It returns the run id of the 202 answer.
+func (w *todoListWork) tag(to *replica) string {
+	w.t.Helper()
+	g := NewWithT(w.t)
+	g.Eventually(w.fake.Requests).WithTimeout(time.Minute).Should(ContainElement(HaveField("Path", ContainSubstring("/_apis/wit/wiql"))))
+	d := w.fake.Update(w.item, w.dana, adofake.AddTags("agent-smith"))
+	req, err := http.NewRequest(http.MethodPost, to.url+"/webhooks/azure_devops", bytes.NewReader(d.Body))
 	g.Expect(err).NotTo(HaveOccurred())
 	req.Header = d.Header(todoListSecret)
 	resp, err := http.DefaultClient.Do(req)
@@ -174,17 +195,64 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T
 	g.Expect(resp.Body.Close()).To(Succeed())
 	g.Expect(resp.StatusCode).To(Equal(http.StatusAccepted), "%+v", answer)
 	g.Expect(answer.Runs).To(HaveLen(1))
-	id := answer.Runs[0]
+	return answer.Runs[0]
+}
 
-	run := w.await(id, runs.StateSucceeded)
+// expectPublished checks what the succeeded run leaves behind, given its
+// progress lines: each repository's test passed and its fix on the run's
+// branch (main untouched), two pull requests into main linked to each other
+// and to the work item, and the work item resolved with its status comment
+// showing the finished attempt.
+func (w *todoListWork) expectPublished(run runs.Run, progress string, attempt int) {
+	w.t.Helper()
+	g := NewWithT(w.t)
 	g.Expect(run).To(And(HaveField("Project", "azuredevops-todolist"), HaveField("Pipeline", "fix-bug"),
-		HaveField("Repos", []string{"todolist-api", "todolist-web"})))
-	progress := w.progress(id)
+		HaveField("Repos", []string{"todolist-api", "todolist-web"}), HaveField("Attempt", attempt)))
 	for key, r := range todoListRepos {
 		g.Expect(progress).To(ContainSubstring("[test] "+key+": `sh test.sh` passed"), key)
-		g.Expect(pipelinetest.Show(t, bares[key], branch, r.script)).To(HaveSuffix(r.fixed), key)
-		g.Expect(pipelinetest.Show(t, bares[key], "main", r.script)).To(Equal(r.files[r.script]), key)
+		g.Expect(pipelinetest.Show(w.t, w.bares[key], w.branch, r.script)).To(HaveSuffix(r.fixed), key)
+		g.Expect(pipelinetest.Show(w.t, w.bares[key], "main", r.script)).To(Equal(r.files[r.script]), key)
 	}
+
+	prs := map[string]adofake.PullRequest{}
+	for key, r := range todoListRepos {
+		url := run.PullRequests[key]
+		number, err := strconv.Atoi(url[strings.LastIndex(url, "/")+1:])
+		g.Expect(err).NotTo(HaveOccurred(), "pull request URL %q of %s", url, key)
+		pr, ok := w.fake.PullRequest("Platform", r.name, number)
+		g.Expect(ok).To(BeTrue(), "pull request %d of %s", number, r.name)
+		g.Expect(pr).To(And(HaveField("SourceRef", "refs/heads/"+w.branch), HaveField("TargetRef", "refs/heads/main"),
+			HaveField("WorkItems", []string{strconv.Itoa(w.item)})), key)
+		prs[key] = pr
+	}
+	g.Expect(prs["todolist-api"].Description).To(And(ContainSubstring("## Related pull requests"), ContainSubstring("- todolist-web: "+run.PullRequests["todolist-web"])))
+	g.Expect(prs["todolist-web"].Description).To(And(ContainSubstring("## Related pull requests"), ContainSubstring("- todolist-api: "+run.PullRequests["todolist-api"])))
+
+	wi, ok := w.fake.WorkItem(w.item)
+	g.Expect(ok).To(BeTrue())
+	g.Expect(wi.State).To(Equal("Resolved"))
+	g.Expect(wi.Tags).To(ContainElement("agent-smith:done"))
+	g.Expect(wi.Comments).To(ContainElement(And(HaveField("ID", mustAtoi(w.t, run.StatusCommentID)), HaveField("Format", "markdown"),
+		HaveField("Text", And(ContainSubstring("### agent-smith finished"), ContainSubstring(fmt.Sprintf("attempt %d", attempt)))))))
+	for _, c := range wi.Comments {
+		g.Expect(c.Text).NotTo(ContainSubstring(todoListPAT))
+	}
+}
+
+func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T) {
+	g := NewWithT(t)
+	work := newTodoListWork(t)
+	w := newKubeWorld(t, kubeWorldOptions{
+		secret:     map[string]string{"AZURE_DEVOPS_TOKEN": todoListPAT},
+		agentImage: work.seed.Sandbox.ResolveAgentImage(version),
+		gitMirrors: work.gitMirrors,
+	})
+	a := w.startReplica("orchestrator-0", w.writeConfig(todoListServeConfig(t, work.fake, work.script, w.prefix)))
+
+	id := work.tag(a)
+	run := w.await(id, runs.StateSucceeded)
+	work.expectPublished(run, w.progress(id), 1)
+
 	// One sandbox pod per repository, in the toolchain image of its
 	// language; both gone.
 	w.expectNothingLeft()
@@ -193,38 +261,10 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T
 	for _, l := range lives {
 		repo := l.Created.Labels[kube.LabelRepo]
 		expectSandboxPod(g, l, run, repo, 1, a.owner)
-		g.Expect(l.Created.Spec.Containers[0].Image).To(Equal(seed.ToolchainImage("azuredevops-todolist", repo, "")), repo)
+		g.Expect(l.Created.Spec.Containers[0].Image).To(Equal(work.seed.ToolchainImage("azuredevops-todolist", repo, "")), repo)
 	}
 	g.Expect([]string{lives[0].Created.Labels[kube.LabelRepo], lives[1].Created.Labels[kube.LabelRepo]}).
 		To(ConsistOf("todolist-api", "todolist-web"))
-
-	// Two pull requests into main, each linked to the work item and to
-	// the other.
-	prs := map[string]adofake.PullRequest{}
-	for key, r := range todoListRepos {
-		url := run.PullRequests[key]
-		number, err := strconv.Atoi(url[strings.LastIndex(url, "/")+1:])
-		g.Expect(err).NotTo(HaveOccurred(), "pull request URL %q of %s", url, key)
-		pr, ok := fake.PullRequest("Platform", r.name, number)
-		g.Expect(ok).To(BeTrue(), "pull request %d of %s", number, r.name)
-		g.Expect(pr).To(And(HaveField("SourceRef", "refs/heads/"+branch), HaveField("TargetRef", "refs/heads/main"),
-			HaveField("WorkItems", []string{strconv.Itoa(item)})), key)
-		prs[key] = pr
-	}
-	g.Expect(prs["todolist-api"].Description).To(And(ContainSubstring("## Related pull requests"), ContainSubstring("- todolist-web: "+run.PullRequests["todolist-web"])))
-	g.Expect(prs["todolist-web"].Description).To(And(ContainSubstring("## Related pull requests"), ContainSubstring("- todolist-api: "+run.PullRequests["todolist-api"])))
-
-	// The work item: resolved, tagged done, its status comment showing the
-	// finished run.
-	wi, ok := fake.WorkItem(item)
-	g.Expect(ok).To(BeTrue())
-	g.Expect(wi.State).To(Equal("Resolved"))
-	g.Expect(wi.Tags).To(ContainElement("agent-smith:done"))
-	g.Expect(wi.Comments).To(ContainElement(And(HaveField("ID", mustAtoi(t, run.StatusCommentID)), HaveField("Format", "markdown"),
-		HaveField("Text", And(ContainSubstring("### agent-smith finished"), ContainSubstring("attempt 1"))))))
-	for _, c := range wi.Comments {
-		g.Expect(c.Text).NotTo(ContainSubstring(todoListPAT))
-	}
 }
 
 func mustAtoi(t *testing.T, s string) int {

@@ -62,61 +62,86 @@ skills: {source: default, version: v3.0.1}
 secrets: {gh: "${GH_TOKEN}"}
 `
 
-// gitHubWorld is the calc project on the GitHub fake, its remote a bare
-// repository, served by replicas on Kubernetes.
-type gitHubWorld struct {
-	*kubeWorld
+// gitHubCalc is the calc project on the GitHub fake, its remote a bare
+// repository: what the GitHub flows serve, whichever the sandbox backend.
+type gitHubCalc struct {
+	t       *testing.T
 	fake    *githubfake.Server
 	bare    string
 	script  string
 	runsDir string
+	// world serves the project; bind sets it, as the backend's world needs
+	// the project's git mirrors to be made.
+	world *flowWorld
+}
+
+// newGitHubCalc builds the project with the model script at scriptPath.
+func newGitHubCalc(t *testing.T, scriptPath string) *gitHubCalc {
+	t.Helper()
+	fake := githubfake.New(githubfake.WithToken(e2eGitHubToken))
+	t.Cleanup(fake.Close)
+	fake.AddRepo(e2eGitHubRepo, "main")
+	t.Setenv("GH_TOKEN", e2eGitHubToken)
+	t.Setenv("E2E_WEBHOOK_SECRET", e2eGitHubSecret)
+	return &gitHubCalc{t: t, fake: fake, bare: pipelinetest.BareRepo(t, pipelinetest.Calc), script: scriptPath, runsDir: t.TempDir()}
+}
+
+// gitMirrors points git in the sandboxes at the bare repository for the
+// fake's clone URL.
+func (c *gitHubCalc) gitMirrors() map[string]string {
+	return map[string]string{c.fake.URL + "/" + e2eGitHubRepo: c.bare}
+}
+
+// bind makes w the world that serves the project.
+func (c *gitHubCalc) bind(w *flowWorld) { c.world = w }
+
+// gitHubWorld is the calc project served by replicas on Kubernetes.
+type gitHubWorld struct {
+	*kubeWorld
+	*gitHubCalc
 }
 
 // newGitHubWorld builds the world with the model script at scriptPath.
 func newGitHubWorld(t *testing.T, scriptPath string) *gitHubWorld {
 	t.Helper()
-	fake := githubfake.New(githubfake.WithToken(e2eGitHubToken))
-	t.Cleanup(fake.Close)
-	fake.AddRepo(e2eGitHubRepo, "main")
-	bare := pipelinetest.BareRepo(t, pipelinetest.Calc)
-	t.Setenv("GH_TOKEN", e2eGitHubToken)
-	t.Setenv("E2E_WEBHOOK_SECRET", e2eGitHubSecret)
+	calc := newGitHubCalc(t, scriptPath)
 	w := newKubeWorld(t, kubeWorldOptions{
 		secret:     map[string]string{"GH_TOKEN": e2eGitHubToken},
 		agentImage: e2eAgentRegistry + "/agent-smith:" + version,
-		gitMirrors: map[string]string{fake.URL + "/" + e2eGitHubRepo: bare},
+		gitMirrors: calc.gitMirrors(),
 	})
-	return &gitHubWorld{kubeWorld: w, fake: fake, bare: bare, script: scriptPath, runsDir: t.TempDir()}
+	calc.bind(w.flowWorld)
+	return &gitHubWorld{kubeWorld: w, gitHubCalc: calc}
 }
 
 // serveYAML is the replicas' agentsmith.yml with workers queue workers
 // per replica.
-func (w *gitHubWorld) serveYAML(workers int) string {
-	return fmt.Sprintf(gitHubServeConfig, w.fake.URL, w.script, w.runsDir, w.prefix, workers)
+func (c *gitHubCalc) serveYAML(workers int) string {
+	return fmt.Sprintf(gitHubServeConfig, c.fake.URL, c.script, c.runsDir, c.world.prefix, workers)
 }
 
 // serveConfig writes serveYAML to a file.
-func (w *gitHubWorld) serveConfig(workers int) string {
-	return w.writeConfig([]byte(w.serveYAML(workers)))
+func (c *gitHubCalc) serveConfig(workers int) string {
+	return c.world.writeConfig([]byte(c.serveYAML(workers)))
 }
 
 // issue opens the calc bug. The fake does not see git pushes, and GitHub
 // only takes a pull request from a branch it has: the run's branch is made
 // known up front.
-func (w *gitHubWorld) issue() int {
-	n := w.fake.CreateIssue(e2eGitHubRepo, githubfake.NewIssue{Title: "add.sh subtracts", Body: "`sh add.sh 2 3` prints -1, it should print 5.", Labels: []string{"calc", "bug"}})
-	w.fake.CreateBranch(e2eGitHubRepo, "agent-smith/"+strconv.Itoa(n))
+func (c *gitHubCalc) issue() int {
+	n := c.fake.CreateIssue(e2eGitHubRepo, githubfake.NewIssue{Title: "add.sh subtracts", Body: "`sh add.sh 2 3` prints -1, it should print 5.", Labels: []string{"calc", "bug"}})
+	c.fake.CreateBranch(e2eGitHubRepo, "agent-smith/"+strconv.Itoa(n))
 	return n
 }
 
 // label puts the trigger label on issue n as a person would and posts the
 // signed issues.labeled delivery to the replica; it returns the run id of
 // the 202 answer.
-func (w *gitHubWorld) label(to *replica, n int) string {
-	w.t.Helper()
-	g := NewWithT(w.t)
-	w.fake.AddLabels(e2eGitHubRepo, n, "agent-smith")
-	d := w.fake.IssuesEvent(e2eGitHubRepo, n, "labeled", "agent-smith", githubfake.User{Login: "alice"})
+func (c *gitHubCalc) label(to *replica, n int) string {
+	c.t.Helper()
+	g := NewWithT(c.t)
+	c.fake.AddLabels(e2eGitHubRepo, n, "agent-smith")
+	d := c.fake.IssuesEvent(e2eGitHubRepo, n, "labeled", "agent-smith", githubfake.User{Login: "alice"})
 	resp, err := githubfake.Send(context.Background(), http.DefaultClient, to.url+"/webhooks/github", e2eGitHubSecret, d)
 	g.Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = resp.Body.Close() }()
@@ -133,14 +158,14 @@ func (w *gitHubWorld) label(to *replica, n int) string {
 // expectFixPublished checks what a successful run of issue n leaves
 // behind: the fix on the run's branch of the remote, one pull request into
 // main that fixes the issue, and the issue labeled done.
-func (w *gitHubWorld) expectFixPublished(run runs.Run, n int) {
-	w.t.Helper()
-	g := NewWithT(w.t)
+func (c *gitHubCalc) expectFixPublished(run runs.Run, n int) {
+	c.t.Helper()
+	g := NewWithT(c.t)
 	branch := "agent-smith/" + strconv.Itoa(n)
-	g.Expect(pipelinetest.Show(w.t, w.bare, branch, "add.sh")).To(ContainSubstring("echo $(( $1 + $2 ))"))
-	g.Expect(pipelinetest.Show(w.t, w.bare, "main", "add.sh")).To(ContainSubstring("$1 - $2"))
+	g.Expect(pipelinetest.Show(c.t, c.bare, branch, "add.sh")).To(ContainSubstring("echo $(( $1 + $2 ))"))
+	g.Expect(pipelinetest.Show(c.t, c.bare, "main", "add.sh")).To(ContainSubstring("$1 - $2"))
 	var prs []githubfake.PullRequest
-	for _, pr := range w.fake.PullRequests(e2eGitHubRepo) {
+	for _, pr := range c.fake.PullRequests(e2eGitHubRepo) {
 		if pr.Head == branch {
 			prs = append(prs, pr)
 		}
@@ -149,7 +174,7 @@ func (w *gitHubWorld) expectFixPublished(run runs.Run, n int) {
 	g.Expect(prs[0].Body).To(And(ContainSubstring("Fixes #"+strconv.Itoa(n)), ContainSubstring("run `"+run.ID+"`")))
 	g.Expect(run.PullRequests).To(HaveKeyWithValue("calc", HaveSuffix(fmt.Sprintf("/pull/%d", prs[0].Number))))
 
-	is, ok := w.fake.Issue(e2eGitHubRepo, n)
+	is, ok := c.fake.Issue(e2eGitHubRepo, n)
 	g.Expect(ok).To(BeTrue())
 	g.Expect(is.Labels).To(ContainElements("agent-smith:done", "In Review"))
 	g.Expect(is.Labels).NotTo(ContainElement("agent-smith:in-progress"))
@@ -157,8 +182,8 @@ func (w *gitHubWorld) expectFixPublished(run runs.Run, n int) {
 	g.Expect(is.Comments[0].Body).To(And(ContainSubstring("agent-smith finished"), ContainSubstring(fmt.Sprintf("attempt %d", run.Attempt))),
 		"the status comment shows the finished run")
 	g.Expect(strconv.FormatInt(is.Comments[0].ID, 10)).To(Equal(run.StatusCommentID))
-	for _, c := range is.Comments {
-		g.Expect(c.Body).NotTo(ContainSubstring(e2eGitHubToken))
+	for _, cm := range is.Comments {
+		g.Expect(cm.Body).NotTo(ContainSubstring(e2eGitHubToken))
 	}
 }
 

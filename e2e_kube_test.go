@@ -1,13 +1,15 @@
 package main
 
-// The end-to-end flows of the pipeline on Kubernetes: `agent-smith serve`
-// replicas (runServe, in goroutines of this test process) with the
-// kubernetes sandbox backend against an envtest control plane, a real
-// redis-server, the kubelet harness running the sandbox pods as local
-// processes (this test binary is the agent image: `inject`, then
-// `sandbox-agent`), real git against bare repositories and the tracker
-// fakes. This file holds the world they share; the flows are in
-// e2e_github_test.go and e2e_azuredevops_test.go.
+// The end-to-end flows of the pipeline: `agent-smith serve` replicas
+// (runServe, in goroutines of this test process) on a real redis-server,
+// real git against bare repositories and the tracker fakes, with either
+// sandbox backend. This file holds what every flow shares (the Redis, the
+// world of one flow, its replicas and their logs) and the kubernetes
+// backend's part: an envtest control plane and the kubelet harness running
+// the sandbox pods as local processes (this test binary is the agent image:
+// `inject`, then `sandbox-agent`). The local backend's part is in
+// e2e_local_test.go; the flows are in e2e_github_test.go,
+// e2e_azuredevops_test.go and e2e_local_test.go.
 
 import (
 	"context"
@@ -42,28 +44,39 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 )
 
-// kubeEnv is the envtest control plane and the redis-server every flow of
-// the package shares. The first flow starts them (the CLI tests need
-// neither); kubeEnvStopper, a component of TestMain, stops them.
-var kubeEnv struct {
-	once    sync.Once
-	err     error
-	cluster *testenv.Cluster
-	redis   *testenv.Redis
+// flowEnv is what the flows of the package share: the redis-server every
+// flow uses, and the envtest control plane of the kubernetes flows. The
+// first flow that needs one starts it (the CLI tests need neither);
+// kubeEnvStopper, a component of TestMain, stops them.
+var flowEnv struct {
+	redisOnce sync.Once
+	redisErr  error
+	redis     *testenv.Redis
+
+	kubeOnce sync.Once
+	kubeErr  error
+	cluster  *testenv.Cluster
 	// kubeconfig is a file for KUBECONFIG, as a replica reads it through
 	// ctrl.GetConfig: an admin user of the control plane.
 	kubeconfig string
 }
 
+// flowRedis is the package's redis-server, started by the first flow.
+func flowRedis(t *testing.T) *testenv.Redis {
+	t.Helper()
+	flowEnv.redisOnce.Do(func() { flowEnv.redis, flowEnv.redisErr = testenv.StartRedis() })
+	if flowEnv.redisErr != nil {
+		t.Fatal(flowEnv.redisErr)
+	}
+	return flowEnv.redis
+}
+
 func startKubeEnv() error {
 	var err error
-	if kubeEnv.redis, err = testenv.StartRedis(); err != nil {
+	if flowEnv.cluster, err = testenv.StartCluster(); err != nil {
 		return err
 	}
-	if kubeEnv.cluster, err = testenv.StartCluster(); err != nil {
-		return err
-	}
-	user, err := kubeEnv.cluster.Env.AddUser(envtest.User{Name: "e2e", Groups: []string{"system:masters"}}, nil)
+	user, err := flowEnv.cluster.Env.AddUser(envtest.User{Name: "e2e", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		return fmt.Errorf("envtest user for the replicas: %w", err)
 	}
@@ -75,112 +88,57 @@ func startKubeEnv() error {
 	if err != nil {
 		return err
 	}
-	kubeEnv.kubeconfig = filepath.Join(dir, "kubeconfig")
-	return os.WriteFile(kubeEnv.kubeconfig, raw, 0o600)
+	flowEnv.kubeconfig = filepath.Join(dir, "kubeconfig")
+	return os.WriteFile(flowEnv.kubeconfig, raw, 0o600)
 }
 
-// kubeEnvStopper is the package's test component for kubeEnv: it starts
+// kubeEnvStopper is the package's test component for flowEnv: it starts
 // nothing (the first flow does) and stops whatever was started.
-func kubeEnvStopper() (func(), error) { return stopKubeEnv, nil }
+func kubeEnvStopper() (func(), error) { return stopFlowEnv, nil }
 
-// stopKubeEnv stops what startKubeEnv started, if anything.
-func stopKubeEnv() {
-	if kubeEnv.cluster != nil {
-		if err := kubeEnv.cluster.Stop(); err != nil {
+// stopFlowEnv stops what the flows started, if anything.
+func stopFlowEnv() {
+	if flowEnv.cluster != nil {
+		if err := flowEnv.cluster.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop envtest:", err)
 		}
 	}
-	if kubeEnv.redis != nil {
-		kubeEnv.redis.Stop()
+	if flowEnv.redis != nil {
+		flowEnv.redis.Stop()
 	}
-	if kubeEnv.kubeconfig != "" {
-		_ = os.RemoveAll(filepath.Dir(kubeEnv.kubeconfig))
+	if flowEnv.kubeconfig != "" {
+		_ = os.RemoveAll(filepath.Dir(flowEnv.kubeconfig))
 	}
 }
 
-// kubeWorld is one flow's slice of the shared environment: a namespace of
-// its own with the sandbox Secret, a Redis key prefix of its own, a kubelet
-// for the namespace's sandbox pods, and a record of every sandbox pod that
-// came and went.
-type kubeWorld struct {
+// flowWorld is one flow's slice of the shared environment, whichever
+// sandbox backend serves it: a Redis key prefix of its own, the run store
+// under it, and the interleaved logs of its replicas.
+type flowWorld struct {
 	t      *testing.T
-	ns     string
-	c      client.Client
 	rdb    *redis.Client
 	store  *runs.Store
 	prefix string
-	pods   *podHistory
 	logs   *flowLog
 }
 
-// kubeWorldOptions are what differs between the flows' worlds.
-type kubeWorldOptions struct {
-	// secret is the sandbox Secret's data (agent-smith-secrets): the
-	// variables the config's secrets read, under the same names.
-	secret map[string]string
-	// agentImage is the init container's image, which the kubelet runs as
-	// this test binary.
-	agentImage string
-	// gitMirrors maps a repository's clone URL to the bare repository git
-	// in the sandboxes fetches and pushes instead, as a mirror would.
-	gitMirrors map[string]string
-}
-
-func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
+func newFlowWorld(t *testing.T, prefix string) *flowWorld {
 	t.Helper()
-	kubeEnv.once.Do(func() { kubeEnv.err = startKubeEnv() })
-	if kubeEnv.err != nil {
-		t.Fatal(kubeEnv.err)
-	}
-	t.Setenv("KUBECONFIG", kubeEnv.kubeconfig)
-	ctx := context.Background()
-	c, err := client.New(kubeEnv.cluster.Config, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
-	if err := c.Create(ctx, ns); err != nil {
-		t.Fatalf("create namespace: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
-	w := &kubeWorld{t: t, ns: ns.Name, c: c, rdb: kubeEnv.redis.Client(t), prefix: ns.Name + ":", logs: &flowLog{}}
+	w := &flowWorld{t: t, rdb: flowRedis(t).Client(t), prefix: prefix, logs: &flowLog{}}
+	var err error
 	if w.store, err = runs.NewStore(w.rdb, runs.Options{Prefix: w.prefix}); err != nil {
 		t.Fatal(err)
 	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "agent-smith-secrets"}, StringData: o.secret}
-	if err := c.Create(ctx, secret); err != nil {
-		t.Fatalf("create the sandbox Secret: %v", err)
-	}
-
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(o.gitMirrors))}
-	i := 0
-	for url, bare := range o.gitMirrors {
-		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=url.%s.insteadOf", i, bare), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, url))
-		i++
-	}
-	log := funcr.New(func(prefix, args string) { w.logs.line("kubelet", prefix+" "+args) }, funcr.Options{})
-	kl, err := kubelet.Start(kubeEnv.cluster.Config, kubelet.Options{
-		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {self}}, Env: env, Log: log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kl.Stop)
-	w.pods = recordPods(t, w.ns)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("replica and kubelet logs:\n%s", w.logs)
+			t.Logf("replica and sandbox logs:\n%s", w.logs)
 		}
 	})
 	return w
 }
 
 // writeConfig writes agentsmith.yml for the replicas.
-func (w *kubeWorld) writeConfig(yml []byte) string {
+func (w *flowWorld) writeConfig(yml []byte) string {
 	w.t.Helper()
 	path := filepath.Join(w.t.TempDir(), "agentsmith.yml")
 	if err := os.WriteFile(path, yml, 0o644); err != nil {
@@ -189,8 +147,7 @@ func (w *kubeWorld) writeConfig(yml []byte) string {
 	return path
 }
 
-// replica is one `agent-smith serve` with the kubernetes sandbox backend,
-// running in a goroutine as the orchestrator pod it is named after.
+// replica is one `agent-smith serve`, running in a goroutine.
 type replica struct {
 	owner  runs.Owner
 	url    string
@@ -199,29 +156,16 @@ type replica struct {
 	err    error
 }
 
-// startReplica creates the orchestrator pod name (so that the sandbox
-// pods' ownerReferences point at a real object) and starts a replica as
-// that pod, with configPath, on a free port; it returns once the replica
-// is ready. The test's end stops it.
-func (w *kubeWorld) startReplica(name, configPath string) *replica {
+// startServe starts a replica named name, serving configPath on the
+// flow's Redis with env added to its environment (the backend's part), on
+// a free port; it returns once the replica is ready. The test's end stops
+// it.
+func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env map[string]string) *replica {
 	w.t.Helper()
-	g := NewWithT(w.t)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: name, Labels: map[string]string{"app": "agent-smith-orchestrator"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent-smith", Image: "registry.test/agent-smith:" + version}}},
-	}
-	g.Expect(w.c.Create(context.Background(), pod)).To(Succeed())
+	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, flowRedis(w.t).URL()
 	addr := freeAddr(w.t)
-	env := map[string]string{
-		"AGENTSMITH_CONFIG":    configPath,
-		"REDIS_URL":            kubeEnv.redis.URL(),
-		"SANDBOX_TYPE":         "kubernetes",
-		"KUBERNETES_NAMESPACE": w.ns,
-		"POD_NAME":             pod.Name,
-		"POD_UID":              string(pod.UID),
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &replica{owner: runs.Owner{Name: pod.Name, UID: string(pod.UID)}, url: "http://" + addr, cancel: cancel, exited: make(chan struct{})}
+	r := &replica{owner: owner, url: "http://" + addr, cancel: cancel, exited: make(chan struct{})}
 	out := w.logs.writer(name)
 	go func() {
 		defer close(r.exited)
@@ -232,7 +176,7 @@ func (w *kubeWorld) startReplica(name, configPath string) *replica {
 			w.t.Errorf("replica %s: %v", name, err)
 		}
 	})
-	g.Eventually(func() int {
+	NewWithT(w.t).Eventually(func() int {
 		select {
 		case <-r.exited:
 			StopTrying(fmt.Sprintf("replica %s exited at start: %v", name, r.err)).Now()
@@ -255,14 +199,14 @@ func (r *replica) stop() error {
 }
 
 // run reads run id from Redis.
-func (w *kubeWorld) run(g Gomega, id string) runs.Run {
+func (w *flowWorld) run(g Gomega, id string) runs.Run {
 	r, err := w.store.Get(context.Background(), id)
 	g.Expect(err).NotTo(HaveOccurred())
 	return r
 }
 
 // await waits for run id to reach state.
-func (w *kubeWorld) await(id string, state runs.State) runs.Run {
+func (w *flowWorld) await(id string, state runs.State) runs.Run {
 	w.t.Helper()
 	g := NewWithT(w.t)
 	g.Eventually(func(g Gomega) runs.State { return w.run(g, id).State }).
@@ -272,7 +216,7 @@ func (w *kubeWorld) await(id string, state runs.State) runs.Run {
 }
 
 // progress is the run's event stream as "[step] message" lines.
-func (w *kubeWorld) progress(id string) string {
+func (w *flowWorld) progress(id string) string {
 	lines, err := w.store.Progress(context.Background(), id, "", 0)
 	NewWithT(w.t).Expect(err).NotTo(HaveOccurred())
 	var b strings.Builder
@@ -280,6 +224,103 @@ func (w *kubeWorld) progress(id string) string {
 		fmt.Fprintf(&b, "[%s] %s\n", l.Step, l.Message)
 	}
 	return b.String()
+}
+
+// expectNoSandboxKeys waits for the flow's sandbox wire-protocol keys to
+// be gone from Redis.
+func (w *flowWorld) expectNoSandboxKeys() {
+	w.t.Helper()
+	NewWithT(w.t).Eventually(func() ([]string, error) {
+		return w.rdb.Keys(context.Background(), w.prefix+"sandbox:*").Result()
+	}).WithTimeout(time.Minute).Should(BeEmpty(), "sandbox keys in Redis")
+}
+
+// kubeWorld is a flow served by replicas with the kubernetes sandbox
+// backend: a namespace of its own (whose name is the flow's Redis prefix)
+// with the sandbox Secret, a kubelet for the namespace's sandbox pods, and
+// a record of every sandbox pod that came and went.
+type kubeWorld struct {
+	*flowWorld
+	ns   string
+	c    client.Client
+	pods *podHistory
+}
+
+// kubeWorldOptions are what differs between the flows' worlds.
+type kubeWorldOptions struct {
+	// secret is the sandbox Secret's data (agent-smith-secrets): the
+	// variables the config's secrets read, under the same names.
+	secret map[string]string
+	// agentImage is the init container's image, which the kubelet runs as
+	// this test binary.
+	agentImage string
+	// gitMirrors maps a repository's clone URL to the bare repository git
+	// in the sandboxes fetches and pushes instead, as a mirror would.
+	gitMirrors map[string]string
+}
+
+func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
+	t.Helper()
+	flowRedis(t)
+	flowEnv.kubeOnce.Do(func() { flowEnv.kubeErr = startKubeEnv() })
+	if flowEnv.kubeErr != nil {
+		t.Fatal(flowEnv.kubeErr)
+	}
+	t.Setenv("KUBECONFIG", flowEnv.kubeconfig)
+	ctx := context.Background()
+	c, err := client.New(flowEnv.cluster.Config, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
+	if err := c.Create(ctx, ns); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
+	w := &kubeWorld{flowWorld: newFlowWorld(t, ns.Name+":"), ns: ns.Name, c: c}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "agent-smith-secrets"}, StringData: o.secret}
+	if err := c.Create(ctx, secret); err != nil {
+		t.Fatalf("create the sandbox Secret: %v", err)
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(o.gitMirrors))}
+	i := 0
+	for url, bare := range o.gitMirrors {
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=url.%s.insteadOf", i, bare), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, url))
+		i++
+	}
+	log := funcr.New(func(prefix, args string) { w.logs.line("kubelet", prefix+" "+args) }, funcr.Options{})
+	kl, err := kubelet.Start(flowEnv.cluster.Config, kubelet.Options{
+		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {self}}, Env: env, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kl.Stop)
+	w.pods = recordPods(t, w.ns)
+	return w
+}
+
+// startReplica creates the orchestrator pod name (so that the sandbox
+// pods' ownerReferences point at a real object) and starts a replica with
+// the kubernetes sandbox backend as that pod, with configPath.
+func (w *kubeWorld) startReplica(name, configPath string) *replica {
+	w.t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: name, Labels: map[string]string{"app": "agent-smith-orchestrator"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent-smith", Image: "registry.test/agent-smith:" + version}}},
+	}
+	NewWithT(w.t).Expect(w.c.Create(context.Background(), pod)).To(Succeed())
+	return w.startServe(name, configPath, runs.Owner{Name: pod.Name, UID: string(pod.UID)}, map[string]string{
+		"SANDBOX_TYPE":         "kubernetes",
+		"KUBERNETES_NAMESPACE": w.ns,
+		"POD_NAME":             pod.Name,
+		"POD_UID":              string(pod.UID),
+	})
 }
 
 // leaseHolder is the holder of the replicas' leader Lease, once there is
@@ -308,9 +349,7 @@ func (w *kubeWorld) expectNothingLeft() {
 		}
 		return names
 	}).WithTimeout(time.Minute).Should(BeEmpty(), "sandbox pods")
-	g.Eventually(func() ([]string, error) {
-		return w.rdb.Keys(context.Background(), w.prefix+"sandbox:*").Result()
-	}).WithTimeout(time.Minute).Should(BeEmpty(), "sandbox keys in Redis")
+	w.expectNoSandboxKeys()
 }
 
 // podLife is what a sandbox pod was: as created, the phases it reported,
@@ -332,7 +371,7 @@ type podHistory struct {
 
 func recordPods(t *testing.T, ns string) *podHistory {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(kubeEnv.cluster.Config)
+	cs, err := kubernetes.NewForConfig(flowEnv.cluster.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +453,7 @@ func expectSandboxPod(g Gomega, life podLife, run runs.Run, repo string, attempt
 	g.Expect(life.Phases).To(ContainElement(corev1.PodRunning), "the kubelet ran pod %s", pod.Name)
 }
 
-// flowLog interleaves the replicas' and the kubelet's logs, each line
+// flowLog interleaves the replicas' and the sandboxes' logs, each line
 // tagged with who wrote it, for the report of a failed flow.
 type flowLog struct {
 	mu sync.Mutex
