@@ -139,17 +139,14 @@ func (w *Workers) pause(d time.Duration) {
 }
 
 // execute runs one dequeued run with its heartbeat and settles what the
-// executor leaves behind: a lost lease is someone else's run now, a drain
-// hands the run back, and an executor error fails the run.
+// executor leaves behind. A lost heartbeat (the run left the active states,
+// or another attempt owns it) ends the execution early.
 func (w *Workers) execute(run runs.Run) {
 	log := w.log.WithValues("run", run.ID, "ticket", run.Ticket, "attempt", run.Attempt)
 	ctx, cancel := context.WithCancel(logr.NewContext(w.runCtx, log))
 	defer cancel()
-
-	leaseLost := make(chan error, 1)
 	go func() {
 		if err := w.queue.KeepAlive(ctx, run.ID, run.Attempt); err != nil {
-			leaseLost <- err
 			cancel()
 		}
 	}()
@@ -158,46 +155,76 @@ func (w *Workers) execute(run runs.Run) {
 	defer w.metrics.inFlight.Dec()
 	log.Info("executing run", "project", run.Project, "pipeline", run.Pipeline, "repos", run.Repos)
 	err := w.executor.Execute(ctx, run)
+	cancel()
 
 	// The run's own context is gone; settling must still reach Redis.
-	settle := logr.NewContext(context.Background(), log)
-	select {
-	case lost := <-leaseLost:
-		log.Info("stopped executing: the run is no longer ours", "reason", lost.Error())
+	settleCtx := logr.NewContext(context.Background(), log)
+	current, gerr := w.queue.Get(settleCtx, run.ID)
+	if gerr != nil && !errors.Is(gerr, runs.ErrNotFound) {
+		log.Error(gerr, "reading the run after execution failed")
+		return
+	}
+	switch settle(run, current, gerr == nil, w.runCtx.Err() != nil) {
+	case settleLost:
+		log.Info("stopped executing: the run is no longer ours", "state", current.State, "attemptNow", current.Attempt)
 		w.metrics.finished.WithLabelValues("lease_lost").Inc()
 		return
-	default:
-	}
-	if w.runCtx.Err() != nil {
-		if _, herr := w.queue.HandBack(settle, run.ID, run.Attempt); herr != nil && !errors.Is(herr, runs.ErrIllegalTransition) {
+	case settleHandBack:
+		if _, herr := w.queue.HandBack(settleCtx, run.ID, run.Attempt); herr != nil {
 			log.Error(herr, "handing the run back failed; it is reclaimed once its heartbeat expires")
-		} else if herr == nil {
+		} else {
 			log.Info("handed the run back to the queue")
 		}
 		w.metrics.finished.WithLabelValues("handed_back").Inc()
 		return
-	}
-	current, gerr := w.queue.Get(settle, run.ID)
-	if gerr != nil {
-		log.Error(gerr, "reading the run after execution failed")
-		return
-	}
-	if current.State.Active() && current.Attempt == run.Attempt {
+	case settleFail:
 		reason := "the pipeline ended without finishing the run"
 		if err != nil {
 			reason = err.Error()
 		}
-		if _, ferr := w.queue.Apply(settle, run.ID, runs.EventFail, runs.Update{Attempt: run.Attempt, Error: reason}); ferr != nil {
+		if _, ferr := w.queue.Apply(settleCtx, run.ID, runs.EventFail, runs.Update{Attempt: run.Attempt, Error: reason}); ferr != nil {
 			log.Error(ferr, "failing the run failed")
 		}
 		current.State = runs.StateFailed
+	case settleReport:
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error(err, "run ended with an error", "state", current.State)
 	} else {
 		log.Info("run ended", "state", current.State, "step", current.Step)
 	}
 	w.metrics.finished.WithLabelValues(string(current.State)).Inc()
+}
+
+// settlement is what a worker does with a run once its executor returned.
+type settlement int
+
+const (
+	// settleReport: the run left the active states; report where it is.
+	settleReport settlement = iota
+	// settleLost: the run is gone or another attempt owns it.
+	settleLost
+	// settleHandBack: a drain cut the run short; another replica goes on.
+	settleHandBack
+	// settleFail: the executor returned and left the run active.
+	settleFail
+)
+
+// settle decides what follows an execution of attempt ours, given the run
+// as it is now (found false when it no longer exists) and whether this
+// replica is draining. A run the executor finished is reported as it ended,
+// even when its heartbeat noticed first and cut the execution short.
+func settle(ours, now runs.Run, found, draining bool) settlement {
+	switch {
+	case !found || now.Attempt != ours.Attempt:
+		return settleLost
+	case !now.State.Active():
+		return settleReport
+	case draining:
+		return settleHandBack
+	default:
+		return settleFail
+	}
 }
 
 type workerMetrics struct {

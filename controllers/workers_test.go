@@ -16,6 +16,8 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/internal/testenv"
@@ -289,4 +291,70 @@ func runReplica() int {
 		return 1
 	}
 	return 0
+}
+
+func TestSettleDecidesByTheRunAsItIsNow(t *testing.T) {
+	ours := runs.Run{ID: "r", Attempt: 2}
+	at := func(attempt int, state runs.State) runs.Run { return runs.Run{ID: "r", Attempt: attempt, State: state} }
+	for _, tc := range []struct {
+		name     string
+		now      runs.Run
+		found    bool
+		draining bool
+		want     settlement
+	}{
+		{"the run is gone", runs.Run{}, false, false, settleLost},
+		{"another attempt is running it", at(3, runs.StateRunning), true, false, settleLost},
+		{"another attempt finished it", at(3, runs.StateSucceeded), true, true, settleLost},
+		{"it succeeded", at(2, runs.StateSucceeded), true, false, settleReport},
+		{"it succeeded as the drain began", at(2, runs.StateSucceeded), true, true, settleReport},
+		{"it was cancelled", at(2, runs.StateCancelled), true, false, settleReport},
+		{"it waits for an answer", at(2, runs.StateAwaitingInput), true, true, settleReport},
+		{"the drain cut it short", at(2, runs.StatePublishing), true, true, settleHandBack},
+		{"the executor left it active", at(2, runs.StateRunning), true, false, settleFail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			NewWithT(t).Expect(settle(ours, tc.now, tc.found, tc.draining)).To(Equal(tc.want))
+		})
+	}
+}
+
+// finishThenHold finishes every run, then holds on until its context ends,
+// as a pipeline still winding down when its heartbeat next ticks would.
+type finishThenHold struct{ store *runs.Store }
+
+func (e finishThenHold) Execute(ctx context.Context, run runs.Run) error {
+	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish, runs.EventSucceed} {
+		if _, err := e.store.Apply(ctx, run.ID, ev, runs.Update{Attempt: run.Attempt}); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestRunFinishedBeforeItsHeartbeatTickedIsCountedAsItEnded(t *testing.T) {
+	g := NewWithT(t)
+	rds.Flush(t)
+	store := newStore(t, rds.URL(), fastQueue)
+	w := NewWorkers(store, finishThenHold{store}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	id := submitRun(t, store, "21")
+	finished := func(outcome string) float64 { return counterValue(w.metrics.finished.WithLabelValues(outcome)) }
+	g.Eventually(func() float64 { return finished(string(runs.StateSucceeded)) }).WithTimeout(20 * time.Second).Should(Equal(1.0))
+	g.Expect(finished("lease_lost")).To(BeZero())
+	g.Expect(getRun(g, store, id)).To(And(HaveField("State", runs.StateSucceeded), HaveField("Attempt", 1)))
+}
+
+// counterValue is what counter counts now.
+func counterValue(counter prometheus.Counter) float64 {
+	m := &dto.Metric{}
+	if err := counter.Write(m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
 }
