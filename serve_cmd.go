@@ -192,7 +192,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	case <-ctx.Done():
 	}
-	grace := cfg.Queue.ShutdownGrace()
+	grace := loaded().Queue.ShutdownGrace()
 	log.Info("draining", "grace", grace)
 	health.Drain()
 	workers.Drain(grace)

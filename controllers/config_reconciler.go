@@ -43,12 +43,18 @@ type ConfigReconciler struct {
 	// loaded is the digest of the config in effect, so a resync or an
 	// unrelated ConfigMap update does not rebuild the trackers.
 	loaded string
+	// started is the config the process started with, against which a
+	// reload finds the settings that wait for a restart.
+	started *config.Config
 }
 
 // NewConfigReconciler reloads ConfigMap key into current with build.
-// loaded is the agentsmith.yml the process started with.
+// loaded is the agentsmith.yml the process started with, current's
+// configuration at the time.
 func NewConfigReconciler(reader client.Reader, key types.NamespacedName, current *Current, build BuildFunc, rec recorder.EventRecorder, loaded []byte) *ConfigReconciler {
-	return &ConfigReconciler{reader: reader, key: key, current: current, build: build, recorder: rec, loaded: digest(loaded)}
+	started, _ := current.Load()
+	return &ConfigReconciler{reader: reader, key: key, current: current, build: build, recorder: rec,
+		loaded: digest(loaded), started: started.Config}
 }
 
 // SetupWithManager watches the one ConfigMap.
@@ -102,6 +108,11 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	log.Info("configuration reloaded", "projects", len(snap.Config.Projects), "trackers", len(snap.Config.Trackers), "digest", sum[:12])
 	r.recorder.Eventf(cm, nil, corev1.EventTypeNormal, "ConfigReloaded", "Reload",
 		"agentsmith.yml reloaded: %d projects, %d trackers", len(snap.Config.Projects), len(snap.Config.Trackers))
+	if pending := r.started.RestartBound(snap.Config); len(pending) > 0 {
+		log.Info("changed settings take effect when the replica restarts", "settings", pending)
+		r.recorder.Eventf(cm, nil, corev1.EventTypeWarning, "RestartRequired", "Reload",
+			"%s", truncate("these settings take effect when the orchestrator restarts (kubectl rollout restart): "+strings.Join(pending, ", "), 1000))
+	}
 	return ctrl.Result{}, nil
 }
 

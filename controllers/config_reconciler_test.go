@@ -75,29 +75,37 @@ func TestConfigMapChangeIsReloadedAndAnInvalidOneRefused(t *testing.T) {
 	}
 	g.Consistently(projects).WithTimeout(500 * time.Millisecond).Should(ConsistOf("shop"))
 
-	// A valid change (a new project) takes effect without a restart.
+	// A valid change (a new project) takes effect without a restart; a
+	// setting read only at start is named in an Event as waiting for one.
 	_, changed := current.Load()
-	cm.Data[ConfigKey] = baseConfig + "  shop-docs: {agent: replay, tracker: shop, repos: [api]}\n"
+	cm.Data[ConfigKey] = baseConfig + "  shop-docs: {agent: replay, tracker: shop, repos: [api]}\nqueue: {max_parallel_jobs: 9}\n"
 	g.Expect(c.Update(ctx, cm)).To(Succeed())
 	g.Eventually(changed).WithTimeout(10 * time.Second).Should(BeClosed())
 	g.Expect(projects()).To(ConsistOf("shop", "shop-docs"))
+	g.Eventually(func() []string { return eventNotes(g, c, ns, "RestartRequired") }).
+		WithTimeout(10 * time.Second).Should(ContainElement(ContainSubstring("queue.max_parallel_jobs")))
 
 	// An invalid change is refused with an Event naming the error; the old
 	// config keeps serving.
 	_, changed = current.Load()
 	cm.Data[ConfigKey] = baseConfig + "  broken: {agent: nobody, tracker: shop, repos: [api]}\n"
 	g.Expect(c.Update(ctx, cm)).To(Succeed())
-	g.Eventually(func() []string {
-		list := &eventsv1.EventList{}
-		g.Expect(c.List(ctx, list, client.InNamespace(ns))).To(Succeed())
-		var notes []string
-		for _, e := range list.Items {
-			if e.Reason == "InvalidConfig" && e.Regarding.Name == "agent-smith-config" {
-				notes = append(notes, e.Note)
-			}
-		}
-		return notes
-	}).WithTimeout(10 * time.Second).Should(ContainElement(ContainSubstring("projects.broken.agent")))
+	g.Eventually(func() []string { return eventNotes(g, c, ns, "InvalidConfig") }).
+		WithTimeout(10 * time.Second).Should(ContainElement(ContainSubstring("projects.broken.agent")))
 	g.Expect(changed).NotTo(BeClosed())
 	g.Expect(projects()).To(ConsistOf("shop", "shop-docs"))
+}
+
+// eventNotes are the notes of the Events with reason on the config
+// ConfigMap in ns.
+func eventNotes(g Gomega, c client.Client, ns, reason string) []string {
+	list := &eventsv1.EventList{}
+	g.Expect(c.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
+	var notes []string
+	for _, e := range list.Items {
+		if e.Reason == reason && e.Regarding.Name == "agent-smith-config" {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes
 }
