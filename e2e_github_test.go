@@ -134,25 +134,43 @@ func (c *gitHubCalc) issue() int {
 	return n
 }
 
+// webhookReply is the body of a replica's answer to a webhook delivery.
+type webhookReply struct {
+	Runs   []string `json:"runs"`
+	Reason string   `json:"reason"`
+}
+
+// deliver posts the signed delivery d to the replica's GitHub webhook
+// endpoint, expects wantStatus, and returns the answer.
+func (c *gitHubCalc) deliver(to *replica, d githubfake.Delivery, wantStatus int) webhookReply {
+	c.t.Helper()
+	g := NewWithT(c.t)
+	resp, err := githubfake.Send(context.Background(), http.DefaultClient, to.url+"/webhooks/github", e2eGitHubSecret, d)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	var body webhookReply
+	g.Expect(json.NewDecoder(resp.Body).Decode(&body)).To(Succeed())
+	g.Expect(resp.StatusCode).To(Equal(wantStatus), "%+v", body)
+	return body
+}
+
 // label puts the trigger label on issue n as a person would and posts the
 // signed issues.labeled delivery to the replica; it returns the run id of
 // the 202 answer.
 func (c *gitHubCalc) label(to *replica, n int) string {
 	c.t.Helper()
-	g := NewWithT(c.t)
 	c.fake.AddLabels(e2eGitHubRepo, n, "agent-smith")
-	d := c.fake.IssuesEvent(e2eGitHubRepo, n, "labeled", "agent-smith", githubfake.User{Login: "alice"})
-	resp, err := githubfake.Send(context.Background(), http.DefaultClient, to.url+"/webhooks/github", e2eGitHubSecret, d)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = resp.Body.Close() }()
-	var body struct {
-		Runs   []string `json:"runs"`
-		Reason string   `json:"reason"`
-	}
-	g.Expect(json.NewDecoder(resp.Body).Decode(&body)).To(Succeed())
-	g.Expect(resp.StatusCode).To(Equal(http.StatusAccepted), "%+v", body)
-	g.Expect(body.Runs).To(HaveLen(1))
+	body := c.deliver(to, c.fake.IssuesEvent(e2eGitHubRepo, n, "labeled", "agent-smith", githubfake.User{Login: "alice"}), http.StatusAccepted)
+	NewWithT(c.t).Expect(body.Runs).To(HaveLen(1))
 	return body.Runs[0]
+}
+
+// issueState is issue n as the fake holds it.
+func (c *gitHubCalc) issueState(n int) githubfake.Issue {
+	c.t.Helper()
+	is, ok := c.fake.Issue(e2eGitHubRepo, n)
+	NewWithT(c.t).Expect(ok).To(BeTrue(), "issue #%d", n)
+	return is
 }
 
 // expectFixPublished checks what a successful run of issue n leaves
@@ -174,8 +192,7 @@ func (c *gitHubCalc) expectFixPublished(run runs.Run, n int) {
 	g.Expect(prs[0].Body).To(And(ContainSubstring("Fixes #"+strconv.Itoa(n)), ContainSubstring("run `"+run.ID+"`")))
 	g.Expect(run.PullRequests).To(HaveKeyWithValue("calc", HaveSuffix(fmt.Sprintf("/pull/%d", prs[0].Number))))
 
-	is, ok := c.fake.Issue(e2eGitHubRepo, n)
-	g.Expect(ok).To(BeTrue())
+	is := c.issueState(n)
 	g.Expect(is.Labels).To(ContainElements("agent-smith:done", "In Review"))
 	g.Expect(is.Labels).NotTo(ContainElement("agent-smith:in-progress"))
 	g.Expect(is.Comments).NotTo(BeEmpty())

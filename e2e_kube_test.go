@@ -8,7 +8,7 @@ package main
 // backend's part: an envtest control plane and the kubelet harness running
 // the sandbox pods as local processes (this test binary is the agent image:
 // `inject`, then `sandbox-agent`). The local backend's part is in
-// e2e_local_test.go; the flows are in e2e_github_test.go,
+// e2e_local_test.go; the flows are in e2e_github_test.go, e2e_flows_test.go,
 // e2e_azuredevops_test.go and e2e_local_test.go.
 
 import (
@@ -335,7 +335,8 @@ func (w *kubeWorld) leaseHolder(g Gomega) string {
 }
 
 // expectNothingLeft waits for the run's sandboxes to be gone: no sandbox
-// pod in the namespace, no sandbox key in Redis.
+// pod in the namespace (and the record of each one deleted), no sandbox key
+// in Redis.
 func (w *kubeWorld) expectNothingLeft() {
 	w.t.Helper()
 	g := NewWithT(w.t)
@@ -349,6 +350,9 @@ func (w *kubeWorld) expectNothingLeft() {
 		}
 		return names
 	}).WithTimeout(time.Minute).Should(BeEmpty(), "sandbox pods")
+	// The record of the pods comes from a watch, which may lag the list.
+	g.Eventually(w.pods.lives).WithTimeout(time.Minute).
+		ShouldNot(ContainElement(HaveField("Deleted", false)), "the watch saw every sandbox pod go")
 	w.expectNoSandboxKeys()
 }
 
