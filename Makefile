@@ -85,7 +85,7 @@ test: test-deps envtest ## Prepare everything, then run all tests and a short fu
 
 .PHONY: bench
 bench: test-deps envtest ## Run the benchmarks and print their figures.
-	KUBEBUILDER_ASSETS=$(BIN)/envtest go test -run='^$$' -bench=. -benchtime=1x -count=1 ./...
+	KUBEBUILDER_ASSETS=$(BIN)/envtest go test -run='^$$' -bench=. -count=1 ./...
 
 $(BIN)/golangci-lint:
 	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)

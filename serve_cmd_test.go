@@ -66,11 +66,14 @@ func status(url string) int {
 	return resp.StatusCode
 }
 
-func TestServeWithoutClusterOrRedisAnswersItsProbesAndStopsOnSignal(t *testing.T) {
+// TestMakeRunServesTheLocalExampleWithoutClusterOrRedis serves what `make
+// run` does: examples/local/agentsmith.yml with only the webhook secret and
+// the runs directory exported, no cluster and no REDIS_URL.
+func TestMakeRunServesTheLocalExampleWithoutClusterOrRedis(t *testing.T) {
 	g := NewWithT(t)
-	cfg := filepath.Join(t.TempDir(), "agentsmith.yml")
-	g.Expect(os.WriteFile(cfg, []byte(serveConfig), 0o644)).To(Succeed())
-	t.Setenv("SHOP_WEBHOOK_SECRET", "s3cret")
+	cfg := filepath.Join("examples", "local", "agentsmith.yml")
+	t.Setenv("GITHUB_WEBHOOK_SECRET", "s3cret")
+	t.Setenv("AGENTSMITH_RUNS_DIR", t.TempDir())
 	addr := freeAddr(t)
 	env := map[string]string{"AGENTSMITH_CONFIG": cfg}
 	var logs syncBuffer

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,18 +25,19 @@ import (
 const token = "ghp_demoTokenThatOnlyTheStandInKnows000000"
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	root, err := os.Getwd()
+	if err == nil {
+		err = run(os.Stdout, root, filepath.Join(root, "bin", "agent-smith"), filepath.Join(root, "tmp", "demo"))
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out io.Writer) error {
-	root, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	dir := filepath.Join(root, "tmp", "demo")
+// run plays the demo with the repository at root and the agent-smith
+// binary, writing only under dir (emptied first).
+func run(out io.Writer, root, binary, dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -79,8 +81,9 @@ func run(out io.Writer) error {
 	}
 
 	say("agent-smith run (agent: %s)", agent)
-	cmd := exec.Command(filepath.Join(root, "bin", "agent-smith"), "run", "--config", cfgPath, "--project", "calc", "--ticket", strconv.Itoa(n))
-	cmd.Env = append(os.Environ(), "HOME="+filepath.Join(dir, "home"), "TMPDIR="+filepath.Join(dir, "tmp"), "GH_TOKEN="+token)
+	cmd := exec.Command(binary, "run", "--config", cfgPath, "--project", "calc", "--ticket", strconv.Itoa(n))
+	cmd.Env = append(offline(os.Environ()), "HOME="+filepath.Join(dir, "home"), "TMPDIR="+filepath.Join(dir, "tmp"),
+		"GH_TOKEN="+token, "SANDBOX_TYPE=local")
 	cmd.Stdout, cmd.Stderr = out, os.Stderr
 	runErr := cmd.Run()
 
@@ -119,6 +122,25 @@ func run(out io.Writer) error {
 		return fmt.Errorf("the run did not succeed: %w", runErr)
 	}
 	return nil
+}
+
+// outward are the variables through which agent-smith would reach beyond
+// the demo: a Redis, a cluster, another config.
+var outward = []string{"REDIS_URL", "SANDBOX_TYPE", "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_NAMESPACE",
+	"AGENTSMITH_CONFIG", "POD_NAME", "POD_UID"}
+
+// offline is environ without the outward variables, so a shell set up for
+// a real deployment still gets the demo's embedded Redis and local
+// sandboxes.
+func offline(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(outward, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // pickAgent is a real model when its key is in the environment, else the
