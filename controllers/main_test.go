@@ -5,6 +5,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
@@ -20,6 +23,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv(replicaEnv) != "" {
 		os.Exit(runReplica())
 	}
+	// Each test hands its managers and reconcilers a logger of its own; the
+	// global one (which controller-runtime warns about, with a stack, when
+	// it is never set) gets nothing worth keeping.
+	ctrllog.SetLogger(logr.Discard())
 	var err error
 	if rds, err = testenv.StartRedis(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
