@@ -301,10 +301,13 @@ func TestRunOfAStoppedReplicaIsFinishedByAnotherAsItsNextAttempt(t *testing.T) {
 	g.Expect(w.c.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: kube.PodName(id, "calc")}, podA)).To(Succeed())
 	expectSandboxPod(g, podLife{Created: *podA, Phases: []corev1.PodPhase{podA.Status.Phase}}, run, "calc", 1, a.owner)
 
-	// Replica B joins; A is stopped while the step still runs. A hands the
-	// run back once its grace period is over, and B takes it.
+	// Replica B joins; A, the leader, is stopped while the step still runs.
+	// A hands the run back once its grace period is over, and B takes it.
+	// A releases the lease as it goes, and says so without an error.
+	w.leaseHolder(g) // A, the only replica, holds it
 	b := w.startReplica("orchestrator-1", config)
 	g.Expect(a.stop()).To(Succeed())
+	g.Expect(w.logs.String()).To(And(ContainSubstring("released the leader lease on shutdown"), Not(ContainSubstring(errLeaseLost))))
 
 	run = w.await(id, runs.StateSucceeded)
 	g.Expect(run).To(And(HaveField("Attempt", 2), HaveField("Owner", b.owner)))

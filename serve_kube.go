@@ -38,7 +38,7 @@ func kubeParts(o serveOptions, conn *redisConn, current *controllers.Current, lo
 		LeaderElectionID:              leaderLease,
 		LeaderElectionNamespace:       o.namespace,
 		LeaderElectionReleaseOnCancel: true,
-		Logger:                        log,
+		Logger:                        managerLog(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("controller manager: %w", err)
