@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sync/errgroup"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -162,6 +163,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Webhooks: webhooks, Runs: controllers.RunAPI(store), Health: health, Gatherer: reg,
 	}.Handler(), log)
 	workers := controllers.NewWorkers(store, pipe, o.owner, cfg.Queue.MaxParallelJobs, log, reg)
+	// Replicas that share a process (the end-to-end tests) share the
+	// registry: the first one's gauge stands for all.
+	var already prometheus.AlreadyRegisteredError
+	if err := reg.Register(controllers.NewRunsCollector(store, log)); err != nil && !errors.As(err, &already) {
+		return fmt.Errorf("register the runs gauge: %w", err)
+	}
 	runnables := []runnable{
 		server, workers,
 		controllers.NewPoller(current, intake.StoreRuns(store), log, reg),

@@ -194,6 +194,9 @@ func (w *Workers) execute(run runs.Run) {
 		log.Info("run ended", "state", current.State, "step", current.Step)
 	}
 	w.metrics.finished.WithLabelValues(string(current.State)).Inc()
+	if current.State.Terminal() {
+		w.metrics.ended(current)
+	}
 }
 
 // settlement is what a worker does with a run once its executor returned.
@@ -230,6 +233,9 @@ func settle(ours, now runs.Run, found, draining bool) settlement {
 type workerMetrics struct {
 	inFlight prometheus.Gauge
 	finished *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	tokens   *prometheus.CounterVec
+	cost     *prometheus.CounterVec
 }
 
 func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
@@ -242,5 +248,32 @@ func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 			Name: "agentsmith_run_executions_total",
 			Help: "Run executions this replica ended, by how they ended (the run's state, handed_back or lease_lost).",
 		}, []string{"outcome"})),
+		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "agentsmith_run_duration_seconds",
+			Help: "Time from a run's submission to its end (queueing and waiting for answers included), by pipeline and end state.",
+			// 30 s to about 4 h: a run is minutes of model and test time.
+			Buckets: prometheus.ExponentialBuckets(30, 2, 10),
+		}, []string{"pipeline", "state"})),
+		tokens: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentsmith_llm_tokens_total",
+			Help: "Model tokens of the runs that ended, by project and direction (input, output).",
+		}, []string{"project", "direction"})),
+		cost: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentsmith_llm_cost_usd_total",
+			Help: "Model cost in USD of the runs that ended, by project, at the configured prices.",
+		}, []string{"project"})),
 	}
+}
+
+// ended records a run that reached its end on this replica: each run once,
+// with its totals across attempts.
+func (m *workerMetrics) ended(run runs.Run) {
+	end := run.FinishedAt
+	if end.IsZero() {
+		end = time.Now()
+	}
+	m.duration.WithLabelValues(run.Pipeline, string(run.State)).Observe(end.Sub(run.CreatedAt).Seconds())
+	m.tokens.WithLabelValues(run.Project, "input").Add(float64(run.Usage.InputTokens))
+	m.tokens.WithLabelValues(run.Project, "output").Add(float64(run.Usage.OutputTokens))
+	m.cost.WithLabelValues(run.Project).Add(run.Usage.CostUSD)
 }

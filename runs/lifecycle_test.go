@@ -290,3 +290,23 @@ func TestNewStoreRefusesBadOptions(t *testing.T) {
 		NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tc.want)))
 	}
 }
+
+func TestCountTellsHowManyRunsWaitOrWorkByState(t *testing.T) {
+	g := NewWithT(t)
+	s, _ := newStore(t, Options{})
+	ctx := ctxT(t)
+	submit(t, s, 1)
+	submit(t, s, 2)
+	running := startRun(t, s, 3, "replica-a")
+	_, err := s.Apply(ctx, running.ID, EventReady, Update{Attempt: running.Attempt})
+	g.Expect(err).NotTo(HaveOccurred())
+	done := startRun(t, s, 4, "replica-a")
+	_, err = s.Apply(ctx, done.ID, EventFail, Update{Attempt: done.Attempt, Error: "tests failed"})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	counts, err := s.Count(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(counts).To(Equal(map[State]int64{
+		StateQueued: 2, StateProvisioning: 0, StateRunning: 1, StatePublishing: 0, StateAwaitingInput: 0,
+	}))
+}

@@ -20,6 +20,29 @@ func (s *Store) Get(ctx context.Context, id string) (Run, error) {
 	return decodeRun(h)
 }
 
+// Count returns how many runs wait or work: the number in each state that
+// is not terminal (terminal runs stay indexed until their retention ends,
+// so their counts say little).
+func (s *Store) Count(ctx context.Context) (map[State]int64, error) {
+	counts := map[State]*redis.IntCmd{}
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, st := range States {
+			if !st.Terminal() {
+				counts[st] = pipe.ZCard(ctx, s.indexKey(st))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
+	}
+	out := make(map[State]int64, len(counts))
+	for st, c := range counts {
+		out[st] = c.Val()
+	}
+	return out, nil
+}
+
 // List returns up to limit runs in state st, the most recent arrivals in
 // that state first (limit <= 0: all).
 func (s *Store) List(ctx context.Context, st State, limit int64) ([]Run, error) {
