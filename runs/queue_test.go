@@ -34,6 +34,7 @@ func TestTwoConsumersReceiveEachRunExactlyOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(ctxT(t))
 	var mu sync.Mutex
 	deliveries := map[string][]string{}
+	finished := 0
 	var wg sync.WaitGroup
 	for _, c := range []struct {
 		store *Store
@@ -50,11 +51,17 @@ func TestTwoConsumersReceiveEachRunExactlyOnce(t *testing.T) {
 				mu.Unlock()
 				if err := finish(ctx, c.store, r); err != nil {
 					t.Errorf("finish %s: %v", r.ID, err)
+					return
 				}
+				mu.Lock()
+				finished++
+				mu.Unlock()
 			}
 		})
 	}
-	g.Eventually(func() int { mu.Lock(); defer mu.Unlock(); return len(deliveries) }).
+	// Stop the consumers once every run is finished, not merely taken: a
+	// run still finishing would see its context end.
+	g.Eventually(func() int { mu.Lock(); defer mu.Unlock(); return finished }).
 		WithTimeout(20 * time.Second).Should(Equal(n))
 	cancel()
 	wg.Wait()
