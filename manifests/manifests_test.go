@@ -121,13 +121,16 @@ func TestEveryObjectOfTheSeedIsThere(t *testing.T) {
 	))
 }
 
-// The apiserver accepts every object as written, in the order of the base.
+// The apiserver accepts every object as written, in the order of the base,
+// applied server-side as `kubectl apply --server-side -k` would (and as
+// often as the test runs).
 func TestManifestsApplyToARealAPIServer(t *testing.T) {
 	g := NewWithT(t)
 	c, err := client.New(cluster.Config, client.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, u := range objects(t) {
-		g.Expect(c.Create(context.Background(), u)).To(Succeed(), "%s/%s", u.GetKind(), u.GetName())
+		g.Expect(c.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("kubectl"), client.ForceOwnership)).
+			To(Succeed(), "%s/%s", u.GetKind(), u.GetName())
 	}
 }
 
