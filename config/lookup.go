@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -10,6 +11,19 @@ import (
 func (c *Config) Secret(name string) (string, bool) {
 	v, ok := c.Secrets[name]
 	return v, ok
+}
+
+// Credential is the value of the secret that an auth setting names; holds
+// says what that secret should be (for the error when auth is empty).
+func (c *Config) Credential(auth, holds string) (string, error) {
+	if auth == "" {
+		return "", fmt.Errorf("no auth: name the secret holding %s", holds)
+	}
+	v, ok := c.Secret(auth)
+	if !ok || v == "" {
+		return "", fmt.Errorf("auth %q names no secret with a value", auth)
+	}
+	return v, nil
 }
 
 // TrackerByName returns the tracker called name.

@@ -239,12 +239,9 @@ func answerError(status int, h http.Header, raw []byte) error {
 
 // tokenFor reads the personal access token the secret named by auth holds.
 func tokenFor(what, auth string, cfg *config.Config) (string, error) {
-	if auth == "" {
-		return "", fmt.Errorf("%s: no auth: name the secret holding an Azure DevOps personal access token", what)
-	}
-	tok, ok := cfg.Secret(auth)
-	if !ok || tok == "" {
-		return "", fmt.Errorf("%s: auth %q names no secret with a value", what, auth)
+	tok, err := cfg.Credential(auth, "an Azure DevOps personal access token")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return tok, nil
 }

@@ -145,12 +145,9 @@ func trackerCredentials(name string, t *config.Tracker, cfg *config.Config) (cre
 }
 
 func tokenCredentials(what, secret string, cfg *config.Config) (credentials, error) {
-	if secret == "" {
-		return credentials{}, fmt.Errorf("%s: no auth: name the secret holding a GitHub token (or configure app)", what)
-	}
-	tok, ok := cfg.Secret(secret)
-	if !ok || tok == "" {
-		return credentials{}, fmt.Errorf("%s: auth %q names no secret with a value", what, secret)
+	tok, err := cfg.Credential(secret, "a GitHub token (or configure app)")
+	if err != nil {
+		return credentials{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return credentials{token: tok, credentialName: secret}, nil
 }

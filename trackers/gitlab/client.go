@@ -109,12 +109,9 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // token reads the token the auth setting names.
 func token(what, secret string, cfg *config.Config) (string, error) {
-	if secret == "" {
-		return "", fmt.Errorf("%s: no auth: name the secret holding a GitLab token", what)
-	}
-	tok, ok := cfg.Secret(secret)
-	if !ok || tok == "" {
-		return "", fmt.Errorf("%s: auth %q names no secret with a value", what, secret)
+	tok, err := cfg.Credential(secret, "a GitLab token")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return tok, nil
 }

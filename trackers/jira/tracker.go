@@ -57,12 +57,9 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 	if t.Project == "" {
 		return nil, fmt.Errorf("tracker %s: no project: set it to the Jira project key", name)
 	}
-	if t.Auth == "" {
-		return nil, fmt.Errorf("tracker %s: no auth: name the secret holding a Jira API token", name)
-	}
-	token, ok := cfg.Secret(t.Auth)
-	if !ok || token == "" {
-		return nil, fmt.Errorf("tracker %s: auth %q names no secret with a value", name, t.Auth)
+	token, err := cfg.Credential(t.Auth, "a Jira API token")
+	if err != nil {
+		return nil, fmt.Errorf("tracker %s: %w", name, err)
 	}
 	authorization := "Bearer " + token
 	if t.Email != "" {
