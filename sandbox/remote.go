@@ -10,9 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/go-logr/logr"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/agent-smith/agent-smith/sandbox/internal/redisretry"
 )
 
 // CancelAll, written to a job's cancel key, makes the agent stop whatever
@@ -202,7 +203,7 @@ func (r *Remote) send(ctx context.Context, step Step, watch bool) (string, error
 func (r *Remote) await(ctx context.Context, step Step, deadline time.Time) (StepResult, error) {
 	key := r.keys.Result(step.StepID)
 	var missingSince time.Time
-	retry := retryPolicy()
+	retry := redisretry.Policy(time.Second)
 	for {
 		if err := ctx.Err(); err != nil {
 			return StepResult{}, fmt.Errorf("%s step %s on job %s: %w", step.Kind, step.StepID, r.job, err)
@@ -232,7 +233,7 @@ func (r *Remote) await(ctx context.Context, step Step, deadline time.Time) (Step
 			// Redis is away (restart, failover): the agent keeps its result
 			// until it can push it, so wait and ask again.
 			logr.FromContextOrDiscard(ctx).V(1).Info("waiting for result: redis error", "err", err.Error())
-			if !pause(ctx, retry) {
+			if !redisretry.Pause(ctx, retry) {
 				continue
 			}
 		}
@@ -254,7 +255,7 @@ func (r *Remote) await(ctx context.Context, step Step, deadline time.Time) (Step
 // event, or, once the result is in, until the stream has nothing more.
 func (r *Remote) forwardEvents(ctx context.Context, stepID, from string, onEvent func(StepEvent), resultIn <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	retry := retryPolicy()
+	retry := redisretry.Policy(time.Second)
 	for {
 		finished := isClosed(resultIn)
 		block := r.opts.Poll
@@ -267,7 +268,7 @@ func (r *Remote) forwardEvents(ctx context.Context, stepID, from string, onEvent
 				return
 			}
 			logr.FromContextOrDiscard(ctx).V(1).Info("reading events: redis error", "err", err.Error())
-			pause(ctx, retry)
+			redisretry.Pause(ctx, retry)
 			continue
 		}
 		retry.Reset()
@@ -382,24 +383,6 @@ func isClosed(c <-chan struct{}) bool {
 	case <-c:
 		return true
 	default:
-		return false
-	}
-}
-
-// retryPolicy spaces out retries against an unavailable Redis, with jitter
-// so that the callers of a restarted server do not come back in step.
-func retryPolicy() *backoff.ExponentialBackOff {
-	return &backoff.ExponentialBackOff{InitialInterval: 50 * time.Millisecond, RandomizationFactor: 0.3, Multiplier: 2, MaxInterval: time.Second}
-}
-
-// pause waits the policy's next interval; false when ctx ended first.
-func pause(ctx context.Context, b *backoff.ExponentialBackOff) bool {
-	t := time.NewTimer(b.NextBackOff())
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
 		return false
 	}
 }

@@ -10,11 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/go-logr/logr"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/internal/redisretry"
 )
 
 // Errors of Run that are not failures of the agent itself.
@@ -131,7 +131,7 @@ func Run(ctx context.Context, opts Options) error {
 
 func (a *agent) serve(ctx context.Context) error {
 	lastActive := time.Now()
-	retry := retryPolicy()
+	retry := redisretry.Policy(2 * time.Second)
 	for {
 		idleLeft := a.opts.IdleTimeout - time.Since(lastActive)
 		if idleLeft <= 0 {
@@ -150,7 +150,7 @@ func (a *agent) serve(ctx context.Context) error {
 			return fmt.Errorf("take step from %s: %w", a.keys.In, err)
 		case err != nil:
 			a.log.V(1).Info("redis unavailable; retrying", "err", err.Error())
-			pause(ctx, retry)
+			redisretry.Pause(ctx, retry)
 			continue
 		}
 		retry.Reset()
@@ -291,20 +291,4 @@ func (r *recentIDs) add(id string) bool {
 	r.ids[r.next] = id
 	r.next = (r.next + 1) % len(r.ids)
 	return true
-}
-
-func retryPolicy() *backoff.ExponentialBackOff {
-	return &backoff.ExponentialBackOff{InitialInterval: 50 * time.Millisecond, RandomizationFactor: 0.3, Multiplier: 2, MaxInterval: 2 * time.Second}
-}
-
-// pause waits the policy's next interval; false when ctx ended first.
-func pause(ctx context.Context, b *backoff.ExponentialBackOff) bool {
-	t := time.NewTimer(b.NextBackOff())
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/internal/redisretry"
 )
 
 // Bounds of the events path: queued events waiting for Redis, entries kept
@@ -140,10 +141,10 @@ func (p *publisher) send(ctx context.Context, items []pubItem) {
 		return
 	}
 	err := pushed.Err()
-	retry := retryPolicy()
+	retry := redisretry.Policy(2 * time.Second)
 	for err != nil {
 		p.log.V(1).Info("result not delivered yet; retrying", "key", r.key, "err", err.Error())
-		if !pause(ctx, retry) {
+		if !redisretry.Pause(ctx, retry) {
 			err = p.lastTry(ctx, r)
 			break
 		}

@@ -1,0 +1,28 @@
+// Package redisretry spaces out the retries of the sandbox's Redis clients
+// (the orchestrator's side and the agent) against a Redis that is away.
+package redisretry
+
+import (
+	"context"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+)
+
+// Policy is exponential from 50 ms up to ceiling, with jitter so that the
+// clients of a restarted server do not come back in step.
+func Policy(ceiling time.Duration) *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: 50 * time.Millisecond, RandomizationFactor: 0.3, Multiplier: 2, MaxInterval: ceiling}
+}
+
+// Pause waits the policy's next interval; false when ctx ended first.
+func Pause(ctx context.Context, b *backoff.ExponentialBackOff) bool {
+	t := time.NewTimer(b.NextBackOff())
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
