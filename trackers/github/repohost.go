@@ -171,13 +171,7 @@ func withTicketRef(body, ticketURL, repoURL string) string {
 			ref = "Fixes #" + n
 		}
 	}
-	if strings.Contains(strings.ToLower(body), strings.ToLower(ref)) {
-		return body
-	}
-	if body == "" {
-		return ref
-	}
-	return body + "\n\n" + ref
+	return trackers.AppendReference(body, ref)
 }
 
 // githubIssue splits https://host/owner/repo/issues/N when host is the

@@ -166,13 +166,7 @@ func withTicketRef(body, ticketURL, repoURL, instance string) string {
 			ref = "Closes #" + iid
 		}
 	}
-	if strings.Contains(strings.ToLower(body), strings.ToLower(ref)) {
-		return body
-	}
-	if body == "" {
-		return ref
-	}
-	return body + "\n\n" + ref
+	return trackers.AppendReference(body, ref)
 }
 
 // gitlabIssue splits https://host/group/…/name/-/issues/N on the instance
