@@ -25,6 +25,26 @@ func (s *Server) forbidden(w http.ResponseWriter) {
 	s.message(w, http.StatusForbidden, "403 Forbidden")
 }
 
+// allowed answers 403 unless the caller has at least level on p.
+func (s *Server) allowed(w http.ResponseWriter, r *http.Request, p *project, level int) bool {
+	if s.level(r, p) < level {
+		s.forbidden(w)
+		return false
+	}
+	return true
+}
+
+// input reads the request's parameters, answering 400 when they do not
+// parse.
+func (s *Server) input(w http.ResponseWriter, r *http.Request) (input, bool) {
+	in, err := readInput(r)
+	if err != nil {
+		s.message(w, http.StatusBadRequest, err.Error())
+		return in, false
+	}
+	return in, true
+}
+
 // listIssues is GET /projects/:id/issues: state (opened, closed, all; all
 // by default), labels (comma-separated, an issue must carry all of them),
 // order_by (created_at, updated_at) and sort (desc by default).
@@ -88,13 +108,11 @@ func (s *Server) getIssue(w http.ResponseWriter, r *http.Request, p *project, is
 // (replaces the set), add_labels, remove_labels and state_event (close,
 // reopen). Each label and state change leaves a system note, as on GitLab.
 func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, p *project, is *issue) {
-	if s.level(r, p) < AccessPlanner {
-		s.forbidden(w)
+	if !s.allowed(w, r, p, AccessPlanner) {
 		return
 	}
-	in, err := readInput(r)
-	if err != nil {
-		s.message(w, http.StatusBadRequest, err.Error())
+	in, ok := s.input(w, r)
+	if !ok {
 		return
 	}
 	event, hasEvent := in.str("state_event")
@@ -171,9 +189,8 @@ func (s *Server) listNotes(w http.ResponseWriter, r *http.Request, p *project, i
 }
 
 func (s *Server) createNote(w http.ResponseWriter, r *http.Request, p *project, is *issue) {
-	in, err := readInput(r)
-	if err != nil {
-		s.message(w, http.StatusBadRequest, err.Error())
+	in, ok := s.input(w, r)
+	if !ok {
 		return
 	}
 	body, ok := in.str("body")
@@ -202,9 +219,8 @@ func (s *Server) editNote(w http.ResponseWriter, r *http.Request, p *project, is
 		s.forbidden(w)
 		return
 	}
-	in, err := readInput(r)
-	if err != nil {
-		s.message(w, http.StatusBadRequest, err.Error())
+	in, ok := s.input(w, r)
+	if !ok {
 		return
 	}
 	body, ok := in.str("body")
@@ -218,13 +234,11 @@ func (s *Server) editNote(w http.ResponseWriter, r *http.Request, p *project, is
 
 // createLabel is POST /projects/:id/labels; an existing name is 409.
 func (s *Server) createLabel(w http.ResponseWriter, r *http.Request, p *project) {
-	if s.level(r, p) < AccessPlanner {
-		s.forbidden(w)
+	if !s.allowed(w, r, p, AccessPlanner) {
 		return
 	}
-	in, err := readInput(r)
-	if err != nil {
-		s.message(w, http.StatusBadRequest, err.Error())
+	in, ok := s.input(w, r)
+	if !ok {
 		return
 	}
 	name, _ := in.str("name")
@@ -295,13 +309,11 @@ func (s *Server) listMRs(w http.ResponseWriter, r *http.Request, p *project) {
 // branches that do not exist (400), the same branch as source and target
 // and a second open merge request for the same branches (409).
 func (s *Server) createMR(w http.ResponseWriter, r *http.Request, p *project) {
-	if s.level(r, p) < AccessDeveloper {
-		s.forbidden(w)
+	if !s.allowed(w, r, p, AccessDeveloper) {
 		return
 	}
-	in, err := readInput(r)
-	if err != nil {
-		s.message(w, http.StatusBadRequest, err.Error())
+	in, ok := s.input(w, r)
+	if !ok {
 		return
 	}
 	title, _ := in.str("title")
@@ -357,13 +369,11 @@ func (s *Server) editMR(w http.ResponseWriter, r *http.Request, p *project) {
 	if mr == nil {
 		return
 	}
-	if s.level(r, p) < AccessDeveloper {
-		s.forbidden(w)
+	if !s.allowed(w, r, p, AccessDeveloper) {
 		return
 	}
-	in, err := readInput(r)
-	if err != nil {
-		s.message(w, http.StatusBadRequest, err.Error())
+	in, ok := s.input(w, r)
+	if !ok {
 		return
 	}
 	if v, ok := in.str("title"); ok {
