@@ -7,7 +7,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/agent-smith .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/agent-smith/agent-smith/internal/version.Version=${VERSION}" -o /out/agent-smith .
 
 # Static binary, no shell, non-root.
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -3,7 +3,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 IMG ?= holgerleichsenring/agent-smith:$(VERSION)
 GOLANGCI_LINT_VERSION ?= v2.15.0
-LDFLAGS := -s -w -X main.version=$(VERSION)
+LDFLAGS := -s -w -X github.com/agent-smith/agent-smith/internal/version.Version=$(VERSION)
 # Race detection doubles the cost of the envtest packages on 2 cores; on by default.
 TEST_FLAGS ?= -race -count=1 -timeout=30m
 FUZZ_TIME ?= 10s

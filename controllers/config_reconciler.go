@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/trackers"
 )
 
 // ConfigKey is the ConfigMap key holding agentsmith.yml.
@@ -27,7 +28,7 @@ const ConfigKey = "agentsmith.yml"
 
 // BuildFunc turns agentsmith.yml into a Snapshot: parse, validate and
 // build the trackers. A config error is a config.Errors.
-type BuildFunc func(data []byte) (*Snapshot, error)
+type BuildFunc func(data []byte) (*trackers.Snapshot, error)
 
 // ConfigReconciler reloads the configuration when the agent-smith-config
 // ConfigMap changes, without a restart. A valid new config is swapped in
@@ -37,7 +38,7 @@ type BuildFunc func(data []byte) (*Snapshot, error)
 type ConfigReconciler struct {
 	reader   client.Reader
 	key      types.NamespacedName
-	current  *Current
+	current  *trackers.Current
 	build    BuildFunc
 	recorder recorder.EventRecorder
 	// loaded is the digest of the config in effect, so a resync or an
@@ -51,7 +52,7 @@ type ConfigReconciler struct {
 // NewConfigReconciler reloads ConfigMap key into current with build.
 // loaded is the agentsmith.yml the process started with, current's
 // configuration at the time.
-func NewConfigReconciler(reader client.Reader, key types.NamespacedName, current *Current, build BuildFunc, rec recorder.EventRecorder, loaded []byte) *ConfigReconciler {
+func NewConfigReconciler(reader client.Reader, key types.NamespacedName, current *trackers.Current, build BuildFunc, rec recorder.EventRecorder, loaded []byte) *ConfigReconciler {
 	started, _ := current.Load()
 	return &ConfigReconciler{reader: reader, key: key, current: current, build: build, recorder: rec,
 		loaded: digest(loaded), started: started.Config}
@@ -62,9 +63,6 @@ func (r *ConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("config").
 		WithOptions(controller.Options{
-			// One process may run several managers (tests run replicas
-			// side by side); the name only labels metrics and logs.
-			SkipNameValidation: ptr.To(true),
 			// Every replica reloads its configuration, not only the
 			// leader (controllers default to leader-only).
 			NeedLeaderElection: ptr.To(false),

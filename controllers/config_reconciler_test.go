@@ -5,11 +5,14 @@ import (
 	"testing"
 	"time"
 
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -35,12 +38,12 @@ projects:
   shop: {agent: replay, tracker: shop, repos: [api]}
 `
 
-func buildSnapshot(data []byte) (*Snapshot, error) {
+func buildSnapshot(data []byte) (*trackers.Snapshot, error) {
 	cfg, err := config.Parse(data, ConfigKey, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{Config: cfg, Trackers: map[string]trackers.Tracker{}}, nil
+	return &trackers.Snapshot{Config: cfg, Trackers: map[string]trackers.Tracker{}}, nil
 }
 
 func TestConfigMapChangeIsReloadedAndAnInvalidOneRefused(t *testing.T) {
@@ -54,10 +57,13 @@ func TestConfigMapChangeIsReloadedAndAnInvalidOneRefused(t *testing.T) {
 
 	first, err := buildSnapshot([]byte(baseConfig))
 	g.Expect(err).NotTo(HaveOccurred())
-	current := NewCurrent(first)
+	current := trackers.NewCurrent(first)
 	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   CacheOptions(ns, "agent-smith-config"),
+		// The package runs many managers in one process; controller
+		// names are unique per process.
+		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:      CacheOptions(ns, "agent-smith-config"),
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	r := NewConfigReconciler(mgr.GetClient(), types.NamespacedName{Namespace: ns, Name: "agent-smith-config"},

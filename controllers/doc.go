@@ -1,6 +1,11 @@
-// Package controllers holds the orchestrator's controller-runtime pieces,
-// each a manager runnable: the sandbox reconciler, the config reconciler,
-// the queue workers, the leader-only poller and housekeeper, and the HTTP
-// server. They share one manager whose cache sees only what agent-smith
-// owns: its labeled sandbox Pods and its config ConfigMap.
+// Package controllers holds agent-smith's controller-runtime reconcilers:
+// the sandbox reconciler (desired pods from the run state in Redis, actual
+// pods from the cache; creates, deletes and reports readiness or failure),
+// the config reconciler (hot reload of the agentsmith.yml ConfigMap), the
+// leader's sandbox sweeper, and the cache options that keep the manager's
+// informers to agent-smith's labeled Pods and its one ConfigMap.
+//
+// Reconcilers read runs through small interfaces; the package must not
+// import the pipeline, the workers, the HTTP server or tracker
+// implementations.
 package controllers

@@ -19,10 +19,6 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	// The test binary doubles as a replica process that tests kill.
-	if os.Getenv(replicaEnv) != "" {
-		os.Exit(runReplica())
-	}
 	// Each test hands its managers and reconcilers a logger of its own; the
 	// global one (which controller-runtime warns about, with a stack, when
 	// it is never set) gets nothing worth keeping.

@@ -8,10 +8,13 @@ import (
 	"testing"
 	"time"
 
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
+	"github.com/agent-smith/agent-smith/trackers"
 )
 
 // BenchmarkRunToPodCreated measures the orchestrator's part of "webhook →
@@ -74,19 +78,22 @@ func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
 		restCfg.QPS, restCfg.Burst = qps, int(qps*1.5)
 	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: CacheOptions(ns, "agent-smith-config"), Logger: logr.Discard()})
+		// The package runs many managers in one process; controller
+		// names are unique per process.
+		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:      CacheOptions(ns, "agent-smith-config"), Logger: logr.Discard()})
 	must(b, err)
 	var entered sync.Map // run id → time it entered provisioning
-	var rec *SandboxReconciler
+	changes := NewRunChanges()
 	store, err := runs.NewStore(rds.Client(b), runs.Options{Prefix: cfg.Queue.RedisPrefix, BlockTimeout: 50 * time.Millisecond,
 		HeartbeatTTL: time.Hour, Notify: func(r runs.Run) {
 			if r.State == runs.StateProvisioning {
 				entered.Store(r.ID, time.Now())
 			}
-			rec.RunChanged(r)
+			changes.Notify(r)
 		}})
 	must(b, err)
-	rec, err = NewSandboxReconciler(store, NewCurrent(&Snapshot{Config: cfg}), kube.NewBoard(), mgr.GetEventRecorder("agent-smith-sandbox"),
+	rec, err := NewSandboxReconciler(store, changes, trackers.NewCurrent(&trackers.Snapshot{Config: cfg}), kube.NewBoard(), mgr.GetEventRecorder("agent-smith-sandbox"),
 		SandboxOptions{Namespace: ns, Owner: me, RedisURL: rds.URL(), Version: "test", MaxConcurrentReconciles: workers})
 	must(b, err)
 	must(b, rec.SetupWithManager(mgr))

@@ -10,11 +10,14 @@ import (
 	"testing"
 	"time"
 
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+
 	"github.com/go-logr/logr/funcr"
 	. "github.com/onsi/gomega"
 	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -24,6 +27,7 @@ import (
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
+	"github.com/agent-smith/agent-smith/trackers"
 )
 
 // The sandbox tests run the whole path for real: the run store in Redis
@@ -114,6 +118,7 @@ type sandboxEnv struct {
 	store    *runs.Store
 	board    *kube.Board
 	rec      *SandboxReconciler
+	changes  *RunChanges
 	prov     *kube.Provisioner
 	kubelet  *kubelet.Kubelet
 	owner    runs.Owner
@@ -161,16 +166,20 @@ func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
 	})
 	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   CacheOptions(e.ns, "agent-smith-config"),
-		Logger:  log,
+		// The package runs many managers in one process; controller
+		// names are unique per process.
+		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:      CacheOptions(e.ns, "agent-smith-config"),
+		Logger:     log,
 	})
 	must(t, err)
 	e.mgr = mgr
+	e.changes = NewRunChanges()
 	store, err := runs.NewStore(e.rdb, runs.Options{Prefix: e.cfg.Queue.RedisPrefix, BlockTimeout: 50 * time.Millisecond,
-		Notify: func(r runs.Run) { e.rec.RunChanged(r) }})
+		Notify: e.changes.Notify})
 	must(t, err)
 	e.store = store
-	e.rec, err = NewSandboxReconciler(store, NewCurrent(&Snapshot{Config: e.cfg}), e.board, mgr.GetEventRecorder("agent-smith-sandbox"), SandboxOptions{
+	e.rec, err = NewSandboxReconciler(store, e.changes, trackers.NewCurrent(&trackers.Snapshot{Config: e.cfg}), e.board, mgr.GetEventRecorder("agent-smith-sandbox"), SandboxOptions{
 		Namespace: e.ns, Owner: e.owner, RedisURL: rds.URL(), Version: "test", ResyncInterval: o.resync,
 	})
 	must(t, err)

@@ -88,13 +88,13 @@ func TestDuplicateRunEventsNeverCreateTwinsOrChurn(t *testing.T) {
 	run := e.startRun("acme/api#5", "api", "web")
 	var storm sync.WaitGroup
 	for range 200 {
-		storm.Go(func() { e.rec.RunChanged(run) })
+		storm.Go(func() { e.changes.Notify(run) })
 	}
 	sbs, err := e.provision(run)
 	g.Expect(err).NotTo(HaveOccurred())
 	storm.Wait()
 	for range 50 {
-		e.rec.RunChanged(run) // after ready, too, with a resync every 50ms
+		e.changes.Notify(run) // after ready, too, with a resync every 50ms
 	}
 	want := map[string]int{kube.PodName(run.ID, "api"): 1, kube.PodName(run.ID, "web"): 1}
 	g.Consistently(creations).WithTimeout(2*time.Second).Should(Equal(want), "each sandbox pod is created once, never re-created")

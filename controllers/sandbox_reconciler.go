@@ -15,11 +15,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
+	"github.com/agent-smith/agent-smith/trackers"
 )
 
 // SandboxStore is the part of the run store the sandbox reconciler uses.
@@ -68,19 +68,18 @@ const runIndex = "agent-smith.run"
 // parked, are unknown, or moved to another replica) and writes readiness or
 // failure back to the run and to the Board the Provisioner waits on.
 //
-// Run transitions reach it through RunChanged (a channel source, no
+// Run transitions reach it through RunChanges (a channel source, no
 // polling of Redis), pod changes through the cache's watch (mapped to run
 // ids by label), and a periodic resync catches anything missed.
 type SandboxReconciler struct {
 	store    SandboxStore
-	current  *Current
+	current  *trackers.Current
 	board    *kube.Board
 	recorder events.EventRecorder
 	builder  *kube.Builder
 	opts     SandboxOptions
 
-	changed chan event.TypedGenericEvent[string]
-	resync  chan struct{}
+	changes *RunChanges
 
 	client client.Client
 	reader client.Reader
@@ -89,8 +88,8 @@ type SandboxReconciler struct {
 }
 
 // NewSandboxReconciler returns the reconciler; SetupWithManager registers
-// it. store's Notify must call RunChanged.
-func NewSandboxReconciler(store SandboxStore, current *Current, board *kube.Board, recorder events.EventRecorder, opts SandboxOptions) (*SandboxReconciler, error) {
+// it. store's Notify must be changes.Notify.
+func NewSandboxReconciler(store SandboxStore, changes *RunChanges, current *trackers.Current, board *kube.Board, recorder events.EventRecorder, opts SandboxOptions) (*SandboxReconciler, error) {
 	if opts.MaxConcurrentReconciles <= 0 {
 		opts.MaxConcurrentReconciles = 16
 	}
@@ -105,11 +104,7 @@ func NewSandboxReconciler(store SandboxStore, current *Current, board *kube.Boar
 		return nil, err
 	}
 	return &SandboxReconciler{
-		store: store, current: current, board: board, recorder: recorder, builder: b, opts: opts,
-		// Room for a burst of transitions before the controller starts
-		// draining it; beyond that RunChanged falls back to a resync.
-		changed: make(chan event.TypedGenericEvent[string], 4096),
-		resync:  make(chan struct{}, 1),
+		store: store, changes: changes, current: current, board: board, recorder: recorder, builder: b, opts: opts,
 	}, nil
 }
 
@@ -181,7 +176,7 @@ func (r *SandboxReconciler) remove(ctx context.Context, removals []podRemoval) e
 // fails the run. A pod of the same name that is not this attempt's (another
 // replica's, or an older attempt's) is deleted; its deletion brings the run
 // back here.
-func (r *SandboxReconciler) create(ctx context.Context, snap *Snapshot, run *runs.Run, plan *sandboxPlan) error {
+func (r *SandboxReconciler) create(ctx context.Context, snap *trackers.Snapshot, run *runs.Run, plan *sandboxPlan) error {
 	log := logr.FromContextOrDiscard(ctx)
 	var errs []error
 	for _, repo := range plan.create {

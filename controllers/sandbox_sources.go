@@ -22,24 +22,42 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 )
 
-// RunChanged tells the reconciler that run changed; the run store's Notify
-// calls it after every transition. It never blocks: should the channel be
-// full (the controller has not started draining it yet), the resync that
-// follows the start covers the run.
-func (r *SandboxReconciler) RunChanged(run runs.Run) {
+// RunChanges carries the run store's transitions to the sandbox
+// reconciler. It is made before both (the store's Notify is its Notify, the
+// reconciler drains it), so neither needs the other to exist first.
+type RunChanges struct {
+	changed chan event.TypedGenericEvent[string]
+	resync  chan struct{}
+}
+
+// NewRunChanges returns an empty RunChanges.
+func NewRunChanges() *RunChanges {
+	return &RunChanges{
+		// Room for a burst of transitions before the controller starts
+		// draining it; beyond that Notify falls back to a resync.
+		changed: make(chan event.TypedGenericEvent[string], 4096),
+		resync:  make(chan struct{}, 1),
+	}
+}
+
+// Notify tells the reconciler that run changed; the run store calls it
+// after every transition. It never blocks: should the channel be full (the
+// controller has not started draining it yet), the resync that follows the
+// start covers the run.
+func (c *RunChanges) Notify(run runs.Run) {
 	if run.Owner.Name == "" {
 		return // never started: no replica made pods for it
 	}
 	select {
-	case r.changed <- event.TypedGenericEvent[string]{Object: run.ID}:
+	case c.changed <- event.TypedGenericEvent[string]{Object: run.ID}:
 	default:
-		r.requestResync()
+		c.requestResync()
 	}
 }
 
-func (r *SandboxReconciler) requestResync() {
+func (c *RunChanges) requestResync() {
 	select {
-	case r.resync <- struct{}{}:
+	case c.resync <- struct{}{}:
 	default:
 	}
 }
@@ -58,14 +76,11 @@ func (r *SandboxReconciler) watch(b *builder.Builder) *builder.Builder {
 	return b.Named("sandbox").
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.opts.MaxConcurrentReconciles,
-			// One process may run several managers (tests do); the
-			// controller's name only labels its metrics and logs.
-			SkipNameValidation: ptr.To(true),
 			// Every replica provisions the runs it owns, not only the
 			// leader (controllers default to leader-only).
 			NeedLeaderElection: ptr.To(false),
 		}).
-		WatchesRawSource(source.Channel(r.changed, runChanges)).
+		WatchesRawSource(source.Channel(r.changes.changed, runChanges)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			return []reconcile.Request{r.request(o.GetLabels()[kube.LabelRun])}
 		}), builder.WithPredicates(isSandbox)).
@@ -80,7 +95,7 @@ func (r *SandboxReconciler) request(runID string) reconcile.Request {
 }
 
 // resyncLoop queues every run this replica should look at, once the cache
-// has synced and then every ResyncInterval (or sooner when RunChanged had
+// has synced and then every ResyncInterval (or sooner when RunChanges.Notify had
 // to drop a notification).
 func (r *SandboxReconciler) resyncLoop(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	log := r.log.WithName("resync")
@@ -101,7 +116,7 @@ func (r *SandboxReconciler) resyncLoop(ctx context.Context, q workqueue.TypedRat
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-		case <-r.resync:
+		case <-r.changes.resync:
 		}
 	}
 }

@@ -34,8 +34,6 @@ type SandboxSweeper struct {
 	log       logr.Logger
 }
 
-var _ Sweeper = (*SandboxSweeper)(nil)
-
 // NewSandboxSweeper returns a sweeper of the sandbox pods in namespace; c
 // may be the manager's cached client.
 func NewSandboxSweeper(c client.Client, store RunIndex, namespace string, recorder events.EventRecorder, log logr.Logger) *SandboxSweeper {

@@ -19,12 +19,12 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/config"
-	"github.com/agent-smith/agent-smith/controllers"
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/runs/pipeline"
 	"github.com/agent-smith/agent-smith/runs/pipeline/pipelinetest"
+	"github.com/agent-smith/agent-smith/runs/worker"
 	"github.com/agent-smith/agent-smith/sandbox/local"
 	"github.com/agent-smith/agent-smith/skills"
 	"github.com/agent-smith/agent-smith/trackers"
@@ -141,7 +141,7 @@ func newWorld(t testing.TB, script, repoKeys string) *world {
 	if _, bench := t.(*testing.B); bench {
 		log = logr.Discard()
 	}
-	workers := controllers.NewWorkers(w.store, pipe, runs.Owner{Name: "replica-a", UID: "uid-a"}, 2, log, nil)
+	workers := worker.NewWorkers(w.store, pipe, runs.Owner{Name: "replica-a", UID: "uid-a"}, 2, log, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = workers.Start(ctx) }()

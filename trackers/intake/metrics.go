@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,28 +56,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	var err error
-	m.deliveries, err = register(reg, m.deliveries)
-	if err != nil {
-		return nil, err
-	}
-	m.duration, err = register(reg, m.duration)
-	if err != nil {
-		return nil, err
+	for _, c := range []prometheus.Collector{m.deliveries, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register webhook metrics: %w", err)
+		}
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector registered before (a
-// config reload builds a new handler on the same registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register webhook metrics: %w", err)
-	}
-	return c, nil
 }

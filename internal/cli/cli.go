@@ -1,0 +1,102 @@
+// Package cli is agent-smith's command line and its composition root: it
+// parses each command's flags and environment, builds the parts a command
+// needs from the configuration, and runs them. It is the only package that
+// knows every concrete type (trackers, model providers, sandbox backends,
+// the Redis connection); the packages it wires know each other only through
+// interfaces. Nothing imports cli but main.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/agent-smith/agent-smith/internal/version"
+)
+
+const usage = `agent-smith turns tracker tickets into pull requests.
+
+Usage:
+  agent-smith serve [flags]                     run the orchestrator (webhooks, workers, leader duties)
+  agent-smith run --project P --ticket T        run one ticket in the foreground, with local sandboxes
+  agent-smith config validate [-f FILE]         check agentsmith.yml (default $AGENTSMITH_CONFIG)
+  agent-smith config print [-f FILE]            print the resolved configuration, secrets redacted
+  agent-smith inject PATH                       copy this binary to PATH (sandbox init container)
+  agent-smith sandbox-agent --redis-url URL --job-id ID
+                                                execute sandbox steps (inside a sandbox)
+  agent-smith version                           print the version
+
+Run "agent-smith COMMAND -h" for a command's flags.
+`
+
+// Env is the environment a command sees: the process's in main, a map in
+// tests. Configuration (${VAR} in agentsmith.yml), flags' defaults and the
+// connection settings all come from it.
+type Env func(name string) (value string, ok bool)
+
+// Get is the variable's value, empty when it is unset.
+func (e Env) Get(name string) string {
+	v, _ := e(name)
+	return v
+}
+
+// Main runs the command args names in env. Its error tells the process how
+// to exit (ExitCode).
+func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError(2)
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "version":
+		fmt.Fprintln(stdout, "agent-smith", version.Version)
+		return nil
+	case "config":
+		return runConfig(rest, env, stdout, stderr)
+	case "inject":
+		return runInject(rest, stderr)
+	case "sandbox-agent":
+		return runSandboxAgent(ctx, rest, env, stderr)
+	case "serve":
+		return runServe(ctx, rest, env, stderr)
+	case "run":
+		return runRun(ctx, rest, env, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return exitError(2)
+	}
+}
+
+// ExitCode is the process exit status for Main's error. An error the
+// command has not already told the user about is written to stderr.
+func ExitCode(err error, stderr io.Writer) int {
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return int(exit)
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	default:
+		fmt.Fprintln(stderr, "agent-smith:", err)
+		return 1
+	}
+}
+
+// exitError ends the process with a status code after the command has
+// already told the user what went wrong.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// exitWith tells the user what went wrong and ends the command with code.
+func exitWith(stderr io.Writer, code int, format string, args ...any) error {
+	_, _ = fmt.Fprintf(stderr, format+"\n", args...)
+	return exitError(code)
+}

@@ -1,0 +1,254 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/logging"
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/runs/pipeline"
+	"github.com/agent-smith/agent-smith/runs/worker"
+	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
+	"github.com/agent-smith/agent-smith/trackers/intake"
+)
+
+const runUsage = `Usage:
+  agent-smith run --project P --ticket T [--config FILE] [--pipeline NAME]
+                  [--sandbox local|kubernetes] [--runs-dir DIR] [--verbose]
+
+Executes one run of ticket T in the foreground and prints its progress.
+FILE defaults to $AGENTSMITH_CONFIG. Redis is $REDIS_URL, else an embedded
+in-memory server; with $REDIS_URL the run's keys are kept apart from a
+serving orchestrator's (prefix {redis_prefix}run:). The pipeline comes from
+the ticket's labels unless --pipeline names one.
+
+Exit status: 0 the run succeeded, 1 it failed, 2 bad usage or
+configuration, 3 the plan asked questions (answer on the ticket and run
+again).
+`
+
+// progressPoll is how often the run's event stream is read for printing.
+const progressPoll = 200 * time.Millisecond
+
+// runOptions are the parsed flags of `run`.
+type runOptions struct {
+	file, project, ticket, pipeline, runsDir string
+	verbose                                  bool
+}
+
+func parseRun(args []string, env Env, stderr io.Writer) (runOptions, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { _, _ = fmt.Fprint(stderr, runUsage) }
+	var o runOptions
+	fs.StringVar(&o.file, "config", env.Get("AGENTSMITH_CONFIG"), "path of agentsmith.yml")
+	fs.StringVar(&o.project, "project", "", "project of the ticket")
+	fs.StringVar(&o.ticket, "ticket", "", "ticket id: issue number, work item id or issue key")
+	fs.StringVar(&o.pipeline, "pipeline", "", "pipeline to run instead of the one the ticket's labels select")
+	backend := fs.String("sandbox", "", "sandbox backend: local or kubernetes (default $SANDBOX_TYPE, else local)")
+	fs.StringVar(&o.runsDir, "runs-dir", "", "where run artifacts are kept (default orchestrator.runs_dir, else a temporary directory)")
+	fs.BoolVar(&o.verbose, "verbose", false, "log what the orchestrator does on stderr")
+	if err := fs.Parse(args); err != nil {
+		return o, exitError(2)
+	}
+	usageErr := func(format string, a ...any) error { return exitWith(stderr, 2, "run: "+format, a...) }
+	switch {
+	case fs.NArg() > 0:
+		return o, usageErr("unexpected argument %q", fs.Arg(0))
+	case o.file == "":
+		return o, usageErr("no config file: pass --config FILE or set AGENTSMITH_CONFIG")
+	case o.project == "" || o.ticket == "":
+		return o, usageErr("--project and --ticket are required")
+	case o.pipeline != "" && !config.IsPipeline(o.pipeline):
+		return o, usageErr("unknown pipeline %q (want %s)", o.pipeline, strings.Join(config.Pipelines(), ", "))
+	}
+	kind, err := sandboxBackend(*backend, env)
+	if err != nil {
+		return o, usageErr("%v", err)
+	}
+	if kind == sandboxKubernetes {
+		return o, usageErr("the kubernetes sandbox needs the sandbox reconciler that `agent-smith serve` runs; use --sandbox local")
+	}
+	return o, nil
+}
+
+// runRun implements `agent-smith run`.
+func runRun(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	o, err := parseRun(args, env, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfigForCommand("run", []string{"-f", o.file}, env, stderr)
+	if err != nil {
+		if errors.Is(err, exitError(1)) {
+			return exitError(2)
+		}
+		return err
+	}
+	p, ok := cfg.Projects[o.project]
+	if !ok {
+		return exitWith(stderr, 2, "run: no project %q in %s", o.project, o.file)
+	}
+	verbosity := -1 // errors only: stdout tells the run's story
+	if o.verbose {
+		verbosity = 0
+	}
+	log := logging.New(stderr, logging.Options{Format: logging.Console, Verbosity: verbosity})
+	ctx = logr.NewContext(ctx, log)
+
+	tr, err := connect.Tracker(cfg, p.Tracker)
+	if err != nil {
+		return err
+	}
+	t, err := tr.Ticket(ctx, o.ticket)
+	if err != nil {
+		return fmt.Errorf("read ticket %s: %w", o.ticket, err)
+	}
+	sub := submission(cfg, o.project, t, o.pipeline)
+	_, _ = fmt.Fprintf(stdout, "ticket %s: %s\npipeline %s on %s\n", t.ID, t.Title, sub.Pipeline, strings.Join(sub.Repos, ", "))
+
+	conn, err := openRedis(env)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	dir := o.runsDir
+	if dir == "" {
+		dir = runsDirFor(cfg.Orchestrator.RunsDir)
+	}
+	final, err := executeOne(ctx, cfg, conn, o.file, dir, sub, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	return report(final, dir, stdout, stderr)
+}
+
+// executeOne submits sub and executes it with one worker and local
+// sandboxes in this process, printing its progress, and returns the run as
+// it ended. With a shared Redis its keys stay apart from a serving
+// orchestrator's.
+func executeOne(ctx context.Context, cfg *config.Config, conn *redisConn, configPath, runsDir string, sub runs.Submission, stdout, stderr io.Writer) (runs.Run, error) {
+	prefix := cfg.Queue.RedisPrefix
+	if !conn.Embedded {
+		prefix += "run:"
+	}
+	store, err := newRunStore(conn.Client, cfg, prefix, nil)
+	if err != nil {
+		return runs.Run{}, err
+	}
+	prov, err := localSandboxes(conn, cfg, prefix)
+	if err != nil {
+		return runs.Run{}, err
+	}
+	pipe, err := newPipeline(pipelineParts{Config: func() *config.Config { return cfg }, ConfigPath: configPath,
+		Store: store, Provisioner: prov, RunsDir: runsDir})
+	if err != nil {
+		return runs.Run{}, err
+	}
+	res, err := store.Submit(ctx, sub)
+	if err != nil {
+		return runs.Run{}, err
+	}
+	if res.Outcome != runs.OutcomeQueued {
+		return runs.Run{}, exitWith(stderr, 1, "run: ticket %s already has run %s", sub.Ticket, res.RunID)
+	}
+	_, _ = fmt.Fprintf(stdout, "run %s\n", res.RunID)
+
+	host, _ := os.Hostname()
+	workers := worker.NewWorkers(store, pipe, runs.Owner{Name: fmt.Sprintf("run-%s-%d", host, os.Getpid())}, 1,
+		logr.FromContextOrDiscard(ctx), nil)
+	wctx, stopWorkers := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		_ = workers.Start(wctx)
+	}()
+	final, err := follow(ctx, store, res.RunID, stdout)
+	stopWorkers()
+	<-stopped
+	return final, err
+}
+
+// submission is the run for ticket t of project: its pipeline from the
+// ticket's labels (or the override), the project's repositories and the
+// trigger's done status.
+func submission(cfg *config.Config, project string, t trackers.Ticket, override string) runs.Submission {
+	p := cfg.Projects[project]
+	labels := slices.DeleteFunc(slices.Clone(t.Labels), trackers.IsLifecycleLabel)
+	pipe := override
+	if pipe == "" {
+		pipe = cfg.PipelineFor(project, labels)
+	}
+	sub := runs.Submission{
+		Project: project, Pipeline: pipe, Tracker: p.Tracker, Ticket: t.ID, TicketURL: t.URL, TicketTitle: t.Title,
+		Labels: labels, Repos: slices.Clone(p.Repos), Context: map[string]string{intake.ContextTrigger: "agent-smith run"},
+	}
+	if trig := p.Trigger(); trig != nil && trig.DoneStatus != "" {
+		sub.Context[intake.ContextDoneStatus] = trig.DoneStatus
+	}
+	return sub
+}
+
+// follow prints the run's progress lines until it stops being active or
+// queued, and returns it as it ended.
+func follow(ctx context.Context, store *runs.Store, id string, stdout io.Writer) (runs.Run, error) {
+	tick := time.NewTicker(progressPoll)
+	defer tick.Stop()
+	after := ""
+	for {
+		lines, err := store.Progress(ctx, id, after, 0)
+		if err != nil {
+			return runs.Run{}, err
+		}
+		for _, l := range lines {
+			after = l.ID
+			_, _ = fmt.Fprintf(stdout, "%s  %-13s %s\n", l.Time.Local().Format("15:04:05"), l.Step, l.Message)
+		}
+		r, err := store.Get(ctx, id)
+		if err != nil {
+			return runs.Run{}, err
+		}
+		if len(lines) == 0 && (r.State.Terminal() || r.State == runs.StateAwaitingInput) {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return runs.Run{}, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// report prints how the run ended and turns it into the exit status.
+func report(r runs.Run, runsDir string, stdout, stderr io.Writer) error {
+	for _, repo := range slices.Sorted(maps.Keys(r.PullRequests)) {
+		_, _ = fmt.Fprintf(stdout, "pull request %s: %s\n", repo, r.PullRequests[repo])
+	}
+	_, _ = fmt.Fprintf(stdout, "model usage: %d input and %d output tokens, $%.4f\n", r.Usage.InputTokens, r.Usage.OutputTokens, r.Usage.CostUSD)
+	_, _ = fmt.Fprintf(stdout, "artifacts: %s\n", runsDir+string(os.PathSeparator)+r.ID)
+	switch r.State {
+	case runs.StateSucceeded:
+		_, _ = fmt.Fprintf(stdout, "run %s succeeded\n", r.ID)
+		return nil
+	case runs.StateAwaitingInput:
+		_, _ = fmt.Fprintf(stdout, "run %s is waiting for answers to its questions:\n", r.ID)
+		for _, q := range strings.Split(r.Context[pipeline.ContextQuestions], "\n") {
+			_, _ = fmt.Fprintf(stdout, "  - %s\n", q)
+		}
+		_, _ = fmt.Fprintln(stdout, "answer on the ticket, then run again")
+		return exitError(3)
+	}
+	return exitWith(stderr, 1, "run %s %s: %s", r.ID, r.State, r.Error)
+}

@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/logging"
+	"github.com/agent-smith/agent-smith/internal/server"
+	"github.com/agent-smith/agent-smith/internal/version"
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/runs/worker"
+	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
+	"github.com/agent-smith/agent-smith/trackers/intake"
+)
+
+const serveUsage = `Usage:
+  agent-smith serve [--config FILE] [--addr :8080] [--sandbox local|kubernetes]
+                    [--log-format json|console] [-v N]
+
+Runs the orchestrator: the webhook endpoint, probes, metrics and run API on
+--addr; queue workers; and, on the elected leader, the pollers and
+housekeeping. FILE defaults to $AGENTSMITH_CONFIG.
+
+Environment: REDIS_URL (unset: an embedded in-memory Redis, state lost on
+exit), SANDBOX_TYPE, KUBERNETES_NAMESPACE, POD_NAME and POD_UID (the
+replica's identity; sandbox pods are owned by it).
+`
+
+// serveOptions are the parsed flags and environment of `serve`.
+type serveOptions struct {
+	configPath string
+	addr       string
+	backend    string
+	logFormat  string
+	verbosity  int
+	namespace  string
+	configMap  string
+	owner      runs.Owner
+	env        Env
+}
+
+func parseServe(args []string, env Env, stderr io.Writer) (serveOptions, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, serveUsage) }
+	o := serveOptions{env: env}
+	fs.StringVar(&o.configPath, "config", env.Get("AGENTSMITH_CONFIG"), "path of agentsmith.yml")
+	fs.StringVar(&o.addr, "addr", ":8080", "address of the HTTP server (webhooks, probes, metrics, run API)")
+	backend := fs.String("sandbox", "", "sandbox backend: local or kubernetes (default $SANDBOX_TYPE, kubernetes in a cluster)")
+	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or console")
+	fs.IntVar(&o.verbosity, "v", 0, "log verbosity (0 info, 1 debug, 2 and more: trace)")
+	fs.StringVar(&o.configMap, "configmap", "agent-smith-config", "ConfigMap holding agentsmith.yml, reloaded on change (kubernetes backend)")
+	if err := fs.Parse(args); err != nil {
+		return o, exitError(2)
+	}
+	usageErr := func(format string, a ...any) error { return exitWith(stderr, 2, "serve: "+format, a...) }
+	if fs.NArg() > 0 {
+		return o, usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if o.configPath == "" {
+		return o, usageErr("no config file: pass --config FILE or set AGENTSMITH_CONFIG")
+	}
+	if err := (logging.Options{Format: o.logFormat}).Validate(); err != nil {
+		return o, usageErr("--%v", err)
+	}
+	var err error
+	if o.backend, err = sandboxBackend(*backend, env); err != nil {
+		return o, usageErr("%v", err)
+	}
+	o.owner = replicaIdentity(env)
+	o.namespace = env.Get("KUBERNETES_NAMESPACE")
+	if o.backend == sandboxKubernetes && o.namespace == "" {
+		return o, usageErr("SANDBOX_TYPE=kubernetes needs KUBERNETES_NAMESPACE (the manifests set it from the downward API)")
+	}
+	return o, nil
+}
+
+// replicaIdentity is this replica's name and uid: the pod's, from the
+// downward API, else the host's name and the process id.
+func replicaIdentity(env Env) runs.Owner {
+	if name := env.Get("POD_NAME"); name != "" {
+		return runs.Owner{Name: name, UID: env.Get("POD_UID")}
+	}
+	host, _ := os.Hostname()
+	return runs.Owner{Name: fmt.Sprintf("%s-%d", host, os.Getpid())}
+}
+
+// runServe implements `agent-smith serve`.
+func runServe(ctx context.Context, args []string, env Env, stderr io.Writer) error {
+	o, err := parseServe(args, env, stderr)
+	if err != nil {
+		return err
+	}
+	log := logging.New(stderr, logging.Options{Format: o.logFormat, Verbosity: o.verbosity})
+	setControllerRuntimeLogger(log)
+
+	raw, err := os.ReadFile(o.configPath)
+	if err != nil {
+		return exitWith(stderr, 2, "serve: read config: %v", err)
+	}
+	cfg, err := config.Parse(raw, o.configPath, env)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitWith(stderr, 2, "serve: %s is invalid; nothing started", o.configPath)
+	}
+	trs, err := connect.Trackers(cfg)
+	if err != nil {
+		return exitWith(stderr, 2, "serve: %v", err)
+	}
+
+	conn, err := openRedis(env)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if conn.Embedded {
+		log.Info("WARNING: REDIS_URL is not set; using an embedded in-memory Redis. Queued and running runs are LOST when this process exits, and no other replica can share the work. Set REDIS_URL for anything but a trial.", "url", conn.URL)
+	}
+	r, err := newReplica(o, conn, &trackers.Snapshot{Config: cfg, Trackers: trs}, log)
+	if err != nil {
+		return err
+	}
+	return r.run(ctx, raw)
+}
+
+// replica is one orchestrator replica: its HTTP server, workers, leader
+// duties and whatever its sandbox backend adds.
+type replica struct {
+	o         serveOptions
+	log       logr.Logger
+	current   *trackers.Current
+	health    *server.Health
+	webhooks  *intake.Handler
+	workers   *worker.Workers
+	runnables []runnable
+	parts     *serveParts
+}
+
+// newReplica assembles a replica from its first configuration.
+func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log logr.Logger) (*replica, error) {
+	cfg := first.Config
+	current := trackers.NewCurrent(first)
+	parts, err := newServeParts(o, conn, current, log)
+	if err != nil {
+		return nil, err
+	}
+	loaded := func() *config.Config { s, _ := current.Load(); return s.Config }
+	pipe, err := newPipeline(pipelineParts{Config: loaded, ConfigPath: o.configPath, Store: parts.store,
+		Provisioner: parts.provisioner, RunsDir: runsDirFor(cfg.Orchestrator.RunsDir)})
+	if err != nil {
+		return nil, err
+	}
+	// agent-smith's metrics are the replica's own; /metrics adds
+	// controller-runtime's (its global registry, with Go's and the
+	// process's).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(worker.NewRunsCollector(parts.store, log))
+	webhooks, err := intake.New(cfg, first.Trackers, intake.StoreRuns(parts.store), log, reg)
+	if err != nil {
+		return nil, err
+	}
+	r := &replica{o: o, log: log, current: current, health: &server.Health{}, webhooks: webhooks, parts: parts,
+		workers: worker.NewWorkers(parts.store, pipe, o.owner, cfg.Queue.MaxParallelJobs, log, reg)}
+	r.health.AddReadinessCheck("redis", func(ctx context.Context) error { return conn.Client.Ping(ctx).Err() })
+	routes := server.Routes{Webhooks: webhooks, Runs: server.RunAPI(parts.store), Health: r.health,
+		Gatherer: prometheus.Gatherers{ctrlmetrics.Registry, reg}}
+	r.runnables = []runnable{
+		server.NewHTTPServer(o.addr, routes.Handler(), log), r.workers,
+		intake.NewPoller(current, intake.StoreRuns(parts.store), log, reg),
+		worker.NewHousekeeper(parts.store, o.owner.Name, housekeepingInterval, log, parts.sweepers...),
+	}
+	return r, nil
+}
+
+// run serves until ctx ends; then the replica drains: /readyz fails,
+// workers take nothing new and finish or hand back their runs, and only
+// then the rest (HTTP server last, leader lease released) stops. loaded is
+// the agentsmith.yml it started with.
+func (r *replica) run(ctx context.Context, loaded []byte) error {
+	watch, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go r.current.Watch(watch, func(s *trackers.Snapshot) {
+		r.webhooks.Reload(s.Config, s.Trackers)
+		connect.Warm(watch, s.Trackers, r.log)
+	})
+	snap, _ := r.current.Load()
+	cfg := snap.Config
+	r.log.Info("starting", "version", version.Version, "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr,
+		"projects", len(cfg.Projects), "trackers", len(cfg.Trackers), "maxParallelJobs", cfg.Queue.MaxParallelJobs,
+		"webhooks", slices.Sorted(maps.Keys(cfg.WebhookRoutes())))
+
+	run, stopRunnables := context.WithCancel(context.Background())
+	defer stopRunnables()
+	done := make(chan error, 1)
+	go func() { done <- r.parts.start(run, r.runnables, loaded) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	snap, _ = r.current.Load()
+	grace := snap.Config.Queue.ShutdownGrace()
+	r.log.Info("draining", "grace", grace)
+	r.health.Drain()
+	r.workers.Drain(grace)
+	stopRunnables()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	r.log.Info("stopped")
+	return nil
+}
+
+// housekeepingInterval spaces the leader's recovery and sweeping rounds.
+const housekeepingInterval = time.Minute
+
+// runnable is what both the manager and the local group run; it says
+// whether only the elected leader runs it.
+type runnable interface {
+	Start(ctx context.Context) error
+	NeedLeaderElection() bool
+}
+
+// runLocal runs every runnable in this process, which is its own leader:
+// without a cluster there is no Lease to elect one, and no second replica.
+func runLocal(ctx context.Context, rs []runnable) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, r := range rs {
+		g.Go(func() error { return r.Start(ctx) })
+	}
+	return g.Wait()
+}
+
+// serveParts are what differs between the sandbox backends.
+type serveParts struct {
+	store       *runs.Store
+	provisioner sandbox.Provisioner
+	sweepers    []worker.Sweeper
+	// start runs the runnables until ctx ends; loaded is the agentsmith.yml
+	// the process started with.
+	start func(ctx context.Context, rs []runnable, loaded []byte) error
+}
+
+func newServeParts(o serveOptions, conn *redisConn, current *trackers.Current, log logr.Logger) (*serveParts, error) {
+	if o.backend == sandboxKubernetes {
+		return kubeParts(o, conn, current, log)
+	}
+	snap, _ := current.Load()
+	cfg := snap.Config
+	store, err := newRunStore(conn.Client, cfg, cfg.Queue.RedisPrefix, nil)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := localSandboxes(conn, cfg, cfg.Queue.RedisPrefix)
+	if err != nil {
+		return nil, err
+	}
+	return &serveParts{store: store, provisioner: prov,
+		start: func(ctx context.Context, rs []runnable, _ []byte) error { return runLocal(ctx, rs) }}, nil
+}

@@ -1,0 +1,214 @@
+package cli
+
+// This file assembles the orchestrator's parts from one configuration:
+// the Redis connection, the run store, the sandbox provisioner and the
+// pipeline with its trackers, repository hosts, models and skills. Both
+// `agent-smith run` and `agent-smith serve` build with it.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/memredis"
+	"github.com/agent-smith/agent-smith/llm"
+	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/runs/pipeline"
+	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/local"
+	"github.com/agent-smith/agent-smith/skills"
+	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
+)
+
+// Sandbox backends (SANDBOX_TYPE).
+const (
+	sandboxLocal      = "local"
+	sandboxKubernetes = "kubernetes"
+)
+
+// redisConn is the Redis the orchestrator and its sandbox agents share.
+type redisConn struct {
+	Client redis.UniversalClient
+	// URL is what sandbox agents connect to.
+	URL string
+	// Embedded is set when no REDIS_URL was given and an in-memory server
+	// runs in this process: its data is gone when the process ends.
+	Embedded bool
+	close    func()
+}
+
+// Close closes the client and stops an embedded server.
+func (c *redisConn) Close() {
+	_ = c.Client.Close()
+	if c.close != nil {
+		c.close()
+	}
+}
+
+// poolSize bounds the connections to Redis. Every sandbox step a run waits
+// on holds one or two in a blocking pop, so the default (10 per CPU) would
+// let a few busy runs starve the webhooks and the queue.
+const poolSize = 128
+
+// openRedis connects to REDIS_URL, or starts the embedded in-memory server
+// when it is not set.
+func openRedis(env Env) (*redisConn, error) {
+	url := env.Get("REDIS_URL")
+	if url == "" {
+		srv, err := memredis.Start()
+		if err != nil {
+			return nil, fmt.Errorf("start the embedded Redis: %w", err)
+		}
+		opts, err := redis.ParseURL(srv.URL())
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		opts.PoolSize = poolSize
+		return &redisConn{Client: redis.NewClient(opts), URL: srv.URL(), Embedded: true, close: srv.Close}, nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		// The URL may hold a password: say what is wrong, not what it is.
+		return nil, errors.New("REDIS_URL is not a redis:// or rediss:// URL")
+	}
+	opts.PoolSize = poolSize
+	return &redisConn{Client: redis.NewClient(opts), URL: url}, nil
+}
+
+// newRunStore is the run store for cfg's queue block under prefix (the
+// queue's redis_prefix unless a caller isolates itself).
+func newRunStore(rdb redis.UniversalClient, cfg *config.Config, prefix string, notify func(runs.Run)) (*runs.Store, error) {
+	q := cfg.Queue
+	return runs.NewStore(rdb, runs.Options{
+		Prefix:       prefix,
+		HeartbeatTTL: 3 * time.Duration(q.HeartbeatSeconds) * time.Second,
+		MaxAttempts:  q.MaxAttempts,
+		Retention:    time.Duration(q.RetentionHours) * time.Hour,
+		// A blocked read does not see its context end: this bounds how long
+		// a stopping replica waits for its idle workers.
+		BlockTimeout: 2 * time.Second,
+		Notify:       notify,
+	})
+}
+
+// sandboxBackend picks the sandbox backend: the flag's value, else
+// SANDBOX_TYPE, else kubernetes inside a cluster and local outside.
+func sandboxBackend(flagValue string, env Env) (string, error) {
+	v := flagValue
+	if v == "" {
+		v = env.Get("SANDBOX_TYPE")
+	}
+	if v == "" {
+		v = sandboxLocal
+		if env.Get("KUBERNETES_SERVICE_HOST") != "" {
+			v = sandboxKubernetes
+		}
+	}
+	if v != sandboxLocal && v != sandboxKubernetes {
+		return "", fmt.Errorf("sandbox backend %q: want local or kubernetes", v)
+	}
+	return v, nil
+}
+
+// localSandboxes is the local provisioner: one agent process per
+// repository, this binary as the agent, keys under prefix.
+func localSandboxes(conn *redisConn, cfg *config.Config, prefix string) (*local.Provisioner, error) {
+	return local.New(local.Options{
+		Client:      conn.Client,
+		RedisURL:    conn.URL,
+		Prefix:      prefix,
+		IdleTimeout: time.Duration(cfg.Sandbox.IdleTimeoutSeconds) * time.Second,
+	})
+}
+
+// pipelineParts are what newPipeline assembles.
+type pipelineParts struct {
+	// Config returns the configuration in force (hot reload swaps it).
+	Config func() *config.Config
+	// ConfigPath resolves relative paths in the config (scripted agents'
+	// scripts, record_to).
+	ConfigPath  string
+	Store       pipeline.Store
+	Provisioner sandbox.Provisioner
+	// HTTPClient makes the model, tracker and skills downloads' calls;
+	// nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// RunsDir overrides orchestrator.runs_dir.
+	RunsDir string
+}
+
+// newPipeline builds the pipeline: trackers, hosts, models (one gate for
+// the process, limits.max_concurrent_llm_calls of the config at start),
+// and the skills loader.
+func newPipeline(p pipelineParts) (*pipeline.Pipeline, error) {
+	gate := llm.NewGate(p.Config().Limits.MaxConcurrentLLMCalls)
+	baseDir := ""
+	if p.ConfigPath != "" {
+		baseDir = filepath.Dir(p.ConfigPath)
+	}
+	trs := &trackerCache{current: p.Config}
+	return pipeline.New(pipeline.Deps{
+		Config:      p.Config,
+		Tracker:     trs.get,
+		RepoHost:    connect.RepoHost,
+		Store:       p.Store,
+		Provisioner: p.Provisioner,
+		Models: func(ctx context.Context, cfg *config.Config, agent string, slot llm.Slot, runID string) (*llm.Model, error) {
+			return providers.New(ctx, cfg, agent, slot, providers.Options{RunID: runID, Gate: gate, HTTPClient: p.HTTPClient, BaseDir: baseDir})
+		},
+		Skills:  skills.NewLoader(p.HTTPClient),
+		RunsDir: p.RunsDir,
+	})
+}
+
+// trackerCache shares the trackers of the configuration in force between
+// runs (a tracker remembers which labels exist); a run still on an older
+// configuration gets trackers built from that one.
+type trackerCache struct {
+	current func() *config.Config
+
+	mu    sync.Mutex
+	cfg   *config.Config
+	built map[string]trackers.Tracker
+}
+
+func (c *trackerCache) get(cfg *config.Config, name string) (trackers.Tracker, error) {
+	if cfg != c.current() {
+		return connect.Tracker(cfg, name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg != cfg {
+		c.cfg, c.built = cfg, map[string]trackers.Tracker{}
+	}
+	if t, ok := c.built[name]; ok {
+		return t, nil
+	}
+	t, err := connect.Tracker(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	c.built[name] = t
+	return t, nil
+}
+
+// runsDirFor is where run artifacts are kept: dir when it can be created,
+// else a directory under the system's temporary one (a laptop has no
+// /var/lib/agent-smith volume).
+func runsDirFor(dir string) string {
+	if dir != "" && os.MkdirAll(dir, 0o755) == nil {
+		return dir
+	}
+	return filepath.Join(os.TempDir(), "agent-smith", "runs")
+}

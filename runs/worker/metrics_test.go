@@ -1,0 +1,102 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/agent-smith/agent-smith/runs"
+)
+
+// runsGauge gathers reg and returns agentsmith_runs by state.
+func runsGauge(g Gomega, reg *prometheus.Registry) map[string]float64 {
+	families, err := reg.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	out := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "agentsmith_runs" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+func TestRunsGaugeCountsTheRunsThatWaitOrWorkAtScrapeTime(t *testing.T) {
+	g := NewWithT(t)
+	rds.Flush(t)
+	store := newStore(t, rds.URL(), fastQueue)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewRunsCollector(store, testr.New(t)))
+
+	submitRun(t, store, "41")
+	submitRun(t, store, "42")
+	_, err := store.Dequeue(context.Background(), runs.Owner{Name: "replica-a"})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	g.Expect(runsGauge(g, reg)).To(Equal(map[string]float64{
+		"queued": 1, "provisioning": 1, "running": 0, "publishing": 0, "awaiting_input": 0,
+	}))
+}
+
+// brokenCounter is a run store that cannot be reached.
+type brokenCounter struct{}
+
+func (brokenCounter) Count(context.Context) (map[runs.State]int64, error) {
+	return nil, errors.New("dial tcp 10.0.0.9:6379: connect: connection refused")
+}
+
+func TestRunsGaugeIsLeftOutWhenRedisIsOutOfReachAndTheRestIsScraped(t *testing.T) {
+	g := NewWithT(t)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewRunsCollector(brokenCounter{}, testr.New(t)))
+	other := prometheus.NewCounter(prometheus.CounterOpts{Name: "agentsmith_other_total", Help: "Another metric."})
+	reg.MustRegister(other)
+
+	families, err := reg.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(families).To(ConsistOf(HaveField("Name", HaveValue(Equal("agentsmith_other_total")))))
+}
+
+// finishWithUsage finishes every run, booking model usage as it goes.
+type finishWithUsage struct{ store *runs.Store }
+
+func (e finishWithUsage) Execute(ctx context.Context, run runs.Run) error {
+	u := runs.Update{Attempt: run.Attempt, AddUsage: runs.Usage{InputTokens: 1200, OutputTokens: 80, CostUSD: 0.05}}
+	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish, runs.EventSucceed} {
+		if _, err := e.store.Apply(ctx, run.ID, ev, u); err != nil {
+			return err
+		}
+		u.AddUsage = runs.Usage{}
+	}
+	return nil
+}
+
+func TestAFinishedRunRecordsItsDurationTokensAndCost(t *testing.T) {
+	g := NewWithT(t)
+	rds.Flush(t)
+	store := newStore(t, rds.URL(), fastQueue)
+	w := NewWorkers(store, finishWithUsage{store}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	submitRun(t, store, "43")
+	g.Eventually(func(g Gomega) {
+		m := &dto.Metric{}
+		g.Expect(w.metrics.duration.WithLabelValues("fix-bug", "succeeded").(prometheus.Metric).Write(m)).To(Succeed())
+		g.Expect(m.GetHistogram().GetSampleCount()).To(Equal(uint64(1)))
+		g.Expect(counterValue(w.metrics.tokens.WithLabelValues("todo", "input"))).To(Equal(1200.0))
+		g.Expect(counterValue(w.metrics.tokens.WithLabelValues("todo", "output"))).To(Equal(80.0))
+		g.Expect(counterValue(w.metrics.cost.WithLabelValues("todo"))).To(BeNumerically("~", 0.05, 1e-9))
+	}).WithTimeout(20 * time.Second).Should(Succeed())
+}

@@ -1,0 +1,360 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/testr"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/runs"
+)
+
+// recordingExecutor finishes every run it is given (ready → publish →
+// succeed) and records who executed which attempt. With hold set it
+// instead waits for its context to end, like a long pipeline step.
+type recordingExecutor struct {
+	store *runs.Store
+	owner string
+	hold  bool
+
+	mu         sync.Mutex
+	executions map[string][]string // run → "owner#attempt" per execution
+}
+
+func (e *recordingExecutor) Execute(ctx context.Context, run runs.Run) error {
+	e.mu.Lock()
+	if e.executions == nil {
+		e.executions = map[string][]string{}
+	}
+	e.executions[run.ID] = append(e.executions[run.ID], fmt.Sprintf("%s#%d", e.owner, run.Attempt))
+	e.mu.Unlock()
+	if e.hold {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish, runs.EventSucceed} {
+		if _, err := e.store.Apply(ctx, run.ID, ev, runs.Update{Attempt: run.Attempt}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *recordingExecutor) executed() map[string][]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string][]string, len(e.executions))
+	for k, v := range e.executions {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// replica is one orchestrator replica's workers over a shared Redis.
+type replica struct {
+	store   *runs.Store
+	exec    *recordingExecutor
+	workers *Workers
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+func startReplica(t *testing.T, redisURL, name string, opts runs.Options, hold bool) *replica {
+	t.Helper()
+	store := newStore(t, redisURL, opts)
+	ex := &recordingExecutor{store: store, owner: name, hold: hold}
+	w := NewWorkers(store, ex, runs.Owner{Name: name, UID: "uid-" + name}, 4, testr.New(t), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &replica{store: store, exec: ex, workers: w, stop: cancel, done: make(chan struct{})}
+	go func() { defer close(r.done); _ = w.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-r.done })
+	return r
+}
+
+func newStore(t testing.TB, redisURL string, opts runs.Options) *runs.Store {
+	t.Helper()
+	o, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(o)
+	t.Cleanup(func() { _ = rdb.Close() })
+	s, err := runs.NewStore(rdb, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func submitRun(t *testing.T, s *runs.Store, ticket string) string {
+	t.Helper()
+	res, err := s.Submit(context.Background(), runs.Submission{
+		Project: "todo", Pipeline: "fix-bug", Tracker: "gh", Ticket: ticket, Repos: []string{"api"},
+	})
+	if err != nil || res.Outcome != runs.OutcomeQueued {
+		t.Fatalf("submit ticket %s: %v %v", ticket, res.Outcome, err)
+	}
+	return res.RunID
+}
+
+func getRun(g Gomega, s *runs.Store, id string) runs.Run {
+	r, err := s.Get(context.Background(), id)
+	g.Expect(err).NotTo(HaveOccurred())
+	return r
+}
+
+var fastQueue = runs.Options{BlockTimeout: 50 * time.Millisecond, HeartbeatTTL: time.Second}
+
+func TestRunsAreExecutedExactlyOnceAcrossTwoReplicas(t *testing.T) {
+	const n = 40
+	g := NewWithT(t)
+	rds.Flush(t)
+	a := startReplica(t, rds.URL(), "replica-a", fastQueue, false)
+	b := startReplica(t, rds.URL(), "replica-b", fastQueue, false)
+
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = submitRun(t, a.store, strconv.Itoa(i))
+	}
+	for _, id := range ids {
+		g.Eventually(func() runs.State { return getRun(g, a.store, id).State }).
+			WithTimeout(30 * time.Second).Should(Equal(runs.StateSucceeded))
+	}
+	total := map[string]int{}
+	for _, r := range []*replica{a, b} {
+		for id, execs := range r.exec.executed() {
+			total[id] += len(execs)
+		}
+	}
+	for _, id := range ids {
+		g.Expect(total[id]).To(Equal(1), "run %s executions", id)
+	}
+	g.Expect(a.exec.executed()).NotTo(BeEmpty(), "replica a took no run")
+	g.Expect(b.exec.executed()).NotTo(BeEmpty(), "replica b took no run")
+}
+
+func TestDrainHandsRunBackAndAnotherReplicaFinishesItAtOnce(t *testing.T) {
+	g := NewWithT(t)
+	rds.Flush(t)
+	// A heartbeat that outlives the test: only a hand-back can move the run.
+	long := runs.Options{BlockTimeout: 50 * time.Millisecond, HeartbeatTTL: time.Hour}
+	a := startReplica(t, rds.URL(), "replica-a", long, true)
+	id := submitRun(t, a.store, "7")
+	g.Eventually(func() map[string][]string { return a.exec.executed() }).
+		WithTimeout(10 * time.Second).Should(HaveKey(id))
+
+	b := startReplica(t, rds.URL(), "replica-b", long, false)
+	a.workers.Drain(10 * time.Millisecond)
+
+	g.Eventually(func() runs.State { return getRun(g, a.store, id).State }).
+		WithTimeout(10 * time.Second).Should(Equal(runs.StateSucceeded))
+	run := getRun(g, a.store, id)
+	g.Expect(run.Owner.Name).To(Equal("replica-b"))
+	g.Expect(run.Attempt).To(Equal(2))
+	g.Expect(b.exec.executed()[id]).To(Equal([]string{"replica-b#2"}))
+}
+
+func TestDrainLetsRunsInFlightFinishWithinGrace(t *testing.T) {
+	g := NewWithT(t)
+	rds.Flush(t)
+	a := startReplica(t, rds.URL(), "replica-a", fastQueue, false)
+	id := submitRun(t, a.store, "8")
+	g.Eventually(func() runs.State { return getRun(g, a.store, id).State }).
+		WithTimeout(10 * time.Second).Should(Equal(runs.StateSucceeded))
+	a.workers.Drain(time.Minute)
+	g.Expect(getRun(g, a.store, id).Attempt).To(Equal(1))
+
+	// A drained replica takes nothing new.
+	late := submitRun(t, a.store, "9")
+	g.Consistently(func() runs.State { return getRun(g, a.store, late).State }).
+		WithTimeout(300 * time.Millisecond).Should(Equal(runs.StateQueued))
+}
+
+func TestKilledReplicaRunIsFinishedByAnotherAsNextAttempt(t *testing.T) {
+	g := NewWithT(t)
+	rds.Flush(t)
+	store := newStore(t, rds.URL(), fastQueue)
+	id := submitRun(t, store, "11")
+
+	proc := spawnReplica(t, rds.URL(), "replica-a")
+	g.Eventually(func() string { return getRun(g, store, id).Owner.Name }).
+		WithTimeout(30 * time.Second).Should(Equal("replica-a"))
+	g.Expect(proc.Process.Signal(syscall.SIGKILL)).To(Succeed())
+	_ = proc.Wait()
+
+	b := startReplica(t, rds.URL(), "replica-b", fastQueue, false)
+	g.Eventually(func() runs.State { return getRun(g, store, id).State }).
+		WithTimeout(20 * time.Second).Should(Equal(runs.StateSucceeded))
+	run := getRun(g, store, id)
+	g.Expect(run.Attempt).To(Equal(2))
+	g.Expect(run.Reclaims).To(Equal(1))
+	g.Expect(b.exec.executed()[id]).To(Equal([]string{"replica-b#2"}))
+}
+
+func TestRunFailsWithReasonAfterMaxAttemptsLostToDeadReplicas(t *testing.T) {
+	g := NewWithT(t)
+	rds.Flush(t)
+	opts := fastQueue
+	opts.MaxAttempts = 2
+	store := newStore(t, rds.URL(), opts)
+	id := submitRun(t, store, "12")
+
+	for attempt := 1; attempt <= 2; attempt++ {
+		proc := spawnReplica(t, rds.URL(), fmt.Sprintf("doomed-%d", attempt), "MAX_ATTEMPTS=2")
+		g.Eventually(func() int {
+			r := getRun(g, store, id)
+			if r.State.Active() {
+				return r.Attempt
+			}
+			return 0
+		}).WithTimeout(30*time.Second).Should(Equal(attempt), "attempt %d starts", attempt)
+		g.Expect(proc.Process.Signal(syscall.SIGKILL)).To(Succeed())
+		_ = proc.Wait()
+	}
+	// A live replica reclaims the second lost attempt and gives up.
+	startReplica(t, rds.URL(), "replica-b", opts, false)
+	g.Eventually(func() runs.State { return getRun(g, store, id).State }).
+		WithTimeout(20 * time.Second).Should(Equal(runs.StateFailed))
+	g.Expect(getRun(g, store, id).Error).To(ContainSubstring("2 attempts"))
+}
+
+func TestQueuedRunSurvivesRedisRestartWithAppendOnly(t *testing.T) {
+	g := NewWithT(t)
+	aof, err := testenv.StartRedis(testenv.WithAppendOnly())
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(aof.Stop)
+	store := newStore(t, aof.URL(), fastQueue)
+	id := submitRun(t, store, "13")
+
+	g.Expect(aof.Restart()).To(Succeed())
+
+	startReplica(t, aof.URL(), "replica-a", fastQueue, false)
+	g.Eventually(func() runs.State { return getRun(g, store, id).State }).
+		WithTimeout(20 * time.Second).Should(Equal(runs.StateSucceeded))
+}
+
+const replicaEnv = "AGENTSMITH_TEST_REPLICA"
+
+// spawnReplica starts this test binary as a replica process holding every
+// run it takes (its executor never returns), to be killed by the test.
+func spawnReplica(t *testing.T, redisURL, name string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), replicaEnv+"="+name, "REDIS_URL="+redisURL)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// runReplica is the replica process of spawnReplica.
+func runReplica() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	o, err := redis.ParseURL(os.Getenv("REDIS_URL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	opts := fastQueue
+	if n, err := strconv.Atoi(os.Getenv("MAX_ATTEMPTS")); err == nil {
+		opts.MaxAttempts = n
+	}
+	store, err := runs.NewStore(redis.NewClient(o), opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	name := os.Getenv(replicaEnv)
+	ex := &recordingExecutor{store: store, owner: name, hold: true}
+	w := NewWorkers(store, ex, runs.Owner{Name: name, UID: "uid-" + name}, 1, logr.Discard(), nil)
+	if err := w.Start(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func TestSettleDecidesByTheRunAsItIsNow(t *testing.T) {
+	ours := runs.Run{ID: "r", Attempt: 2}
+	at := func(attempt int, state runs.State) runs.Run { return runs.Run{ID: "r", Attempt: attempt, State: state} }
+	for _, tc := range []struct {
+		name     string
+		now      runs.Run
+		found    bool
+		draining bool
+		want     settlement
+	}{
+		{"the run is gone", runs.Run{}, false, false, settleLost},
+		{"another attempt is running it", at(3, runs.StateRunning), true, false, settleLost},
+		{"another attempt finished it", at(3, runs.StateSucceeded), true, true, settleLost},
+		{"it succeeded", at(2, runs.StateSucceeded), true, false, settleReport},
+		{"it succeeded as the drain began", at(2, runs.StateSucceeded), true, true, settleReport},
+		{"it was cancelled", at(2, runs.StateCancelled), true, false, settleReport},
+		{"it waits for an answer", at(2, runs.StateAwaitingInput), true, true, settleReport},
+		{"the drain cut it short", at(2, runs.StatePublishing), true, true, settleHandBack},
+		{"the executor left it active", at(2, runs.StateRunning), true, false, settleFail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			NewWithT(t).Expect(settle(ours, tc.now, tc.found, tc.draining)).To(Equal(tc.want))
+		})
+	}
+}
+
+// finishThenHold finishes every run, then holds on until its context ends,
+// as a pipeline still winding down when its heartbeat next ticks would.
+type finishThenHold struct{ store *runs.Store }
+
+func (e finishThenHold) Execute(ctx context.Context, run runs.Run) error {
+	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish, runs.EventSucceed} {
+		if _, err := e.store.Apply(ctx, run.ID, ev, runs.Update{Attempt: run.Attempt}); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestRunFinishedBeforeItsHeartbeatTickedIsCountedAsItEnded(t *testing.T) {
+	g := NewWithT(t)
+	rds.Flush(t)
+	store := newStore(t, rds.URL(), fastQueue)
+	w := NewWorkers(store, finishThenHold{store}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	id := submitRun(t, store, "21")
+	finished := func(outcome string) float64 { return counterValue(w.metrics.finished.WithLabelValues(outcome)) }
+	g.Eventually(func() float64 { return finished(string(runs.StateSucceeded)) }).WithTimeout(20 * time.Second).Should(Equal(1.0))
+	g.Expect(finished("lease_lost")).To(BeZero())
+	g.Expect(getRun(g, store, id)).To(And(HaveField("State", runs.StateSucceeded), HaveField("Attempt", 1)))
+}
+
+// counterValue is what counter counts now.
+func counterValue(counter prometheus.Counter) float64 {
+	m := &dto.Metric{}
+	if err := counter.Write(m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
+}
