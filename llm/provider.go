@@ -55,6 +55,11 @@ type Message struct {
 	ToolName   string
 	// IsError marks a tool result that reports a failure.
 	IsError bool
+	// Opaque is provider state of an assistant turn that must go back
+	// with it unchanged and before its text and calls (Anthropic's
+	// thinking and redacted_thinking blocks: a model that thinks refuses
+	// a tool result whose turn lost them).
+	Opaque []json.RawMessage
 }
 
 // UserMessage is a user turn with text.
@@ -81,13 +86,25 @@ type ToolDef struct {
 // StopReason says why the model stopped writing.
 type StopReason string
 
-// Stop reasons, normalised across providers.
+// Stop reasons, normalised across providers. Each names what the tool
+// loop does next.
 const (
 	StopEndTurn   StopReason = "end_turn"   // the model finished its answer
 	StopToolUse   StopReason = "tool_use"   // the model wants tool results
 	StopMaxTokens StopReason = "max_tokens" // the output cap cut the answer
 	StopRefusal   StopReason = "refusal"    // a content filter or refusal
-	StopOther     StopReason = "other"
+	// StopContextWindow: input and answer together filled the model's
+	// context window (Anthropic's model_context_window_exceeded). The
+	// cure is a shorter conversation, not a larger output cap.
+	StopContextWindow StopReason = "context_window"
+	// StopBadToolCall: the model tried to call a tool and the call could
+	// not be used (Gemini's MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL,
+	// TOO_MANY_TOOL_CALLS); the answer holds no calls. StopDetail says why.
+	StopBadToolCall StopReason = "bad_tool_call"
+	// StopPaused: the provider paused a long turn (Anthropic's
+	// pause_turn); sending the conversation back lets the model go on.
+	StopPaused StopReason = "paused"
+	StopOther  StopReason = "other"
 )
 
 // Response is the model's answer to a Request.
@@ -95,18 +112,26 @@ type Response struct {
 	Text       string
 	ToolCalls  []ToolCall
 	StopReason StopReason
+	// StopDetail is the provider's own word on the stop, when it gives
+	// one (its finish reason and message).
+	StopDetail string
 	Usage      Usage
 	// Model is the model that answered, as the provider names it.
 	Model string
+	// Opaque is provider state to keep with the answer (Message.Opaque).
+	Opaque []json.RawMessage
 }
 
 // Usage counts the tokens of one or more calls. InputTokens includes the
-// cached ones; CachedInputTokens is the part served from the provider's
-// prompt cache (billed at the cached price).
+// cached ones and the cache writes; CachedInputTokens is the part served
+// from the provider's prompt cache (billed at the cached price),
+// CacheWriteInputTokens the part written to it (billed at the cache-write
+// price where the provider charges one).
 type Usage struct {
-	InputTokens       int `json:"inputTokens"`
-	OutputTokens      int `json:"outputTokens"`
-	CachedInputTokens int `json:"cachedInputTokens"`
+	InputTokens           int `json:"inputTokens"`
+	OutputTokens          int `json:"outputTokens"`
+	CachedInputTokens     int `json:"cachedInputTokens"`
+	CacheWriteInputTokens int `json:"cacheWriteInputTokens,omitempty"`
 }
 
 // Total is input plus output tokens.
@@ -115,8 +140,9 @@ func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
 // Add returns the sum of u and v.
 func (u Usage) Add(v Usage) Usage {
 	return Usage{
-		InputTokens:       u.InputTokens + v.InputTokens,
-		OutputTokens:      u.OutputTokens + v.OutputTokens,
-		CachedInputTokens: u.CachedInputTokens + v.CachedInputTokens,
+		InputTokens:           u.InputTokens + v.InputTokens,
+		OutputTokens:          u.OutputTokens + v.OutputTokens,
+		CachedInputTokens:     u.CachedInputTokens + v.CachedInputTokens,
+		CacheWriteInputTokens: u.CacheWriteInputTokens + v.CacheWriteInputTokens,
 	}
 }
