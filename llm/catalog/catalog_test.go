@@ -182,3 +182,23 @@ func TestDescribeAndWarnings(t *testing.T) {
 	unknown := catalog.Resolve(catalog.OpenAI, "my-finetune", nil)
 	g.Expect(catalog.Warnings(catalog.OpenAI, unknown)).To(ConsistOf(ContainSubstring(`model "my-finetune" is not in the catalog`)))
 }
+
+func TestReviewGivesTheLineTheWarningsOrTheReasonASlotCannotWork(t *testing.T) {
+	g := NewWithT(t)
+	v := catalog.Review(catalog.Slot{Provider: catalog.AzureOpenAI, Model: "o4-mini", Needs: catalog.Needs{Tools: true}})
+	g.Expect(v.Err).NotTo(HaveOccurred())
+	g.Expect(v.Line).To(HavePrefix("context 200000 (catalog), output cap 16000 of 100000, $1.10 in / $4.40 out / $0.275 cached per Mtok"))
+	g.Expect(v.Warnings).To(BeEmpty())
+
+	v = catalog.Review(catalog.Slot{Provider: catalog.OpenAI, Model: "gpt-6.2-sol", Needs: catalog.Needs{Tools: true}})
+	g.Expect(v.Err).To(MatchError(ContainSubstring("gpt-6.2-sol cannot call tools")))
+	g.Expect(v.Line).To(BeEmpty())
+
+	v = catalog.Review(catalog.Slot{Provider: catalog.Anthropic, Model: "claude-haiku-4-5", Settings: catalog.Settings{MaxOutputTokens: 128000}})
+	g.Expect(v.Err).To(MatchError(ContainSubstring("max_output_tokens 128000 is more than the 64000 tokens claude-haiku-4-5 writes at most")))
+
+	v = catalog.Review(catalog.Slot{Provider: catalog.Gemini, Model: "gemini-9-ultra"})
+	g.Expect(v.Err).NotTo(HaveOccurred())
+	g.Expect(v.Line).To(Equal("context 128000 (fallback), output cap 16000, no price known"))
+	g.Expect(v.Warnings).To(HaveLen(1))
+}

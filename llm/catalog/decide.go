@@ -268,3 +268,39 @@ func Warnings(provider Provider, k Known) []string {
 	}
 	return w
 }
+
+// Slot is one agent slot as its config states it, for Review.
+type Slot struct {
+	Provider Provider
+	// Model is the catalog name: on Azure the model the deployment
+	// serves, not the deployment's name.
+	Model    string
+	Override *Override
+	Settings Settings
+	Needs    Needs
+}
+
+// Verdict is the catalog's view of a slot: its effective limits, the line
+// `config validate` prints for it, what it warns about, and why the slot
+// cannot work (nil when it can).
+type Verdict struct {
+	Limits   Limits
+	Line     string
+	Warnings []string
+	Err      error
+}
+
+// Review decides one slot for `config validate` and for the provider
+// builder alike.
+func Review(s Slot) Verdict {
+	k := Resolve(s.Provider, s.Model, s.Override)
+	l, err := Decide(k, s.Settings)
+	if err == nil {
+		err = CheckSlot(k, s.Needs)
+	}
+	v := Verdict{Limits: l, Warnings: Warnings(s.Provider, k), Err: err}
+	if err == nil {
+		v.Line = Describe(s.Provider, k, l)
+	}
+	return v
+}
