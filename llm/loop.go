@@ -305,7 +305,7 @@ func (s *loopState) redo(ctx context.Context, req *Request, resp *Response, rec 
 		return true, nil
 	case StopPaused:
 		s.book(req, resp, rec)
-		s.conv.msgs = append(s.conv.msgs, Message{Role: RoleAssistant, Text: resp.Text, Opaque: resp.Opaque})
+		s.conv.msgs = append(s.conv.msgs, Message{Role: RoleAssistant, Text: resp.Text})
 		return true, nil
 	}
 	return false, nil
@@ -329,7 +329,7 @@ func (s *loopState) book(req *Request, resp *Response, rec CallRecord) {
 // per-call limits on it.
 func (s *loopState) account(req *Request, resp *Response, rec CallRecord) {
 	s.book(req, resp, rec)
-	s.conv.msgs = append(s.conv.msgs, Message{Role: RoleAssistant, Text: resp.Text, ToolCalls: resp.ToolCalls, Opaque: resp.Opaque})
+	s.conv.msgs = append(s.conv.msgs, Message{Role: RoleAssistant, Text: resp.Text, ToolCalls: resp.ToolCalls})
 	if resp.Text != "" {
 		s.res.FinalText = resp.Text
 	}

@@ -55,11 +55,6 @@ type Message struct {
 	ToolName   string
 	// IsError marks a tool result that reports a failure.
 	IsError bool
-	// Opaque is provider state of an assistant turn that must go back
-	// with it unchanged and before its text and calls (Anthropic's
-	// thinking and redacted_thinking blocks: a model that thinks refuses
-	// a tool result whose turn lost them).
-	Opaque []json.RawMessage
 }
 
 // UserMessage is a user turn with text.
@@ -70,8 +65,12 @@ type ToolCall struct {
 	ID        string
 	Name      string
 	Arguments json.RawMessage
-	// Signature is opaque provider state attached to the call (Gemini's
-	// thought signature) that must be sent back with it unchanged.
+	// Signature is opaque provider state attached to the call that must
+	// be sent back with it unchanged: Gemini's thought signature, or on
+	// the first call of an Anthropic turn the turn's thinking blocks (a
+	// model that thinks refuses a tool result whose turn lost them). It
+	// rides on the call rather than the message so that a conversation's
+	// messages stay small.
 	Signature string
 }
 
@@ -118,8 +117,6 @@ type Response struct {
 	Usage      Usage
 	// Model is the model that answered, as the provider names it.
 	Model string
-	// Opaque is provider state to keep with the answer (Message.Opaque).
-	Opaque []json.RawMessage
 }
 
 // Usage counts the tokens of one or more calls. InputTokens includes the

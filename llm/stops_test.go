@@ -2,7 +2,6 @@ package llm_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 
@@ -92,23 +91,6 @@ func TestAPausedTurnIsSentBackForTheModelToGoOn(t *testing.T) {
 	second := p.requests[1].Messages
 	g.Expect(second).To(HaveLen(2))
 	g.Expect(second[1]).To(MatchFields(IgnoreExtras, Fields{"Role": Equal(llm.RoleAssistant), "Text": Equal("Still searching")}))
-}
-
-func TestProviderStateOfAnAnswerGoesBackWithItsTurn(t *testing.T) {
-	g := NewWithT(t)
-	thinking := json.RawMessage(`{"type":"thinking","thinking":"read it first","signature":"EqQBCgIYAhIM"}`)
-	calls := 0
-	p := &spy{next: llm.ProviderFunc(func(context.Context, *llm.Request) (*llm.Response, error) {
-		calls++
-		if calls == 1 {
-			return &llm.Response{Opaque: []json.RawMessage{thinking}, StopReason: llm.StopToolUse,
-				ToolCalls: []llm.ToolCall{{ID: "toolu_1", Name: "read", Arguments: json.RawMessage(`{}`)}}}, nil
-		}
-		return &llm.Response{StopReason: llm.StopToolUse, ToolCalls: []llm.ToolCall{{ID: "toolu_2", Name: "finish", Arguments: json.RawMessage(`{"summary":"ok"}`)}}}, nil
-	})}
-	_, err := (&llm.Loop{Model: model(p), Tools: []llm.Tool{echo("read", "x")}}).Run(context.Background(), llm.LoopRequest{Prompt: "go"})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(p.requests[1].Messages[1].Opaque).To(Equal([]json.RawMessage{thinking}))
 }
 
 func TestAQueryCutByTheContextWindowIsAContextLengthError(t *testing.T) {

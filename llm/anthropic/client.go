@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -125,9 +126,7 @@ func (c *Client) encode(req *llm.Request) *messagesRequest {
 			}
 		case llm.RoleAssistant:
 			role = "assistant"
-			for _, raw := range m.Opaque {
-				blocks = append(blocks, contentBlock{raw: raw})
-			}
+			blocks = append(blocks, thinkingBlocks(m.ToolCalls)...)
 			if m.Text != "" {
 				blocks = append(blocks, contentBlock{Type: "text", Text: m.Text})
 			}
@@ -163,9 +162,27 @@ func (c *Client) encode(req *llm.Request) *messagesRequest {
 	return out
 }
 
+// thinkingBlocks are the thinking blocks a turn's first call carries
+// (decode put them there), to go first in the turn as they came.
+func thinkingBlocks(calls []llm.ToolCall) []contentBlock {
+	if len(calls) == 0 || calls[0].Signature == "" {
+		return nil
+	}
+	var raws []json.RawMessage
+	if json.Unmarshal([]byte(calls[0].Signature), &raws) != nil {
+		return nil
+	}
+	blocks := make([]contentBlock, len(raws))
+	for i, raw := range raws {
+		blocks[i] = contentBlock{raw: raw}
+	}
+	return blocks
+}
+
 func decode(out *messagesResponse) (*llm.Response, error) {
 	resp := &llm.Response{Model: out.Model}
 	var text []string
+	var thinking [][]byte
 	for _, raw := range out.Content {
 		var b contentBlock
 		if err := json.Unmarshal(raw, &b); err != nil {
@@ -183,8 +200,12 @@ func decode(out *messagesResponse) (*llm.Response, error) {
 		case "thinking", "redacted_thinking":
 			// A model that thinks refuses the next turn of a tool call
 			// without these, unchanged and first.
-			resp.Opaque = append(resp.Opaque, raw)
+			thinking = append(thinking, raw)
 		}
+	}
+	if len(thinking) > 0 && len(resp.ToolCalls) > 0 {
+		// Only a turn that calls tools needs them back.
+		resp.ToolCalls[0].Signature = "[" + string(bytes.Join(thinking, []byte(","))) + "]"
 	}
 	resp.Text = strings.Join(text, "\n")
 	resp.StopReason = stopReasons[out.StopReason]

@@ -176,14 +176,14 @@ func TestAnthropicSendsThinkingBlocksBackUnchangedBeforeTheToolCall(t *testing.T
 	first, err := c.Chat(context.Background(), &llm.Request{System: "You fix bugs.", Messages: []llm.Message{task}, Tools: tools, MaxOutputTokens: 16000})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(first.Text).To(Equal("I'll read the file first."), "thinking is not the answer")
-	g.Expect(first.Opaque).To(HaveLen(2))
+	g.Expect(first.ToolCalls[0].Signature).To(ContainSubstring(`EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds`), "the thinking blocks ride on the turn's first call")
 	g.Expect(first.StopReason).To(Equal(llm.StopToolUse))
 	g.Expect(first.Usage).To(Equal(llm.Usage{InputTokens: 50 + 2048 + 1800, OutputTokens: 503, CachedInputTokens: 1800, CacheWriteInputTokens: 2048}))
 
 	call := first.ToolCalls[0]
 	_, err = c.Chat(context.Background(), &llm.Request{System: "You fix bugs.", Tools: tools, MaxOutputTokens: 16000, Messages: []llm.Message{
 		task,
-		{Role: llm.RoleAssistant, Text: first.Text, ToolCalls: first.ToolCalls, Opaque: first.Opaque},
+		{Role: llm.RoleAssistant, Text: first.Text, ToolCalls: first.ToolCalls},
 		{Role: llm.RoleTool, ToolCallID: call.ID, ToolName: call.Name, Text: "func Add(a, b int) int { return a - b }"},
 	}})
 	g.Expect(err).NotTo(HaveOccurred())
