@@ -19,16 +19,36 @@ func TestCostIsPricedPerCallWithCachedInputAtItsOwnPrice(t *testing.T) {
 	g.Expect(price.Cost(llm.Usage{InputTokens: 1_000_000, CachedInputTokens: 400_000, OutputTokens: 100_000})).To(BeNumerically("~", 2.2, 1e-9))
 }
 
-func TestPriceLookupFallsBackToTheLongestModelPrefix(t *testing.T) {
+func TestCacheWritesAreBilledAtTheirOwnPrice(t *testing.T) {
+	g := NewWithT(t)
+	// Anthropic's 5-minute writes cost 1.25x the base input.
+	price := llm.Price{InputPerMillion: 3, OutputPerMillion: 15, CachedInputPerMillion: 0.3, CacheWritePerMillion: 3.75, Known: true}
+	// 1M input: 200k uncached × 3 + 300k written × 3.75 + 500k read × 0.3 = 0.6 + 1.125 + 0.15.
+	u := llm.Usage{InputTokens: 1_000_000, CacheWriteInputTokens: 300_000, CachedInputTokens: 500_000}
+	g.Expect(price.Cost(u)).To(BeNumerically("~", 1.875, 1e-9))
+	price.CacheWritePerMillion = 0
+	g.Expect(price.Cost(u)).To(BeNumerically("~", 0.6+0.9+0.15, 1e-9), "without a cache-write price, writes cost the input price")
+}
+
+func TestALongPromptPricesTheWholeCallAtTheLongRates(t *testing.T) {
+	g := NewWithT(t)
+	price := llm.Price{InputPerMillion: 2, OutputPerMillion: 10, Known: true, LongAbove: 272_000,
+		Long: &llm.Price{InputPerMillion: 4, OutputPerMillion: 15, Known: true}}
+	g.Expect(price.Cost(llm.Usage{InputTokens: 272_000, OutputTokens: 1000})).To(BeNumerically("~", 0.544+0.01, 1e-9))
+	g.Expect(price.Cost(llm.Usage{InputTokens: 272_001, OutputTokens: 1000})).To(BeNumerically("~", 272_001*4/1e6+0.015, 1e-9))
+}
+
+func TestPriceLookupTakesTheTableByLongestPrefixThenTheCatalog(t *testing.T) {
 	table := map[string]config.Pricing{
-		"gpt-4.1":      {InputPerMillion: 2},
+		"gpt-4.1":      {InputPerMillion: 2.2},
 		"gpt-4.1-mini": {InputPerMillion: 0.4},
 	}
 	for model, want := range map[string]float64{
-		"gpt-4.1":                 2,
-		"gpt-4.1-2025-04-14":      2,
+		"gpt-4.1":                 2.2,
+		"gpt-4.1-2025-04-14":      2.2,
 		"gpt-4.1-mini-2025-04-14": 0.4,
-		"gpt-4o":                  0,
+		"gpt-4o":                  2.5, // from the catalog
+		"my-finetune":             0,
 	} {
 		p := llm.PriceFor(table, model)
 		NewWithT(t).Expect(p.InputPerMillion).To(Equal(want), model)

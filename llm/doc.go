@@ -19,4 +19,10 @@
 //     and token caps, and reports usage and cost per call and per phase.
 //   - Compaction shrinks old tool results (and, when needed, whole old
 //     turns) before a request would outgrow its share of the context window.
+//   - Every normalised StopReason says what the loop does next: an answer
+//     cut by the context window compacts and asks again, an unusable tool
+//     call is corrected once, a paused turn is sent back.
+//
+// Prices come from the agent's pricing table, else the built-in catalog
+// (llm/catalog), which also holds the models' limits.
 package llm

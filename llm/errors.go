@@ -48,6 +48,17 @@ func (e *ContextLengthError) Error() string {
 	return fmt.Sprintf("%s: context length exceeded: %s", e.Provider, e.Message)
 }
 
+// BadToolCallError ends a tool loop whose model made an unusable tool
+// call twice in a row, the second time after being told what was wrong.
+type BadToolCallError struct {
+	// Detail is the provider's reason for the last one.
+	Detail string
+}
+
+func (e *BadToolCallError) Error() string {
+	return "the model made an unusable tool call twice in a row: " + e.Detail
+}
+
 // TransportError is a request that got no HTTP answer (connection refused
 // or reset, a timed-out attempt) or an answer that could not be read (a
 // truncated or malformed body). It is retryable.

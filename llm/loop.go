@@ -135,6 +135,10 @@ type loopState struct {
 	done            bool
 	// lastInput is the input the last call reported, 0 after compaction.
 	lastInput int
+	// forced is set while a call is retried after compacting harder;
+	// badCalls counts unusable tool calls in a row.
+	forced   bool
+	badCalls int
 }
 
 func (l *Loop) newState(req LoopRequest) (*loopState, error) {
@@ -205,7 +209,6 @@ func (s *loopState) size(c *conversation) int {
 }
 
 func (s *loopState) run(ctx context.Context) error {
-	forced := false
 	for !s.done {
 		if limit := s.l.Limits.MaxModelCalls; limit > 0 && s.res.ModelCalls >= limit {
 			s.stop(StopModelCallLimit, fmt.Sprintf("%d model calls (limits.max_llm_calls_per_loop)", limit))
@@ -224,19 +227,20 @@ func (s *loopState) run(ctx context.Context) error {
 		case errors.Is(err, ErrBudgetExhausted):
 			s.stop(StopBudget, err.Error())
 			continue
-		case errors.As(err, &ctxLen) && !forced && s.compactor != nil:
-			// The estimate was off: compact to half of what was sent
-			// and try once more (fit stops the loop if that fails).
-			forced = true
-			s.fit(ctx, estimate/2)
-			continue
 		case errors.As(err, &ctxLen):
-			s.stop(StopContextLength, ctxLen.Error())
+			s.compactHarder(ctx, estimate, ctxLen.Error())
 			continue
 		case err != nil:
 			return err
 		}
-		forced = false
+		again, err := s.redo(ctx, req, resp, rec, estimate)
+		if err != nil {
+			return err
+		}
+		if again {
+			continue
+		}
+		s.forced, s.badCalls = false, 0
 		s.account(req, resp, rec)
 		// After a limit hit act still answers the calls (as not run).
 		if err := s.act(ctx, resp); err != nil {
@@ -266,13 +270,65 @@ func (s *loopState) fit(ctx context.Context, limit int) bool {
 	return true
 }
 
-// account books a call's usage and checks the per-call limits on it.
-func (s *loopState) account(req *Request, resp *Response, rec CallRecord) {
+// compactHarder answers a conversation the model found too long: the
+// estimate was off, so compact to half of what was sent and try once
+// more (fit stops the loop if that fails); a second refusal in a row, or
+// nothing to compact with, ends the loop.
+func (s *loopState) compactHarder(ctx context.Context, sent int, detail string) {
+	if s.forced || s.compactor == nil {
+		s.stop(StopContextLength, detail)
+		return
+	}
+	s.forced = true
+	s.fit(ctx, sent/2)
+}
+
+// redo handles the answers the loop calls again for instead of acting on
+// them: one that filled the context window, an unusable tool call, a
+// paused turn. It reports whether the loop should call again, and fails
+// the loop when the model keeps making unusable calls.
+func (s *loopState) redo(ctx context.Context, req *Request, resp *Response, rec CallRecord, sent int) (bool, error) {
+	if len(resp.ToolCalls) > 0 {
+		return false, nil
+	}
+	switch resp.StopReason {
+	case StopContextWindow:
+		s.book(req, resp, rec)
+		s.compactHarder(ctx, sent, "the conversation and the answer filled the model's context window")
+		return true, nil
+	case StopBadToolCall:
+		s.book(req, resp, rec)
+		if s.badCalls++; s.badCalls > 1 {
+			return true, &BadToolCallError{Detail: resp.StopDetail}
+		}
+		s.conv.msgs = append(s.conv.msgs, UserMessage(badCallCorrection(resp.StopDetail)))
+		return true, nil
+	case StopPaused:
+		s.book(req, resp, rec)
+		s.conv.msgs = append(s.conv.msgs, Message{Role: RoleAssistant, Text: resp.Text})
+		return true, nil
+	}
+	return false, nil
+}
+
+func badCallCorrection(detail string) string {
+	return "Your last tool call could not be used (" + detail + "). Call one of the declared tools again with a single JSON " +
+		"object of arguments that matches its parameters, or call finish."
+}
+
+// book counts a call that was answered, whatever is done with the answer.
+func (s *loopState) book(req *Request, resp *Response, rec CallRecord) {
 	s.res.ModelCalls++
 	s.res.Usage = s.res.Usage.Add(resp.Usage)
 	s.res.CostUSD += rec.CostUSD
 	s.est.Observe(req, resp.Usage.InputTokens)
 	s.lastInput = resp.Usage.InputTokens
+}
+
+// account books a call whose answer the loop acts on and checks the
+// per-call limits on it.
+func (s *loopState) account(req *Request, resp *Response, rec CallRecord) {
+	s.book(req, resp, rec)
 	s.conv.msgs = append(s.conv.msgs, Message{Role: RoleAssistant, Text: resp.Text, ToolCalls: resp.ToolCalls})
 	if resp.Text != "" {
 		s.res.FinalText = resp.Text

@@ -65,8 +65,12 @@ type ToolCall struct {
 	ID        string
 	Name      string
 	Arguments json.RawMessage
-	// Signature is opaque provider state attached to the call (Gemini's
-	// thought signature) that must be sent back with it unchanged.
+	// Signature is opaque provider state attached to the call that must
+	// be sent back with it unchanged: Gemini's thought signature, or on
+	// the first call of an Anthropic turn the turn's thinking blocks (a
+	// model that thinks refuses a tool result whose turn lost them). It
+	// rides on the call rather than the message so that a conversation's
+	// messages stay small.
 	Signature string
 }
 
@@ -81,13 +85,25 @@ type ToolDef struct {
 // StopReason says why the model stopped writing.
 type StopReason string
 
-// Stop reasons, normalised across providers.
+// Stop reasons, normalised across providers. Each names what the tool
+// loop does next.
 const (
 	StopEndTurn   StopReason = "end_turn"   // the model finished its answer
 	StopToolUse   StopReason = "tool_use"   // the model wants tool results
 	StopMaxTokens StopReason = "max_tokens" // the output cap cut the answer
 	StopRefusal   StopReason = "refusal"    // a content filter or refusal
-	StopOther     StopReason = "other"
+	// StopContextWindow: input and answer together filled the model's
+	// context window (Anthropic's model_context_window_exceeded). The
+	// cure is a shorter conversation, not a larger output cap.
+	StopContextWindow StopReason = "context_window"
+	// StopBadToolCall: the model tried to call a tool and the call could
+	// not be used (Gemini's MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL,
+	// TOO_MANY_TOOL_CALLS); the answer holds no calls. StopDetail says why.
+	StopBadToolCall StopReason = "bad_tool_call"
+	// StopPaused: the provider paused a long turn (Anthropic's
+	// pause_turn); sending the conversation back lets the model go on.
+	StopPaused StopReason = "paused"
+	StopOther  StopReason = "other"
 )
 
 // Response is the model's answer to a Request.
@@ -95,18 +111,24 @@ type Response struct {
 	Text       string
 	ToolCalls  []ToolCall
 	StopReason StopReason
+	// StopDetail is the provider's own word on the stop, when it gives
+	// one (its finish reason and message).
+	StopDetail string
 	Usage      Usage
 	// Model is the model that answered, as the provider names it.
 	Model string
 }
 
 // Usage counts the tokens of one or more calls. InputTokens includes the
-// cached ones; CachedInputTokens is the part served from the provider's
-// prompt cache (billed at the cached price).
+// cached ones and the cache writes; CachedInputTokens is the part served
+// from the provider's prompt cache (billed at the cached price),
+// CacheWriteInputTokens the part written to it (billed at the cache-write
+// price where the provider charges one).
 type Usage struct {
-	InputTokens       int `json:"inputTokens"`
-	OutputTokens      int `json:"outputTokens"`
-	CachedInputTokens int `json:"cachedInputTokens"`
+	InputTokens           int `json:"inputTokens"`
+	OutputTokens          int `json:"outputTokens"`
+	CachedInputTokens     int `json:"cachedInputTokens"`
+	CacheWriteInputTokens int `json:"cacheWriteInputTokens,omitempty"`
 }
 
 // Total is input plus output tokens.
@@ -115,8 +137,9 @@ func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
 // Add returns the sum of u and v.
 func (u Usage) Add(v Usage) Usage {
 	return Usage{
-		InputTokens:       u.InputTokens + v.InputTokens,
-		OutputTokens:      u.OutputTokens + v.OutputTokens,
-		CachedInputTokens: u.CachedInputTokens + v.CachedInputTokens,
+		InputTokens:           u.InputTokens + v.InputTokens,
+		OutputTokens:          u.OutputTokens + v.OutputTokens,
+		CachedInputTokens:     u.CachedInputTokens + v.CachedInputTokens,
+		CacheWriteInputTokens: u.CacheWriteInputTokens + v.CacheWriteInputTokens,
 	}
 }

@@ -81,6 +81,11 @@ func AskJSON(ctx context.Context, q Query, out any) (AskResult, error) {
 		res.Usage = res.Usage.Add(resp.Usage)
 		res.CostUSD += rec.CostUSD
 		res.Text = resp.Text
+		if resp.StopReason == StopContextWindow {
+			// Cut by the context window, not the output cap: a repair
+			// turn would only be longer.
+			return res, &ContextLengthError{Provider: q.Model.Name, Message: "the query and its answer filled the model's context window"}
+		}
 		derr := decodeAnswer(resp.Text, out)
 		if derr == nil {
 			return res, nil

@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/agent-smith/agent-smith/llm"
+	"github.com/agent-smith/agent-smith/llm/catalog"
 	"github.com/agent-smith/agent-smith/llm/internal/wire"
 )
 
@@ -25,8 +27,11 @@ const defaultMaxTokens = 8192
 // Config configures a Client.
 type Config struct {
 	// BaseURL defaults to DefaultBaseURL.
-	BaseURL    string
-	Model      string
+	BaseURL string
+	Model   string
+	// Info is what the catalog, with the agent's override, knows of the
+	// model; nil looks the model up in the catalog.
+	Info       *catalog.Known
 	APIKey     string
 	HTTPClient *http.Client
 }
@@ -36,6 +41,9 @@ type Client struct {
 	url    string
 	model  string
 	header http.Header
+	// maxOut is the model's output cap (0: unknown): every request's
+	// max_tokens is clamped to it, since the API refuses a larger one.
+	maxOut int
 	ep     wire.Endpoint
 }
 
@@ -50,8 +58,16 @@ func New(cfg Config) (*Client, error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
+	info := cfg.Info
+	if info == nil {
+		k := catalog.Resolve(catalog.Anthropic, cfg.Model, nil)
+		info = &k
+	}
 	c := &Client{url: base + "/v1/messages", model: cfg.Model, header: http.Header{},
 		ep: wire.Endpoint{Provider: "anthropic", Client: cfg.HTTPClient, Secret: cfg.APIKey}}
+	if info.Limits {
+		c.maxOut = info.MaxOutputTokens
+	}
 	c.header.Set("anthropic-version", APIVersion)
 	if cfg.APIKey != "" {
 		c.header.Set("x-api-key", cfg.APIKey)
@@ -69,7 +85,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	if err != nil {
 		return nil, err
 	}
-	return decode(&out), nil
+	return decode(&out)
 }
 
 var ephemeral = &cacheControl{Type: "ephemeral"}
@@ -78,6 +94,9 @@ func (c *Client) encode(req *llm.Request) *messagesRequest {
 	out := &messagesRequest{Model: c.model, MaxTokens: req.MaxOutputTokens}
 	if out.MaxTokens <= 0 {
 		out.MaxTokens = defaultMaxTokens
+	}
+	if c.maxOut > 0 {
+		out.MaxTokens = min(out.MaxTokens, c.maxOut)
 	}
 	system := req.System
 	if req.JSON {
@@ -107,6 +126,7 @@ func (c *Client) encode(req *llm.Request) *messagesRequest {
 			}
 		case llm.RoleAssistant:
 			role = "assistant"
+			blocks = append(blocks, thinkingBlocks(m.ToolCalls)...)
 			if m.Text != "" {
 				blocks = append(blocks, contentBlock{Type: "text", Text: m.Text})
 			}
@@ -135,15 +155,39 @@ func (c *Client) encode(req *llm.Request) *messagesRequest {
 		// A breakpoint on the newest block lets the next call of the loop
 		// read the whole conversation so far from the cache.
 		last := out.Messages[n-1].Content
-		last[len(last)-1].CacheControl = ephemeral
+		if b := &last[len(last)-1]; b.raw == nil {
+			b.CacheControl = ephemeral
+		}
 	}
 	return out
 }
 
-func decode(out *messagesResponse) *llm.Response {
+// thinkingBlocks are the thinking blocks a turn's first call carries
+// (decode put them there), to go first in the turn as they came.
+func thinkingBlocks(calls []llm.ToolCall) []contentBlock {
+	if len(calls) == 0 || calls[0].Signature == "" {
+		return nil
+	}
+	var raws []json.RawMessage
+	if json.Unmarshal([]byte(calls[0].Signature), &raws) != nil {
+		return nil
+	}
+	blocks := make([]contentBlock, len(raws))
+	for i, raw := range raws {
+		blocks[i] = contentBlock{raw: raw}
+	}
+	return blocks
+}
+
+func decode(out *messagesResponse) (*llm.Response, error) {
 	resp := &llm.Response{Model: out.Model}
 	var text []string
-	for _, b := range out.Content {
+	var thinking [][]byte
+	for _, raw := range out.Content {
+		var b contentBlock
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, &llm.TransportError{Provider: "anthropic", Err: fmt.Errorf("malformed content block: %v", err)}
+		}
 		switch b.Type {
 		case "text":
 			text = append(text, b.Text)
@@ -153,28 +197,44 @@ func decode(out *messagesResponse) *llm.Response {
 				input = json.RawMessage("{}")
 			}
 			resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: input})
+		case "thinking", "redacted_thinking":
+			// A model that thinks refuses the next turn of a tool call
+			// without these, unchanged and first.
+			thinking = append(thinking, raw)
 		}
 	}
+	if len(thinking) > 0 && len(resp.ToolCalls) > 0 {
+		// Only a turn that calls tools needs them back.
+		resp.ToolCalls[0].Signature = "[" + string(bytes.Join(thinking, []byte(","))) + "]"
+	}
 	resp.Text = strings.Join(text, "\n")
-	switch out.StopReason {
-	case "end_turn", "stop_sequence", "pause_turn":
-		resp.StopReason = llm.StopEndTurn
-	case "tool_use":
-		resp.StopReason = llm.StopToolUse
-	case "max_tokens", "model_context_window_exceeded":
-		resp.StopReason = llm.StopMaxTokens
-	case "refusal":
-		resp.StopReason = llm.StopRefusal
-	default:
+	resp.StopReason = stopReasons[out.StopReason]
+	if resp.StopReason == "" {
 		resp.StopReason = llm.StopOther
 	}
+	resp.StopDetail = out.StopReason
 	u := out.Usage
 	resp.Usage = llm.Usage{
-		InputTokens:       u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
-		OutputTokens:      u.OutputTokens,
-		CachedInputTokens: u.CacheReadInputTokens,
+		InputTokens:           u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
+		OutputTokens:          u.OutputTokens,
+		CachedInputTokens:     u.CacheReadInputTokens,
+		CacheWriteInputTokens: u.CacheCreationInputTokens,
 	}
-	return resp
+	return resp, nil
+}
+
+// stopReasons maps every documented stop_reason to what the loop does.
+var stopReasons = map[string]llm.StopReason{
+	"end_turn":      llm.StopEndTurn,
+	"stop_sequence": llm.StopEndTurn,
+	"tool_use":      llm.StopToolUse,
+	"max_tokens":    llm.StopMaxTokens,
+	"refusal":       llm.StopRefusal,
+	// The window, not max_tokens, cut the answer: compact, do not raise
+	// the output cap.
+	"model_context_window_exceeded": llm.StopContextWindow,
+	// A long turn the API paused; sending it back continues it.
+	"pause_turn": llm.StopPaused,
 }
 
 func (c *Client) classify(f *wire.Failure) error {
@@ -188,7 +248,7 @@ func (c *Client) classify(f *wire.Failure) error {
 	msg = c.ep.Scrub(msg)
 	lower := strings.ToLower(msg)
 	if f.Status == http.StatusRequestEntityTooLarge || body.Error.Type == "request_too_large" ||
-		(f.Status == http.StatusBadRequest && (strings.Contains(lower, "prompt is too long") || strings.Contains(lower, "context window"))) {
+		(f.Status == http.StatusBadRequest && isContextLengthMessage(lower)) {
 		return &llm.ContextLengthError{Provider: "anthropic", Message: msg}
 	}
 	apiErr := c.ep.APIError(f, body.Error.Type, msg)
@@ -202,4 +262,13 @@ func (c *Client) classify(f *wire.Failure) error {
 		apiErr.Message = fmt.Sprintf("%s (%s)", apiErr.Message, d.ErrorCode)
 	}
 	return apiErr
+}
+
+// isContextLengthMessage recognises the documented wordings of a request
+// that does not fit: "prompt is too long: N tokens > M maximum" and
+// "input length and `max_tokens` exceed context limit: a + b > c".
+func isContextLengthMessage(lower string) bool {
+	return strings.Contains(lower, "prompt is too long") ||
+		strings.Contains(lower, "exceed context limit") ||
+		strings.Contains(lower, "context window")
 }

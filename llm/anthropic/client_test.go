@@ -2,6 +2,7 @@ package anthropic_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/llm/anthropic"
+	"github.com/agent-smith/agent-smith/llm/catalog"
 	"github.com/agent-smith/agent-smith/llm/internal/fake"
 )
 
@@ -40,7 +42,7 @@ func TestAnthropicSpeaksMessagesWithToolUseAndToolResultBlocks(t *testing.T) {
 	g.Expect(resp.ToolCalls[0].Arguments).To(MatchJSON(`{"path": "add.go", "old_string": "a - b", "new_string": "a + b"}`))
 	g.Expect(resp.StopReason).To(Equal(llm.StopToolUse))
 	// Input is uncached + cache writes + cache reads.
-	g.Expect(resp.Usage).To(Equal(llm.Usage{InputTokens: 3000, OutputTokens: 80, CachedInputTokens: 2500}))
+	g.Expect(resp.Usage).To(Equal(llm.Usage{InputTokens: 3000, OutputTokens: 80, CachedInputTokens: 2500, CacheWriteInputTokens: 300}))
 
 	req := srv.Requests()[0]
 	g.Expect(req.Path).To(Equal("/v1/messages"))
@@ -72,7 +74,10 @@ func TestAnthropicSpeaksMessagesWithToolUseAndToolResultBlocks(t *testing.T) {
 func TestAnthropicStopReasonsAndDefaults(t *testing.T) {
 	for reason, want := range map[string]llm.StopReason{
 		"end_turn": llm.StopEndTurn, "max_tokens": llm.StopMaxTokens, "refusal": llm.StopRefusal,
-		"stop_sequence": llm.StopEndTurn, "model_context_window_exceeded": llm.StopMaxTokens,
+		"stop_sequence": llm.StopEndTurn, "tool_use": llm.StopToolUse, "pause_turn": llm.StopPaused,
+		// The window cut the answer, not the output cap: the loop compacts.
+		"model_context_window_exceeded": llm.StopContextWindow,
+		"a_reason_from_the_future":      llm.StopOther,
 	} {
 		g := NewWithT(t)
 		srv := fake.NewServer(t, false)
@@ -91,31 +96,24 @@ func TestAnthropicStopReasonsAndDefaults(t *testing.T) {
 func TestAnthropicErrorsAreClassified(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		answer    fake.Answer
+		status    int
+		header    map[string]string
+		fixture   string
 		retryable bool
 		after     time.Duration
 		ctxLen    bool
 	}{
-		{"rate limit with retry-after", fake.Answer{Status: 429, Header: map[string]string{"retry-after": "12"},
-			Body: `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"},"request_id":"req_1"}`},
-			true, 12 * time.Second, false},
-		{"overloaded 529", fake.Answer{Status: 529, Body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_2"}`},
-			true, 0, false},
-		{"api error 500", fake.Answer{Status: 500, Body: `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`},
-			true, 0, false},
-		{"spend limit", fake.Answer{Status: 429, Body: `{"type":"error","error":{"type":"rate_limit_error","message":"You have reached your specified API usage limits.","details":{"error_code":"enforced_spend_limit_reached"}}}`},
-			false, 0, false},
-		{"prompt too long", fake.Answer{Status: 400, Body: `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208342 tokens > 200000 maximum"}}`},
-			false, 0, true},
-		{"request too large", fake.Answer{Status: 413, Body: `{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}`},
-			false, 0, true},
-		{"invalid request", fake.Answer{Status: 400, Body: `{"type":"error","error":{"type":"invalid_request_error","message":"tools.0.input_schema: JSON schema is invalid"}}`},
-			false, 0, false},
+		{"rate limit with retry-after", 429, map[string]string{"retry-after": "12"}, "error_rate_limit.json", true, 12 * time.Second, false},
+		{"overloaded 529", 529, nil, "error_overloaded.json", true, 0, false},
+		{"prompt too long", 400, nil, "error_prompt_too_long.json", false, 0, true},
+		{"input and max_tokens exceed the context limit", 400, nil, "error_context_limit.json", false, 0, true},
+		{"request too large", 413, nil, "error_request_too_large.json", false, 0, true},
+		{"max_tokens above the model's cap", 400, nil, "error_max_tokens_too_large.json", false, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
 			srv := fake.NewServer(t, false)
-			srv.Queue(tc.answer)
+			srv.Queue(fake.Answer{Status: tc.status, Header: tc.header, Body: fake.Fixture(t, tc.fixture)})
 			c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: "claude-sonnet-4-5", APIKey: fake.Key})
 			g.Expect(err).NotTo(HaveOccurred())
 			_, err = c.Chat(context.Background(), fake.Conversation())
@@ -130,6 +128,25 @@ func TestAnthropicErrorsAreClassified(t *testing.T) {
 			g.Expect(apiErr.Retryable).To(Equal(tc.retryable))
 			g.Expect(apiErr.RetryAfter).To(Equal(tc.after))
 		})
+	}
+	for _, tc := range []struct {
+		name      string
+		answer    fake.Answer
+		retryable bool
+	}{
+		{"api error 500", fake.Answer{Status: 500, Body: `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`}, true},
+		{"spend limit", fake.Answer{Status: 429, Body: `{"type":"error","error":{"type":"rate_limit_error","message":"You have reached your specified API usage limits.","details":{"error_code":"enforced_spend_limit_reached"}}}`}, false},
+		{"invalid request", fake.Answer{Status: 400, Body: `{"type":"error","error":{"type":"invalid_request_error","message":"tools.0.input_schema: JSON schema is invalid"}}`}, false},
+	} {
+		g := NewWithT(t)
+		srv := fake.NewServer(t, false)
+		srv.Queue(tc.answer)
+		c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: "claude-sonnet-4-5", APIKey: fake.Key})
+		g.Expect(err).NotTo(HaveOccurred())
+		_, err = c.Chat(context.Background(), fake.Conversation())
+		var apiErr *llm.APIError
+		g.Expect(errors.As(err, &apiErr)).To(BeTrue(), "%s: %v", tc.name, err)
+		g.Expect(apiErr.Retryable).To(Equal(tc.retryable), tc.name)
 	}
 }
 
@@ -146,4 +163,84 @@ func TestAnthropicMalformedAndTruncatedAnswersAreRetryable(t *testing.T) {
 		_, err = c.Chat(context.Background(), fake.Conversation())
 		g.Expect(llm.IsRetryable(err)).To(BeTrue(), "%s: %v", name, err)
 	}
+}
+
+func TestAnthropicSendsThinkingBlocksBackUnchangedBeforeTheToolCall(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, false)
+	srv.Queue(fake.Answer{Status: 200, Body: fake.Fixture(t, "tool_use_with_thinking.json")})
+	c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: "claude-sonnet-5-5", APIKey: fake.Key})
+	g.Expect(err).NotTo(HaveOccurred())
+	tools := []llm.ToolDef{{Name: "read_file", Description: "Read a file.", Parameters: json.RawMessage(`{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}`)}}
+	task := llm.UserMessage("Fix the failing test.")
+	first, err := c.Chat(context.Background(), &llm.Request{System: "You fix bugs.", Messages: []llm.Message{task}, Tools: tools, MaxOutputTokens: 16000})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(first.Text).To(Equal("I'll read the file first."), "thinking is not the answer")
+	g.Expect(first.ToolCalls[0].Signature).To(ContainSubstring(`EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds`), "the thinking blocks ride on the turn's first call")
+	g.Expect(first.StopReason).To(Equal(llm.StopToolUse))
+	g.Expect(first.Usage).To(Equal(llm.Usage{InputTokens: 50 + 2048 + 1800, OutputTokens: 503, CachedInputTokens: 1800, CacheWriteInputTokens: 2048}))
+
+	call := first.ToolCalls[0]
+	_, err = c.Chat(context.Background(), &llm.Request{System: "You fix bugs.", Tools: tools, MaxOutputTokens: 16000, Messages: []llm.Message{
+		task,
+		{Role: llm.RoleAssistant, Text: first.Text, ToolCalls: first.ToolCalls},
+		{Role: llm.RoleTool, ToolCallID: call.ID, ToolName: call.Name, Text: "func Add(a, b int) int { return a - b }"},
+	}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(srv.Requests()[1].Raw).To(MatchJSON(fake.Fixture(t, "tool_result_request.json")))
+}
+
+func TestAnthropicCacheWritesCostTheirOwnRate(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, false)
+	srv.Queue(fake.Answer{Status: 200, Body: fake.Fixture(t, "tool_use_with_thinking.json")})
+	c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: "claude-sonnet-5-5", APIKey: fake.Key})
+	g.Expect(err).NotTo(HaveOccurred())
+	resp, err := c.Chat(context.Background(), fake.Conversation())
+	g.Expect(err).NotTo(HaveOccurred())
+	entry, ok := catalog.Lookup(catalog.Anthropic, "claude-sonnet-5-5")
+	g.Expect(ok).To(BeTrue())
+	// 50 uncached × $2 + 2048 written × $2.50 (1.25x) + 1800 read × $0.10 + 503 out × $10, per million.
+	g.Expect(llm.CatalogPrice(entry.Price).Cost(resp.Usage)).To(BeNumerically("~", (50*2+2048*2.5+1800*0.1+503*10)/1e6, 1e-12))
+}
+
+func TestAnthropicClampsMaxTokensToTheModelsOutputCap(t *testing.T) {
+	override := catalog.Resolve(catalog.Anthropic, "claude-haiku-4-5", &catalog.Override{MaxOutputTokens: 4096})
+	for _, tc := range []struct {
+		name  string
+		model string
+		info  *catalog.Known
+		asked int
+		want  int
+	}{
+		{"above the catalog's cap", "claude-haiku-4-5-20251001", nil, 128000, 64000},
+		{"under the cap", "claude-haiku-4-5", nil, 16000, 16000},
+		{"unset takes the default", "claude-haiku-4-5", nil, 0, 8192},
+		{"the agent's override", "claude-haiku-4-5", &override, 16000, 4096},
+		{"a model the catalog does not know", "claude-next", nil, 128000, 128000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			srv := fake.NewServer(t, false)
+			srv.Queue(fake.Answer{Status: 200, Body: fake.Fixture(t, "stop_context_window.json")})
+			c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: tc.model, Info: tc.info, APIKey: fake.Key})
+			g.Expect(err).NotTo(HaveOccurred())
+			_, err = c.Chat(context.Background(), &llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}, MaxOutputTokens: tc.asked})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(srv.Requests()[0].Body).To(HaveKeyWithValue("max_tokens", BeNumerically("==", tc.want)))
+		})
+	}
+}
+
+func TestAnthropicContextWindowStopIsNotAnOutputLimit(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, false)
+	srv.Queue(fake.Answer{Status: 200, Body: fake.Fixture(t, "stop_context_window.json")})
+	c, err := anthropic.New(anthropic.Config{BaseURL: srv.URL, Model: "claude-sonnet-5-5", APIKey: fake.Key})
+	g.Expect(err).NotTo(HaveOccurred())
+	resp, err := c.Chat(context.Background(), fake.Conversation())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(resp.StopReason).To(Equal(llm.StopContextWindow))
+	g.Expect(resp.StopDetail).To(Equal("model_context_window_exceeded"))
+	g.Expect(resp.Usage.CachedInputTokens).To(Equal(995000))
 }

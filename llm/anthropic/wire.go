@@ -18,8 +18,11 @@ type message struct {
 	Content []contentBlock `json:"content"`
 }
 
-// contentBlock is one of text, tool_use and tool_result.
+// contentBlock is one of text, tool_use and tool_result, or a block the
+// client only carries (raw): thinking and redacted_thinking.
 type contentBlock struct {
+	raw json.RawMessage
+
 	Type string `json:"type"`
 	// text
 	Text string `json:"text,omitempty"`
@@ -35,6 +38,16 @@ type contentBlock struct {
 	CacheControl *cacheControl `json:"cache_control,omitempty"`
 }
 
+// MarshalJSON sends a carried block back byte for byte: its signature
+// covers it.
+func (b contentBlock) MarshalJSON() ([]byte, error) {
+	if b.raw != nil {
+		return b.raw, nil
+	}
+	type plain contentBlock
+	return json.Marshal(plain(b))
+}
+
 type cacheControl struct {
 	Type string `json:"type"`
 }
@@ -46,13 +59,14 @@ type tool struct {
 }
 
 type messagesResponse struct {
-	ID         string         `json:"id"`
-	Type       string         `json:"type"`
-	Role       string         `json:"role"`
-	Model      string         `json:"model"`
-	Content    []contentBlock `json:"content"`
-	StopReason string         `json:"stop_reason"`
-	Usage      usage          `json:"usage"`
+	ID    string `json:"id"`
+	Type  string `json:"type"`
+	Role  string `json:"role"`
+	Model string `json:"model"`
+	// Content stays raw until decoded: thinking blocks go back as sent.
+	Content    []json.RawMessage `json:"content"`
+	StopReason string            `json:"stop_reason"`
+	Usage      usage             `json:"usage"`
 }
 
 // usage counts input in three parts: uncached, written to the cache and

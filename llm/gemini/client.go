@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agent-smith/agent-smith/llm"
+	"github.com/agent-smith/agent-smith/llm/catalog"
 	"github.com/agent-smith/agent-smith/llm/internal/wire"
 )
 
@@ -24,8 +25,11 @@ const localIDPrefix = "local-"
 // Config configures a Client.
 type Config struct {
 	// BaseURL defaults to DefaultBaseURL.
-	BaseURL    string
-	Model      string
+	BaseURL string
+	Model   string
+	// Info is what the catalog, with the agent's override, knows of the
+	// model; nil looks the model up in the catalog.
+	Info       *catalog.Known
 	APIKey     string
 	HTTPClient *http.Client
 }
@@ -34,6 +38,8 @@ type Config struct {
 type Client struct {
 	url    string
 	header http.Header
+	// maxOut is the model's output cap (0: unknown).
+	maxOut int
 	ep     wire.Endpoint
 }
 
@@ -54,13 +60,21 @@ func New(cfg Config) (*Client, error) {
 	if cfg.APIKey != "" {
 		c.header.Set("x-goog-api-key", cfg.APIKey)
 	}
+	info := cfg.Info
+	if info == nil {
+		k := catalog.Resolve(catalog.Gemini, model, nil)
+		info = &k
+	}
+	if info.Limits {
+		c.maxOut = info.MaxOutputTokens
+	}
 	return c, nil
 }
 
 // Chat implements llm.Provider.
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	var out generateResponse
-	err := c.ep.Post(ctx, c.url, c.header, encode(req), &out)
+	err := c.ep.Post(ctx, c.url, c.header, encode(req, c.maxOut), &out)
 	if f, ok := errors.AsType[*wire.Failure](err); ok {
 		return nil, c.classify(f)
 	}
@@ -70,13 +84,17 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	return decode(&out)
 }
 
-func encode(req *llm.Request) *generateRequest {
+func encode(req *llm.Request, maxOut int) *generateRequest {
 	out := &generateRequest{}
 	if req.System != "" {
 		out.SystemInstruction = &content{Parts: []part{{Text: req.System}}}
 	}
 	if req.MaxOutputTokens > 0 || req.JSON {
-		out.GenerationConfig = &generationConfig{MaxOutputTokens: req.MaxOutputTokens}
+		n := req.MaxOutputTokens
+		if maxOut > 0 && n > maxOut {
+			n = maxOut
+		}
+		out.GenerationConfig = &generationConfig{MaxOutputTokens: n}
 		if req.JSON {
 			out.GenerationConfig.ResponseMIMEType = "application/json"
 		}
@@ -170,20 +188,35 @@ func decode(out *generateResponse) (*llm.Response, error) {
 		}
 	}
 	resp.Text = strings.Join(text, "")
-	switch cand.FinishReason {
-	case "STOP", "":
-		resp.StopReason = llm.StopEndTurn
-	case "MAX_TOKENS":
-		resp.StopReason = llm.StopMaxTokens
-	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY":
-		resp.StopReason = llm.StopRefusal
-	default:
+	if cand.FinishReason == "MISSING_THOUGHT_SIGNATURE" {
+		// The request lost a signature this client must send back: no
+		// retry can fix that.
+		return nil, fmt.Errorf("gemini: the model refused the conversation: a thought signature is missing (finishReason MISSING_THOUGHT_SIGNATURE)")
+	}
+	resp.StopReason = finishReasons[cand.FinishReason]
+	if resp.StopReason == "" {
 		resp.StopReason = llm.StopOther
+	}
+	resp.StopDetail = cand.FinishReason
+	if cand.FinishMessage != "" {
+		resp.StopDetail += ": " + cand.FinishMessage
 	}
 	if len(resp.ToolCalls) > 0 && resp.StopReason == llm.StopEndTurn {
 		resp.StopReason = llm.StopToolUse
 	}
 	return resp, nil
+}
+
+// finishReasons maps every documented finishReason to what the loop does.
+var finishReasons = map[string]llm.StopReason{
+	"STOP": llm.StopEndTurn, "": llm.StopEndTurn,
+	"MAX_TOKENS": llm.StopMaxTokens,
+	"SAFETY":     llm.StopRefusal, "RECITATION": llm.StopRefusal, "LANGUAGE": llm.StopRefusal, "BLOCKLIST": llm.StopRefusal,
+	"PROHIBITED_CONTENT": llm.StopRefusal, "SPII": llm.StopRefusal, "IMAGE_SAFETY": llm.StopRefusal,
+	"IMAGE_PROHIBITED_CONTENT": llm.StopRefusal, "IMAGE_RECITATION": llm.StopRefusal,
+	// HTTP 200 with no usable call: the loop tells the model why once.
+	"MALFORMED_FUNCTION_CALL": llm.StopBadToolCall, "UNEXPECTED_TOOL_CALL": llm.StopBadToolCall, "TOO_MANY_TOOL_CALLS": llm.StopBadToolCall,
+	"OTHER": llm.StopOther, "FINISH_REASON_UNSPECIFIED": llm.StopOther, "IMAGE_OTHER": llm.StopOther, "NO_IMAGE": llm.StopOther,
 }
 
 func (c *Client) classify(f *wire.Failure) error {

@@ -2,6 +2,7 @@ package gemini_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -153,4 +154,107 @@ func TestGeminiMalformedAnswerIsRetryable(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = c.Chat(context.Background(), fake.Conversation())
 	g.Expect(llm.IsRetryable(err)).To(BeTrue(), "%v", err)
+}
+
+func TestGeminiFunctionCallAndResponseMatchTheDocumentedShapes(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, false)
+	srv.Queue(fake.Answer{Status: 200, Body: fake.Fixture(t, "function_call.json")})
+	c, err := gemini.New(gemini.Config{BaseURL: srv.URL, Model: "gemini-3.8-flash", APIKey: fake.Key})
+	g.Expect(err).NotTo(HaveOccurred())
+	tools := []llm.ToolDef{{Name: "read_file", Description: "Read a file.", Parameters: json.RawMessage(`{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}`)}}
+	task := llm.UserMessage("Fix the failing test.")
+	first, err := c.Chat(context.Background(), &llm.Request{System: "You fix bugs.", Messages: []llm.Message{task}, Tools: tools, MaxOutputTokens: 16000})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(first.Text).To(Equal("Reading the file."))
+	g.Expect(first.StopReason).To(Equal(llm.StopToolUse))
+	// Thinking is billed as output; the cached part of the prompt is known.
+	g.Expect(first.Usage).To(Equal(llm.Usage{InputTokens: 4321, OutputTokens: 155, CachedInputTokens: 4096}))
+	call := first.ToolCalls[0]
+	_, err = c.Chat(context.Background(), &llm.Request{System: "You fix bugs.", Tools: tools, MaxOutputTokens: 16000, Messages: []llm.Message{
+		task,
+		{Role: llm.RoleAssistant, Text: first.Text, ToolCalls: first.ToolCalls},
+		{Role: llm.RoleTool, ToolCallID: call.ID, ToolName: call.Name, Text: "func Add(a, b int) int { return a - b }"},
+	}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(srv.Requests()[1].Raw).To(MatchJSON(fake.Fixture(t, "function_response_request.json")))
+}
+
+func TestGeminiUnusableToolCallsArriveAsHTTP200AndMapToABadToolCall(t *testing.T) {
+	for fixture, detail := range map[string]string{
+		"malformed_function_call.json": `MALFORMED_FUNCTION_CALL: Malformed function call: print(default_api.read_file(path="add.go"`,
+		"unexpected_tool_call.json":    "UNEXPECTED_TOOL_CALL",
+		"too_many_tool_calls.json":     "TOO_MANY_TOOL_CALLS: The model made too many tool calls in one turn.",
+	} {
+		g := NewWithT(t)
+		srv := fake.NewServer(t, false)
+		srv.Queue(fake.Answer{Status: 200, Body: fake.Fixture(t, fixture)})
+		c, err := gemini.New(gemini.Config{BaseURL: srv.URL, Model: "gemini-3.8-flash", APIKey: fake.Key})
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := c.Chat(context.Background(), fake.Conversation())
+		g.Expect(err).NotTo(HaveOccurred(), fixture)
+		g.Expect(resp.StopReason).To(Equal(llm.StopBadToolCall), fixture)
+		g.Expect(resp.StopDetail).To(Equal(detail), fixture)
+		g.Expect(resp.ToolCalls).To(BeEmpty(), fixture)
+		g.Expect(resp.Usage.InputTokens).To(BeNumerically(">", 0), "the failed turn is billed")
+	}
+}
+
+func TestGeminiMalformedCallIsRetriedOnceByTheLoopThenSucceeds(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, false)
+	srv.Queue(
+		fake.Answer{Status: 200, Body: fake.Fixture(t, "malformed_function_call.json")},
+		fake.Answer{Status: 200, Body: `{"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"name": "finish", "args": {"summary": "fixed"}}}]}, "finishReason": "STOP", "index": 0}],
+		  "usageMetadata": {"promptTokenCount": 2700, "candidatesTokenCount": 12, "totalTokenCount": 2712}, "modelVersion": "gemini-3.8-flash"}`},
+	)
+	c, err := gemini.New(gemini.Config{BaseURL: srv.URL, Model: "gemini-3.8-flash", APIKey: fake.Key})
+	g.Expect(err).NotTo(HaveOccurred())
+	m := &llm.Model{Provider: c, Name: "gemini-3.8-flash", ContextWindow: 1_000_000, MaxOutputTokens: 8000}
+	res, err := (&llm.Loop{Model: m}).Run(context.Background(), llm.LoopRequest{Prompt: "Fix the failing test."})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res.Stop).To(Equal(llm.StopFinished))
+	second := srv.Requests()[1].Body["contents"].([]any)
+	g.Expect(second).To(HaveLen(1), "the correction joins the user's turn")
+	parts := second[0].(map[string]any)["parts"].([]any)
+	g.Expect(parts[1]).To(HaveKeyWithValue("text", ContainSubstring("could not be used (MALFORMED_FUNCTION_CALL")))
+}
+
+func TestGeminiMissingThoughtSignatureFailsTheCall(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, false)
+	srv.Queue(fake.Answer{Status: 200, Body: fake.Fixture(t, "missing_thought_signature.json")})
+	c, err := gemini.New(gemini.Config{BaseURL: srv.URL, Model: "gemini-3.8-flash", APIKey: fake.Key})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = c.Chat(context.Background(), fake.Conversation())
+	g.Expect(err).To(MatchError(ContainSubstring("MISSING_THOUGHT_SIGNATURE")))
+	g.Expect(llm.IsRetryable(err)).To(BeFalse())
+}
+
+func TestGeminiErrorFixturesAreClassified(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, false)
+	srv.Queue(fake.Answer{Status: 400, Body: fake.Fixture(t, "error_context_length.json")},
+		fake.Answer{Status: 429, Body: fake.Fixture(t, "error_resource_exhausted.json")})
+	c, err := gemini.New(gemini.Config{BaseURL: srv.URL, Model: "gemini-3.8-flash", APIKey: fake.Key})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = c.Chat(context.Background(), fake.Conversation())
+	var cl *llm.ContextLengthError
+	g.Expect(errors.As(err, &cl)).To(BeTrue(), "%v", err)
+	_, err = c.Chat(context.Background(), fake.Conversation())
+	var apiErr *llm.APIError
+	g.Expect(errors.As(err, &apiErr)).To(BeTrue(), "%v", err)
+	g.Expect(apiErr.Retryable).To(BeTrue())
+	g.Expect(apiErr.RetryAfter).To(Equal(37 * time.Second))
+}
+
+func TestGeminiClampsMaxOutputTokensToTheModelsCap(t *testing.T) {
+	g := NewWithT(t)
+	srv := fake.NewServer(t, false)
+	srv.Queue(fake.Answer{Status: 200, Body: fake.Fixture(t, "function_call.json")})
+	c, err := gemini.New(gemini.Config{BaseURL: srv.URL, Model: "gemini-3.8-flash", APIKey: fake.Key})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = c.Chat(context.Background(), &llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}, MaxOutputTokens: 128000})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(srv.Requests()[0].Body["generationConfig"]).To(HaveKeyWithValue("maxOutputTokens", BeNumerically("==", 65536)))
 }

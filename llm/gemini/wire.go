@@ -65,6 +65,8 @@ type generateResponse struct {
 type candidate struct {
 	Content      content `json:"content"`
 	FinishReason string  `json:"finishReason"`
+	// FinishMessage explains some finish reasons (a malformed call).
+	FinishMessage string `json:"finishMessage"`
 }
 
 type promptFeedback struct {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/agent-smith/agent-smith/llm"
+	"github.com/agent-smith/agent-smith/llm/catalog"
 	"github.com/agent-smith/agent-smith/llm/internal/wire"
 )
 
@@ -37,11 +39,21 @@ type Config struct {
 	// (https://{resource}.openai.azure.com), or Ollama's
 	// (http://host:11434, /v1 is added when missing).
 	BaseURL string
-	// Model is sent as the model (OpenAI, Ollama).
+	// Model is sent as the model (OpenAI, Ollama). On Azure it names the
+	// model the deployment serves, for the catalog; empty takes the
+	// deployment's name.
 	Model string
-	// Deployment and APIVersion form the Azure URL.
+	// Deployment and APIVersion form the Azure URL; APIVersion AzureV1
+	// takes the /openai/v1/ route, which wants the deployment as the
+	// body's model.
 	Deployment string
 	APIVersion string
+	// Info is what the catalog, with the agent's override, knows of the
+	// model; nil looks Model up in the catalog.
+	Info *catalog.Known
+	// ReasoningEffort is sent to reasoning models ("low", "high"…); empty
+	// leaves the model's default.
+	ReasoningEffort string
 	// APIKey is sent as a bearer token, or as the api-key header on
 	// Azure; empty sends none.
 	APIKey     string
@@ -56,6 +68,8 @@ type Client struct {
 	header http.Header
 	// legacyMaxTokens sends max_tokens instead of max_completion_tokens.
 	legacyMaxTokens bool
+	info            catalog.Known
+	effort          string
 	ep              wire.Endpoint
 }
 
@@ -81,12 +95,9 @@ func New(cfg Config) (*Client, error) {
 		c.legacyMaxTokens = true
 		c.url = base + "/chat/completions"
 	case FlavorAzure:
-		if base == "" || cfg.Deployment == "" || cfg.APIVersion == "" {
-			return nil, errors.New("azure_openai needs an endpoint, a deployment and an api_version")
+		if err := c.azure(base, cfg); err != nil {
+			return nil, err
 		}
-		c.url = fmt.Sprintf("%s/openai/deployments/%s/chat/completions?api-version=%s",
-			base, url.PathEscape(cfg.Deployment), url.QueryEscape(cfg.APIVersion))
-		c.model = ""
 	default:
 		return nil, fmt.Errorf("unknown chat completions flavor %q", cfg.Flavor)
 	}
@@ -95,6 +106,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Flavor != FlavorAzure && c.model == "" {
 		return nil, fmt.Errorf("%s: a model is required", cfg.Flavor)
+	}
+	if err := c.describe(cfg); err != nil {
+		return nil, err
 	}
 	switch {
 	case cfg.APIKey == "":
@@ -106,8 +120,57 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// azure forms the deployment URL, or the v1 route's, and refuses an
+// api-version that cannot serve the deployment's model.
+func (c *Client) azure(base string, cfg Config) error {
+	if base == "" || cfg.Deployment == "" || cfg.APIVersion == "" {
+		return errors.New("azure_openai needs an endpoint, a deployment and an api_version")
+	}
+	model := cfg.Model
+	if model == "" {
+		model = cfg.Deployment
+	}
+	if err := ValidateAzure(model, cfg.APIVersion); err != nil {
+		return fmt.Errorf("azure_openai deployment %s: %w", cfg.Deployment, err)
+	}
+	if cfg.APIVersion == AzureV1 {
+		c.url = base + "/openai/v1/chat/completions"
+		c.model = cfg.Deployment
+		return nil
+	}
+	c.url = fmt.Sprintf("%s/openai/deployments/%s/chat/completions?api-version=%s",
+		base, url.PathEscape(cfg.Deployment), url.QueryEscape(cfg.APIVersion))
+	c.model = ""
+	c.legacyMaxTokens = azureLegacyMaxTokens(cfg.APIVersion)
+	return nil
+}
+
+// describe settles what the client knows of its model and checks the
+// reasoning effort against it.
+func (c *Client) describe(cfg Config) error {
+	switch {
+	case cfg.Info != nil:
+		c.info = *cfg.Info
+	case cfg.Flavor == FlavorAzure && cfg.Model == "":
+		c.info = catalog.Resolve(catalog.AzureOpenAI, cfg.Deployment, nil)
+	default:
+		c.info = catalog.Resolve(catalog.Provider(cfg.Flavor), cfg.Model, nil)
+	}
+	c.effort = cfg.ReasoningEffort
+	if c.effort == "" || !c.info.Limits {
+		return nil
+	}
+	if !c.info.Reasoning || !slices.Contains(c.info.Efforts, c.effort) {
+		return fmt.Errorf("%s: reasoning effort %q is not one %s takes (%s)", cfg.Flavor, c.effort, c.info.Model, strings.Join(c.info.Efforts, ", "))
+	}
+	return nil
+}
+
 // Chat implements llm.Provider.
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	if len(req.Tools) > 0 && c.info.Limits && !c.info.Tools {
+		return nil, fmt.Errorf("%s: %s calls no tools over Chat Completions, and this request needs them", c.flavor, c.info.Model)
+	}
 	body := c.encode(req)
 	var out chatResponse
 	err := c.ep.Post(ctx, c.url, c.header, body, &out)
@@ -122,15 +185,25 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 
 func (c *Client) encode(req *llm.Request) *chatRequest {
 	out := &chatRequest{Model: c.model, Messages: make([]chatMessage, 0, len(req.Messages)+1)}
-	if req.MaxOutputTokens > 0 {
+	if n := req.MaxOutputTokens; n > 0 {
+		if c.info.Limits {
+			n = min(n, c.info.MaxOutputTokens)
+		}
 		if c.legacyMaxTokens {
-			out.MaxTokens = req.MaxOutputTokens
+			out.MaxTokens = n
 		} else {
-			out.MaxCompletionTokens = req.MaxOutputTokens
+			out.MaxCompletionTokens = n
 		}
 	}
-	if req.JSON {
+	if req.JSON && (!c.info.Limits || c.info.JSONMode) {
 		out.ResponseFormat = &responseFormat{Type: "json_object"}
+	}
+	if c.info.Reasoning {
+		out.ReasoningEffort = c.effort
+		if len(req.Tools) > 0 && c.info.ToolsEffort != "" {
+			// The only effort with which these models call tools here.
+			out.ReasoningEffort = c.info.ToolsEffort
+		}
 	}
 	if req.System != "" {
 		out.Messages = append(out.Messages, chatMessage{Role: "system", Content: &req.System})

@@ -1,7 +1,14 @@
 // Package openai is the llm.Provider for the OpenAI chat completions API
 // and the servers that speak it: OpenAI itself, Azure OpenAI (deployment
-// URLs, api-version, the api-key header), Ollama's /v1 endpoint and any
-// OpenAI-compatible base URL (vLLM, LiteLLM, llama.cpp).
+// URLs with a dated api-version, or the versionless /openai/v1/ route; the
+// api-key header), Ollama's /v1 endpoint and any OpenAI-compatible base
+// URL (vLLM, LiteLLM, llama.cpp).
+//
+// What the catalog knows of the model shapes each request: max tokens
+// clamped to its cap, reasoning_effort only for reasoning models (and the
+// one effort with which a model calls tools over Chat Completions), no
+// JSON switch for a model without one. ValidateAzure is the api-version
+// rule the config applies to azure_openai agents.
 //
 // It talks plain net/http with typed structs rather than the official
 // openai-go SDK: one endpoint is used, non-streaming, with our own retry,

@@ -24,9 +24,11 @@
 //	  usage: {input_tokens: 5200, output_tokens: 40}   # optional
 //
 // Fields of a turn: text, tool_calls (name and arguments, an object or a
-// JSON string), usage (input_tokens, output_tokens, cached_input_tokens;
-// estimated from the request when absent), stop_reason (end_turn,
-// tool_use, max_tokens, refusal; derived when absent) and slot (planning,
+// JSON string), usage (input_tokens, output_tokens, cached_input_tokens,
+// cache_write_input_tokens; estimated from the request when absent),
+// stop_reason (end_turn, tool_use, max_tokens, refusal, context_window,
+// bad_tool_call, paused, other; derived when absent), stop_detail (the
+// provider's word on the stop) and slot (planning,
 // execution, review, summarization). A turn without a slot is taken by
 // whichever model asks next; a turn with one only by that slot's model, so
 // one script can drive every phase of a run. A call after the last turn

@@ -61,7 +61,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	p.calls += len(t.ToolCalls)
 	p.mu.Unlock()
 
-	resp := &llm.Response{Text: t.Text, Model: "scripted"}
+	resp := &llm.Response{Text: t.Text, Model: "scripted", StopDetail: t.StopDetail}
 	out := len(t.Text)
 	for i, c := range t.ToolCalls {
 		resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{ID: fmt.Sprintf("call_%d", first+i+1), Name: c.Name, Arguments: c.Arguments})
@@ -75,7 +75,8 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 		}
 	}
 	if t.Usage != nil {
-		resp.Usage = llm.Usage{InputTokens: t.Usage.InputTokens, OutputTokens: t.Usage.OutputTokens, CachedInputTokens: t.Usage.CachedInputTokens}
+		resp.Usage = llm.Usage{InputTokens: t.Usage.InputTokens, OutputTokens: t.Usage.OutputTokens, CachedInputTokens: t.Usage.CachedInputTokens,
+			CacheWriteInputTokens: t.Usage.CacheWriteInputTokens}
 	} else {
 		// Estimates keep limits, budgets and compaction meaningful in a
 		// dry run.

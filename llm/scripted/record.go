@@ -51,8 +51,9 @@ func (r *Recorder) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 
 // turnOf is the turn that replays resp for slot.
 func turnOf(resp *llm.Response, slot llm.Slot) Turn {
-	t := Turn{Slot: string(slot), Text: resp.Text, StopReason: string(resp.StopReason),
-		Usage: &Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CachedInputTokens: resp.Usage.CachedInputTokens}}
+	u := resp.Usage
+	t := Turn{Slot: string(slot), Text: resp.Text, StopReason: string(resp.StopReason), StopDetail: resp.StopDetail,
+		Usage: &Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens, CacheWriteInputTokens: u.CacheWriteInputTokens}}
 	for _, c := range resp.ToolCalls {
 		t.ToolCalls = append(t.ToolCalls, ToolCall{Name: c.Name, Arguments: c.Arguments})
 	}

@@ -19,6 +19,7 @@ type Turn struct {
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	Usage      *Usage     `json:"usage,omitempty"`
 	StopReason string     `json:"stop_reason,omitempty"`
+	StopDetail string     `json:"stop_detail,omitempty"`
 }
 
 // ToolCall is a call a turn makes.
@@ -29,14 +30,16 @@ type ToolCall struct {
 
 // Usage is a turn's token counts.
 type Usage struct {
-	InputTokens       int `json:"input_tokens"`
-	OutputTokens      int `json:"output_tokens"`
-	CachedInputTokens int `json:"cached_input_tokens,omitempty"`
+	InputTokens           int `json:"input_tokens"`
+	OutputTokens          int `json:"output_tokens"`
+	CachedInputTokens     int `json:"cached_input_tokens,omitempty"`
+	CacheWriteInputTokens int `json:"cache_write_input_tokens,omitempty"`
 }
 
 var stopReasons = map[string]llm.StopReason{
 	"end_turn": llm.StopEndTurn, "tool_use": llm.StopToolUse, "max_tokens": llm.StopMaxTokens,
-	"refusal": llm.StopRefusal, "other": llm.StopOther,
+	"refusal": llm.StopRefusal, "other": llm.StopOther, "context_window": llm.StopContextWindow,
+	"bad_tool_call": llm.StopBadToolCall, "paused": llm.StopPaused,
 }
 
 // Load reads and checks the script at path.
@@ -79,8 +82,10 @@ func (t *Turn) normalize() error {
 	if _, ok := stopReasons[t.StopReason]; t.StopReason != "" && !ok {
 		errs = append(errs, fmt.Errorf("unknown stop_reason %q", t.StopReason))
 	}
-	if t.Text == "" && len(t.ToolCalls) == 0 {
-		errs = append(errs, errors.New("a turn needs text or tool_calls"))
+	if t.Text == "" && len(t.ToolCalls) == 0 && t.StopReason == "" {
+		// An empty answer is real only with the reason it stopped (an
+		// unusable tool call, a refusal), as a recording keeps it.
+		errs = append(errs, errors.New("a turn needs text, tool_calls or a stop_reason"))
 	}
 	for j := range t.ToolCalls {
 		c := &t.ToolCalls[j]

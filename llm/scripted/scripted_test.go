@@ -80,7 +80,7 @@ func TestScriptProblemsAreReportedTogether(t *testing.T) {
 	g.Expect(err).To(MatchError(And(
 		ContainSubstring(`turn 1: unknown model slot "coding"`),
 		ContainSubstring("turn 2: tool call 1 has no name"),
-		ContainSubstring("turn 3: a turn needs text or tool_calls"),
+		ContainSubstring("turn 3: a turn needs text, tool_calls or a stop_reason"),
 		ContainSubstring(`turn 4: unknown stop_reason "done"`),
 	)))
 
@@ -93,7 +93,10 @@ func TestRecordingReplaysTheSameAnswers(t *testing.T) {
 	answers := []*llm.Response{
 		{Text: "Looking.\nTwo lines.", ToolCalls: []llm.ToolCall{{ID: "a", Name: "read_file", Arguments: json.RawMessage(`{"path":"x: y.go"}`)}},
 			StopReason: llm.StopToolUse, Usage: llm.Usage{InputTokens: 100, OutputTokens: 10, CachedInputTokens: 50}},
-		{Text: `{"verdict": "ok", "quote": "it's \"fine\""}`, StopReason: llm.StopEndTurn, Usage: llm.Usage{InputTokens: 200, OutputTokens: 20}},
+		{Text: `{"verdict": "ok", "quote": "it's \"fine\""}`, StopReason: llm.StopEndTurn,
+			Usage: llm.Usage{InputTokens: 200, OutputTokens: 20, CacheWriteInputTokens: 150}},
+		// An unusable tool call: no text, no calls, only the reason.
+		{StopReason: llm.StopBadToolCall, StopDetail: "MALFORMED_FUNCTION_CALL", Usage: llm.Usage{InputTokens: 300}},
 	}
 	i := 0
 	model := llm.ProviderFunc(func(context.Context, *llm.Request) (*llm.Response, error) {
@@ -119,6 +122,7 @@ func TestRecordingReplaysTheSameAnswers(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(got.Text).To(Equal(want.Text), "turn %d", j)
 		g.Expect(got.StopReason).To(Equal(want.StopReason))
+		g.Expect(got.StopDetail).To(Equal(want.StopDetail))
 		g.Expect(got.Usage).To(Equal(want.Usage))
 		g.Expect(got.ToolCalls).To(HaveLen(len(want.ToolCalls)))
 		for k := range want.ToolCalls {

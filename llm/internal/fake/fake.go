@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -89,10 +91,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	// Every provider answers JSON, errors included; an answer may say
+	// otherwise (a proxy's plain-text 503).
+	w.Header().Set("Content-Type", "application/json")
 	for k, v := range a.Header {
 		w.Header().Set(k, v)
 	}
-	w.Header().Set("Content-Type", "application/json")
 	if a.Truncate {
 		w.Header().Set("Content-Length", strconv.Itoa(len(a.Body)*2))
 		w.WriteHeader(a.Status)
@@ -106,6 +110,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(a.Status)
 	_, _ = io.WriteString(w, a.Body)
+}
+
+// Fixture is a contract fixture of the calling package: a request or
+// answer body under testdata/, written from the provider's documented
+// examples.
+func Fixture(t testing.TB, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	return string(data)
 }
 
 // RedirectingClient sends every request to the server, whatever host the
