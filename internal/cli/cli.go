@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/agent-smith/agent-smith/internal/version"
 )
@@ -24,8 +25,9 @@ Usage:
   agent-smith config validate [-f FILE]         check agentsmith.yml (default $AGENTSMITH_CONFIG)
   agent-smith config print [-f FILE]            print the resolved configuration, secrets redacted
   agent-smith inject PATH                       copy this binary to PATH (sandbox init container)
-  agent-smith sandbox-agent --redis-url URL --job-id ID
-                                                execute sandbox steps (inside a sandbox)
+  agent-smith sandbox-agent --job-id ID          execute sandbox steps (inside a sandbox)
+  agent-smith sandbox-gate --job-id ID --remote URL --branch B
+                                                the git of a sandbox (its native sidecar)
   agent-smith version                           print the version
 
 Run "agent-smith COMMAND -h" for a command's flags.
@@ -59,6 +61,8 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 		return runInject(rest, stderr)
 	case "sandbox-agent":
 		return runSandboxAgent(ctx, rest, env, stderr)
+	case "sandbox-gate":
+		return runSandboxGate(ctx, rest, env, os.Stdin, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, env, stderr)
 	case "run":

@@ -18,6 +18,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/logging"
+	"github.com/agent-smith/agent-smith/internal/nodump"
 	"github.com/agent-smith/agent-smith/internal/server"
 	"github.com/agent-smith/agent-smith/internal/version"
 	"github.com/agent-smith/agent-smith/runs"
@@ -30,28 +31,33 @@ import (
 
 const serveUsage = `Usage:
   agent-smith serve [--config FILE] [--addr :8080] [--sandbox local|kubernetes]
-                    [--log-format json|console] [-v N]
+                    [--sandbox-addr :8081] [--log-format json|console] [-v N]
 
 Runs the orchestrator: the webhook endpoint, probes, metrics and run API on
 --addr; queue workers; and, on the elected leader, the pollers and
-housekeeping. FILE defaults to $AGENTSMITH_CONFIG.
+housekeeping. With the kubernetes backend, the sandbox API its sandbox pods
+poll is served over TLS on --sandbox-addr. FILE defaults to
+$AGENTSMITH_CONFIG.
 
 Environment: REDIS_URL (unset: an embedded in-memory Redis, state lost on
-exit), SANDBOX_TYPE, KUBERNETES_NAMESPACE, POD_NAME and POD_UID (the
-replica's identity; sandbox pods are owned by it).
+exit), REDIS_USERNAME and REDIS_PASSWORD (override the URL's), SANDBOX_TYPE,
+KUBERNETES_NAMESPACE, POD_NAME and POD_UID (the replica's identity; sandbox
+pods are owned by it), POD_IP (where its sandboxes reach it; or
+SANDBOX_API_URL).
 `
 
 // serveOptions are the parsed flags and environment of `serve`.
 type serveOptions struct {
-	configPath string
-	addr       string
-	backend    string
-	logFormat  string
-	verbosity  int
-	namespace  string
-	configMap  string
-	owner      runs.Owner
-	env        Env
+	configPath  string
+	addr        string
+	sandboxAddr string
+	backend     string
+	logFormat   string
+	verbosity   int
+	namespace   string
+	configMap   string
+	owner       runs.Owner
+	env         Env
 }
 
 func parseServe(args []string, env Env, stderr io.Writer) (serveOptions, error) {
@@ -61,6 +67,7 @@ func parseServe(args []string, env Env, stderr io.Writer) (serveOptions, error) 
 	o := serveOptions{env: env}
 	fs.StringVar(&o.configPath, "config", env.Get("AGENTSMITH_CONFIG"), "path of agentsmith.yml")
 	fs.StringVar(&o.addr, "addr", ":8080", "address of the HTTP server (webhooks, probes, metrics, run API)")
+	fs.StringVar(&o.sandboxAddr, "sandbox-addr", ":8081", "address of the sandbox API (kubernetes backend; sandboxes only)")
 	backend := fs.String("sandbox", "", "sandbox backend: local or kubernetes (default $SANDBOX_TYPE, kubernetes in a cluster)")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or console")
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity (0 info, 1 debug, 2 and more: trace)")
@@ -108,6 +115,11 @@ func runServe(ctx context.Context, args []string, env Env, stderr io.Writer) err
 	}
 	log := logging.New(stderr, logging.Options{Format: o.logFormat, Verbosity: o.verbosity})
 	setControllerRuntimeLogger(log)
+	// The process holds every credential; local sandboxes run under its
+	// uid, and must not read them out of /proc.
+	if err := nodump.Apply(); err != nil {
+		return exitWith(stderr, 3, "serve: %v", err)
+	}
 
 	raw, err := os.ReadFile(o.configPath)
 	if err != nil {
@@ -128,8 +140,11 @@ func runServe(ctx context.Context, args []string, env Env, stderr io.Writer) err
 		return err
 	}
 	defer conn.Close()
-	if conn.Embedded {
+	switch {
+	case conn.Embedded:
 		log.Info("WARNING: REDIS_URL is not set; using an embedded in-memory Redis. Queued and running runs are LOST when this process exits, and no other replica can share the work. Set REDIS_URL for anything but a trial.", "url", conn.URL)
+	case !conn.Authenticated:
+		log.Info("WARNING: Redis is used without a password: whoever reaches it can read and rewrite every run. Set REDIS_PASSWORD (and REDIS_USERNAME), as the shipped manifests do.", "url", conn.URL)
 	}
 	r, err := newReplica(o, conn, &trackers.Snapshot{Config: cfg, Trackers: trs}, log)
 	if err != nil {
@@ -266,10 +281,13 @@ func newServeParts(o serveOptions, conn *redisConn, current *trackers.Current, l
 	if err != nil {
 		return nil, err
 	}
-	prov, err := localSandboxes(conn, cfg, cfg.Queue.RedisPrefix)
+	prov, err := localSandboxes(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	return &serveParts{store: store, provisioner: prov,
-		start: func(ctx context.Context, rs []runnable, _ []byte) error { return runLocal(ctx, rs) }}, nil
+		start: func(ctx context.Context, rs []runnable, _ []byte) error {
+			defer func() { _ = prov.Close() }()
+			return runLocal(ctx, rs)
+		}}, nil
 }

@@ -43,6 +43,10 @@ func BuildAgent(path string) error {
 func WithAgent(path *string) Component {
 	return func() (func(), error) {
 		dir, err := os.MkdirTemp("", "agent-smith-bin-")
+		if err == nil {
+			// Tests run the binary as other users too (a pod's uids).
+			err = os.Chmod(dir, 0o755)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("build agent-smith: %w", err)
 		}

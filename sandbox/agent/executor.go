@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/internal/scrub"
 )
 
-// events takes the events of run steps somewhere (the Redis stream, ahead
-// of the step's result); it never blocks the step: publish reports false
-// when it had to drop.
+// events takes the events of watched run steps somewhere (the sandbox
+// API, ahead of the step's result); it never blocks the step: publish
+// reports false when it had to drop.
 type events interface {
 	publish(ev sandbox.StepEvent) bool
 }
@@ -26,6 +27,9 @@ type executor struct {
 	rg        string        // path of rg; empty selects the Go grep engine
 	outputCap int           // per stream of a run step
 	killGrace time.Duration // between SIGTERM and SIGKILL of a process group
+	// scrub masks the agent's own secrets in commands' output as it is
+	// captured; nil masks nothing.
+	scrub *scrub.Scrubber
 	// files executes the file kinds (fileStep; a test may block it).
 	files func(ctx context.Context, step sandbox.Step) (sandbox.StepResult, error)
 	// stuck is closed when the file step that last overran its deadline

@@ -6,11 +6,8 @@ import (
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
-var (
-	rds *testenv.Redis
-	bin string
-)
+var bin string
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
+	testenv.Main(m, testenv.WithAgent(&bin))
 }

@@ -61,6 +61,10 @@ var flowEnv struct {
 	kubeOnce sync.Once
 	kubeErr  error
 	cluster  *testenv.Cluster
+	// agent is the copy of this binary the pods run.
+	agentOnce sync.Once
+	agentErr  error
+	agent     string
 	// kubeconfig is a file for KUBECONFIG, as a replica reads it through
 	// ctrl.GetConfig: an admin user of the control plane.
 	kubeconfig string
@@ -114,6 +118,9 @@ func stopFlowEnv() {
 	if flowEnv.kubeconfig != "" {
 		_ = os.RemoveAll(filepath.Dir(flowEnv.kubeconfig))
 	}
+	if flowEnv.agent != "" {
+		_ = os.RemoveAll(filepath.Dir(flowEnv.agent))
+	}
 }
 
 // flowWorld is one flow's slice of the shared environment, whichever
@@ -166,11 +173,11 @@ type replica struct {
 // flow's Redis with env added to the test process's environment (the
 // backend's part), on a free port; it returns once the replica is ready.
 // The test's end stops it.
-func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env map[string]string) *replica {
+func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env map[string]string, args ...string) *replica {
 	w.t.Helper()
 	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, flowRedis(w.t).URL()
 	addr := freeAddr(w.t)
-	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--log-format", "console")
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr, "--log-format", "console"}, args...)...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -249,8 +256,8 @@ func (w *flowWorld) progress(id string) string {
 	return b.String()
 }
 
-// expectNoSandboxKeys waits for the flow's sandbox wire-protocol keys to
-// be gone from Redis.
+// expectNoSandboxKeys checks that no sandbox key is in Redis: sandboxes
+// never talk to it.
 func (w *flowWorld) expectNoSandboxKeys() {
 	w.t.Helper()
 	NewWithT(w.t).Eventually(func() ([]string, error) {
@@ -277,9 +284,6 @@ type kubeWorldOptions struct {
 	// agentImage is the init container's image, which the kubelet runs as
 	// this test binary.
 	agentImage string
-	// gitMirrors maps a repository's clone URL to the bare repository git
-	// in the sandboxes fetches and pushes instead, as a mirror would.
-	gitMirrors map[string]string
 }
 
 func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
@@ -306,19 +310,12 @@ func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
 		t.Fatalf("create the sandbox Secret: %v", err)
 	}
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(o.gitMirrors))}
-	i := 0
-	for url, bare := range o.gitMirrors {
-		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=url.%s.insteadOf", i, bare), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, url))
-		i++
-	}
 	log := funcr.New(func(prefix, args string) { w.logs.line("kubelet", prefix+" "+args) }, funcr.Options{})
+	// The pods' containers run as their users when the tests run as root
+	// (CI): the toolchain as 1000, the gate as 65532.
 	kl, err := kubelet.Start(flowEnv.cluster.Config, kubelet.Options{
-		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {self}}, Env: env, Log: log,
+		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {agentImage(t)}}, Env: []string{"PATH=" + os.Getenv("PATH")},
+		RunAsPodUsers: true, Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -338,12 +335,47 @@ func (w *kubeWorld) startReplica(name, configPath string) *replica {
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent-smith", Image: "registry.test/agent-smith:" + version.Version}}},
 	}
 	NewWithT(w.t).Expect(w.c.Create(context.Background(), pod)).To(Succeed())
+	// The kubelet harness gives every pod 127.0.0.1: the replica's sandbox
+	// API is on a port of its own there.
+	api := freeAddr(w.t)
 	return w.startServe(name, configPath, runs.Owner{Name: pod.Name, UID: string(pod.UID)}, map[string]string{
 		"SANDBOX_TYPE":         "kubernetes",
 		"KUBERNETES_NAMESPACE": w.ns,
 		"POD_NAME":             pod.Name,
 		"POD_UID":              string(pod.UID),
-	})
+		"POD_IP":               "127.0.0.1",
+	}, "--sandbox-addr", api)
+}
+
+// agentImage is this test binary where the pods' users may run it (go test
+// builds it in a directory only its user enters), made once per process.
+func agentImage(t *testing.T) string {
+	t.Helper()
+	flowEnv.agentOnce.Do(func() { flowEnv.agent, flowEnv.agentErr = copyExecutable() })
+	if flowEnv.agentErr != nil {
+		t.Fatal(flowEnv.agentErr)
+	}
+	return flowEnv.agent
+}
+
+func copyExecutable() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "agent-smith-e2e-agent-")
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "agent-smith")
+	return path, os.WriteFile(path, data, 0o755)
 }
 
 // leaseHolder is the holder of the replicas' leader Lease, once there is

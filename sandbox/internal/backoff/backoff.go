@@ -1,6 +1,7 @@
-// Package redisretry spaces out the retries of the sandbox's Redis clients
-// (the orchestrator's side and the agent) against a Redis that is away.
-package redisretry
+// Package backoff spaces out the retries of the sandbox's clients of the
+// sandbox API (the agent and the gate) against an orchestrator that is
+// away or restarting.
+package backoff
 
 import (
 	"context"

@@ -30,6 +30,7 @@ var basicAuthUsers = []string{"x-access-token:", "oauth2:", ":"}
 // nothing.
 type Scrubber struct {
 	r      *strings.Replacer
+	forms  []string
 	maxLen int
 }
 
@@ -67,7 +68,7 @@ func New(secrets ...string) *Scrubber {
 	for _, f := range forms {
 		pairs = append(pairs, f, Mask)
 	}
-	return &Scrubber{r: strings.NewReplacer(pairs...), maxLen: len(forms[0])}
+	return &Scrubber{r: strings.NewReplacer(pairs...), forms: forms, maxLen: len(forms[0])}
 }
 
 // String returns s with every secret masked.
@@ -78,17 +79,10 @@ func (s *Scrubber) String(in string) string {
 	return s.r.Replace(in)
 }
 
-// Strings masks every element of in, in place, and returns it.
-func (s *Scrubber) Strings(in []string) []string {
-	for i := range in {
-		in[i] = s.String(in[i])
-	}
-	return in
-}
-
 // Writer returns a writer that masks what is written to it before it
-// reaches w. It holds back the last bytes of each write that could be the
-// start of a secret completed by the next one; Flush writes them out.
+// reaches w. It holds back the end of a write only when it could be the
+// start of a secret completed by the next one (so a line of output is
+// passed on at once); Flush writes it out.
 func (s *Scrubber) Writer(w io.Writer) *Writer { return &Writer{s: s, w: w} }
 
 // Writer is the masking writer of a Scrubber. It is not safe for
@@ -106,7 +100,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return w.w.Write(p)
 	}
 	text := w.s.String(w.pending + string(p))
-	keep := min(len(text), w.s.maxLen-1)
+	keep := w.s.openPrefix(text)
 	out := text[:len(text)-keep]
 	w.pending = text[len(text)-keep:]
 	if out == "" {
@@ -116,6 +110,20 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// openPrefix is the length of the longest end of text that begins a
+// secret's form without completing it.
+func (s *Scrubber) openPrefix(text string) int {
+	for k := min(len(text), s.maxLen-1); k > 0; k-- {
+		tail := text[len(text)-k:]
+		for _, f := range s.forms {
+			if len(f) > k && strings.HasPrefix(f, tail) {
+				return k
+			}
+		}
+	}
+	return 0
 }
 
 // Flush writes out the held-back tail, masked.

@@ -64,3 +64,15 @@ func TestScrubLeavesOrdinaryTextAlone(t *testing.T) {
 	g.Expect(w.Flush()).To(Succeed())
 	g.Expect(out.String()).To(Equal(strings.Repeat("x", 10)))
 }
+
+func TestScrubWriterPassesALineOnAtOnce(t *testing.T) {
+	g := NewWithT(t)
+	var out bytes.Buffer
+	w := scrub.New(secret).Writer(&out)
+	_, _ = w.Write([]byte("12345\nready\n"))
+	g.Expect(out.String()).To(Equal("12345\nready\n"), "nothing held back that cannot begin a secret")
+	_, _ = w.Write([]byte("token: " + secret[:10]))
+	g.Expect(out.String()).To(Equal("12345\nready\ntoken: "), "the start of a secret waits")
+	_, _ = w.Write([]byte(secret[10:] + "\n"))
+	g.Expect(out.String()).To(Equal("12345\nready\ntoken: " + scrub.Mask + "\n"))
+}
