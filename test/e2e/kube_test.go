@@ -73,7 +73,9 @@ var flowEnv struct {
 // flowRedis is the package's redis-server, started by the first flow.
 func flowRedis(t *testing.T) *testenv.Redis {
 	t.Helper()
-	flowEnv.redisOnce.Do(func() { flowEnv.redis, flowEnv.redisErr = testenv.StartRedis() })
+	// Started as the manifests ship it: the replicas log in as its
+	// agent-smith user, and nobody else may do more than PING.
+	flowEnv.redisOnce.Do(func() { flowEnv.redis, flowEnv.redisErr = testenv.StartRedis(testenv.WithShippedConfig()) })
 	if flowEnv.redisErr != nil {
 		t.Fatal(flowEnv.redisErr)
 	}
@@ -162,11 +164,13 @@ func (w *flowWorld) writeConfig(yml []byte) string {
 // replica is one `agent-smith serve` process: this test binary, as
 // TestMain lets it play agent-smith.
 type replica struct {
-	owner  runs.Owner
-	url    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
+	owner runs.Owner
+	url   string
+	// sandboxAPI is where its sandboxes reach it (kubernetes backend).
+	sandboxAPI string
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	err        error
 }
 
 // startServe starts a replica named name, serving configPath on the
@@ -260,9 +264,14 @@ func (w *flowWorld) progress(id string) string {
 // never talk to it.
 func (w *flowWorld) expectNoSandboxKeys() {
 	w.t.Helper()
-	NewWithT(w.t).Eventually(func() ([]string, error) {
-		return w.rdb.Keys(context.Background(), w.prefix+"sandbox:*").Result()
-	}).WithTimeout(time.Minute).Should(BeEmpty(), "sandbox keys in Redis")
+	ctx := context.Background()
+	var keys []string
+	iter := w.rdb.Scan(ctx, 0, w.prefix+"sandbox:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	NewWithT(w.t).Expect(iter.Err()).NotTo(HaveOccurred())
+	NewWithT(w.t).Expect(keys).To(BeEmpty(), "sandbox keys in Redis")
 }
 
 // kubeWorld is a flow served by replicas with the kubernetes sandbox
@@ -338,13 +347,15 @@ func (w *kubeWorld) startReplica(name, configPath string) *replica {
 	// The kubelet harness gives every pod 127.0.0.1: the replica's sandbox
 	// API is on a port of its own there.
 	api := freeAddr(w.t)
-	return w.startServe(name, configPath, runs.Owner{Name: pod.Name, UID: string(pod.UID)}, map[string]string{
+	r := w.startServe(name, configPath, runs.Owner{Name: pod.Name, UID: string(pod.UID)}, map[string]string{
 		"SANDBOX_TYPE":         "kubernetes",
 		"KUBERNETES_NAMESPACE": w.ns,
 		"POD_NAME":             pod.Name,
 		"POD_UID":              string(pod.UID),
 		"POD_IP":               "127.0.0.1",
 	}, "--sandbox-addr", api)
+	r.sandboxAPI = "https://" + api
+	return r
 }
 
 // agentImage is this test binary where the pods' users may run it (go test
