@@ -114,7 +114,7 @@ func agentBinary(t testing.TB) string {
 // sandboxEnv is one orchestrator replica with the sandbox backend, in a
 // namespace of its own, with a kubelet for its pods.
 type sandboxEnv struct {
-	t       *testing.T
+	t       testing.TB
 	ns      string
 	c       client.Client
 	rdb     *redis.Client
@@ -144,7 +144,7 @@ type sandboxEnvOptions struct {
 	replica      string
 }
 
-func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
+func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
 	t.Helper()
 	agent := agentBinary(t)
 	rds.Flush(t)
@@ -215,7 +215,7 @@ type sandboxAPI struct {
 	url string
 }
 
-func startSandboxAPI(t *testing.T) sandboxAPI {
+func startSandboxAPI(t testing.TB) sandboxAPI {
 	t.Helper()
 	gw, err := gateway.New(gateway.Options{TLS: true})
 	must(t, err)

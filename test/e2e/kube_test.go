@@ -12,6 +12,7 @@ package e2e
 // azuredevops_test.go and local_test.go.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -179,12 +180,32 @@ type replica struct {
 // The test's end stops it.
 func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env map[string]string, args ...string) *replica {
 	w.t.Helper()
+	return w.startServeAs(name, configPath, owner, env, serveProcess{args: args})
+}
+
+// serveProcess is how a replica's process differs from the default: this
+// binary, as the test's user.
+type serveProcess struct {
+	args []string
+	// exe and user, when set, run the replica as another user (and so its
+	// local sandboxes), from a copy of this binary that user may run.
+	exe  string
+	user *syscall.Credential
+}
+
+// startServeAs is startServe with p.
+func (w *flowWorld) startServeAs(name, configPath string, owner runs.Owner, env map[string]string, p serveProcess) *replica {
+	w.t.Helper()
 	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, flowRedis(w.t).URL()
 	addr := freeAddr(w.t)
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr, "--log-format", "console"}, args...)...)
+	exe := cmp.Or(p.exe, os.Args[0])
+	cmd := exec.Command(exe, append([]string{"serve", "--addr", addr, "--log-format", "console"}, p.args...)...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if p.user != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.user}
 	}
 	cmd.Stdout, cmd.Stderr = io.Discard, w.logs.writer(name)
 	// A sandbox process still holding the log pipe must not hold up the
