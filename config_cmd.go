@@ -81,7 +81,7 @@ func loadConfigForCommand(cmd string, args []string, getenv func(string) string,
 		v := getenv(name)
 		return v, v != ""
 	}
-	cfg, err := config.Load(path, lookup)
+	cfg, err := config.Load(path, lookup, configKinds())
 	if err == nil {
 		return cfg, nil
 	}

@@ -147,7 +147,7 @@ func newTodoListWork(t *testing.T) *todoListWork {
 	t.Setenv("AZURE_OPENAI_API_KEY", "azure-openai-e2e-key")
 	t.Setenv("AZURE_DEVOPS_TOKEN", todoListPAT)
 	t.Setenv("AZURE_DEVOPS_WEBHOOK_SECRET", todoListSecret)
-	seed, err := config.Load(todoList, os.LookupEnv)
+	seed, err := config.Load(todoList, os.LookupEnv, configKinds())
 	if err != nil {
 		t.Fatal(err)
 	}

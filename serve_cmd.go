@@ -119,7 +119,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return exitWith(stderr, 2, "serve: read config: %v", err)
 	}
-	cfg, err := config.Parse(raw, o.configPath, os.LookupEnv)
+	cfg, err := config.Parse(raw, o.configPath, os.LookupEnv, configKinds())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitWith(stderr, 2, "serve: %s is invalid; nothing started", o.configPath)

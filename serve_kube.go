@@ -85,7 +85,7 @@ func kubeParts(o serveOptions, conn *redisConn, current *controllers.Current, lo
 // trackers; the environment is this process's (the Secret as envFrom).
 func buildSnapshot(path string) controllers.BuildFunc {
 	return func(data []byte) (*controllers.Snapshot, error) {
-		cfg, err := config.Parse(data, path, os.LookupEnv)
+		cfg, err := config.Parse(data, path, os.LookupEnv, configKinds())
 		if err != nil {
 			return nil, err
 		}
