@@ -33,7 +33,8 @@ type Kinds struct {
 type TrackerKind struct {
 	// Settings returns new zero settings: a pointer to a struct whose
 	// json-tagged fields are the type's own keys of a trackers.<name>
-	// block, decoded from that block beside the common keys. Nil when the
+	// block, decoded from that block beside the common keys (so no key
+	// may repeat a common one; Parse panics on such a kind). Nil when the
 	// type adds no keys and needs no defaults or checks.
 	Settings func() TrackerSettings
 	// TriggerSettings is the same for a project's trigger block (Jira's
