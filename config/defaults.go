@@ -90,8 +90,6 @@ func agentDefaults(v *validator, path string, a *Agent) {
 	d := defaulter{v.l.set}
 	at := func(keys string) string { return keyPath(path, keys) }
 	setDefault(d, at("api_key_secret"), &a.APIKeySecret, v.l.schema.Providers[string(a.Type)].APIKeySecret)
-	setDefault(d, at("context_window"), &a.ContextWindow, 128000)
-	setDefault(d, at("max_output_tokens"), &a.MaxOutputTokens, 16000)
 	setDefault(d, at("request_timeout_seconds"), &a.RequestTimeoutSeconds, 300)
 	setDefault(d, at("retry.max_retries"), &a.Retry.MaxRetries, 5)
 	setDefault(d, at("retry.initial_delay_ms"), &a.Retry.InitialDelayMS, 2000)
@@ -106,6 +104,9 @@ func agentDefaults(v *validator, path string, a *Agent) {
 		}
 		if slot.MaxOutputTokens == 0 {
 			slot.MaxOutputTokens = a.MaxOutputTokens
+		}
+		if slot.ReasoningEffort == "" {
+			slot.ReasoningEffort = a.ReasoningEffort
 		}
 	}
 }

@@ -45,6 +45,9 @@
 //     requests are opened.
 //   - A tracker takes webhooks only with a webhook_secret (an empty one is
 //     an error, not an open door); see Config.WebhookRoutes for the paths.
+//   - What a kind cannot vouch for but that does not keep the config from
+//     working (a model whose limits and price nobody knows) is a warning
+//     with its path and line (Config.Warnings), not an error.
 //   - YAML anchors, aliases and merge keys (<<) work; a document that
 //     expands beyond a fixed budget is rejected.
 package config

@@ -27,6 +27,22 @@ func TestExampleConfigsLoad(t *testing.T) {
 	}
 }
 
+// The configs a user starts from load without a warning: the local
+// example (`make run`) and the TodoList example (which is also the
+// manifests' ConfigMap, as the manifests test checks).
+func TestTheSeedConfigsLoadWithoutWarnings(t *testing.T) {
+	for _, path := range []string{"../examples/local/agentsmith.yml", "testdata/todolist.yml"} {
+		cfg, err := config.Load(path, envWith(nil), kinds())
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if len(cfg.Warnings) > 0 {
+			t.Errorf("%s warns: %v", path, config.Errors(cfg.Warnings))
+		}
+	}
+}
+
 // FuzzParse feeds arbitrary documents to Parse: it must never panic, fail
 // only with Errors that each say something, and never let a secret value
 // into an error, a redacted config or a summary.

@@ -69,8 +69,10 @@ type TrackerSettings interface {
 //
 // Common rules config applies to every kind: model is required (unless
 // ModelOptional), endpoint is an absolute http(s) URL when set,
-// api_key_secret names a defined secret, the token limits and retry and
-// compaction blocks are in range. A slot's deployment (models.<slot>.
+// api_key_secret names a defined secret, the token limits (when set) and
+// retry and compaction blocks are in range. context_window and
+// max_output_tokens stay 0 when the file leaves them out: the type decides
+// them (the model catalog, the server). A slot's deployment (models.<slot>.
 // deployment) is only accepted when the type's settings have a deployment
 // key.
 type ProviderKind struct {
@@ -88,10 +90,19 @@ type ProviderKind struct {
 // AgentSettings are a provider type's own keys of an agents.<name> block,
 // with Default and Validate as for TrackerSettings. Settings may also
 // implement `DescribeModel(model string) string` to say how the agent's
-// model reads in the summary (`config validate`).
+// model reads in the summary (`config validate`), and SlotDescriber.
 type AgentSettings interface {
 	Default(b Block, a *Agent)
 	Validate(b Block, a *Agent)
+}
+
+// SlotDescriber is implemented by agent settings that add a line per model
+// slot to the summary: the model and what the type knows of it (the
+// catalog's context window, output cap and prices). slot is a key of
+// ModelSlots (planning, execution, review, summarization); "" prints no
+// line. It is called on a loaded, valid config.
+type SlotDescriber interface {
+	DescribeSlot(a *Agent, slot string) string
 }
 
 // Block is one block of the file (a tracker, a project's trigger block, an
@@ -104,14 +115,28 @@ type Block struct {
 }
 
 // path is the full key path of key, a key of the block or a dotted path
-// below it ("app.app_id").
-func (b Block) path(key string) string { return keyPath(b.at, key) }
+// below it ("app.app_id"); "" is the block itself.
+func (b Block) path(key string) string {
+	if key == "" {
+		return b.at
+	}
+	return keyPath(b.at, key)
+}
+
+// Entry is the block of the entry name of the map at key (catalog.<model>),
+// for checks of a map a kind owns; name may hold dots ("gpt-4.1").
+func (b Block) Entry(key, name string) Block { return Block{b.v, child(b.path(key), name)} }
 
 // Has reports whether the file gives key a value.
 func (b Block) Has(key string) bool { return b.v.l.set[b.path(key)] }
 
 // Fail records a problem with key.
 func (b Block) Fail(key, format string, args ...any) { b.v.fail(b.path(key), format, args...) }
+
+// Warn records something the file should change that does not keep it
+// from loading, with the key's path and line (Config.Warnings). The same
+// warning at the same key is recorded once.
+func (b Block) Warn(key, format string, args ...any) { b.v.l.warn(b.path(key), format, args...) }
 
 // Required records "is required" when value is empty and reports whether
 // it is set.

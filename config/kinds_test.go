@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ func TestTypeSettingsArePrintedInTheirBlockAndDeepCopied(t *testing.T) {
 		`"email":"agent-smith@acme.example","close_transition_name":"Resolve","agent_user":"Agent Smith"`,
 		`"assignee_name":"Agent Smith"`,
 		`"script":"/etc/agent-smith/scripts/fix-bug.json"`,
-		`"endpoint":"http://localhost:11434/v1"`,
+		`"endpoint":"http://localhost:11434"`,
 	} {
 		g.Expect(printed.String()).To(ContainSubstring(want))
 	}
@@ -82,3 +83,77 @@ func TestUnknownTypeIsOneErrorWithoutFollowUps(t *testing.T) {
 		`projects.web.jira_trigger: tracker "issues" is of type github; its projects take github_trigger or trigger`,
 	))
 }
+
+// noted is a provider type whose settings warn about their own key and
+// describe the agent's slots.
+type noted struct {
+	Notes map[string]string `json:"notes"`
+}
+
+func (*noted) Default(config.Block, *config.Agent) {}
+
+func (n *noted) Validate(b config.Block, _ *config.Agent) {
+	for name, note := range n.Notes {
+		// Said twice, recorded once.
+		b.Entry("notes", name).Warn("", "note %s", note)
+		b.Entry("notes", name).Warn("", "note %s", note)
+	}
+	b.Warn("model", "the model is a test double")
+}
+
+func (*noted) DescribeSlot(a *config.Agent, slot string) string {
+	switch slot {
+	case "summarization":
+		return ""
+	case "review":
+		return "reviews with " + a.Models.Review.Model
+	}
+	return "works with " + a.Model
+}
+
+// A kind's warnings keep the config loading and come in file order with
+// their path and line; its slot lines join the summary, one line for the
+// slots it describes alike.
+func TestKindsWarnAndDescribeTheirSlots(t *testing.T) {
+	g := NewWithT(t)
+	doc := `agents:
+  main:
+    type: noted
+    model: m1 # model
+    models:
+      review: {model: m2}
+    notes:
+      v1.2: first # v1.2
+      b: second # b
+repos:
+  api: {type: github, url: "https://github.com/acme/api", auth: github_token}
+trackers:
+  issues: {type: github, project: acme/api, auth: github_token}
+projects:
+  web: {agent: main, tracker: issues, repos: [api]}
+skills: {version: v3.0.1}
+secrets:
+  github_token: ${GITHUB_TOKEN}
+`
+	kinds := config.Kinds{Trackers: kinds().Trackers, Providers: map[string]config.ProviderKind{"noted": {Settings: func() config.AgentSettings { return &noted{} }}}}
+	cfg, err := config.Parse([]byte(doc), "agentsmith.yml", envWith(nil), kinds)
+	g.Expect(err).NotTo(HaveOccurred())
+	var warnings []string
+	for _, w := range cfg.Warnings {
+		warnings = append(warnings, w.Error())
+	}
+	g.Expect(warnings).To(Equal([]string{
+		"agentsmith.yml:" + itoa(lineOf(t, doc, "# model")) + ": agents.main.model: the model is a test double",
+		"agentsmith.yml:" + itoa(lineOf(t, doc, "# v1.2")) + `: agents.main.notes["v1.2"]: note first`,
+		"agentsmith.yml:" + itoa(lineOf(t, doc, "# b")) + ": agents.main.notes.b: note second",
+	}))
+
+	var summary strings.Builder
+	cfg.WriteSummary(&summary)
+	g.Expect(summary.String()).To(HaveSuffix("agents (1)\n" +
+		"  main  noted        m1\n" +
+		"        planning, execution  works with m1\n" +
+		"        review               reviews with m2\n"))
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

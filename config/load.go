@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -69,23 +70,31 @@ func Parse(data []byte, source string, lookupEnv func(string) (string, bool), ki
 	cfg.SecretEnv = secretEnv(cfg, l.raw)
 	validate(v)
 	if len(l.errs) > 0 {
-		// File order; problems without a line (a missing block) go last.
-		sort.SliceStable(l.errs, func(i, j int) bool {
-			a, b := l.errs[i].Line, l.errs[j].Line
-			return a != 0 && (b == 0 || a < b)
-		})
+		inFileOrder(l.errs)
 		return nil, l.errs
 	}
+	inFileOrder(l.warnings)
+	cfg.Warnings = l.warnings
 	return cfg, nil
+}
+
+// inFileOrder sorts problems by line; those without a line (a missing
+// block) go last.
+func inFileOrder(problems []FieldError) {
+	sort.SliceStable(problems, func(i, j int) bool {
+		a, b := problems[i].Line, problems[j].Line
+		return a != 0 && (b == 0 || a < b)
+	})
 }
 
 // loader is the state of one Parse: where every key is, which keys have a
 // value, the raw text of scalars that referenced variables, and the errors.
 type loader struct {
-	source string
-	env    func(string) (string, bool)
-	schema *schema
-	errs   Errors
+	source   string
+	env      func(string) (string, bool)
+	schema   *schema
+	errs     Errors
+	warnings []FieldError
 
 	lines  map[string]int    // key path → line of the key
 	set    map[string]bool   // key paths with a non-null value
@@ -163,6 +172,15 @@ func (l *loader) fail(path, format string, args ...any) {
 		}
 	}
 	l.errorAt(path, l.lineOf(path), format, args...)
+}
+
+// warn records a warning at path, placed like fail's errors; a repeat of
+// one already recorded at path is dropped.
+func (l *loader) warn(path, format string, args ...any) {
+	w := FieldError{Source: l.source, Path: path, Line: l.lineOf(path), Message: fmt.Sprintf(format, args...)}
+	if !slices.Contains(l.warnings, w) {
+		l.warnings = append(l.warnings, w)
+	}
 }
 
 func (l *loader) lineOf(path string) int {

@@ -66,12 +66,12 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 		{"sandbox idle timeout", cfg.Sandbox.IdleTimeout(), 900 * time.Second},
 		{"orchestrator.runs_dir", cfg.Orchestrator.RunsDir, "/var/lib/agent-smith/runs"},
 		{"agent api_key_secret", a.APIKeySecret, "anthropic_api_key"},
-		{"agent context_window", a.ContextWindow, 128000},
-		{"agent max_output_tokens", a.MaxOutputTokens, 16000},
+		{"agent context_window: the type decides", a.ContextWindow, 0},
+		{"agent max_output_tokens: the type decides", a.MaxOutputTokens, 0},
 		{"agent request timeout", a.RequestTimeout(), 300 * time.Second},
 		{"agent retry", a.Retry, config.Retry{MaxRetries: 5, InitialDelayMS: 2000, BackoffMultiplier: 2, MaxDelayMS: 60000}},
 		{"agent compaction", a.Compaction, config.Compaction{Enabled: true, TriggerRatio: 0.7, KeepRecentTurns: 6}},
-		{"agent planning slot", a.Models.Planning, config.ModelSlot{Model: "claude-sonnet-4", MaxOutputTokens: 16000}},
+		{"agent planning slot", a.Models.Planning, config.ModelSlot{Model: "claude-sonnet-4"}},
 		{"tracker url", tr.URL, "https://api.github.com"},
 		{"tracker open_states", tr.OpenStates, []string{"open"}},
 		{"tracker trigger_labels", tr.TriggerLabels, []string{"agent-smith"}},
@@ -116,8 +116,15 @@ func TestPerTypeDefaults(t *testing.T) {
     deployment: prod-gpt41
     api_key_secret: anthropic_api_key
     models:
+      planning:
+        deployment: o4-mini
       summarization:
         model: gpt-4.1-mini
+  deployed:
+    type: azure_openai
+    endpoint: https://oai.example.com
+    deployment: gpt-4.1-mini
+    api_key_secret: anthropic_api_key
 `, "", `  boards:
     type: azure_devops
     organization: acme-org
@@ -134,11 +141,14 @@ func TestPerTypeDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"ollama endpoint", cfg.Agents["local"].Endpoint, "http://localhost:11434/v1"},
+		{"ollama endpoint", cfg.Agents["local"].Endpoint, "http://localhost:11434"},
 		{"ollama api key", cfg.Agents["local"].APIKeySecret, ""},
-		{"azure api_version", azure.Settings.(*providers.AzureSettings).APIVersion, "2024-10-21"},
-		{"azure empty slot takes the agent's deployment", azure.Models.Execution, config.ModelSlot{Model: "gpt-4.1", Deployment: "prod-gpt41", MaxOutputTokens: 16000}},
-		{"azure slot with its own model", azure.Models.Summarization, config.ModelSlot{Model: "gpt-4.1-mini", Deployment: "gpt-4.1-mini", MaxOutputTokens: 16000}},
+		{"azure api_version", azure.Settings.(*providers.AzureSettings).APIVersion, "v1"},
+		{"azure empty slot takes the agent's deployment", azure.Models.Execution, config.ModelSlot{Model: "gpt-4.1", Deployment: "prod-gpt41"}},
+		{"azure slot with its own model", azure.Models.Summarization, config.ModelSlot{Model: "gpt-4.1-mini", Deployment: "gpt-4.1-mini"}},
+		{"azure slot with its own deployment serves the model named like it", azure.Models.Planning, config.ModelSlot{Model: "o4-mini", Deployment: "o4-mini"}},
+		{"azure model from the deployment", cfg.Agents["deployed"].Model, "gpt-4.1-mini"},
+		{"azure slot of an agent without a model", cfg.Agents["deployed"].Models.Review, config.ModelSlot{Model: "gpt-4.1-mini", Deployment: "gpt-4.1-mini"}},
 		{"azure devops url", cfg.Trackers["boards"].URL, "https://dev.azure.com/acme-org"},
 		{"azure devops open_states", cfg.Trackers["boards"].OpenStates, []string{"New", "Active"}},
 		{"jira open_states", cfg.Trackers["jira"].OpenStates, []string{"To Do", "Open"}},

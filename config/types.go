@@ -25,6 +25,11 @@ type Config struct {
 	// hands those credentials to sandbox pods as secretKeyRef (key = VAR in
 	// the Secret Sandbox.SecretName) instead of copying values into the pod.
 	SecretEnv map[string]string `json:"-"`
+
+	// Warnings are what the file should change but that does not keep it
+	// from loading (a model nobody knows the limits or price of), in file
+	// order. `config validate` prints them.
+	Warnings []FieldError `json:"-"`
 }
 
 // Sandbox is the global `sandbox` block: how sandbox pods are built.
@@ -81,9 +86,15 @@ type Agent struct {
 	Endpoint string `json:"endpoint,omitempty" redact:"url"`
 	// APIKeySecret names the `secrets` entry holding the API key; empty
 	// means the provider takes no key.
-	APIKeySecret          string             `json:"api_key_secret,omitempty"`
-	ContextWindow         int                `json:"context_window"`
-	MaxOutputTokens       int                `json:"max_output_tokens"`
+	APIKeySecret string `json:"api_key_secret,omitempty"`
+	// ContextWindow and MaxOutputTokens (the output cap of every slot that
+	// sets none) are 0 when the file does not set them: the provider type
+	// decides then (llm/providers: the model catalog, or the server).
+	ContextWindow   int `json:"context_window,omitempty"`
+	MaxOutputTokens int `json:"max_output_tokens,omitempty"`
+	// ReasoningEffort is the reasoning effort of every slot that sets
+	// none; empty leaves the model's default.
+	ReasoningEffort       string             `json:"reasoning_effort,omitempty"`
 	RequestTimeoutSeconds int                `json:"request_timeout_seconds"`
 	Models                ModelSlots         `json:"models"`
 	Pricing               map[string]Pricing `json:"pricing,omitempty"`
@@ -99,8 +110,8 @@ type Agent struct {
 }
 
 // ModelSlots picks a model per kind of work. After loading every slot is
-// filled: an empty slot takes the agent's model and output cap (and, on
-// Azure, deployment).
+// filled: an empty slot takes the agent's model, output cap and reasoning
+// effort (and, on Azure, deployment).
 type ModelSlots struct {
 	Planning      ModelSlot `json:"planning"`
 	Execution     ModelSlot `json:"execution"`
@@ -120,6 +131,7 @@ type ModelSlot struct {
 	Model           string `json:"model,omitempty"`
 	Deployment      string `json:"deployment,omitempty"`
 	MaxOutputTokens int    `json:"max_output_tokens,omitempty"`
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 }
 
 // Pricing is the USD price of a model per million tokens.
@@ -127,6 +139,9 @@ type Pricing struct {
 	InputPerMillion       float64 `json:"input_per_million"`
 	OutputPerMillion      float64 `json:"output_per_million"`
 	CachedInputPerMillion float64 `json:"cached_input_per_million"`
+	// CacheWritePerMillion bills input written to the prompt cache; 0
+	// bills it at the input price.
+	CacheWritePerMillion float64 `json:"cache_write_per_million,omitempty"`
 }
 
 // Retry is the backoff for throttled (429) and failed (5xx) provider calls.

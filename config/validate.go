@@ -61,6 +61,15 @@ func (v *validator) positive(path string, n int) {
 	}
 }
 
+// positiveIfSet checks a number the file may leave out (0 then means: not
+// set), but not set to 0 or below. A value inherited from elsewhere is
+// checked where it is written.
+func (v *validator) positiveIfSet(path string, n int) {
+	if v.l.set[path] {
+		v.positive(path, n)
+	}
+}
+
 func (v *validator) oneOf(path, value string, allowed ...string) bool {
 	if slices.Contains(allowed, value) {
 		return true

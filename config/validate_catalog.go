@@ -46,10 +46,11 @@ func (v *validator) agent(p string, a *Agent, kind ProviderKind) {
 	default:
 		v.secretRef(at("api_key_secret"), a.APIKeySecret)
 	}
-	v.positive(at("context_window"), a.ContextWindow)
-	v.positive(at("max_output_tokens"), a.MaxOutputTokens)
-	if a.MaxOutputTokens > a.ContextWindow && a.ContextWindow > 0 {
-		v.fail(at("max_output_tokens"), "%d is more than context_window %d", a.MaxOutputTokens, a.ContextWindow)
+	// Unset limits are 0 and left to the provider type.
+	v.positiveIfSet(at("context_window"), a.ContextWindow)
+	v.positiveIfSet(at("max_output_tokens"), a.MaxOutputTokens)
+	if a.MaxOutputTokens >= a.ContextWindow && a.ContextWindow > 0 {
+		v.fail(at("max_output_tokens"), "%d leaves no room for input in context_window %d", a.MaxOutputTokens, a.ContextWindow)
 	}
 	v.positive(at("request_timeout_seconds"), a.RequestTimeoutSeconds)
 	// A slot's deployment overrides the agent's, so it needs a type that
@@ -60,14 +61,14 @@ func (v *validator) agent(p string, a *Agent, kind ProviderKind) {
 	}
 	for i, slot := range a.Models.All() {
 		key := "models." + slotKeys[i]
-		v.positive(at(key+".max_output_tokens"), slot.MaxOutputTokens)
+		v.positiveIfSet(at(key+".max_output_tokens"), slot.MaxOutputTokens)
 		if !deployments {
 			v.onlyFor(at(key+".deployment"), slot.Deployment, cmp.Or(v.l.schema.agentKeys.owners("deployment"), "no")+" agents")
 		}
 	}
 	for _, model := range slices.Sorted(maps.Keys(a.Pricing)) {
 		pr := a.Pricing[model]
-		if pr.InputPerMillion < 0 || pr.OutputPerMillion < 0 || pr.CachedInputPerMillion < 0 {
+		if pr.InputPerMillion < 0 || pr.OutputPerMillion < 0 || pr.CachedInputPerMillion < 0 || pr.CacheWritePerMillion < 0 {
 			v.fail(child(at("pricing"), model), "prices must not be negative")
 		}
 	}
