@@ -21,6 +21,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/llm"
+	"github.com/agent-smith/agent-smith/llm/catalog"
 	"github.com/agent-smith/agent-smith/llm/scripted"
 )
 
@@ -47,16 +48,16 @@ func New(ctx context.Context, cfg *config.Config, agentName string, slot llm.Slo
 
 // New returns the model of agentName's slot.
 func (tb Table) New(ctx context.Context, cfg *config.Config, agentName string, slot llm.Slot, opts Options) (*llm.Model, error) {
-	m, err := tb.build(cfg, agentName, slot, opts)
+	m, err := tb.build(ctx, cfg, agentName, slot, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model for agent %s, slot %s: %w", agentName, slot, err)
 	}
 	logr.FromContextOrDiscard(ctx).V(1).Info("model ready", "agent", agentName, "slot", string(slot), "model", m.Name,
-		"summarizer", m.Summarizer != nil)
+		"contextWindow", m.ContextWindow, "maxOutputTokens", m.MaxOutputTokens, "priced", m.Price.Known, "summarizer", m.Summarizer != nil)
 	return m, nil
 }
 
-func (tb Table) build(cfg *config.Config, agentName string, slot llm.Slot, opts Options) (*llm.Model, error) {
+func (tb Table) build(ctx context.Context, cfg *config.Config, agentName string, slot llm.Slot, opts Options) (*llm.Model, error) {
 	agent, ok := cfg.Agents[agentName]
 	if !ok {
 		return nil, fmt.Errorf("no agent %q in the config", agentName)
@@ -69,35 +70,45 @@ func (tb Table) build(cfg *config.Config, agentName string, slot llm.Slot, opts 
 	if err != nil {
 		return nil, err
 	}
-	key := ""
+	in := Spec{Agent: agent, Slot: sc, Which: slot, Options: opts}
 	if agent.APIKeySecret != "" {
-		if key, ok = cfg.Secret(agent.APIKeySecret); !ok {
+		if in.Key, ok = cfg.Secret(agent.APIKeySecret); !ok {
 			return nil, fmt.Errorf("the API key secret %q is not defined in secrets", agent.APIKeySecret)
 		}
 	}
-	raw, name, err := entry.New(agent, sc, key, slot, opts)
+	overrides := overridesOf(agent)
+	in.Info = catalog.Resolve(catalog.Provider(agent.Type), sc.Model, override(agent, overrides, sc.Model))
+	built, err := entry.New(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	p := raw
+	// The limits and price of the model the provider serves: the config's,
+	// else the catalog's (or the server's), else the fallbacks. A type the
+	// catalog does not know (scripted) gets the fallbacks.
+	s := catalogSlot(agent, overrides, slot, sc, built.Name, built.ServerContextLength)
+	v := catalog.Review(s)
+	if v.Err != nil {
+		return nil, v.Err
+	}
+	p := built.Provider
 	if opts.Gate != nil {
 		p = opts.Gate.Wrap(p)
 	}
 	p = llm.WithRetry(p, llm.RetryPolicyFor(agent))
 	if agent.RecordTo != "" {
 		path := resolve(opts.BaseDir, strings.ReplaceAll(agent.RecordTo, "{run}", opts.RunID))
-		p = scripted.Record(p, path, slot, fmt.Sprintf("agent %s, model %s, run %s", agentName, name, opts.RunID))
+		p = scripted.Record(p, path, slot, fmt.Sprintf("agent %s, model %s, run %s", agentName, built.Name, opts.RunID))
 	}
 	m := &llm.Model{
 		Provider:        p,
-		Name:            name,
-		ContextWindow:   agent.ContextWindow,
-		MaxOutputTokens: sc.MaxOutputTokens,
-		Price:           llm.PriceFor(agent.Pricing, name),
+		Name:            built.Name,
+		ContextWindow:   v.Limits.ContextWindow,
+		MaxOutputTokens: v.Limits.MaxOutputTokens,
+		Price:           llm.ModelPrice(catalog.Resolve(s.Provider, s.Model, s.Override)),
 		Compaction:      agent.Compaction,
 	}
 	if slot != llm.SlotSummarization && agent.Compaction.Enabled && !entry.NoSummarizer {
-		if m.Summarizer, err = tb.build(cfg, agentName, llm.SlotSummarization, opts); err != nil {
+		if m.Summarizer, err = tb.build(ctx, cfg, agentName, llm.SlotSummarization, opts); err != nil {
 			return nil, fmt.Errorf("summarization slot: %w", err)
 		}
 	}
