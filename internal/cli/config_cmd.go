@@ -54,7 +54,8 @@ func runConfig(args []string, env Env, stdout, stderr io.Writer) error {
 
 // loadConfigForCommand parses the command's flags and loads the config. A
 // config with problems is reported on stderr, one line per problem and a
-// count, and ends the command with status 1.
+// count, and ends the command with status 1; its warnings (a model whose
+// limits and price nobody knows) go to stderr too, and the command goes on.
 func loadConfigForCommand(cmd string, args []string, env Env, stderr io.Writer) (*config.Config, error) {
 	fs := flag.NewFlagSet("config "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -82,6 +83,9 @@ func loadConfigForCommand(cmd string, args []string, env Env, stderr io.Writer) 
 	}
 	cfg, err := config.Load(path, lookup, configKinds())
 	if err == nil {
+		for _, w := range cfg.Warnings {
+			fmt.Fprintln(stderr, "warning: "+w.Error())
+		}
 		return cfg, nil
 	}
 	var problems config.Errors

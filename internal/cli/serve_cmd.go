@@ -118,6 +118,9 @@ func runServe(ctx context.Context, args []string, env Env, stderr io.Writer) err
 		fmt.Fprintln(stderr, err)
 		return exitWith(stderr, 2, "serve: %s is invalid; nothing started", o.configPath)
 	}
+	for _, w := range cfg.Warnings {
+		log.Info("config warning", "problem", w.Error())
+	}
 	trs, err := connect.Trackers(cfg)
 	if err != nil {
 		return exitWith(stderr, 2, "serve: %v", err)
