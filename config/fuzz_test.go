@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/agent-smith/agent-smith/config"
 )
 
 func TestExampleConfigsLoad(t *testing.T) {
@@ -19,7 +21,7 @@ func TestExampleConfigsLoad(t *testing.T) {
 	}
 	env := envWith(map[string]string{"GITHUB_APP_PRIVATE_KEY": "-----BEGIN KEY-----", "GITLAB_TOKEN": "glpat-123456", "JIRA_TOKEN": "jira-123456"})
 	for _, f := range files {
-		if _, err := Load(f, env); err != nil {
+		if _, err := config.Load(f, env, kinds()); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -41,8 +43,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &a {<<: *a}\n"))
 	f.Add([]byte("queue: {max_parallel_jobs: ${X:-4}}\nsecrets: {k: $${Y}}\n"))
 	env := envWith(map[string]string{"GITHUB_APP_PRIVATE_KEY": "-----BEGIN KEY-----", "GITLAB_TOKEN": "glpat-123456", "JIRA_TOKEN": "jira-123456"})
+	k := kinds()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := Parse(data, "fuzz.yml", env)
+		cfg, err := config.Parse(data, "fuzz.yml", env, k)
 		// A secret the input spells out itself may legitimately appear.
 		leaked := func(out string, secrets []string) string {
 			for _, s := range secrets {
@@ -53,7 +56,7 @@ func FuzzParse(f *testing.F) {
 			return ""
 		}
 		if err != nil {
-			var errs Errors
+			var errs config.Errors
 			if !errors.As(err, &errs) || len(errs) == 0 {
 				t.Fatalf("error %T %v is not a non-empty config.Errors", err, err)
 			}
@@ -79,7 +82,7 @@ func FuzzParse(f *testing.F) {
 		for _, tr := range cfg.Trackers {
 			secrets = append(secrets, tr.WebhookSecret)
 		}
-		secrets = slices.DeleteFunc(secrets, func(s string) bool { return len(s) < minScrubLen })
+		secrets = slices.DeleteFunc(secrets, func(s string) bool { return len(s) < config.MinScrubLen })
 		if s := leaked(string(out)+summary.String(), secrets); s != "" {
 			t.Fatalf("redacted output leaks secret %q", s)
 		}

@@ -16,8 +16,10 @@ import (
 
 // Load reads, decodes, defaults and validates the config file at path,
 // expanding ${VAR} references with lookupEnv (os.LookupEnv in production).
-// Any failure, including an unreadable file, is returned as Errors.
-func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+// kinds are the tracker and provider types the file may name, with their
+// own keys. Any failure, including an unreadable file, is returned as
+// Errors.
+func Load(path string, lookupEnv func(string) (string, bool), kinds Kinds) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		msg := err.Error()
@@ -26,24 +28,27 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 		}
 		return nil, Errors{{Source: path, Message: msg, Err: err}}
 	}
-	return Parse(data, path, lookupEnv)
+	return Parse(data, path, lookupEnv, kinds)
 }
 
 // Parse is Load for a document already in memory; source names it in
 // errors (a file path, or the ConfigMap key on a hot reload). A nil
 // lookupEnv means no variable is set.
-func Parse(data []byte, source string, lookupEnv func(string) (string, bool)) (*Config, error) {
+func Parse(data []byte, source string, lookupEnv func(string) (string, bool), kinds Kinds) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
 	l := &loader{
-		source: source,
-		env:    lookupEnv,
-		lines:  map[string]int{},
-		set:    map[string]bool{},
-		raw:    map[string]string{},
-		failed: map[string]bool{},
-		active: map[*yaml.Node]bool{},
+		source:   source,
+		env:      lookupEnv,
+		schema:   newSchema(kinds),
+		lines:    map[string]int{},
+		set:      map[string]bool{},
+		raw:      map[string]string{},
+		failed:   map[string]bool{},
+		extra:    map[string][]pair{},
+		triggers: map[string]triggerAt{},
+		active:   map[*yaml.Node]bool{},
 	}
 	root, ok := l.parseYAML(data)
 	if !ok {
@@ -51,13 +56,18 @@ func Parse(data []byte, source string, lookupEnv func(string) (string, bool)) (*
 	}
 	cfg := &Config{}
 	l.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	if !l.exhausted {
+		// Every block's type is known now: decode the keys types add.
+		l.decodeSettings(cfg)
+	}
 	if l.exhausted {
 		// A partial decode would only add follow-up noise.
 		return nil, l.errs
 	}
-	applyDefaults(cfg, l)
+	v := &validator{c: cfg, l: l, secretUses: map[string]string{}}
+	applyDefaults(cfg, v)
 	cfg.SecretEnv = secretEnv(cfg, l.raw)
-	validate(cfg, l)
+	validate(v)
 	if len(l.errs) > 0 {
 		// File order; problems without a line (a missing block) go last.
 		sort.SliceStable(l.errs, func(i, j int) bool {
@@ -74,12 +84,18 @@ func Parse(data []byte, source string, lookupEnv func(string) (string, bool)) (*
 type loader struct {
 	source string
 	env    func(string) (string, bool)
+	schema *schema
 	errs   Errors
 
 	lines  map[string]int    // key path → line of the key
 	set    map[string]bool   // key paths with a non-null value
 	raw    map[string]string // key path → scalar text before ${VAR} expansion
 	failed map[string]bool   // key paths that already have an error
+	// extra holds, by block path, the keys of tracker, agent and trigger
+	// blocks that are left for the settings of the block's type.
+	extra map[string][]pair
+	// triggers notes, by project path, the key of its trigger block.
+	triggers map[string]triggerAt
 
 	active    map[*yaml.Node]bool // alias targets being decoded
 	steps     int

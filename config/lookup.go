@@ -133,31 +133,9 @@ func (s *Sandbox) ResolveAgentImage(ownVersion string) string {
 	return s.AgentRegistry + "/agent-smith:" + v
 }
 
-type triggerBlock struct {
-	key     string
-	tracker TrackerType
-	trigger **Trigger
-}
-
-func (p *Project) triggerBlocks() []triggerBlock {
-	return []triggerBlock{
-		{"github_trigger", TrackerGitHub, &p.GitHubTrigger},
-		{"gitlab_trigger", TrackerGitLab, &p.GitLabTrigger},
-		{"azuredevops_trigger", TrackerAzureDevOps, &p.AzureDevOpsTrigger},
-		{"jira_trigger", TrackerJira, &p.JiraTrigger},
-	}
-}
-
-// Trigger returns the project's trigger block, the one fitting its
-// tracker's type (loading guarantees there is exactly one).
-func (p *Project) Trigger() *Trigger {
-	for _, b := range p.triggerBlocks() {
-		if *b.trigger != nil {
-			return *b.trigger
-		}
-	}
-	return nil
-}
+// Trigger returns the project's trigger block; loading sets it whenever
+// the project's tracker is defined.
+func (p *Project) Trigger() *Trigger { return p.TriggerBlock }
 
 // PipelineFor picks the pipeline for a ticket of the project carrying
 // labels: the trigger's pipeline_from_label (which defaults to the

@@ -1,9 +1,11 @@
-package config
+package config_test
 
 import (
 	"maps"
 	"strings"
 	"testing"
+
+	"github.com/agent-smith/agent-smith/config"
 )
 
 func TestPipelineForLabels(t *testing.T) {
@@ -76,7 +78,7 @@ func TestToolchainImageChoice(t *testing.T) {
 }
 
 func TestAgentImage(t *testing.T) {
-	s := Sandbox{AgentRegistry: "registry.acme/agents"}
+	s := config.Sandbox{AgentRegistry: "registry.acme/agents"}
 	if got := s.ResolveAgentImage("1.2.3"); got != "registry.acme/agents/agent-smith:1.2.3" {
 		t.Errorf("empty agent_version: %q", got)
 	}
@@ -122,28 +124,6 @@ func TestWebhookRoutesNeedASecretAndAUniqueType(t *testing.T) {
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("summary lacks %q:\n%s", s, out)
-		}
-	}
-}
-
-func TestDeriveAPIURL(t *testing.T) {
-	cases := []struct {
-		typ  RepoType
-		url  string
-		want string
-	}{
-		{RepoGitHub, "https://github.com/acme/api.git", "https://api.github.com"},
-		{RepoGitHub, "https://ghe.acme.corp/acme/api", "https://ghe.acme.corp/api/v3"},
-		{RepoGitLab, "https://gitlab.acme.corp/group/sub/api.git", "https://gitlab.acme.corp"},
-		{RepoAzureDevOps, "https://dev.azure.com/acme-org/Platform/_git/TodoList.Api", "https://dev.azure.com/acme-org"},
-		{RepoAzureDevOps, "https://acme.visualstudio.com/Platform/_git/Api", "https://acme.visualstudio.com"},
-		{RepoAzureDevOps, "https://tfs.acme.corp/DefaultCollection/Platform/_git/Api", "https://tfs.acme.corp/DefaultCollection"},
-		{RepoGit, "https://git.acme.corp/api.git", ""},
-		{RepoGitHub, "git@github.com:acme/api.git", ""},
-	}
-	for _, tc := range cases {
-		if got := deriveAPIURL(tc.typ, tc.url); got != tc.want {
-			t.Errorf("deriveAPIURL(%s, %s) = %q, want %q", tc.typ, tc.url, got, tc.want)
 		}
 	}
 }

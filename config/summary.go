@@ -115,11 +115,8 @@ func (c *Config) summarizeAgents(b *strings.Builder) {
 	for _, name := range slices.Sorted(maps.Keys(c.Agents)) {
 		a := c.Agents[name]
 		model := a.Model
-		switch {
-		case a.Type == AgentScripted:
-			model = "script " + a.Script
-		case a.Deployment != "":
-			model += " (deployment " + a.Deployment + ")"
+		if d, ok := a.Settings.(interface{ DescribeModel(string) string }); ok {
+			model = d.DescribeModel(model)
 		}
 		fmt.Fprintf(b, "  %-*s  %-12s %s\n", width, name, a.Type, model)
 	}

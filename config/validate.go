@@ -15,8 +15,7 @@ import (
 // ranges, URLs, Kubernetes quantities and every cross-reference. Problems
 // are recorded on l, all of them, and never repeat one already reported
 // for the same key while decoding.
-func validate(c *Config, l *loader) {
-	v := &validator{c: c, l: l, secretUses: map[string]string{}}
+func validate(v *validator) {
 	v.sandbox()
 	v.orchestrator()
 	v.agents()

@@ -18,7 +18,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 const baseConfig = `
@@ -39,7 +41,7 @@ projects:
 `
 
 func buildSnapshot(data []byte) (*trackers.Snapshot, error) {
-	cfg, err := config.Parse(data, ConfigKey, nil)
+	cfg, err := config.Parse(data, ConfigKey, nil, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		return nil, err
 	}

@@ -24,10 +24,12 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/kubelet"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // The sandbox tests run the whole path for real: the run store in Redis
@@ -80,7 +82,8 @@ secrets:
 func sandboxTestConfig(t testing.TB) *config.Config {
 	t.Helper()
 	env := map[string]string{"GITHUB_TOKEN": sandboxToken, "GITHUB_WEBHOOK_SECRET": "hook", "ANTHROPIC_API_KEY": "sk-ant-x"}
-	cfg, err := config.Parse([]byte(sandboxConfig), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse([]byte(sandboxConfig), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 var cluster *testenv.Cluster
@@ -176,7 +178,8 @@ func TestConfigMapHoldsAValidConfig(t *testing.T) {
 	cm := find(t, "ConfigMap", "agent-smith-config", &corev1.ConfigMap{})
 	data := cm.Data["agentsmith.yml"]
 	env := map[string]string{"AZURE_OPENAI_API_KEY": "k", "AZURE_DEVOPS_TOKEN": "t", "AZURE_DEVOPS_WEBHOOK_SECRET": "s"}
-	cfg, err := config.Parse([]byte(data), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse([]byte(data), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(cfg.Projects).To(HaveKey("azuredevops-todolist"))
 

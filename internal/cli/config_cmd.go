@@ -80,7 +80,7 @@ func loadConfigForCommand(cmd string, args []string, env Env, stderr io.Writer) 
 		v, ok := env(name)
 		return v, ok && v != ""
 	}
-	cfg, err := config.Load(path, lookup)
+	cfg, err := config.Load(path, lookup, configKinds())
 	if err == nil {
 		return cfg, nil
 	}

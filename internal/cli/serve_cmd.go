@@ -113,7 +113,7 @@ func runServe(ctx context.Context, args []string, env Env, stderr io.Writer) err
 	if err != nil {
 		return exitWith(stderr, 2, "serve: read config: %v", err)
 	}
-	cfg, err := config.Parse(raw, o.configPath, env)
+	cfg, err := config.Parse(raw, o.configPath, env, configKinds())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitWith(stderr, 2, "serve: %s is invalid; nothing started", o.configPath)

@@ -88,7 +88,7 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 // trackers; its ${VAR}s come from env (the Secret as envFrom).
 func buildSnapshot(path string, env Env) controllers.BuildFunc {
 	return func(data []byte) (*trackers.Snapshot, error) {
-		cfg, err := config.Parse(data, path, env)
+		cfg, err := config.Parse(data, path, env, configKinds())
 		if err != nil {
 			return nil, err
 		}

@@ -36,6 +36,12 @@ const (
 	sandboxKubernetes = "kubernetes"
 )
 
+// configKinds are the tracker and provider types agentsmith.yml may name:
+// the tables of trackers/connect and llm/providers.
+func configKinds() config.Kinds {
+	return config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()}
+}
+
 // redisConn is the Redis the orchestrator and its sandbox agents share.
 type redisConn struct {
 	Client redis.UniversalClient

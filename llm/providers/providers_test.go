@@ -18,6 +18,7 @@ import (
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/llm/internal/fake"
 	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // loadConfig parses an agentsmith.yml whose agents block is agents, with
@@ -42,7 +43,8 @@ secrets:
   github_token: ${GITHUB_TOKEN}
 `
 	env := map[string]string{"OPENAI_API_KEY": fake.Key, "GITHUB_TOKEN": "ghp-test"}
-	cfg, err := config.Parse([]byte(doc), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse([]byte(doc), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -112,7 +112,7 @@ func newWorld(t testing.TB, script, repoKeys string) *world {
 	g.Expect(err).NotTo(HaveOccurred())
 	env := map[string]string{"GH_TOKEN": token, "WEBHOOK_SECRET": webhookSecret}
 	w.cfg, err = config.Parse(fmt.Appendf(nil, configYAML, w.fake.URL, abs, w.runsDir, repoKeys), "e2e.yml",
-		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok }, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	w.store, err = runs.NewStore(rds.Client(t), runs.Options{Prefix: w.prefix})

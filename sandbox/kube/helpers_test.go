@@ -4,7 +4,9 @@ import (
 	"testing"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // testConfig is an agentsmith.yml with repositories that exercise every way
@@ -83,7 +85,7 @@ func loadConfig(t testing.TB) *config.Config {
 	cfg, err := config.Parse([]byte(testConfig), "agentsmith.yml", func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	})
+	}, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("test config: %v", err)
 	}

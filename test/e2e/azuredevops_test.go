@@ -17,10 +17,12 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/version"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/runs/pipeline/pipelinetest"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops/adofake"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 const (
@@ -148,7 +150,7 @@ func newTodoListWork(t *testing.T) *todoListWork {
 	t.Setenv("AZURE_OPENAI_API_KEY", "azure-openai-e2e-key")
 	t.Setenv("AZURE_DEVOPS_TOKEN", todoListPAT)
 	t.Setenv("AZURE_DEVOPS_WEBHOOK_SECRET", todoListSecret)
-	seed, err := config.Load(todoList, os.LookupEnv)
+	seed, err := config.Load(todoList, os.LookupEnv, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatal(err)
 	}

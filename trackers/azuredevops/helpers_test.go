@@ -22,7 +22,7 @@ func testConfig() *config.Config {
 }
 
 func trackerConfig(fake *adofake.Server) *config.Tracker {
-	return &config.Tracker{Type: config.TrackerAzureDevOps, URL: fake.OrgURL(), Organization: testOrg, Project: testProject,
+	return &config.Tracker{Type: Type, URL: fake.OrgURL(), Settings: &Settings{Organization: testOrg}, Project: testProject,
 		Auth: "azure_devops_token", WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"},
 		OpenStates: []string{"New", "Active"}}
 }

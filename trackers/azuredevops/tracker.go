@@ -33,7 +33,7 @@ var _ trackers.Tracker = (*Tracker)(nil)
 // or an Azure DevOps Server collection URL), its project, the personal
 // access token the secret named by auth holds. It makes no request.
 func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*Tracker, error) {
-	if t.Type != config.TrackerAzureDevOps {
+	if t.Type != Type {
 		return nil, fmt.Errorf("tracker %s is of type %s, not azure_devops", name, t.Type)
 	}
 	var o options
@@ -48,8 +48,8 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 		return nil, err
 	}
 	base := cmp.Or(o.baseURL, t.URL)
-	if base == "" && t.Organization != "" {
-		base = "https://dev.azure.com/" + url.PathEscape(t.Organization)
+	if org := settingsOf(t).Organization; base == "" && org != "" {
+		base = orgURL(org)
 	}
 	a, err := newAPI(base, tok, o)
 	if err != nil {
@@ -68,7 +68,7 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 func (t *Tracker) Name() string { return t.name }
 
 // Type is "azure_devops".
-func (t *Tracker) Type() string { return string(config.TrackerAzureDevOps) }
+func (t *Tracker) Type() string { return Type }
 
 // projectPath is the project's segment of API paths.
 func (t *Tracker) projectPath() string { return "/" + pathSegment(t.project) }

@@ -24,7 +24,7 @@ import (
 // for an organization acme-org. It makes no request.
 func documentedTracker(t testing.TB) *Tracker {
 	t.Helper()
-	tc := &config.Tracker{Type: config.TrackerAzureDevOps, URL: "https://dev.azure.com/acme-org", Organization: testOrg,
+	tc := &config.Tracker{Type: Type, URL: "https://dev.azure.com/acme-org", Settings: &Settings{Organization: testOrg},
 		Project: testProject, Auth: "azure_devops_token", WebhookSecret: testSecret,
 		TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"New", "Active"}}
 	tr, err := New("acme-platform", tc, testConfig())

@@ -1,5 +1,9 @@
-// Package connect builds the trackers and repository hosts an
-// agentsmith.yml names, each with the package of its type.
+// Package connect is the table of tracker types: it maps each type name
+// of agentsmith.yml to what config reads of its blocks (config.TrackerKind)
+// and to the constructor of its tracker, whose webhook parser and poller
+// come with it. It also builds the repository hosts a config names. It is
+// the one place that imports every tracker package; adding a tracker type
+// is one package and one line in Builtin.
 package connect
 
 import (
@@ -19,14 +23,53 @@ import (
 	"github.com/agent-smith/agent-smith/trackers/jira"
 )
 
+// Entry is one tracker type: what config reads of its blocks, and how to
+// build the tracker of a block.
+type Entry struct {
+	Kind config.TrackerKind
+	// New builds tracker name from its block; it makes no request.
+	New func(name string, t *config.Tracker, cfg *config.Config) (trackers.Tracker, error)
+}
+
+// Table maps tracker type names to their entries.
+type Table map[string]Entry
+
+// Builtin is the table of the tracker types agent-smith ships.
+func Builtin() Table {
+	return Table{
+		github.Type:      {github.Kind(), build(github.New)},
+		gitlab.Type:      {gitlab.Kind(), build(gitlab.New)},
+		azuredevops.Type: {azuredevops.Kind(), build(azuredevops.New)},
+		jira.Type:        {jira.Kind(), build(jira.New)},
+	}
+}
+
+// build adapts a tracker package's New, whose options stay at their
+// defaults in production, to Entry.New.
+func build[T trackers.Tracker, O any](newTracker func(string, *config.Tracker, *config.Config, ...O) (T, error)) func(string, *config.Tracker, *config.Config) (trackers.Tracker, error) {
+	return func(name string, t *config.Tracker, cfg *config.Config) (trackers.Tracker, error) {
+		return newTracker(name, t, cfg)
+	}
+}
+
+// Kinds is what config needs of every type of the table (config.Kinds'
+// Trackers).
+func (tb Table) Kinds() map[string]config.TrackerKind {
+	out := make(map[string]config.TrackerKind, len(tb))
+	for name, e := range tb {
+		out[name] = e.Kind
+	}
+	return out
+}
+
 // Trackers builds every tracker of cfg, keyed by name. Building does no
 // I/O; a tracker that cannot be built (a missing secret) is an error naming
 // it.
-func Trackers(cfg *config.Config) (map[string]trackers.Tracker, error) {
+func (tb Table) Trackers(cfg *config.Config) (map[string]trackers.Tracker, error) {
 	out := make(map[string]trackers.Tracker, len(cfg.Trackers))
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(cfg.Trackers)) {
-		t, err := Tracker(cfg, name)
+		t, err := tb.Tracker(cfg, name)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -37,31 +80,33 @@ func Trackers(cfg *config.Config) (map[string]trackers.Tracker, error) {
 }
 
 // Tracker builds tracker name of cfg.
-func Tracker(cfg *config.Config, name string) (trackers.Tracker, error) {
+func (tb Table) Tracker(cfg *config.Config, name string) (trackers.Tracker, error) {
 	t, ok := cfg.Trackers[name]
 	if !ok {
 		return nil, fmt.Errorf("tracker %q is not in the configuration", name)
 	}
-	var (
-		tr  trackers.Tracker
-		err error
-	)
-	switch t.Type {
-	case config.TrackerGitHub:
-		tr, err = github.New(name, t, cfg)
-	case config.TrackerGitLab:
-		tr, err = gitlab.New(name, t, cfg)
-	case config.TrackerAzureDevOps:
-		tr, err = azuredevops.New(name, t, cfg)
-	case config.TrackerJira:
-		tr, err = jira.New(name, t, cfg)
-	default:
+	e, ok := tb[string(t.Type)]
+	if !ok {
 		return nil, fmt.Errorf("tracker %s: type %q is not supported", name, t.Type)
 	}
+	tr, err := e.New(name, t, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tracker %s: %w", name, err)
 	}
 	return tr, nil
+}
+
+// Kinds is Builtin().Kinds().
+func Kinds() map[string]config.TrackerKind { return Builtin().Kinds() }
+
+// Trackers is Builtin().Trackers.
+func Trackers(cfg *config.Config) (map[string]trackers.Tracker, error) {
+	return Builtin().Trackers(cfg)
+}
+
+// Tracker is Builtin().Tracker.
+func Tracker(cfg *config.Config, name string) (trackers.Tracker, error) {
+	return Builtin().Tracker(cfg, name)
 }
 
 // RepoHost builds the host of repository name of cfg. A plain git

@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/trackers"
 )
 
@@ -34,7 +35,7 @@ projects:
 
 func TestEveryTrackerAndHostTypeIsBuilt(t *testing.T) {
 	g := NewWithT(t)
-	cfg, err := config.Parse([]byte(everyType), "agentsmith.yml", nil)
+	cfg, err := config.Parse([]byte(everyType), "agentsmith.yml", nil, config.Kinds{Trackers: Kinds(), Providers: providers.Kinds()})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	trs, err := Trackers(cfg)

@@ -151,13 +151,13 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // trackerCredentials reads a tracker's token or App key from the secrets.
 func trackerCredentials(name string, t *config.Tracker, cfg *config.Config) (credentials, error) {
-	if t.App != nil {
-		key, ok := cfg.Secret(t.App.PrivateKeySecret)
+	if app := settingsOf(t).App; app != nil {
+		key, ok := cfg.Secret(app.PrivateKeySecret)
 		if !ok || key == "" {
-			return credentials{}, fmt.Errorf("tracker %s: app private_key_secret %q names no secret with a value", name, t.App.PrivateKeySecret)
+			return credentials{}, fmt.Errorf("tracker %s: app private_key_secret %q names no secret with a value", name, app.PrivateKeySecret)
 		}
-		return credentials{appID: t.App.AppID, instID: t.App.InstallationID, privateKeyPEM: []byte(key),
-			credentialName: t.App.PrivateKeySecret}, nil
+		return credentials{appID: app.AppID, instID: app.InstallationID, privateKeyPEM: []byte(key),
+			credentialName: app.PrivateKeySecret}, nil
 	}
 	return tokenCredentials("tracker "+name, t.Auth, cfg)
 }

@@ -44,7 +44,7 @@ func newFixture(t *testing.T, fakeOpts ...githubfake.Option) *fixture {
 }
 
 func trackerConfig(fake *githubfake.Server) *config.Tracker {
-	return &config.Tracker{Type: config.TrackerGitHub, URL: fake.APIURL(), Project: shopRepo, Auth: "github_token",
+	return &config.Tracker{Type: Type, URL: fake.APIURL(), Project: shopRepo, Auth: "github_token",
 		WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"open"}}
 }
 

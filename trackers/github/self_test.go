@@ -129,7 +129,7 @@ func appTracker(t *testing.T) (*Tracker, *githubfake.Server) {
 	fake.AddRepo(shopRepo, "main")
 	tc := trackerConfig(fake)
 	tc.Auth = ""
-	tc.App = &config.GitHubApp{AppID: 123456, InstallationID: 7890123, PrivateKeySecret: "github_app_key"}
+	tc.Settings = &Settings{App: &App{AppID: 123456, InstallationID: 7890123, PrivateKeySecret: "github_app_key"}}
 	tr, err := New("shop", tc, &config.Config{Secrets: map[string]string{"github_app_key": pemKey}}, WithHTTPClient(fake.Client()))
 	if err != nil {
 		t.Fatal(err)

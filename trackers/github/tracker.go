@@ -36,7 +36,7 @@ var _ trackers.Tracker = (*Tracker)(nil)
 // token named by auth, the App private key, the webhook secret) come from
 // cfg. It makes no request.
 func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*Tracker, error) {
-	if t.Type != config.TrackerGitHub {
+	if t.Type != Type {
 		return nil, fmt.Errorf("tracker %s is of type %s, not github", name, t.Type)
 	}
 	var o options
@@ -63,7 +63,7 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 func (t *Tracker) Name() string { return t.name }
 
 // Type is "github".
-func (t *Tracker) Type() string { return string(config.TrackerGitHub) }
+func (t *Tracker) Type() string { return Type }
 
 // Ticket reads an issue with its labels and every comment, each marked
 // Own when agent-smith's account wrote it. Pull requests are not tickets:

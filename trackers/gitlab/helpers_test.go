@@ -63,7 +63,7 @@ func newFixture(t *testing.T, fakeOpts ...gitlabfake.Option) *fixture {
 }
 
 func trackerConfig(fake *gitlabfake.Server) *config.Tracker {
-	return &config.Tracker{Type: config.TrackerGitLab, URL: fake.URL, Project: shopProject, Auth: "gitlab_token",
+	return &config.Tracker{Type: Type, URL: fake.URL, Project: shopProject, Auth: "gitlab_token",
 		WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"open"}}
 }
 

@@ -16,8 +16,10 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 	"github.com/agent-smith/agent-smith/trackers/gitlab"
 	"github.com/agent-smith/agent-smith/trackers/gitlab/gitlabfake"
 	"github.com/agent-smith/agent-smith/trackers/intake"
@@ -85,7 +87,7 @@ func newEndToEnd(t *testing.T) *endToEnd {
 	cfg, err := config.Parse(fmt.Appendf(nil, endToEndConfig, fake.URL), "gitlab_test.yml", func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	})
+	}, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -41,7 +41,7 @@ var _ trackers.Tracker = (*Tracker)(nil)
 // an access token (personal, project or group) with the api scope. It
 // makes no request.
 func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*Tracker, error) {
-	if t.Type != config.TrackerGitLab {
+	if t.Type != Type {
 		return nil, fmt.Errorf("tracker %s is of type %s, not gitlab", name, t.Type)
 	}
 	o := options{log: logr.Discard()}
@@ -77,7 +77,7 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 func (t *Tracker) Name() string { return t.name }
 
 // Type is "gitlab".
-func (t *Tracker) Type() string { return string(config.TrackerGitLab) }
+func (t *Tracker) Type() string { return Type }
 
 // RefreshMembers reads the project's members now, so notes are judged by
 // current access levels. The wiring calls it once the tracker is built;

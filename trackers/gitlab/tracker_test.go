@@ -27,12 +27,12 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		{"url with credentials", func(tc *config.Tracker, _ *config.Config) {
 			tc.URL = "https://root:" + testToken + "@gitlab.example.com"
 		}, "without credentials"},
-		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = config.TrackerGitHub }, "not gitlab"},
+		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = "github" }, "not gitlab"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			trc := &config.Tracker{Type: config.TrackerGitLab, URL: "https://gitlab.example.com", Project: shopProject, Auth: "gitlab_token"}
+			trc := &config.Tracker{Type: Type, URL: "https://gitlab.example.com", Project: shopProject, Auth: "gitlab_token"}
 			cfg := &config.Config{Secrets: map[string]string{"gitlab_token": testToken}}
 			tc.mutate(trc, cfg)
 			_, err := New("shop", trc, cfg)
@@ -53,7 +53,7 @@ func TestInstanceURLBecomesTheAPIBase(t *testing.T) {
 	}
 	cfg := &config.Config{Secrets: map[string]string{"gitlab_token": testToken}}
 	for instance, want := range cases {
-		tr, err := New("shop", &config.Tracker{Type: config.TrackerGitLab, URL: instance, Project: shopProject, Auth: "gitlab_token"}, cfg)
+		tr, err := New("shop", &config.Tracker{Type: Type, URL: instance, Project: shopProject, Auth: "gitlab_token"}, cfg)
 		if err != nil {
 			t.Fatalf("New with url %q: %v", instance, err)
 		}

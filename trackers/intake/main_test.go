@@ -20,8 +20,10 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 	"github.com/agent-smith/agent-smith/trackers/github"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
 )
@@ -136,7 +138,7 @@ func newEnv(t testing.TB, opts ...Option) *env {
 	cfg, err := config.Parse(fmt.Appendf(nil, configYAML, fake.URL), "intake_test.yml", func(k string) (string, bool) {
 		v, ok := vars[k]
 		return v, ok
-	})
+	}, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

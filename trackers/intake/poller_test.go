@@ -30,7 +30,7 @@ func (c *countingTracker) Candidates(context.Context) ([]trackers.Ticket, error)
 func pollingSnapshot(t trackers.Tracker) *trackers.Snapshot {
 	return &trackers.Snapshot{
 		Config: &config.Config{Trackers: map[string]*config.Tracker{
-			"acme": {Type: config.TrackerGitHub, Polling: config.Polling{Enabled: true, IntervalSeconds: 1, TimeoutSeconds: 5}},
+			"acme": {Type: "github", Polling: config.Polling{Enabled: true, IntervalSeconds: 1, TimeoutSeconds: 5}},
 		}},
 		Trackers: map[string]trackers.Tracker{"acme": t},
 	}

@@ -62,9 +62,9 @@ func (f *fixture) build(t *testing.T, tc *config.Tracker, cfg *config.Config) *T
 }
 
 func trackerConfig(fake *jirafake.Server) *config.Tracker {
-	return &config.Tracker{Type: config.TrackerJira, URL: fake.URL, Project: testProject, Auth: "jira_token", Email: testEmail,
+	return &config.Tracker{Type: Type, URL: fake.URL, Project: testProject, Auth: "jira_token",
 		WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"To Do", "In Progress"},
-		AgentUser: "Agent Smith"}
+		Settings: &Settings{Email: testEmail, AgentUser: "Agent Smith"}}
 }
 
 func testConfig() *config.Config {

@@ -73,7 +73,7 @@ func TestHostileCommentWithAgentSmithMarkersIsNotOwn(t *testing.T) {
 		const aliceEmail, aliceToken = "alice@acme.example", "alice-api-token"
 		f := newFixture(t, jirafake.WithUser(aliceEmail, aliceToken, alice))
 		tc := trackerConfig(f.fake)
-		tc.Email = aliceEmail
+		tc.Settings = &Settings{Email: aliceEmail, AgentUser: "Agent Smith"}
 		tr := f.build(t, tc, &config.Config{Secrets: map[string]string{"jira_token": aliceToken}})
 		self, err := tr.Self(ctx)
 		g.Expect(err).NotTo(HaveOccurred())

@@ -159,8 +159,8 @@ func TestProjectAssigneeNamesTriggerToo(t *testing.T) {
 	reviewer := jirafake.User{AccountID: "557058:ai-reviewer", DisplayName: "AI Reviewer"}
 	cfg := testConfig()
 	cfg.Projects = map[string]*config.Project{
-		"shop": {Tracker: "shop", JiraTrigger: &config.Trigger{AssigneeName: "AI Reviewer"}},
-		"ops":  {Tracker: "ops", JiraTrigger: &config.Trigger{AssigneeName: "Not This Tracker's"}},
+		"shop": {Tracker: "shop", TriggerBlock: &config.Trigger{Settings: &TriggerSettings{AssigneeName: "AI Reviewer"}}},
+		"ops":  {Tracker: "ops", TriggerBlock: &config.Trigger{Settings: &TriggerSettings{AssigneeName: "Not This Tracker's"}}},
 	}
 	tr := f.build(t, trackerConfig(f.fake), cfg)
 	key := f.issue("bug")

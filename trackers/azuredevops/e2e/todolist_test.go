@@ -15,10 +15,12 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops/adofake"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
@@ -46,7 +48,7 @@ func newTodoList(t *testing.T) *todoList {
 	t.Setenv("AZURE_OPENAI_API_KEY", "azure-openai-test-key")
 	t.Setenv("AZURE_DEVOPS_TOKEN", testPAT)
 	t.Setenv("AZURE_DEVOPS_WEBHOOK_SECRET", testSecret)
-	cfg, err := config.Load("../../../config/testdata/todolist.yml", os.LookupEnv)
+	cfg, err := config.Load("../../../config/testdata/todolist.yml", os.LookupEnv, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatal(err)
 	}

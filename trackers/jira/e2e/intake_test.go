@@ -19,8 +19,10 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 	"github.com/agent-smith/agent-smith/trackers/intake"
 	"github.com/agent-smith/agent-smith/trackers/jira"
 	"github.com/agent-smith/agent-smith/trackers/jira/jirafake"
@@ -98,7 +100,7 @@ func newSite(t *testing.T) *site {
 	cfg, err := config.Parse(fmt.Appendf(nil, intakeYAML, fake.URL), "jira_intake_test.yml", func(k string) (string, bool) {
 		v, ok := vars[k]
 		return v, ok
-	})
+	}, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
