@@ -34,6 +34,7 @@ const (
 	fOwnerUID    = "ownerUid"
 	fError       = "error"
 	fStatus      = "statusCommentId"
+	fQuestions   = "questionsCommentId"
 	fInput       = "inputTokens"
 	fOutput      = "outputTokens"
 	fCost        = "costUsd"
@@ -94,7 +95,7 @@ func decodeRun(h map[string]string) (Run, error) {
 		TicketURL: h[fTicketURL], TicketTitle: h[fTicketTitle],
 		DeliveryID: h[fDeliveryID], State: State(h[fState]), Step: h[fStep],
 		Owner: Owner{Name: h[fOwner], UID: h[fOwnerUID]}, Error: h[fError],
-		StatusCommentID: h[fStatus],
+		StatusCommentID: h[fStatus], QuestionsCommentID: h[fQuestions],
 	}
 	if r.ID == "" {
 		return Run{}, errors.New("run hash without id")
@@ -193,11 +194,12 @@ type Update struct {
 	Step    string
 	Error   string
 	// PullRequests maps a repository to its pull request URL.
-	PullRequests    map[string]string
-	StatusCommentID string
-	TicketURL       string
-	TicketTitle     string
-	Context         map[string]string
+	PullRequests       map[string]string
+	StatusCommentID    string
+	QuestionsCommentID string
+	TicketURL          string
+	TicketTitle        string
+	Context            map[string]string
 	// Sandboxes records the sandbox of each repository named; the others
 	// keep what they had.
 	Sandboxes map[string]SandboxStatus
@@ -211,6 +213,7 @@ func (u Update) fields() []any {
 	kv = appendSet(kv, fStep, redact(u.Step))
 	kv = appendSet(kv, fError, redact(u.Error))
 	kv = appendSet(kv, fStatus, u.StatusCommentID)
+	kv = appendSet(kv, fQuestions, u.QuestionsCommentID)
 	kv = appendSet(kv, fTicketURL, redact(u.TicketURL))
 	kv = appendSet(kv, fTicketTitle, redact(u.TicketTitle))
 	for _, k := range sortedKeys(u.PullRequests) {

@@ -28,7 +28,7 @@ func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
 	run := startRun(t, s, 1, "replica-a")
 	_, err := s.Apply(ctx, run.ID, EventReady, Update{Attempt: 1})
 	g.Expect(err).NotTo(HaveOccurred())
-	parked, err := s.Apply(ctx, run.ID, EventAwaitInput, Update{Attempt: 1, Step: "plan", StatusCommentID: "c-17"})
+	parked, err := s.Apply(ctx, run.ID, EventAwaitInput, Update{Attempt: 1, Step: "plan", StatusCommentID: "c-17", QuestionsCommentID: "c-18"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(parked.State).To(Equal(StateAwaitingInput))
 
@@ -51,7 +51,8 @@ func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
 
 	next, err := s.Dequeue(ctx, Owner{Name: "replica-b"})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(next).To(And(HaveField("ID", run.ID), HaveField("Attempt", 2), HaveField("StatusCommentID", "c-17")))
+	g.Expect(next).To(And(HaveField("ID", run.ID), HaveField("Attempt", 2), HaveField("StatusCommentID", "c-17"),
+		HaveField("QuestionsCommentID", "c-18")), "the run's own comments are remembered across attempts")
 	g.Expect(next.Context).To(HaveKeyWithValue("answer.1", "use the v2 API"))
 	_, err = s.Resume(ctx, run.ID, nil)
 	g.Expect(err).To(MatchError(ErrIllegalTransition), "only a parked run resumes")

@@ -40,6 +40,10 @@ type Run struct {
 	Context map[string]string `json:"context,omitempty"`
 	// StatusCommentID is the ticket comment the run keeps up to date.
 	StatusCommentID string `json:"statusCommentId,omitempty"`
+	// QuestionsCommentID is the ticket comment with the questions the run
+	// last asked; with StatusCommentID, the comments the run knows are its
+	// own whoever the tracker says wrote them.
+	QuestionsCommentID string `json:"questionsCommentId,omitempty"`
 	// Sandboxes maps a repository to what the sandbox reconciler last saw
 	// of its sandbox pod.
 	Sandboxes map[string]SandboxStatus `json:"sandboxes,omitempty"`

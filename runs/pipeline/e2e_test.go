@@ -149,6 +149,9 @@ func newWorld(t testing.TB, script, repoKeys string) *world {
 
 	tr, err := connect.Tracker(cfg, "issues")
 	g.Expect(err).NotTo(HaveOccurred())
+	// As serve's start does (connect.Warm): comment deliveries wait for it.
+	_, err = tr.(trackers.Self).Self(context.Background())
+	g.Expect(err).NotTo(HaveOccurred())
 	h, err := intake.New(cfg, map[string]trackers.Tracker{"issues": tr}, intake.StoreRuns(w.store), log, nil)
 	g.Expect(err).NotTo(HaveOccurred())
 	w.hook = httptest.NewServer(h)

@@ -114,7 +114,7 @@ func (j *job) planWork(ctx context.Context) error {
 		return err
 	}
 	in := j.input()
-	system, err := j.catalog.Render(skills.System, in)
+	system, err := j.system(in)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,8 @@ func (j *job) park(ctx context.Context, questions []string) error {
 	if rounds >= maxQuestionRounds {
 		return fmt.Errorf("the plan still has open questions after %d rounds of answers: %s", rounds, strings.Join(questions, " / "))
 	}
-	if _, err := j.tracker.Comment(ctx, j.run.Ticket, questionsComment(j.run.ID, questions)); err != nil {
+	questionsID, err := j.tracker.Comment(ctx, j.run.Ticket, questionsComment(j.run.ID, questions))
+	if err != nil {
 		// Questions nobody can see would park the run for good.
 		return fmt.Errorf("post the plan's questions on the ticket: %w", err)
 	}
@@ -171,8 +172,12 @@ func (j *job) park(ctx context.Context, questions []string) error {
 	}
 	j.release(ctx)
 	j.keepArtifacts(ctx, o)
-	_, err := j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventAwaitInput, runs.Update{
+	_, err = j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventAwaitInput, runs.Update{
 		Attempt: j.run.Attempt, AddUsage: j.usageDelta(),
+		// The comment is the run's own whoever the tracker says wrote it:
+		// the next attempt shows it as agent-smith's questions, and it
+		// never answers itself.
+		QuestionsCommentID: questionsID,
 		// The answer of the last round is used; the next comes with the
 		// resume.
 		Context: map[string]string{

@@ -1,6 +1,7 @@
 package azuredevops
 
 import (
+	"context"
 	"testing"
 
 	"github.com/agent-smith/agent-smith/config"
@@ -51,6 +52,9 @@ func newFixture(t *testing.T, fakeOpts ...adofake.Option) *fixture {
 	}
 	w := &retrytest.Clock{}
 	w.Install(tr.api.Caller)
+	if _, err := tr.Self(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{fake: fake, tracker: tr, waits: w}
 }
 

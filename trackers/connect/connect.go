@@ -142,16 +142,18 @@ func RepoHost(cfg *config.Config, name string) (trackers.RepoHost, error) {
 // ErrNoHost: the repository is a plain git remote without pull requests.
 var ErrNoHost = errors.New("plain git repository: no pull requests, the branch is pushed only")
 
-// Warm starts the background work some trackers need before their first
-// webhook (GitLab reads the project's members to judge who may instruct
-// agent-smith) and returns at once; failures are logged, the trackers retry
-// on their own.
+// Warm starts the background work trackers need before their first
+// webhook and returns at once: each learns which account it acts as
+// (trackers.Self), so comment deliveries can tell agent-smith's own
+// comments from people's, and GitLab reads the project's members with
+// it to judge who may instruct agent-smith. Failures are logged; the
+// trackers retry on their own.
 func Warm(ctx context.Context, trs map[string]trackers.Tracker, log logr.Logger) {
 	for name, t := range trs {
-		if w, ok := t.(interface{ RefreshMembers(context.Context) error }); ok {
+		if s, ok := t.(trackers.Self); ok {
 			go func() {
-				if err := w.RefreshMembers(ctx); err != nil && ctx.Err() == nil {
-					log.Error(err, "reading the tracker's members failed; comments are judged once it succeeds", "tracker", name)
+				if _, err := s.Self(ctx); err != nil && ctx.Err() == nil {
+					log.Error(err, "learning which account agent-smith is on the tracker failed; comment deliveries are ignored until it succeeds", "tracker", name)
 				}
 			}()
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers"
 )
 
 const everyType = `
@@ -43,6 +44,8 @@ func TestEveryTrackerAndHostTypeIsBuilt(t *testing.T) {
 		g.Expect(trs).To(HaveKey(name))
 		g.Expect(trs[name].Name()).To(Equal(name))
 		g.Expect(trs[name].Type()).To(Equal(want))
+		_, learns := trs[name].(trackers.Self)
+		g.Expect(learns).To(BeTrue(), "%s learns its own account, so its comments are told from people's", name)
 	}
 	for _, repo := range []string{"gh", "gl", "ado"} {
 		h, err := RepoHost(cfg, repo)

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"context"
 	"testing"
 
 	"github.com/agent-smith/agent-smith/config"
@@ -36,6 +37,9 @@ func newFixture(t *testing.T, fakeOpts ...githubfake.Option) *fixture {
 	}
 	w := &retrytest.Clock{}
 	w.Install(tr.api.Caller)
+	if _, err := tr.Self(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{fake: fake, tracker: tr, cfg: cfg, waits: w}
 }
 

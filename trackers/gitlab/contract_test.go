@@ -26,7 +26,7 @@ const (
 
 func TestGitLabPassesTheTrackerContract(t *testing.T) {
 	trackertest.Run(t, func(t *testing.T) trackertest.Harness {
-		fake := gitlabfake.New(gitlabfake.WithToken(token, botUser), gitlabfake.WithMaxPerPage(3))
+		fake := gitlabfake.New(gitlabfake.WithBotToken(token, botUser), gitlabfake.WithMaxPerPage(3))
 		t.Cleanup(fake.Close)
 		for _, p := range []string{issuesProject, codeProject} {
 			fake.AddProject(p, "main")

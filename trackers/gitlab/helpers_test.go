@@ -38,7 +38,7 @@ var fixtureMembers = map[string]int{
 
 func newFixture(t *testing.T, fakeOpts ...gitlabfake.Option) *fixture {
 	t.Helper()
-	fake := gitlabfake.New(append([]gitlabfake.Option{gitlabfake.WithToken(testToken, bot)}, fakeOpts...)...)
+	fake := gitlabfake.New(append([]gitlabfake.Option{gitlabfake.WithBotToken(testToken, bot)}, fakeOpts...)...)
 	t.Cleanup(fake.Close)
 	for _, p := range []string{shopProject, apiProject} {
 		fake.AddProject(p, "main")

@@ -73,7 +73,7 @@ var prefixes atomic.Int64
 
 func newEndToEnd(t *testing.T) *endToEnd {
 	t.Helper()
-	fake := gitlabfake.New(gitlabfake.WithToken(token, botUser))
+	fake := gitlabfake.New(gitlabfake.WithBotToken(token, botUser))
 	t.Cleanup(fake.Close)
 	for _, p := range []string{issuesProject, codeProject} {
 		fake.AddProject(p, "main")

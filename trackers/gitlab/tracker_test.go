@@ -204,17 +204,17 @@ func TestTicketReadsEveryNotePageWithoutSystemNotes(t *testing.T) {
 	g.Expect(tk.Repo).To(Equal(f.fake.URL + "/acme/shop.git"))
 	type note struct {
 		Author, Body string
-		Trusted      bool
+		Trusted, Own bool
 	}
 	var got []note
 	for _, c := range tk.Comments {
-		got = append(got, note{c.Author, c.Body, c.Trusted})
+		got = append(got, note{c.Author, c.Body, c.Trusted, c.Own})
 		g.Expect(c.CreatedAt.IsZero()).To(BeFalse())
 	}
 	g.Expect(got).To(Equal([]note{
-		{"guest", "I see it too", false},
-		{"dev", "/agent-smith fix-bug", true},
-		{bot, "agent-smith is on it", false},
-		{"lead", "/agent-smith fix-bug", true},
-	}), "oldest first, every page, no system note, agent-smith's own notes never trusted")
+		{"guest", "I see it too", false, false},
+		{"dev", "/agent-smith fix-bug", true, false},
+		{bot, "agent-smith is on it", true, true},
+		{"lead", "/agent-smith fix-bug", true, false},
+	}), "oldest first, every page, no system note, agent-smith's own notes (its bot user's) Own")
 }

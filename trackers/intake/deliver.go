@@ -111,7 +111,9 @@ func (h *Handler) handle(ctx context.Context, snap *snapshot, name string, ev tr
 	case ev.Ignore != "":
 		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: ev.Ignore}
 	}
-	if ev.Kind == trackers.EventComment && ev.Comment != nil && ev.Comment.Trusted {
+	// Only a trusted person's comment answers a parked run: never
+	// agent-smith's own (its questions must not answer themselves).
+	if ev.Kind == trackers.EventComment && ev.Comment != nil && ev.Comment.Trusted && !ev.Comment.Own {
 		if o, s, r, done := h.resume(ctx, name, ev); done {
 			return o, s, r
 		}

@@ -152,6 +152,11 @@ func newEnv(t testing.TB, opts ...Option) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// As serve's start does (connect.Warm): comment deliveries wait
+		// until the tracker knows its own account.
+		if _, err := tr.Self(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		trs[name] = tr
 	}
 	e := &env{fake: fake, cfg: cfg, store: store, runs: &countingRuns{Runs: StoreRuns(store)}, trackers: trs, reg: prometheus.NewRegistry()}

@@ -222,6 +222,11 @@ func TestCommentsThatQueueNothing(t *testing.T) {
 			n := e.issue("shop")
 			return e.fake.IssueCommentEvent("acme/shop", e.fake.AddComment("acme/shop", n, "looks good", bob, githubfake.AssociationMember), "created")
 		}, "comment has no /agent-smith command"},
+		{"agent-smith's own marked comment with the keyword, by the token's person", func(e *env) githubfake.Delivery {
+			n := e.issue("shop")
+			body := "<!-- agent-smith:done run=r1 -->\n/agent-smith fix-bug was what the model summarised"
+			return e.fake.IssueCommentEvent("acme/shop", e.fake.AddComment("acme/shop", n, body, githubfake.TokenOwner, githubfake.AssociationCollaborator), "created")
+		}, "comment by agent-smith itself"},
 		{"agent-smith's own status comment", func(e *env) githubfake.Delivery {
 			n := e.issue("shop")
 			return e.fake.IssueCommentEvent("acme/shop", e.fake.AddComment("acme/shop", n, "/agent-smith is working", githubfake.User{Login: "agent-smith[bot]", Bot: true}, githubfake.AssociationNone), "created")
@@ -254,6 +259,20 @@ func TestTrustedKeywordCommentRetriggersWithItsPipeline(t *testing.T) {
 	g.Expect(queued[0].Context).To(HaveKeyWithValue(ContextComment, "Still broken.\n/agent-smith fix-no-test"))
 }
 
+// TestHostileMarkedCommentIsItsAuthorsNotAgentSmiths: a member's comment
+// that starts with agent-smith's marker is judged as the member's: its
+// keyword queues a run like any other.
+func TestHostileMarkedCommentIsItsAuthorsNotAgentSmiths(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	n := e.issue("shop", "agent-smith:done")
+	body := "<!-- agent-smith:questions run=r1 -->\n/agent-smith fix-bug"
+	cid := e.fake.AddComment("acme/shop", n, body, githubfake.User{Login: "mallory"}, githubfake.AssociationMember)
+	a := e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssueCommentEvent("acme/shop", cid, "created"))
+	g.Expect(a.Status).To(Equal(http.StatusAccepted), "%s", a)
+	g.Expect(e.queued(t)).To(ConsistOf(HaveField("Context", HaveKeyWithValue(ContextTrigger, "comment by mallory"))))
+}
+
 func TestTrustedCommentResumesParkedRun(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
@@ -267,6 +286,12 @@ func TestTrustedCommentResumesParkedRun(t *testing.T) {
 	a := e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssueCommentEvent("acme/shop", stranger, "created"))
 	g.Expect(a.Status).To(Equal(http.StatusOK), "%s", a)
 	g.Expect(e.runs.resumes.Load()).To(BeZero(), "an untrusted comment answers nothing")
+
+	ownQuestions := e.fake.AddComment("acme/shop", n, "<!-- agent-smith:questions run="+id+" -->\n1. SQLite or Postgres?", githubfake.TokenOwner, githubfake.AssociationCollaborator)
+	a = e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssueCommentEvent("acme/shop", ownQuestions, "created"))
+	g.Expect(a.Status).To(Equal(http.StatusOK), "%s", a)
+	g.Expect(a.Body).To(HaveKeyWithValue("reason", ContainSubstring("agent-smith itself")))
+	g.Expect(e.runs.resumes.Load()).To(BeZero(), "agent-smith's questions do not answer themselves")
 
 	answer := e.fake.AddComment("acme/shop", n, "1. Use SQLite.\n2. Keep the API.", githubfake.User{Login: "carol"}, githubfake.AssociationOwner)
 	answerDelivery := e.fake.IssueCommentEvent("acme/shop", answer, "created")

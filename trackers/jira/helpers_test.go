@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -39,6 +40,15 @@ func newFixture(t *testing.T, fakeOpts ...jirafake.Option) *fixture {
 	f := &fixture{fake: fake, waits: &retrytest.Clock{}}
 	f.tracker = f.build(t, trackerConfig(fake), testConfig())
 	return f
+}
+
+// learnSelf has the tracker learn its own account, as serve's start does;
+// comment deliveries wait for it.
+func (f *fixture) learnSelf(t *testing.T) {
+	t.Helper()
+	if _, err := f.tracker.Self(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) build(t *testing.T, tc *config.Tracker, cfg *config.Config) *Tracker {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/account"
 	"github.com/agent-smith/agent-smith/trackers/jira/internal/adf"
 )
 
@@ -32,6 +33,8 @@ type Tracker struct {
 	// closeTransition picks among several transitions into done_status.
 	closeTransition string
 	poll            pollState
+	// self is the account the API token acts as.
+	self *account.Account
 }
 
 var _ trackers.Tracker = (*Tracker)(nil)
@@ -75,13 +78,15 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 	if maxWait <= 0 {
 		maxWait = defaultMaxWait
 	}
-	return &Tracker{
+	tr := &Tracker{
 		name: name,
 		api:  newAPI(site, client, authorization, maxWait),
 		site: site, project: strings.ToUpper(t.Project), secret: []byte(t.WebhookSecret),
 		triggerLabels: slices.Clone(t.TriggerLabels), openStates: slices.Clone(t.OpenStates),
 		agentUsers: agentUsers(name, settings, cfg), closeTransition: settings.CloseTransitionName,
-	}, nil
+	}
+	tr.self = account.New(tr.learnSelf)
+	return tr, nil
 }
 
 // checkSite refuses site URLs that are not http(s) or that carry
@@ -141,7 +146,11 @@ func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error
 	if err != nil {
 		return trackers.Ticket{}, err
 	}
-	return t.ticketOf(is, comments), nil
+	self, err := t.Self(ctx)
+	if err != nil {
+		return trackers.Ticket{}, fmt.Errorf("read issue %s: %w", key, err)
+	}
+	return t.ticketOf(is, comments, self), nil
 }
 
 // commentPage is the size of the comment pages agent-smith asks for.

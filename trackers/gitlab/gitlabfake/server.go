@@ -60,6 +60,17 @@ func WithToken(token, username string) Option {
 	return func(s *Server) { s.tokens[token] = s.addUser(username).id }
 }
 
+// WithBotToken makes the fake accept token for a bot user called
+// username, as GitLab makes one for each project or group access token
+// (GET /user answers "bot": true for it).
+func WithBotToken(token, username string) Option {
+	return func(s *Server) {
+		u := s.addUser(username)
+		u.bot = true
+		s.tokens[token] = u.id
+	}
+}
+
 // WithMaxPerPage caps per_page (GitLab caps it at 100), so tests can prove
 // that clients follow every page without creating hundreds of issues.
 func WithMaxPerPage(n int) Option { return func(s *Server) { s.maxPerPage = n } }

@@ -108,6 +108,10 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As serve's start does (connect.Warm): comment deliveries wait for it.
+	if _, err := tr.Self(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	store, err := runs.NewStore(redisServer.Client(t), runs.Options{Prefix: "jira" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
 	if err != nil {
 		t.Fatal(err)
