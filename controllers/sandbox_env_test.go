@@ -41,10 +41,13 @@ const (
 )
 
 // sandboxConfig is the agentsmith.yml of the sandbox tests: api gets the
-// generic image, web the python one; both take GIT_TOKEN from the Secret.
+// generic image, web the python one, ui the node one named here; all take
+// GIT_TOKEN from the Secret.
 const sandboxConfig = `sandbox:
   agent_registry: registry.test
   ready_timeout_seconds: 60
+  toolchain_images:
+    node: registry.test/toolchains/node:22
 agents:
   claude:
     type: anthropic
@@ -59,6 +62,11 @@ repos:
     url: https://github.com/acme/web
     auth: github_token
     language: python
+  ui:
+    type: github
+    url: https://github.com/acme/ui
+    auth: github_token
+    language: node
 trackers:
   issues:
     type: github

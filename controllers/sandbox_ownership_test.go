@@ -161,7 +161,7 @@ func TestParkedRunHoldsNoPodAndResumesWithFreshSandboxes(t *testing.T) {
 	g.Expect(e.prov.Release(ctx, run.ID)).To(Succeed())
 	g.Eventually(e.podNames(run.ID)).WithTimeout(30*time.Second).Should(BeEmpty(), "a parked run holds no pod")
 
-	_, err = e.store.Resume(ctx, run.ID, map[string]string{"answer": "yes"})
+	_, err = e.store.Resume(ctx, run.ID, runs.Answer{Text: "yes", Author: "alice"})
 	g.Expect(err).NotTo(HaveOccurred())
 	resumed := e.takeRun(run.ID, e.owner)
 	g.Expect(resumed.Attempt).To(Equal(2))

@@ -361,7 +361,7 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 
 	r := w.await(id, runs.StateAwaitingInput)
 	g.Expect(r.Step).To(Equal(pipeline.StepPlan))
-	g.Expect(r.Context).To(HaveKeyWithValue(pipeline.ContextQuestions, "Should add.sh print the sum of its arguments?"))
+	g.Expect(r.Questions).To(Equal(runs.Questions{Asked: []string{"Should add.sh print the sum of its arguments?"}, Round: 1}))
 	is := w.issueState(n)
 	g.Expect(is.Labels).To(ContainElement("agent-smith:awaiting-input"))
 	g.Expect(bodies(is.Comments)).To(ContainElement(And(ContainSubstring("has questions"), ContainSubstring("1. Should add.sh print the sum"))))
@@ -375,7 +375,7 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 
 	r = w.await(id, runs.StateSucceeded)
 	g.Expect(r.Attempt).To(Equal(2))
-	g.Expect(r.Context).To(HaveKeyWithValue(intake.ContextAnswer, "Yes, the sum."))
+	g.Expect(r.Answer).To(Equal(runs.Answer{Text: "Yes, the sum.", Author: "alice"}))
 	g.Expect(pipelinetest.Show(t, w.bare, "agent-smith/"+strconv.Itoa(n), "add.sh")).To(ContainSubstring("$1 + $2"))
 	g.Expect(w.fake.PullRequests(repoName)).To(HaveLen(1))
 	is = w.issueState(n)

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/agent-smith/agent-smith/skills"
-	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
 // Caps of the ticket material in prompts.
@@ -68,13 +67,13 @@ func (j *job) discussion() string {
 		}
 		parts = append(parts, fmt.Sprintf("**%s:** %s", author, body))
 	}
-	if answer := strings.TrimSpace(j.run.Context[intake.ContextAnswer]); answer != "" {
+	if answer := strings.TrimSpace(j.run.Answer.Text); answer != "" {
 		seen := false
 		for _, c := range j.ticket.Comments {
 			seen = seen || strings.TrimSpace(c.Body) == answer
 		}
 		if !seen {
-			parts = append(parts, fmt.Sprintf("**%s:** %s", j.run.Context[intake.ContextAnswerBy], answer))
+			parts = append(parts, fmt.Sprintf("**%s:** %s", j.run.Answer.Author, answer))
 		}
 	}
 	text := strings.Join(parts, "\n\n")

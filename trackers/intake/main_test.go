@@ -174,9 +174,9 @@ func (c *countingRuns) Submit(ctx context.Context, sub runs.Submission) (runs.Su
 	return c.Runs.Submit(ctx, sub)
 }
 
-func (c *countingRuns) Resume(ctx context.Context, id string, answers map[string]string) (runs.Run, error) {
+func (c *countingRuns) Resume(ctx context.Context, id string, answer runs.Answer) (runs.Run, error) {
 	c.resumes.Add(1)
-	return c.Runs.Resume(ctx, id, answers)
+	return c.Runs.Resume(ctx, id, answer)
 }
 
 // answer is a decoded reply.

@@ -189,7 +189,7 @@ func TestLabeledDeliveryQueuesOneRunAndItsRedeliveryNone(t *testing.T) {
 	g.Expect(run.Repos).To(Equal([]string{"shop-api", "shop-web"}))
 	g.Expect(run.DeliveryID).To(Equal(d.ID))
 	g.Expect(run.TicketURL).To(Equal(e.fake.URL + "/acme/shop/issues/" + itoa(n)))
-	g.Expect(run.Context).To(Equal(map[string]string{ContextTrigger: "label agent-smith added", ContextDoneStatus: "closed"}))
+	g.Expect(run).To(And(HaveField("Trigger", "label agent-smith added"), HaveField("TriggerComment", ""), HaveField("DoneStatus", "closed")))
 
 	for range 3 {
 		again := e.deliver(t, "/webhooks/github/shop", shopSecret, d.Redelivery())
@@ -251,7 +251,7 @@ func TestTrustedKeywordCommentRetriggersWithItsPipeline(t *testing.T) {
 	g.Expect(queued).To(HaveLen(1))
 	g.Expect(queued[0].Pipeline).To(Equal("fix-no-test"))
 	g.Expect(queued[0].Labels).To(Equal([]string{"shop"}), "lifecycle labels are not the labels that triggered")
-	g.Expect(queued[0].Context).To(HaveKeyWithValue(ContextComment, "Still broken.\n/agent-smith fix-no-test"))
+	g.Expect(queued[0].TriggerComment).To(Equal("Still broken.\n/agent-smith fix-no-test"))
 }
 
 func TestTrustedCommentResumesParkedRun(t *testing.T) {
@@ -277,8 +277,7 @@ func TestTrustedCommentResumesParkedRun(t *testing.T) {
 	run, err := e.store.Get(context.Background(), id)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(run.State).To(Equal(runs.StateQueued))
-	g.Expect(run.Context).To(HaveKeyWithValue(ContextAnswer, "1. Use SQLite.\n2. Keep the API."))
-	g.Expect(run.Context).To(HaveKeyWithValue(ContextAnswerBy, "carol"))
+	g.Expect(run.Answer).To(Equal(runs.Answer{Text: "1. Use SQLite.\n2. Keep the API.", Author: "carol"}))
 	g.Expect(e.runs.submits.Load()).To(Equal(int64(1)), "an answer does not start another run")
 
 	// The run parks again with new questions; a redelivery of the old

@@ -174,7 +174,7 @@ func TestLabelDeliveryQueuesOneRunAndItsRetriesNone(t *testing.T) {
 	g.Expect(run.Ticket).To(Equal(key))
 	g.Expect(run.TicketURL).To(Equal(s.fake.BrowseURL(key)))
 	g.Expect(run.DeliveryID).To(Equal(d.ID))
-	g.Expect(run.Context).To(Equal(map[string]string{intake.ContextTrigger: "label agent-smith added", intake.ContextDoneStatus: "In Review"}))
+	g.Expect(run).To(And(HaveField("Trigger", "label agent-smith added"), HaveField("DoneStatus", "In Review")))
 
 	retry := d
 	for range 3 {
@@ -194,7 +194,7 @@ func TestAssignmentToTheAgentUserQueuesARun(t *testing.T) {
 	a := s.deliver(t, webhookSecret, s.fake.Assigned(key, nil, alice))
 	g.Expect(a.Status).To(Equal(http.StatusAccepted), "%v", a.Body)
 	g.Expect(s.queued(t)).To(ConsistOf(And(HaveField("Ticket", key), HaveField("Pipeline", "fix-bug"),
-		HaveField("Context", HaveKeyWithValue(intake.ContextTrigger, "assigned to Agent Smith")))))
+		HaveField("Trigger", "assigned to Agent Smith"))))
 }
 
 func TestKeywordCommentQueuesOneRun(t *testing.T) {
@@ -210,7 +210,7 @@ func TestKeywordCommentQueuesOneRun(t *testing.T) {
 	a := s.deliver(t, webhookSecret, s.fake.Commented(key, cid))
 	g.Expect(a.Status).To(Equal(http.StatusAccepted), "%v", a.Body)
 	g.Expect(s.queued(t)).To(ConsistOf(And(HaveField("Ticket", key), HaveField("Pipeline", "fix-bug"),
-		HaveField("Context", HaveKeyWithValue(intake.ContextComment, "/agent-smith fix-bug\nThe log is attached.")))))
+		HaveField("TriggerComment", "/agent-smith fix-bug\nThe log is attached."))))
 }
 
 func TestDeliveriesThatQueueNothing(t *testing.T) {
