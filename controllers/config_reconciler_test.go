@@ -18,6 +18,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/trackers"
 )
 
@@ -58,7 +59,7 @@ func TestConfigMapChangeIsReloadedAndAnInvalidOneRefused(t *testing.T) {
 	first, err := buildSnapshot([]byte(baseConfig))
 	g.Expect(err).NotTo(HaveOccurred())
 	current := trackers.NewCurrent(first)
-	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// The package runs many managers in one process; controller
 		// names are unique per process.

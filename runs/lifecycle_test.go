@@ -288,7 +288,7 @@ func TestNewStoreRefusesBadOptions(t *testing.T) {
 		{Options{EventLimit: -5}, "event limit"},
 		{Options{HeartbeatTTL: time.Microsecond}, "heartbeat TTL"},
 	} {
-		_, err := NewStore(server.Client(t), tc.opts)
+		_, err := NewStore(server(t).Client(t), tc.opts)
 		NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tc.want)))
 	}
 }

@@ -26,22 +26,12 @@ import (
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
 )
 
-// server is the package's redis-server.
-var server *testenv.Redis
-
+// The end-to-end tests share a redis-server (testenv.SharedRedis).
 func TestMain(m *testing.M) {
 	if job := os.Getenv(loadgenEnv); job != "" {
 		os.Exit(runLoadgen(job))
 	}
-	var err error
-	server, err = testenv.StartRedis()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	server.Stop()
-	os.Exit(code)
+	testenv.Main(m)
 }
 
 const (
@@ -140,7 +130,7 @@ func newEnv(t testing.TB, opts ...Option) *env {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	store, err := runs.NewStore(server.Client(t), runs.Options{Prefix: "i" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "i" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

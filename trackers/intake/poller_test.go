@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
 )
@@ -91,7 +92,7 @@ func TestJitterSpreadsTheIntervalWithinItsPercent(t *testing.T) {
 // redis-server.
 func pollStore(t *testing.T) *runs.Store {
 	t.Helper()
-	store, err := runs.NewStore(server.Client(t), runs.Options{Prefix: "poller:" + t.Name() + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "poller:" + t.Name() + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

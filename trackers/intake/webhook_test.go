@@ -324,9 +324,7 @@ func TestRepoResolvedTrackerOnItsNamedPath(t *testing.T) {
 
 func TestRedisUnreachableAnswers503AndQueuesNothing(t *testing.T) {
 	g := NewWithT(t)
-	dead, err := testenv.StartRedis()
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(dead.Stop)
+	dead := testenv.OwnRedis(t)
 	e := newEnv(t)
 	store, err := runs.NewStore(dead.Client(t), runs.Options{})
 	g.Expect(err).NotTo(HaveOccurred())

@@ -1,5 +1,5 @@
 // Package agenttest runs the sandbox agent of the real agent-smith binary
-// (built by testenv.WithAgent) as a child process, for the tests of the
+// (built by testenv.AgentBinary) as a child process, for the tests of the
 // sandbox packages.
 package agenttest
 

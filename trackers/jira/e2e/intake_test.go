@@ -26,11 +26,8 @@ import (
 	"github.com/agent-smith/agent-smith/trackers/jira/jirafake"
 )
 
-// redisServer is the package's redis-server.
-var redisServer *testenv.Redis
-
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&redisServer))
+	testenv.Main(m)
 }
 
 const (
@@ -106,7 +103,7 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := runs.NewStore(redisServer.Client(t), runs.Options{Prefix: "jira" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "jira" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}
