@@ -17,17 +17,6 @@ import (
 	"github.com/agent-smith/agent-smith/trackers"
 )
 
-// countingTracker is a tracker whose polls are counted and find nothing.
-type countingTracker struct {
-	trackers.Tracker
-	polls atomic.Int64
-}
-
-func (c *countingTracker) Candidates(context.Context) ([]trackers.Ticket, error) {
-	c.polls.Add(1)
-	return nil, nil
-}
-
 func pollingSnapshot(t trackers.Tracker) *trackers.Snapshot {
 	return &trackers.Snapshot{
 		Config: &config.Config{Trackers: map[string]*config.Tracker{
