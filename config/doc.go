@@ -37,4 +37,6 @@
 //     an error, not an open door); see Config.WebhookRoutes for the paths.
 //   - YAML anchors, aliases and merge keys (<<) work; a document that
 //     expands beyond a fixed budget is rejected.
+//
+// It imports no package of agent-smith: every other layer builds on it.
 package config

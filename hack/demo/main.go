@@ -4,6 +4,9 @@
 // request with local sandboxes and the scripted model — or a real model when
 // OPENAI_API_KEY or ANTHROPIC_API_KEY is set. Everything it writes is under
 // tmp/demo.
+//
+// It is a tool, not part of agent-smith: it may use the test stand-ins
+// (githubfake, pipelinetest) production code must not.
 package main
 
 import (

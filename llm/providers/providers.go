@@ -4,6 +4,8 @@
 // call bind the config's limits (the process-wide gate, the agent's retry
 // and request timeout, recording). It imports every provider package,
 // which is why it is not part of llm.
+//
+// It must not import runs, trackers, sandbox or controllers.
 package providers
 
 import (

@@ -1,5 +1,8 @@
 // Package connect builds the trackers and repository hosts an
 // agentsmith.yml names, each with the package of its type.
+//
+// It is the one package that imports the tracker implementations; it must
+// not import runs, llm, sandbox or controllers.
 package connect
 
 import (

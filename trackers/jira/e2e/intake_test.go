@@ -1,6 +1,6 @@
-// End-to-end tests of Jira webhooks and polling through the intake
-// endpoint, with a real redis-server; apart from the jira package so that
-// its unit tests and fuzz targets need neither Redis nor intake.
+// Package e2e holds the end-to-end tests of Jira webhooks and polling
+// through the intake endpoint, with a real redis-server; apart from the
+// jira package so that the tracker's tests never import intake.
 package e2e
 
 import (
