@@ -72,6 +72,10 @@ envtest: ## Build kube-apiserver, etcd and kube-controller-manager for envtest (
 	@mkdir -p $(BIN)
 	@dir=$$(hack/envtest-assets.sh) && ln -sfn "$$dir" $(BIN)/envtest && echo "KUBEBUILDER_ASSETS=$$dir"
 
+.PHONY: test-short
+test-short: ## Run the tests that need no redis-server, envtest or agent build (-short skips those).
+	go test -short ./...
+
 .PHONY: test
 test: test-deps envtest ## Prepare everything, then run all tests and a short fuzz pass.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting (make fmt)"; exit 1; }

@@ -50,4 +50,6 @@
 //     with its path and line (Config.Warnings), not an error.
 //   - YAML anchors, aliases and merge keys (<<) work; a document that
 //     expands beyond a fixed budget is rejected.
+//
+// It imports no package of agent-smith: every other layer builds on it.
 package config

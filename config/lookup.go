@@ -84,8 +84,8 @@ func (c *Config) SandboxFor(project string) Sandbox {
 	return s
 }
 
-// languageAliases folds the names language detection may report onto the
-// keys of sandbox.toolchain_images.
+// languageAliases fold the usual other names of a language (repos.x.language)
+// onto the keys of sandbox.toolchain_images.
 var languageAliases = map[string]string{
 	"csharp": "dotnet", "c#": "dotnet", "fsharp": "dotnet",
 	"javascript": "node", "typescript": "node", "js": "node", "ts": "node",
@@ -94,20 +94,20 @@ var languageAliases = map[string]string{
 
 // ToolchainImage picks the image a repository's sandbox runs: the project's
 // sandbox.toolchain_image (an override for all its repositories), else the
-// repo's toolchain_image, else the image for the repo's configured language
-// (or detectedLanguage when it has none), else the default toolchain image.
-func (c *Config) ToolchainImage(project, repo, detectedLanguage string) string {
+// repo's toolchain_image, else the image for the repo's language, else the
+// default toolchain image. It is the only place that chooses: the sandbox
+// pod exists before the checkout, so a language detected in the files
+// comes too late to pick the image.
+func (c *Config) ToolchainImage(project, repo string) string {
 	if p, ok := c.Projects[project]; ok && p.Sandbox.ToolchainImage != "" {
 		return p.Sandbox.ToolchainImage
 	}
-	lang := detectedLanguage
+	lang := ""
 	if r, ok := c.Repos[repo]; ok {
 		if r.ToolchainImage != "" {
 			return r.ToolchainImage
 		}
-		if r.Language != "" {
-			lang = r.Language
-		}
+		lang = r.Language
 	}
 	lang = strings.ToLower(lang)
 	if alias, ok := languageAliases[lang]; ok {

@@ -47,6 +47,11 @@ func TestToolchainImageChoice(t *testing.T) {
     url: https://github.com/acme/web
     auth: github_token
     language: TypeScript
+  billing:
+    type: github
+    url: https://github.com/acme/billing
+    auth: github_token
+    language: csharp
   tool:
     type: github
     url: https://github.com/acme/tool
@@ -60,19 +65,19 @@ func TestToolchainImageChoice(t *testing.T) {
       toolchain_image: ghcr.io/acme/pinned:1
 `)
 	cases := []struct {
-		project, repo, detected, want string
+		project, repo, want string
 	}{
-		{"web", "tool", "go", "ghcr.io/acme/tool-build:3"},
-		{"web", "web", "python", "node:20-bookworm-slim"},
-		{"web", "api", "csharp", "mcr.microsoft.com/dotnet/sdk:8.0"},
-		{"web", "api", "", "buildpack-deps:bookworm-scm"},
-		{"web", "api", "cobol", "buildpack-deps:bookworm-scm"},
-		{"pinned", "api", "go", "ghcr.io/acme/pinned:1"},
-		{"pinned", "tool", "go", "ghcr.io/acme/pinned:1"},
+		{"web", "tool", "ghcr.io/acme/tool-build:3"},
+		{"web", "web", "node:20-bookworm-slim"},
+		{"web", "billing", "mcr.microsoft.com/dotnet/sdk:8.0"},
+		{"web", "api", "buildpack-deps:bookworm-scm"},
+		{"web", "unknown", "buildpack-deps:bookworm-scm"},
+		{"pinned", "api", "ghcr.io/acme/pinned:1"},
+		{"pinned", "tool", "ghcr.io/acme/pinned:1"},
 	}
 	for _, tc := range cases {
-		if got := cfg.ToolchainImage(tc.project, tc.repo, tc.detected); got != tc.want {
-			t.Errorf("ToolchainImage(%s, %s, %q) = %q, want %q", tc.project, tc.repo, tc.detected, got, tc.want)
+		if got := cfg.ToolchainImage(tc.project, tc.repo); got != tc.want {
+			t.Errorf("ToolchainImage(%s, %s) = %q, want %q", tc.project, tc.repo, got, tc.want)
 		}
 	}
 }

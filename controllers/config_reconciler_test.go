@@ -19,6 +19,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/connect"
 )
@@ -60,7 +61,7 @@ func TestConfigMapChangeIsReloadedAndAnInvalidOneRefused(t *testing.T) {
 	first, err := buildSnapshot([]byte(baseConfig))
 	g.Expect(err).NotTo(HaveOccurred())
 	current := trackers.NewCurrent(first)
-	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// The package runs many managers in one process; controller
 		// names are unique per process.

@@ -3,8 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +23,7 @@ import (
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/kubelet"
 	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
@@ -43,10 +42,13 @@ const (
 )
 
 // sandboxConfig is the agentsmith.yml of the sandbox tests: api gets the
-// generic image, web the python one; both take GIT_TOKEN from the Secret.
+// generic image, web the python one, ui the node one named here; all take
+// GIT_TOKEN from the Secret.
 const sandboxConfig = `sandbox:
   agent_registry: registry.test
   ready_timeout_seconds: 60
+  toolchain_images:
+    node: registry.test/toolchains/node:22
 agents:
   claude:
     type: anthropic
@@ -61,6 +63,11 @@ repos:
     url: https://github.com/acme/web
     auth: github_token
     language: python
+  ui:
+    type: github
+    url: https://github.com/acme/ui
+    auth: github_token
+    language: node
 trackers:
   issues:
     type: github
@@ -88,26 +95,6 @@ func sandboxTestConfig(t testing.TB) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-var agentBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// agentBinary builds the agent-smith binary once per test process, into a
-// fixed place so that repeated test runs leave one file behind, not many.
-func agentBinary(t testing.TB) string {
-	t.Helper()
-	agentBuild.once.Do(func() {
-		agentBuild.path = filepath.Join(os.TempDir(), "agent-smith-envtest-kubelet", "agent-smith")
-		agentBuild.err = kubelet.BuildAgent(agentBuild.path)
-	})
-	if agentBuild.err != nil {
-		t.Fatal(agentBuild.err)
-	}
-	return agentBuild.path
 }
 
 // sandboxEnv is one orchestrator replica with the sandbox backend, in a
@@ -140,9 +127,9 @@ type sandboxEnvOptions struct {
 
 func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
 	t.Helper()
-	agent := agentBinary(t)
-	rds.Flush(t)
-	e := &sandboxEnv{t: t, c: newClient(t), rdb: rds.Client(t), cfg: sandboxTestConfig(t), board: kube.NewBoard(), logs: &syncBuffer{}}
+	agent := testenv.AgentBinary(t)
+	testenv.SharedRedis(t).Flush(t)
+	e := &sandboxEnv{t: t, c: newClient(t), rdb: testenv.SharedRedis(t).Client(t), cfg: sandboxTestConfig(t), board: kube.NewBoard(), logs: &syncBuffer{}}
 	if o.readyTimeout > 0 {
 		e.cfg.Sandbox.ReadyTimeoutSeconds = o.readyTimeout
 	}
@@ -167,7 +154,7 @@ func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
 			t.Logf("orchestrator log:\n%s", e.logs.String())
 		}
 	})
-	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// The package runs many managers in one process; controller
 		// names are unique per process.
@@ -183,13 +170,13 @@ func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
 	must(t, err)
 	e.store = store
 	e.rec, err = NewSandboxReconciler(store, e.changes, trackers.NewCurrent(&trackers.Snapshot{Config: e.cfg}), e.board, mgr.GetEventRecorder("agent-smith-sandbox"), SandboxOptions{
-		Namespace: e.ns, Owner: e.owner, RedisURL: rds.URL(), Version: "test", ResyncInterval: o.resync,
+		Namespace: e.ns, Owner: e.owner, RedisURL: testenv.SharedRedis(t).URL(), Version: "test", ResyncInterval: o.resync,
 	})
 	must(t, err)
 	must(t, e.rec.SetupWithManager(mgr))
 	e.stopMgr = startManager(t, mgr)
 
-	e.kubelet, err = kubelet.Start(cluster.Config, kubelet.Options{
+	e.kubelet, err = kubelet.Start(testenv.SharedCluster(t).Config, kubelet.Options{
 		Namespace: e.ns, Entrypoints: map[string][]string{sandboxAgentImage: {agent}}, Log: log.WithName("kubelet"),
 	})
 	must(t, err)
@@ -233,7 +220,7 @@ func (e *sandboxEnv) takeRun(id string, owner runs.Owner) runs.Run {
 // builder makes pods as the replica owner would.
 func (e *sandboxEnv) builder(owner runs.Owner) *kube.Builder {
 	e.t.Helper()
-	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: e.ns, OwnerName: owner.Name, OwnerUID: owner.UID, RedisURL: rds.URL(), Version: "test"})
+	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: e.ns, OwnerName: owner.Name, OwnerUID: owner.UID, RedisURL: testenv.SharedRedis(e.t).URL(), Version: "test"})
 	must(e.t, err)
 	return b
 }

@@ -180,7 +180,7 @@ func (r *SandboxReconciler) create(ctx context.Context, snap *trackers.Snapshot,
 	log := logr.FromContextOrDiscard(ctx)
 	var errs []error
 	for _, repo := range plan.create {
-		spec := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Project: run.Project, Repo: repo, Language: run.Context[kube.LanguageContextKey(repo)]}
+		spec := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Project: run.Project, Repo: repo}
 		pod, err := r.builder.Pod(snap.Config, spec)
 		if err != nil {
 			plan.failed = append(plan.failed, sandboxReport{repo: repo, job: spec.JobID(), reason: err.Error(), record: true})

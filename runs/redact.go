@@ -151,14 +151,3 @@ func redact(s string) string {
 	}
 	return s
 }
-
-func redactMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = redact(v)
-	}
-	return out
-}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/sandbox"
 )
 
@@ -33,7 +34,7 @@ func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsec
 func BenchmarkRunTrueStep(b *testing.B) {
 	r, _ := startSandbox(b, sandbox.RemoteOptions{})
 	ctx := context.Background()
-	rdb := rds.Client(b)
+	rdb := testenv.SharedRedis(b).Client(b)
 	var remote, inAgent, direct, ping []time.Duration
 	for b.Loop() {
 		for range samples {

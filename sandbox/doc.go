@@ -16,4 +16,8 @@
 // A result key per step is what makes results impossible to lose to another
 // caller: nobody but the caller that pushed a step knows its id's key.
 // Every key carries a TTL as a safety net; Release deletes them explicitly.
+//
+// The sandbox packages must not import runs, trackers, controllers, llm or
+// internal/*: a sandbox knows jobs and steps, nothing of the run around
+// them.
 package sandbox

@@ -13,14 +13,9 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox/internal/agenttest"
 )
 
-var (
-	rds *testenv.Redis
-	bin string
-)
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
-}
+// The tests that need them share a redis-server (testenv.SharedRedis) and
+// the agent binary (testenv.AgentBinary).
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // startSandbox runs an agent for a fresh job and returns a Remote for it,
 // once the agent's heartbeat is up.
@@ -32,8 +27,8 @@ func startSandbox(t testing.TB, opts sandbox.RemoteOptions, flags ...string) (*s
 func startWrappedSandbox(t testing.TB, wrapper []string, opts sandbox.RemoteOptions, flags ...string) (*sandbox.Remote, *agenttest.Agent) {
 	t.Helper()
 	job := fmt.Sprintf("test-%d", time.Now().UnixNano())
-	a := agenttest.StartWrapped(t, wrapper, bin, rds.URL(), job, flags...)
-	r, err := sandbox.NewRemote(rds.Client(t), "", job, opts)
+	a := agenttest.StartWrapped(t, wrapper, testenv.AgentBinary(t), testenv.SharedRedis(t).URL(), job, flags...)
+	r, err := sandbox.NewRemote(testenv.SharedRedis(t).Client(t), "", job, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/internal/agenttest"
 	"github.com/agent-smith/agent-smith/sandbox/internal/proctest"
@@ -183,11 +184,11 @@ func TestResultOfStepFinishedWhileRedisIsDownArrivesAfterItsRestart(t *testing.T
 	pid, err := strconv.Atoi(log.lines(sandbox.EventStdout)[0])
 	g.Expect(err).NotTo(HaveOccurred())
 
-	rds.Kill() // no persistence: every key is lost
+	testenv.SharedRedis(t).Kill() // no persistence: every key is lost
 	g.Expect(os.WriteFile(gate, []byte("finished while redis was down\n"), 0o600)).To(Succeed())
 	g.Eventually(func() bool { return proctest.Gone(pid) }).Should(BeTrue(), "the step finished")
 	g.Consistently(done, 2*time.Second).ShouldNot(Receive(), "no result while redis is down, and no false 'agent gone'")
-	g.Expect(rds.Start()).To(Succeed())
+	g.Expect(testenv.SharedRedis(t).Start()).To(Succeed())
 
 	var got outcome
 	g.Eventually(done, 30*time.Second).Should(Receive(&got))
@@ -266,7 +267,7 @@ func TestReleaseShutsTheAgentDownAndLeavesNoKey(t *testing.T) {
 	ctx := context.Background()
 	_, err := r.Run(ctx, run("echo", "leave an event behind"), nil)
 	g.Expect(err).NotTo(HaveOccurred())
-	c := rds.Client(t)
+	c := testenv.SharedRedis(t).Client(t)
 	g.Expect(c.Keys(ctx, "agentsmith:sandbox:"+r.JobID()+":*").Val()).NotTo(BeEmpty())
 
 	g.Expect(r.Release(ctx)).To(Succeed())
@@ -343,8 +344,8 @@ func TestAgentExitsWithStatus3OnAnErrorWaitingCannotFix(t *testing.T) {
 	g := NewWithT(t)
 	job := fmt.Sprintf("test-%d", time.Now().UnixNano())
 	// Its step list is a string: every BRPOP answers WRONGTYPE.
-	g.Expect(rds.Client(t).Set(context.Background(), sandbox.KeysFor(sandbox.DefaultPrefix, job).In, "not a list", time.Minute).Err()).To(Succeed())
-	a := agenttest.Start(t, bin, rds.URL(), job)
+	g.Expect(testenv.SharedRedis(t).Client(t).Set(context.Background(), sandbox.KeysFor(sandbox.DefaultPrefix, job).In, "not a list", time.Minute).Err()).To(Succeed())
+	a := agenttest.Start(t, testenv.AgentBinary(t), testenv.SharedRedis(t).URL(), job)
 	g.Eventually(a.Exited(), 10*time.Second).Should(BeClosed())
 	g.Expect(a.ExitCode()).To(Equal(3))
 	g.Expect(a.Output()).To(ContainSubstring("WRONGTYPE"))
@@ -361,7 +362,7 @@ func TestAWatchedStepLeavesOnlyItsLastEventInTheStream(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(second.lines(sandbox.EventStdout)).To(HaveLen(3000))
 
-	left, err := rds.Client(t).XRange(ctx, sandbox.KeysFor(sandbox.DefaultPrefix, r.JobID()).Events, "-", "+").Result()
+	left, err := testenv.SharedRedis(t).Client(t).XRange(ctx, sandbox.KeysFor(sandbox.DefaultPrefix, r.JobID()).Events, "-", "+").Result()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(left).To(HaveLen(1))
 	g.Expect(left[0].Values["data"]).To(And(ContainSubstring(res.StepID), ContainSubstring(`"kind":"completed"`)))

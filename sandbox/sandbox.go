@@ -45,8 +45,6 @@ type ProvisionRequest struct {
 // RepoSpec is one repository's sandbox.
 type RepoSpec struct {
 	Name string
-	// Image is the toolchain image (Kubernetes backend).
-	Image string
 	// Env is added to the sandbox's process environment: credentials such
 	// as GIT_TOKEN travel this way, never through Redis.
 	Env map[string]string

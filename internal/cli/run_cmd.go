@@ -17,11 +17,9 @@ import (
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/logging"
 	"github.com/agent-smith/agent-smith/runs"
-	"github.com/agent-smith/agent-smith/runs/pipeline"
 	"github.com/agent-smith/agent-smith/runs/worker"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/connect"
-	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
 const runUsage = `Usage:
@@ -193,10 +191,10 @@ func submission(cfg *config.Config, project string, t trackers.Ticket, override 
 	}
 	sub := runs.Submission{
 		Project: project, Pipeline: pipe, Tracker: p.Tracker, Ticket: t.ID, TicketURL: t.URL, TicketTitle: t.Title,
-		Labels: labels, Repos: slices.Clone(p.Repos), Context: map[string]string{intake.ContextTrigger: "agent-smith run"},
+		Labels: labels, Repos: slices.Clone(p.Repos), Trigger: "agent-smith run",
 	}
-	if trig := p.Trigger(); trig != nil && trig.DoneStatus != "" {
-		sub.Context[intake.ContextDoneStatus] = trig.DoneStatus
+	if trig := p.Trigger(); trig != nil {
+		sub.DoneStatus = trig.DoneStatus
 	}
 	return sub
 }
@@ -244,7 +242,7 @@ func report(r runs.Run, runsDir string, stdout, stderr io.Writer) error {
 		return nil
 	case runs.StateAwaitingInput:
 		_, _ = fmt.Fprintf(stdout, "run %s is waiting for answers to its questions:\n", r.ID)
-		for _, q := range strings.Split(r.Context[pipeline.ContextQuestions], "\n") {
+		for _, q := range r.Questions.Asked {
 			_, _ = fmt.Fprintf(stdout, "  - %s\n", q)
 		}
 		_, _ = fmt.Fprintln(stdout, "answer on the ticket, then run again")

@@ -87,6 +87,9 @@ func runWorld(t *testing.T, script string) (configPath, bare string, fake *githu
 }
 
 func TestRunCommandExecutesOneRunWithLocalSandboxes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs whole runs with sandbox agents as processes: skipped with -short")
+	}
 	cases := []struct {
 		name   string
 		script string

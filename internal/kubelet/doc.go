@@ -13,4 +13,6 @@
 // failures, an OOM kill, an eviction. Security contexts and resource
 // limits are recorded by the apiserver but not enforced here: processes
 // run as the test's user.
+//
+// Test support: no production package may import it (depguard).
 package kubelet

@@ -1,6 +1,8 @@
 // Package memredis is the embedded Redis-protocol server `agent-smith serve`
 // falls back to when no REDIS_URL is given, so a first run on a laptop needs
 // nothing installed. Its data lives in memory and is lost on exit.
+//
+// It imports no package of agent-smith.
 package memredis
 
 import (

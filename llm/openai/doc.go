@@ -15,4 +15,7 @@
 // openai-go SDK: one endpoint is used, non-streaming, with our own retry,
 // and the SDK added about 30 MB and two CPU-minutes of build to a binary
 // that is also injected into every sandbox pod.
+//
+// Of agent-smith it imports llm, llm/catalog and llm/internal/wire, never
+// config: llm/providers turns an agent's settings into its Options.
 package openai

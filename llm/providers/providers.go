@@ -8,6 +8,8 @@
 // timeout, recording). It imports every provider package, which is why it
 // is not part of llm; adding a provider type is one package and one line
 // in Builtin.
+//
+// It must not import runs, trackers, sandbox or controllers.
 package providers
 
 import (

@@ -12,16 +12,9 @@ import (
 )
 
 // The tools run against real sandboxes: the agent-smith binary built from
-// this checkout, started by the local provisioner, spoken to through a
-// real redis-server.
-var (
-	rds *testenv.Redis
-	bin string
-)
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
-}
+// this checkout (testenv.AgentBinary), started by the local provisioner,
+// spoken to through a real redis-server (testenv.SharedRedis).
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 var runs atomic.Int32
 
@@ -29,7 +22,7 @@ var runs atomic.Int32
 // (repo → path → content), and releases them when the test ends.
 func provision(t testing.TB, files map[string]map[string]string) map[string]sandbox.Sandbox {
 	t.Helper()
-	p, err := local.New(local.Options{Client: rds.Client(t), RedisURL: rds.URL(), Executable: bin, Dir: t.TempDir()})
+	p, err := local.New(local.Options{Client: testenv.SharedRedis(t).Client(t), RedisURL: testenv.SharedRedis(t).URL(), Executable: testenv.AgentBinary(t), Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

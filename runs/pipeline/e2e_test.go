@@ -19,6 +19,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
@@ -115,12 +116,12 @@ func newWorld(t testing.TB, script, repoKeys string) *world {
 		func(k string) (string, bool) { v, ok := env[k]; return v, ok }, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	g.Expect(err).NotTo(HaveOccurred())
 
-	w.store, err = runs.NewStore(rds.Client(t), runs.Options{Prefix: w.prefix})
+	w.store, err = runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: w.prefix})
 	g.Expect(err).NotTo(HaveOccurred())
 	// The repository's clone URL is the fake's web URL; git in the
 	// sandbox is pointed at the bare repository for it, as a mirror
 	// would be.
-	prov, err := local.New(local.Options{Client: rds.Client(t), RedisURL: rds.URL(), Prefix: w.prefix, Executable: bin, Dir: w.boxes,
+	prov, err := local.New(local.Options{Client: testenv.SharedRedis(t).Client(t), RedisURL: testenv.SharedRedis(t).URL(), Prefix: w.prefix, Executable: testenv.AgentBinary(t), Dir: w.boxes,
 		Env: []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=url." + w.bare + ".insteadOf", "GIT_CONFIG_VALUE_0=" + w.fake.URL + "/acme/calc"}})
 	g.Expect(err).NotTo(HaveOccurred())
 	cfg := w.cfg
@@ -214,7 +215,7 @@ func (w *world) expectNothingLeft() {
 	w.t.Helper()
 	g := NewWithT(w.t)
 	g.Eventually(func() ([]string, error) {
-		return rds.Client(w.t).Keys(context.Background(), w.prefix+"sandbox:*").Result()
+		return testenv.SharedRedis(w.t).Client(w.t).Keys(context.Background(), w.prefix+"sandbox:*").Result()
 	}).Should(BeEmpty(), "sandbox keys")
 	entries, err := os.ReadDir(w.boxes)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -301,7 +302,7 @@ func TestLabeledIssueBecomesAPullRequestThatFixesIt(t *testing.T) {
 	g.Expect(string(kept)).To(And(ContainSubstring("Outcome: succeeded"), ContainSubstring(fmt.Sprintf("pull request #%d", pr.Number))))
 
 	w.expectNothingLeft()
-	keys, err := rds.Client(t).Keys(context.Background(), w.prefix+"ticket:*").Result()
+	keys, err := testenv.SharedRedis(t).Client(t).Keys(context.Background(), w.prefix+"ticket:*").Result()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(keys).To(BeEmpty(), "the ticket's claim ends with the run")
 }
@@ -364,7 +365,7 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 
 	r := w.await(id, runs.StateAwaitingInput)
 	g.Expect(r.Step).To(Equal(pipeline.StepPlan))
-	g.Expect(r.Context).To(HaveKeyWithValue(pipeline.ContextQuestions, "Should add.sh print the sum of its arguments?"))
+	g.Expect(r.Questions).To(Equal(runs.Questions{Asked: []string{"Should add.sh print the sum of its arguments?"}, Round: 1}))
 	is := w.issueState(n)
 	g.Expect(is.Labels).To(ContainElement("agent-smith:awaiting-input"))
 	g.Expect(bodies(is.Comments)).To(ContainElement(And(ContainSubstring("has questions"), ContainSubstring("1. Should add.sh print the sum"))))
@@ -378,7 +379,7 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 
 	r = w.await(id, runs.StateSucceeded)
 	g.Expect(r.Attempt).To(Equal(2))
-	g.Expect(r.Context).To(HaveKeyWithValue(intake.ContextAnswer, "Yes, the sum."))
+	g.Expect(r.Answer).To(Equal(runs.Answer{Text: "Yes, the sum.", Author: "alice"}))
 	g.Expect(pipelinetest.Show(t, w.bare, "agent-smith/"+strconv.Itoa(n), "add.sh")).To(ContainSubstring("$1 + $2"))
 	g.Expect(w.fake.PullRequests(repoName)).To(HaveLen(1))
 	is = w.issueState(n)

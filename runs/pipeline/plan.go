@@ -6,22 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/skills"
 	"github.com/agent-smith/agent-smith/trackers"
-	"github.com/agent-smith/agent-smith/trackers/intake"
-)
-
-// Run context keys the plan step keeps across attempts.
-const (
-	// contextQuestionRounds counts the times the run parked for answers.
-	contextQuestionRounds = "questionRounds"
-	// ContextQuestions are the last questions the plan asked, one per line.
-	ContextQuestions = "questions"
 )
 
 // maxQuestionRounds bounds the back and forth: a plan still asking after
@@ -152,7 +142,7 @@ func (j *job) planWork(ctx context.Context) error {
 // awaiting_input without holding sandboxes; intake resumes it with the
 // answering comment, and the next attempt plans again with the answer.
 func (j *job) park(ctx context.Context, questions []string) error {
-	rounds, _ := strconv.Atoi(j.run.Context[contextQuestionRounds])
+	rounds := j.run.Questions.Round
 	if rounds >= maxQuestionRounds {
 		return fmt.Errorf("the plan still has open questions after %d rounds of answers: %s", rounds, strings.Join(questions, " / "))
 	}
@@ -180,11 +170,7 @@ func (j *job) park(ctx context.Context, questions []string) error {
 		QuestionsCommentID: questionsID,
 		// The answer of the last round is used; the next comes with the
 		// resume.
-		Context: map[string]string{
-			contextQuestionRounds: strconv.Itoa(rounds + 1),
-			ContextQuestions:      strings.Join(questions, "\n"),
-			intake.ContextAnswer:  "",
-		},
+		Questions: &runs.Questions{Asked: questions, Round: rounds + 1},
 	})
 	if err != nil {
 		return err

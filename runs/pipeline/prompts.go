@@ -6,7 +6,6 @@ import (
 
 	"github.com/agent-smith/agent-smith/skills"
 	"github.com/agent-smith/agent-smith/trackers"
-	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
 // Caps of the ticket material in prompts.
@@ -52,7 +51,7 @@ func (j *job) inputWith(f frames) skills.Input {
 // newFrames frames this render: its nonce occurs in no text of the
 // ticket.
 func (j *job) newFrames() frames {
-	texts := []string{j.ticket.Title, j.ticket.Body, j.run.Context[intake.ContextAnswer], j.run.Context[intake.ContextAnswerBy]}
+	texts := []string{j.ticket.Title, j.ticket.Body, j.run.Answer.Text, j.run.Answer.Author}
 	for _, c := range j.ticket.Comments {
 		texts = append(texts, c.Body, c.Author)
 	}
@@ -93,8 +92,8 @@ func (j *job) discussion(f frames) string {
 			parts = append(parts, f.block("comment", c.Author, head(body, discussionCap/2)))
 		}
 	}
-	if answer := strings.TrimSpace(j.run.Context[intake.ContextAnswer]); answer != "" && !j.answerShown(answer) {
-		parts = append(parts, f.block("answer", j.run.Context[intake.ContextAnswerBy], head(answer, discussionCap/2)))
+	if answer := strings.TrimSpace(j.run.Answer.Text); answer != "" && !j.answerShown(answer) {
+		parts = append(parts, f.block("answer", j.run.Answer.Author, head(answer, discussionCap/2)))
 	}
 	var notes []string
 	if untrusted > 0 {

@@ -9,7 +9,6 @@ import (
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/trackers"
-	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // envGitToken is the sandbox environment variable the credential helper
@@ -54,7 +53,7 @@ func (j *job) provision(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("repository %s is no longer in the configuration", name)
 		}
-		spec := sandbox.RepoSpec{Name: name, Image: j.cfg.ToolchainImage(j.run.Project, name, "")}
+		spec := sandbox.RepoSpec{Name: name}
 		if rc.Auth != "" {
 			token, ok := j.cfg.Secret(rc.Auth)
 			if !ok {
@@ -66,7 +65,7 @@ func (j *job) provision(ctx context.Context) error {
 		r := &repo{name: name, cfg: rc, branch: branchFor(j.run.Ticket)}
 		host, err := j.p.deps.RepoHost(j.cfg, name)
 		switch {
-		case errors.Is(err, connect.ErrNoHost):
+		case errors.Is(err, trackers.ErrNoHost):
 			r.cloneURL = rc.URL
 		case err != nil:
 			return err

@@ -9,4 +9,7 @@
 // Redis and posts what it sees on a Board; Provision waits there until
 // every sandbox of the attempt is ready (or one failed) and hands out
 // sandbox.Remotes that talk to the agents through Redis.
+//
+// Of agent-smith it imports config and sandbox; it must not import runs,
+// trackers, controllers or llm (the reconciler passes what it needs).
 package kube

@@ -6,11 +6,6 @@ import (
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
-var (
-	rds *testenv.Redis
-	bin string
-)
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
-}
+// The provisioner's tests share a redis-server (testenv.SharedRedis) and
+// the agent binary (testenv.AgentBinary); the pod builder's need neither.
+func TestMain(m *testing.M) { testenv.Main(m) }

@@ -116,16 +116,7 @@ type Spec struct {
 	Attempt int
 	Project string
 	Repo    string
-	// Language is the repository's detected language, when known: it
-	// picks the toolchain image if neither the repository nor the project
-	// names one.
-	Language string
 }
-
-// LanguageContextKey is the run context entry (runs.Run.Context) that
-// holds repo's detected language, for whoever detects it before the run's
-// sandboxes are created (from the host's API, say).
-func LanguageContextKey(repo string) string { return "language." + repo }
 
 // JobID is the sandbox's job id: its Redis keys and the agent's --job-id.
 func (s Spec) JobID() string { return sandbox.JobID(s.RunID, s.Repo, s.Attempt) }
@@ -159,23 +150,8 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 		args = append(args, "--idle-timeout", sb.IdleTimeout().String())
 	}
 	return &corev1.Pod{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        PodName(s.RunID, s.Repo),
-			Namespace:   b.namespace,
-			Labels:      b.labels(s),
-			Annotations: map[string]string{AnnotationJob: s.JobID()},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "v1", Kind: "Pod", Name: b.ownerName, UID: types.UID(b.ownerUID),
-				// A pod is not a controller of another pod: nothing
-				// reconciles the sandbox on the owner's behalf, and drain
-				// tooling must not treat it as replicated.
-				Controller: ptr.To(false),
-				// Deleting the orchestrator pod must never wait on its
-				// sandboxes.
-				BlockOwnerDeletion: ptr.To(false),
-			}},
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: b.objectMeta(s),
 		Spec: corev1.PodSpec{
 			RestartPolicy:                corev1.RestartPolicyNever,
 			AutomountServiceAccountToken: ptr.To(false),
@@ -193,8 +169,10 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			}},
 			Containers: []corev1.Container{{
-				Name:            MainContainer,
-				Image:           cfg.ToolchainImage(s.Project, s.Repo, s.Language),
+				Name: MainContainer,
+				// The pod exists before the checkout, so the image comes from
+				// the configuration alone (repos.x.language, not detection).
+				Image:           cfg.ToolchainImage(s.Project, s.Repo),
 				Command:         []string{agentPath},
 				Args:            args,
 				WorkingDir:      workDir,
@@ -216,6 +194,27 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 			},
 		},
 	}, nil
+}
+
+// objectMeta names the pod after its run and repository and makes the
+// orchestrator replica's pod its owner.
+func (b *Builder) objectMeta(s Spec) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:        PodName(s.RunID, s.Repo),
+		Namespace:   b.namespace,
+		Labels:      b.labels(s),
+		Annotations: map[string]string{AnnotationJob: s.JobID()},
+		OwnerReferences: []metav1.OwnerReference{{
+			APIVersion: "v1", Kind: "Pod", Name: b.ownerName, UID: types.UID(b.ownerUID),
+			// A pod is not a controller of another pod: nothing
+			// reconciles the sandbox on the owner's behalf, and drain
+			// tooling must not treat it as replicated.
+			Controller: ptr.To(false),
+			// Deleting the orchestrator pod must never wait on its
+			// sandboxes.
+			BlockOwnerDeletion: ptr.To(false),
+		}},
+	}
 }
 
 func (b *Builder) labels(s Spec) map[string]string {

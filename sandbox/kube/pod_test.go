@@ -63,17 +63,15 @@ func TestToolchainImageComesFromProjectThenRepoThenLanguageThenDefault(t *testin
 	cfg := loadConfig(t)
 	b := newBuilder(t, "redis://redis:6379")
 	for _, tc := range []struct {
-		name, project, repo, detected, want string
+		name, project, repo, want string
 	}{
-		{"project override beats everything", "heavy", "tools", "go", "ghcr.io/acme/heavy:2"},
-		{"repo setting beats language", "todo", "tools", "go", "ghcr.io/acme/tools-ci:7"},
-		{"configured language beats detection", "todo", "web", "go", "python:3.12-slim"},
-		{"detected language picks the image", "todo", "api", "golang", "golang:1.26-bookworm"},
-		{"nothing known: generic image with git", "todo", "api", "", "buildpack-deps:bookworm-scm"},
-		{"unknown language: generic image", "todo", "api", "cobol", "buildpack-deps:bookworm-scm"},
+		{"project override beats everything", "heavy", "tools", "ghcr.io/acme/heavy:2"},
+		{"repo setting beats language", "todo", "tools", "ghcr.io/acme/tools-ci:7"},
+		{"configured language picks the image", "todo", "web", "python:3.12-slim"},
+		{"no language: generic image with git", "todo", "api", "buildpack-deps:bookworm-scm"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pod, err := b.Pod(cfg, kube.Spec{RunID: runID, Attempt: 1, Project: tc.project, Repo: tc.repo, Language: tc.detected})
+			pod, err := b.Pod(cfg, kube.Spec{RunID: runID, Attempt: 1, Project: tc.project, Repo: tc.repo})
 			NewWithT(t).Expect(err).NotTo(HaveOccurred())
 			NewWithT(t).Expect(container(pod, kube.MainContainer).Image).To(Equal(tc.want))
 		})

@@ -72,8 +72,9 @@ func NewProvisioner(rdb redis.UniversalClient, board *Board, opts ProvisionerOpt
 
 // Provision implements sandbox.Provisioner. The image and environment of a
 // sandbox come from the configuration and the run (the reconciler builds
-// the pod), so RepoSpec.Image and RepoSpec.Env are not used here: the
-// repository's token reaches the pod as GIT_TOKEN from the sandbox Secret.
+// the pod, config.ToolchainImage picks the image), so RepoSpec.Env is not
+// used here: the repository's token reaches the pod as GIT_TOKEN from the
+// sandbox Secret.
 func (p *Provisioner) Provision(ctx context.Context, req sandbox.ProvisionRequest) (map[string]sandbox.Sandbox, error) {
 	if req.RunID == "" || req.Attempt < 1 || len(req.Repos) == 0 {
 		return nil, errors.New("provision: a run id, an attempt and at least one repo are needed")

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/internal/agenttest"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
@@ -43,14 +44,14 @@ func jobKeys(g Gomega, rdb *redis.Client, job string) []string {
 
 func TestProvisionWaitsForTheReconcilerThenServesStepsAndReleaseStopsTheAgents(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
+	testenv.SharedRedis(t).Flush(t)
 	board := kube.NewBoard()
-	rdb := rds.Client(t)
+	rdb := testenv.SharedRedis(t).Client(t)
 	p := kube.NewProvisioner(rdb, board, kube.ProvisionerOptions{})
 	api, web := kube.Spec{RunID: runID, Attempt: 2, Repo: "api"}.JobID(), kube.Spec{RunID: runID, Attempt: 2, Repo: "web"}.JobID()
 
 	done := provisionAsync(p, request(2, "api", "web"))
-	agents := []*agenttest.Agent{agenttest.Start(t, bin, rds.URL(), api), agenttest.Start(t, bin, rds.URL(), web)}
+	agents := []*agenttest.Agent{agenttest.Start(t, testenv.AgentBinary(t), testenv.SharedRedis(t).URL(), api), agenttest.Start(t, testenv.AgentBinary(t), testenv.SharedRedis(t).URL(), web)}
 	board.Ready(runID, api)
 	board.Ready(runID, kube.Spec{RunID: runID, Attempt: 1, Repo: "web"}.JobID())
 	g.Consistently(done).WithTimeout(300*time.Millisecond).ShouldNot(Receive(), "one sandbox is ready, and a report about attempt 1 does not count for attempt 2")
@@ -76,9 +77,9 @@ func TestProvisionWaitsForTheReconcilerThenServesStepsAndReleaseStopsTheAgents(t
 
 func TestProvisionFailsWithTheReasonTheReconcilerPosted(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
+	testenv.SharedRedis(t).Flush(t)
 	board := kube.NewBoard()
-	p := kube.NewProvisioner(rds.Client(t), board, kube.ProvisionerOptions{})
+	p := kube.NewProvisioner(testenv.SharedRedis(t).Client(t), board, kube.ProvisionerOptions{})
 	done := provisionAsync(p, request(1, "api", "web"))
 	board.Ready(runID, kube.Spec{RunID: runID, Attempt: 1, Repo: "api"}.JobID())
 	board.Failed(runID, kube.Spec{RunID: runID, Attempt: 1, Repo: "web"}.JobID(), `ImagePullBackOff: Back-off pulling image "python:9"`)
@@ -89,16 +90,16 @@ func TestProvisionFailsWithTheReasonTheReconcilerPosted(t *testing.T) {
 
 func TestProvisionGivesUpWhenNothingIsReported(t *testing.T) {
 	g := NewWithT(t)
-	p := kube.NewProvisioner(rds.Client(t), kube.NewBoard(), kube.ProvisionerOptions{Wait: 50 * time.Millisecond})
+	p := kube.NewProvisioner(testenv.SharedRedis(t).Client(t), kube.NewBoard(), kube.ProvisionerOptions{Wait: 50 * time.Millisecond})
 	_, err := p.Provision(context.Background(), request(1, "api"))
 	g.Expect(err).To(MatchError(context.DeadlineExceeded))
 }
 
 func TestProvisionFailsWhenTheAgentNeverHeartbeats(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
+	testenv.SharedRedis(t).Flush(t)
 	board := kube.NewBoard()
-	p := kube.NewProvisioner(rds.Client(t), board, kube.ProvisionerOptions{AgentWait: 100 * time.Millisecond})
+	p := kube.NewProvisioner(testenv.SharedRedis(t).Client(t), board, kube.ProvisionerOptions{AgentWait: 100 * time.Millisecond})
 	board.Ready(runID, kube.Spec{RunID: runID, Attempt: 1, Repo: "api"}.JobID())
 	_, err := p.Provision(context.Background(), request(1, "api"))
 	g.Expect(err).To(MatchError(ContainSubstring("gave no heartbeat")))

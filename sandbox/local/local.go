@@ -3,6 +3,8 @@
 // a fresh temporary work directory, spoken to through Redis like a pod.
 // It is what `make run`, the CLI and the demo use; it isolates nothing
 // beyond the work directory and the environment.
+//
+// Of agent-smith it imports sandbox alone.
 package local
 
 import (

@@ -21,18 +21,11 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox/local"
 )
 
-var (
-	rds *testenv.Redis
-	bin string
-)
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func newProvisioner(t *testing.T, opts local.Options) (*local.Provisioner, string) {
 	t.Helper()
-	opts.Client, opts.RedisURL, opts.Executable = rds.Client(t), rds.URL(), bin
+	opts.Client, opts.RedisURL, opts.Executable = testenv.SharedRedis(t).Client(t), testenv.SharedRedis(t).URL(), testenv.AgentBinary(t)
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
@@ -46,7 +39,7 @@ func newProvisioner(t *testing.T, opts local.Options) (*local.Provisioner, strin
 // monitor records every command Redis receives until the test ends, as
 // redis-cli MONITOR would show them.
 func monitor(t *testing.T) func() string {
-	conn, err := net.Dial("tcp", rds.Addr)
+	conn, err := net.Dial("tcp", testenv.SharedRedis(t).Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +135,7 @@ func TestReleaseStopsAgentsAndRemovesTheirDirectoriesAndKeys(t *testing.T) {
 	g.Expect(p.Release(ctx, "run-1")).To(Succeed())
 	g.Expect(proctest.Gone(pid)).To(BeTrue(), "the running command was stopped")
 	g.Expect(os.ReadDir(dir)).To(BeEmpty(), "work directories removed")
-	g.Expect(rds.Client(t).Keys(ctx, "agentsmith:sandbox:run-1-*").Val()).To(BeEmpty())
+	g.Expect(testenv.SharedRedis(t).Client(t).Keys(ctx, "agentsmith:sandbox:run-1-*").Val()).To(BeEmpty())
 	g.Expect(p.Release(ctx, "run-1")).To(Succeed(), "releasing twice is harmless")
 	_, err = sbs["two"].Run(ctx, run("true"), nil)
 	g.Expect(err).To(MatchError(sandbox.ErrReleased))
@@ -152,7 +145,7 @@ func TestProvisionFailsCleanlyWhenAnAgentCannotStart(t *testing.T) {
 	g := NewWithT(t)
 	p, dir := newProvisioner(t, local.Options{ReadyTimeout: 5 * time.Second})
 	// A Redis URL the agent refuses: it exits with status 2 at once.
-	bad, err := local.New(local.Options{Client: rds.Client(t), RedisURL: "nosuchscheme://x", Executable: bin, Dir: dir})
+	bad, err := local.New(local.Options{Client: testenv.SharedRedis(t).Client(t), RedisURL: "nosuchscheme://x", Executable: testenv.AgentBinary(t), Dir: dir})
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = bad.Provision(context.Background(), sandbox.ProvisionRequest{RunID: "run-2", Repos: []sandbox.RepoSpec{{Name: "x"}}})
 	g.Expect(err).To(MatchError(And(ContainSubstring("exited before it was ready"), ContainSubstring("redis url"))))

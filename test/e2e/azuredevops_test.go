@@ -264,7 +264,7 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T
 	for _, l := range lives {
 		repo := l.Created.Labels[kube.LabelRepo]
 		expectSandboxPod(g, l, run, repo, 1, a.owner)
-		g.Expect(l.Created.Spec.Containers[0].Image).To(Equal(work.seed.ToolchainImage("azuredevops-todolist", repo, "")), repo)
+		g.Expect(l.Created.Spec.Containers[0].Image).To(Equal(work.seed.ToolchainImage("azuredevops-todolist", repo)), repo)
 	}
 	g.Expect([]string{lives[0].Created.Labels[kube.LabelRepo], lives[1].Created.Labels[kube.LabelRepo]}).
 		To(ConsistOf("todolist-api", "todolist-web"))

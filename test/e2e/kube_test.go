@@ -49,39 +49,40 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 )
 
-// flowEnv is what the flows of the package share: the redis-server every
-// flow uses, and the envtest control plane of the kubernetes flows. The
-// first flow that needs one starts it (the CLI tests need neither);
-// kubeEnvStopper, a component of TestMain, stops them.
-var flowEnv struct {
-	redisOnce sync.Once
-	redisErr  error
-	redis     *testenv.Redis
-
-	kubeOnce sync.Once
-	kubeErr  error
-	cluster  *testenv.Cluster
-	// kubeconfig is a file for KUBECONFIG, as a replica reads it through
-	// ctrl.GetConfig: an admin user of the control plane.
+// kubeEnv is the envtest control plane of the kubernetes flows, with a
+// kubeconfig file for KUBECONFIG, as a replica reads it through
+// ctrl.GetConfig: an admin user of the control plane. The first kubernetes
+// flow starts it; the local flows and the CLI tests never do.
+type kubeEnv struct {
+	cluster    *testenv.Cluster
 	kubeconfig string
 }
 
-// flowRedis is the package's redis-server, started by the first flow.
-func flowRedis(t *testing.T) *testenv.Redis {
-	t.Helper()
-	flowEnv.redisOnce.Do(func() { flowEnv.redis, flowEnv.redisErr = testenv.StartRedis() })
-	if flowEnv.redisErr != nil {
-		t.Fatal(flowEnv.redisErr)
+var sharedKube = testenv.NewShared("an envtest control plane", startKubeEnv)
+
+func startKubeEnv() (*kubeEnv, func(), error) {
+	cluster, err := testenv.StartCluster()
+	if err != nil {
+		return nil, nil, err
 	}
-	return flowEnv.redis
+	env := &kubeEnv{cluster: cluster}
+	stop := func() {
+		if err := cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop envtest:", err)
+		}
+		if env.kubeconfig != "" {
+			_ = os.RemoveAll(filepath.Dir(env.kubeconfig))
+		}
+	}
+	if err := env.writeKubeconfig(); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return env, stop, nil
 }
 
-func startKubeEnv() error {
-	var err error
-	if flowEnv.cluster, err = testenv.StartCluster(); err != nil {
-		return err
-	}
-	user, err := flowEnv.cluster.Env.AddUser(envtest.User{Name: "e2e", Groups: []string{"system:masters"}}, nil)
+func (e *kubeEnv) writeKubeconfig() error {
+	user, err := e.cluster.Env.AddUser(envtest.User{Name: "e2e", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		return fmt.Errorf("envtest user for the replicas: %w", err)
 	}
@@ -93,27 +94,8 @@ func startKubeEnv() error {
 	if err != nil {
 		return err
 	}
-	flowEnv.kubeconfig = filepath.Join(dir, "kubeconfig")
-	return os.WriteFile(flowEnv.kubeconfig, raw, 0o600)
-}
-
-// kubeEnvStopper is the package's test component for flowEnv: it starts
-// nothing (the first flow does) and stops whatever was started.
-func kubeEnvStopper() (func(), error) { return stopFlowEnv, nil }
-
-// stopFlowEnv stops what the flows started, if anything.
-func stopFlowEnv() {
-	if flowEnv.cluster != nil {
-		if err := flowEnv.cluster.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop envtest:", err)
-		}
-	}
-	if flowEnv.redis != nil {
-		flowEnv.redis.Stop()
-	}
-	if flowEnv.kubeconfig != "" {
-		_ = os.RemoveAll(filepath.Dir(flowEnv.kubeconfig))
-	}
+	e.kubeconfig = filepath.Join(dir, "kubeconfig")
+	return os.WriteFile(e.kubeconfig, raw, 0o600)
 }
 
 // flowWorld is one flow's slice of the shared environment, whichever
@@ -129,7 +111,7 @@ type flowWorld struct {
 
 func newFlowWorld(t *testing.T, prefix string) *flowWorld {
 	t.Helper()
-	w := &flowWorld{t: t, rdb: flowRedis(t).Client(t), prefix: prefix, logs: &flowLog{}}
+	w := &flowWorld{t: t, rdb: testenv.SharedRedis(t).Client(t), prefix: prefix, logs: &flowLog{}}
 	var err error
 	if w.store, err = runs.NewStore(w.rdb, runs.Options{Prefix: w.prefix}); err != nil {
 		t.Fatal(err)
@@ -168,7 +150,7 @@ type replica struct {
 // The test's end stops it.
 func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env map[string]string) *replica {
 	w.t.Helper()
-	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, flowRedis(w.t).URL()
+	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, testenv.SharedRedis(w.t).URL()
 	addr := freeAddr(w.t)
 	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--log-format", "console")
 	cmd.Env = os.Environ()
@@ -284,14 +266,11 @@ type kubeWorldOptions struct {
 
 func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
 	t.Helper()
-	flowRedis(t)
-	flowEnv.kubeOnce.Do(func() { flowEnv.kubeErr = startKubeEnv() })
-	if flowEnv.kubeErr != nil {
-		t.Fatal(flowEnv.kubeErr)
-	}
-	t.Setenv("KUBECONFIG", flowEnv.kubeconfig)
+	testenv.SharedRedis(t)
+	kenv := sharedKube.Get(t)
+	t.Setenv("KUBECONFIG", kenv.kubeconfig)
 	ctx := context.Background()
-	c, err := client.New(flowEnv.cluster.Config, client.Options{})
+	c, err := client.New(kenv.cluster.Config, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +296,7 @@ func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
 		i++
 	}
 	log := funcr.New(func(prefix, args string) { w.logs.line("kubelet", prefix+" "+args) }, funcr.Options{})
-	kl, err := kubelet.Start(flowEnv.cluster.Config, kubelet.Options{
+	kl, err := kubelet.Start(kenv.cluster.Config, kubelet.Options{
 		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {self}}, Env: env, Log: log,
 	})
 	if err != nil {
@@ -398,7 +377,7 @@ type podHistory struct {
 
 func recordPods(t *testing.T, ns string) *podHistory {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(flowEnv.cluster.Config)
+	cs, err := kubernetes.NewForConfig(sharedKube.Get(t).cluster.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@
 // come with it. It also builds the repository hosts a config names. It is
 // the one place that imports every tracker package; adding a tracker type
 // is one package and one line in Builtin.
+//
+// It must not import runs, llm, sandbox or controllers.
 package connect
 
 import (
@@ -111,7 +113,7 @@ func Tracker(cfg *config.Config, name string) (trackers.Tracker, error) {
 
 // RepoHost builds the host of repository name of cfg. A plain git
 // repository has no host API: it is pushed to, and no pull request opens
-// (ErrNoHost).
+// (trackers.ErrNoHost).
 func RepoHost(cfg *config.Config, name string) (trackers.RepoHost, error) {
 	r, ok := cfg.Repos[name]
 	if !ok {
@@ -129,7 +131,7 @@ func RepoHost(cfg *config.Config, name string) (trackers.RepoHost, error) {
 	case config.RepoAzureDevOps:
 		h, err = azuredevops.NewRepoHost(name, r, cfg)
 	case config.RepoGit:
-		return nil, fmt.Errorf("repository %s: %w", name, ErrNoHost)
+		return nil, fmt.Errorf("repository %s: %w", name, trackers.ErrNoHost)
 	default:
 		return nil, fmt.Errorf("repository %s: type %q is not supported", name, r.Type)
 	}
@@ -138,9 +140,6 @@ func RepoHost(cfg *config.Config, name string) (trackers.RepoHost, error) {
 	}
 	return h, nil
 }
-
-// ErrNoHost: the repository is a plain git remote without pull requests.
-var ErrNoHost = errors.New("plain git repository: no pull requests, the branch is pushed only")
 
 // Warm starts the background work trackers need before their first
 // webhook and returns at once: each learns which account it acts as

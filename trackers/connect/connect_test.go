@@ -53,7 +53,7 @@ func TestEveryTrackerAndHostTypeIsBuilt(t *testing.T) {
 		g.Expect(h.CloneURL()).NotTo(BeEmpty())
 	}
 	_, err = RepoHost(cfg, "plain")
-	g.Expect(errors.Is(err, ErrNoHost)).To(BeTrue())
+	g.Expect(errors.Is(err, trackers.ErrNoHost)).To(BeTrue())
 	_, err = Tracker(cfg, "nope")
 	g.Expect(err).To(MatchError(ContainSubstring(`tracker "nope"`)))
 }

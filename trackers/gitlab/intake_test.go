@@ -25,11 +25,8 @@ import (
 	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
-// redisServer is the package's redis-server, for the end-to-end tests.
-var redisServer *testenv.Redis
-
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&redisServer))
+	testenv.Main(m)
 }
 
 const webhookSecret = "gitlab-webhook-secret"
@@ -91,7 +88,7 @@ func newEndToEnd(t *testing.T) *endToEnd {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	store, err := runs.NewStore(redisServer.Client(t), runs.Options{Prefix: "gl" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "gl" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,22 +28,12 @@ import (
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
 )
 
-// server is the package's redis-server.
-var server *testenv.Redis
-
+// The end-to-end tests share a redis-server (testenv.SharedRedis).
 func TestMain(m *testing.M) {
 	if job := os.Getenv(loadgenEnv); job != "" {
 		os.Exit(runLoadgen(job))
 	}
-	var err error
-	server, err = testenv.StartRedis()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	server.Stop()
-	os.Exit(code)
+	testenv.Main(m)
 }
 
 const (
@@ -142,7 +132,7 @@ func newEnv(t testing.TB, opts ...Option) *env {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	store, err := runs.NewStore(server.Client(t), runs.Options{Prefix: "i" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "i" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,9 +171,9 @@ func (c *countingRuns) Submit(ctx context.Context, sub runs.Submission) (runs.Su
 	return c.Runs.Submit(ctx, sub)
 }
 
-func (c *countingRuns) Resume(ctx context.Context, id string, answers map[string]string) (runs.Run, error) {
+func (c *countingRuns) Resume(ctx context.Context, id string, answer runs.Answer) (runs.Run, error) {
 	c.resumes.Add(1)
-	return c.Runs.Resume(ctx, id, answers)
+	return c.Runs.Resume(ctx, id, answer)
 }
 
 // answer is a decoded reply.

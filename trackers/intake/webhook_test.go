@@ -189,7 +189,7 @@ func TestLabeledDeliveryQueuesOneRunAndItsRedeliveryNone(t *testing.T) {
 	g.Expect(run.Repos).To(Equal([]string{"shop-api", "shop-web"}))
 	g.Expect(run.DeliveryID).To(Equal(d.ID))
 	g.Expect(run.TicketURL).To(Equal(e.fake.URL + "/acme/shop/issues/" + itoa(n)))
-	g.Expect(run.Context).To(Equal(map[string]string{ContextTrigger: "label agent-smith added", ContextDoneStatus: "closed"}))
+	g.Expect(run).To(And(HaveField("Trigger", "label agent-smith added"), HaveField("TriggerComment", ""), HaveField("DoneStatus", "closed")))
 
 	for range 3 {
 		again := e.deliver(t, "/webhooks/github/shop", shopSecret, d.Redelivery())
@@ -256,7 +256,7 @@ func TestTrustedKeywordCommentRetriggersWithItsPipeline(t *testing.T) {
 	g.Expect(queued).To(HaveLen(1))
 	g.Expect(queued[0].Pipeline).To(Equal("fix-no-test"))
 	g.Expect(queued[0].Labels).To(Equal([]string{"shop"}), "lifecycle labels are not the labels that triggered")
-	g.Expect(queued[0].Context).To(HaveKeyWithValue(ContextComment, "Still broken.\n/agent-smith fix-no-test"))
+	g.Expect(queued[0].TriggerComment).To(Equal("Still broken.\n/agent-smith fix-no-test"))
 }
 
 // TestHostileMarkedCommentIsItsAuthorsNotAgentSmiths: a member's comment
@@ -270,7 +270,7 @@ func TestHostileMarkedCommentIsItsAuthorsNotAgentSmiths(t *testing.T) {
 	cid := e.fake.AddComment("acme/shop", n, body, githubfake.User{Login: "mallory"}, githubfake.AssociationMember)
 	a := e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssueCommentEvent("acme/shop", cid, "created"))
 	g.Expect(a.Status).To(Equal(http.StatusAccepted), "%s", a)
-	g.Expect(e.queued(t)).To(ConsistOf(HaveField("Context", HaveKeyWithValue(ContextTrigger, "comment by mallory"))))
+	g.Expect(e.queued(t)).To(ConsistOf(HaveField("Trigger", "comment by mallory")))
 }
 
 func TestTrustedCommentResumesParkedRun(t *testing.T) {
@@ -302,8 +302,7 @@ func TestTrustedCommentResumesParkedRun(t *testing.T) {
 	run, err := e.store.Get(context.Background(), id)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(run.State).To(Equal(runs.StateQueued))
-	g.Expect(run.Context).To(HaveKeyWithValue(ContextAnswer, "1. Use SQLite.\n2. Keep the API."))
-	g.Expect(run.Context).To(HaveKeyWithValue(ContextAnswerBy, "carol"))
+	g.Expect(run.Answer).To(Equal(runs.Answer{Text: "1. Use SQLite.\n2. Keep the API.", Author: "carol"}))
 	g.Expect(e.runs.submits.Load()).To(Equal(int64(1)), "an answer does not start another run")
 
 	// The run parks again with new questions; a redelivery of the old
@@ -350,9 +349,7 @@ func TestRepoResolvedTrackerOnItsNamedPath(t *testing.T) {
 
 func TestRedisUnreachableAnswers503AndQueuesNothing(t *testing.T) {
 	g := NewWithT(t)
-	dead, err := testenv.StartRedis()
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(dead.Stop)
+	dead := testenv.OwnRedis(t)
 	e := newEnv(t)
 	store, err := runs.NewStore(dead.Client(t), runs.Options{})
 	g.Expect(err).NotTo(HaveOccurred())

@@ -33,4 +33,7 @@
 // is trusted. Jira Service Management portal
 // customers (accountType customer), apps (app) and anonymous commenters
 // are not; the agent user's own comments are ignored.
+//
+// Of production code only trackers/connect imports it; it must not import
+// another tracker, runs, llm or sandbox.
 package jira

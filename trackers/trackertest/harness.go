@@ -12,6 +12,8 @@
 //	func TestGitLabPassesTheTrackerContract(t *testing.T) {
 //		trackertest.Run(t, func(t *testing.T) trackertest.Harness { return newHarness(t) })
 //	}
+//
+// Test support: no production package may import it (depguard).
 package trackertest
 
 import (

@@ -1,6 +1,8 @@
 // Package agenttest runs the sandbox agent of the real agent-smith binary
-// (built by testenv.WithAgent) as a child process, for the tests of the
+// (built by testenv.AgentBinary) as a child process, for the tests of the
 // sandbox packages.
+//
+// Test support: no production package may import it (depguard).
 package agenttest
 
 import (

@@ -1,5 +1,7 @@
 // Package redisretry spaces out the retries of the sandbox's Redis clients
 // (the orchestrator's side and the agent) against a Redis that is away.
+//
+// It imports no package of agent-smith.
 package redisretry
 
 import (

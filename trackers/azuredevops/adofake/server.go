@@ -12,6 +12,8 @@
 // basic auth.
 //
 // Paths match without regard to case, as on Azure DevOps.
+//
+// Test support: no production package may import it (depguard).
 package adofake
 
 import (

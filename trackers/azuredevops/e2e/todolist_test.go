@@ -16,6 +16,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops"
@@ -67,8 +68,9 @@ func newTodoList(t *testing.T) *todoList {
 	// The fake numbers its notifications from 1 each time: a Redis that
 	// remembers an earlier test (go test -count) would take them for
 	// redeliveries.
-	redisServer.Flush(t)
-	store, err := runs.NewStore(redisServer.Client(t), runs.Options{Prefix: "todolist:" + t.Name() + ":"})
+	rds := testenv.SharedRedis(t)
+	rds.Flush(t)
+	store, err := runs.NewStore(rds.Client(t), runs.Options{Prefix: "todolist:" + t.Name() + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@
 // webhook deliveries signed the way GitHub signs them.
 //
 // Web URLs (html_url, clone_url) live under {URL}/{owner}/{repo}.
+//
+// Test support: no production package may import it (depguard).
 package githubfake
 
 import (

@@ -11,6 +11,8 @@
 //
 // Web URLs live under {URL}/{namespace}/{project}: issues at
 // …/-/issues/{iid}, merge requests at …/-/merge_requests/{iid}.
+//
+// Test support: no production package may import it (depguard).
 package gitlabfake
 
 import (
