@@ -22,8 +22,8 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/kubelet"
-	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/kube"

@@ -15,8 +15,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/config"
-	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops"
