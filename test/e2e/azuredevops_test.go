@@ -245,7 +245,7 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T
 	work := newTodoListWork(t)
 	w := newKubeWorld(t, kubeWorldOptions{
 		secret:     map[string]string{"AZURE_DEVOPS_TOKEN": todoListPAT},
-		agentImage: work.seed.Sandbox.ResolveAgentImage(version.Version),
+		agentImage: work.seed.Sandbox.ResolveAgentImage(version.OwnImage()),
 		gitMirrors: work.gitMirrors,
 	})
 	a := w.startReplica("orchestrator-0", w.writeConfig(todoListServeConfig(t, work.fake, work.script, w.prefix)))
