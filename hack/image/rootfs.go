@@ -109,7 +109,7 @@ func layer(created time.Time, entries []entry) (v1.Layer, error) {
 		return nil, err
 	}
 	var gz bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
