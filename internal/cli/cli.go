@@ -9,7 +9,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -95,8 +94,6 @@ func ExitCode(err error, stderr io.Writer) int {
 		return 0
 	case errors.As(err, &exit):
 		return int(exit)
-	case errors.Is(err, flag.ErrHelp):
-		return 2
 	default:
 		fmt.Fprintln(stderr, "agent-smith:", err)
 		return 1

@@ -201,7 +201,7 @@ func (r *replica) run(ctx context.Context, loaded []byte) error {
 	})
 	snap, _ := r.current.Load()
 	cfg := snap.Config
-	r.log.Info("starting", "version", version.Version, "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr,
+	r.log.Info("starting", "version", version.Version, "image", version.OwnImage(), "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr,
 		"projects", len(cfg.Projects), "trackers", len(cfg.Trackers), "maxParallelJobs", cfg.Queue.MaxParallelJobs,
 		"webhooks", slices.Sorted(maps.Keys(cfg.WebhookRoutes())))
 

@@ -117,7 +117,7 @@ func todoListServeConfig(t *testing.T, fake *adofake.Server, script, prefix stri
 	doc["agents"] = map[string]any{"replay": map[string]any{"type": "scripted", "script": script}}
 	project := block(block(doc, "projects"), "azuredevops-todolist")
 	project["agent"], project["repos"] = "replay", []any{"todolist-api", "todolist-web"}
-	block(doc, "orchestrator")["runs_dir"] = t.TempDir()
+	doc["orchestrator"] = map[string]any{"runs_dir": t.TempDir()}
 	doc["queue"] = map[string]any{"redis_prefix": prefix, "shutdown_grace_seconds": 1}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
