@@ -13,7 +13,6 @@ import (
 
 // Defaults used in more than one place.
 const (
-	defaultAgentRegistry  = "holgerleichsenring"
 	defaultSecretName     = "agent-smith-secrets"
 	defaultCommentKeyword = "/agent-smith"
 )
@@ -38,7 +37,7 @@ func setDefault[T any](d defaulter, path string, field *T, value T) {
 
 func applyDefaults(c *Config, v *validator) {
 	d := defaulter{v.l.set}
-	sandboxDefaults(d, &c.Sandbox)
+	sandboxDefaults(d, &c.Sandbox, c.Orchestrator)
 	setDefault(d, "orchestrator.runs_dir", &c.Orchestrator.RunsDir, "/var/lib/agent-smith/runs")
 	for name, a := range c.Agents {
 		agentDefaults(v, child("agents", name), a)
@@ -59,8 +58,11 @@ func applyDefaults(c *Config, v *validator) {
 	limitsDefaults(d, &c.Limits)
 }
 
-func sandboxDefaults(d defaulter, s *Sandbox) {
-	setDefault(d, "sandbox.agent_registry", &s.AgentRegistry, defaultAgentRegistry)
+func sandboxDefaults(d defaulter, s *Sandbox, o Orchestrator) {
+	// Sandboxes inject the agent from the orchestrator's image: a mirror
+	// named in the orchestrator block serves them too.
+	setDefault(d, "sandbox.agent_registry", &s.AgentRegistry, o.Registry)
+	setDefault(d, "sandbox.agent_version", &s.AgentVersion, o.Version)
 	setDefault(d, "sandbox.secret_name", &s.SecretName, defaultSecretName)
 	if s.ToolchainImages == nil {
 		s.ToolchainImages = map[string]string{}

@@ -44,6 +44,26 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			msg:    `unknown key (did you mean "agent_registry"?)`,
 		},
 		{
+			name:   "agent_version that is no image tag",
+			blocks: webProject + "sandbox:\n  agent_version: 1.2 beta # <-\n",
+			path:   "sandbox.agent_version",
+			msg:    `"1.2 beta" is not an image tag`,
+		},
+		{
+			name:   "orchestrator.registry with a scheme",
+			blocks: webProject + "orchestrator:\n  registry: https://ghcr.io/acme # <-\n",
+			path:   "orchestrator.registry",
+			msg:    `"https://ghcr.io/acme" is not a registry such as ghcr.io/acme`,
+		},
+		{
+			name: "project agent_registry with a tag",
+			blocks: webProject + `    sandbox:
+      agent_registry: ghcr.io/acme@sha256 # <-
+`,
+			path: "projects.web.sandbox.agent_registry",
+			msg:  `"ghcr.io/acme@sha256" is not a registry`,
+		},
+		{
 			name:   "wrong scalar type",
 			blocks: webProject + "queue:\n  max_parallel_jobs: four # <-\n",
 			path:   "queue.max_parallel_jobs",

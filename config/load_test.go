@@ -52,7 +52,7 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"sandbox.agent_registry", cfg.Sandbox.AgentRegistry, "holgerleichsenring"},
+		{"sandbox.agent_registry", cfg.Sandbox.AgentRegistry, ""},
 		{"sandbox.agent_version", cfg.Sandbox.AgentVersion, ""},
 		{"sandbox.secret_name", cfg.Sandbox.SecretName, "agent-smith-secrets"},
 		{"sandbox.toolchain_images.go", cfg.Sandbox.ToolchainImages["go"], "golang:1.26-bookworm"},
@@ -204,15 +204,38 @@ sandbox:
 	if want := (config.Resources{"100m", "256Mi", "2", "2Gi"}); s.Resources != want {
 		t.Errorf("resources = %+v, want %+v", s.Resources, want)
 	}
-	if got := s.ResolveAgentImage("9.9.9"); got != "holgerleichsenring/agent-smith:0.61.0" {
+	if got := s.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:9.9.9"); got != "ghcr.io/agent-smith/agent-smith:0.61.0" {
 		t.Errorf("project agent image = %q", got)
 	}
 	global := cfg.SandboxFor("no-such-project")
-	if got := global.ResolveAgentImage("9.9.9"); got != "holgerleichsenring/agent-smith:0.60.1" {
+	if got := global.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:9.9.9"); got != "ghcr.io/agent-smith/agent-smith:0.60.1" {
 		t.Errorf("global agent image = %q", got)
 	}
 	if global.Resources.CPULimit != "1" {
 		t.Errorf("global cpu_limit changed to %q", global.Resources.CPULimit)
+	}
+}
+
+// The seed's orchestrator block names the image the orchestrator runs
+// from; sandboxes inject from the same image unless their block says
+// otherwise.
+func TestOrchestratorImageIsTheSandboxAgentImagesDefault(t *testing.T) {
+	cfg := mustParse(t, baseDoc+webProject+`orchestrator:
+  registry: registry.acme:5000/mirror
+  version: v0.3.0
+`)
+	web := cfg.SandboxFor("web")
+	if got := web.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:v0.2.0"); got != "registry.acme:5000/mirror/agent-smith:v0.3.0" {
+		t.Errorf("project agent image = %q", got)
+	}
+	cfg = mustParse(t, baseDoc+webProject+`orchestrator:
+  registry: registry.acme/mirror
+sandbox:
+  agent_registry: registry.acme/agents
+`)
+	web = cfg.SandboxFor("web")
+	if got := web.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:v0.2.0"); got != "registry.acme/agents/agent-smith:v0.2.0" {
+		t.Errorf("sandbox.agent_registry over orchestrator.registry: %q", got)
 	}
 }
 

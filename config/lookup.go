@@ -120,17 +120,32 @@ func (c *Config) ToolchainImage(project, repo string) string {
 }
 
 // ResolveAgentImage is the image whose init container injects the agent:
-// agent_image if set, else {agent_registry}/agent-smith:{agent_version},
-// where an empty agent_version means ownVersion (the orchestrator's).
-func (s *Sandbox) ResolveAgentImage(ownVersion string) string {
+// agent_image if set; else own (the orchestrator's image, REPO:TAG) with
+// its repository replaced by {agent_registry}/agent-smith when
+// agent_registry is set and its tag by agent_version when that is set.
+func (s *Sandbox) ResolveAgentImage(own string) string {
 	if s.AgentImage != "" {
 		return s.AgentImage
 	}
-	v := s.AgentVersion
-	if v == "" {
-		v = ownVersion
+	repo, tag := splitTag(own)
+	if s.AgentRegistry != "" {
+		repo = s.AgentRegistry + "/agent-smith"
 	}
-	return s.AgentRegistry + "/agent-smith:" + v
+	if s.AgentVersion != "" {
+		tag = s.AgentVersion
+	}
+	return repo + ":" + tag
+}
+
+// splitTag splits REPO:TAG at the tag's colon; a registry's port
+// (host:5000/name) is not a tag. A reference without a tag gets "latest",
+// as a container runtime would pull it.
+func splitTag(ref string) (repo, tag string) {
+	i := strings.LastIndexByte(ref, ':')
+	if i < 0 || strings.Contains(ref[i:], "/") {
+		return ref, "latest"
+	}
+	return ref[:i], ref[i+1:]
 }
 
 // Trigger returns the project's trigger block; loading sets it whenever

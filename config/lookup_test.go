@@ -82,14 +82,27 @@ func TestToolchainImageChoice(t *testing.T) {
 	}
 }
 
-func TestAgentImage(t *testing.T) {
-	s := config.Sandbox{AgentRegistry: "registry.acme/agents"}
-	if got := s.ResolveAgentImage("1.2.3"); got != "registry.acme/agents/agent-smith:1.2.3" {
-		t.Errorf("empty agent_version: %q", got)
+// Sandboxes inject the agent from the orchestrator's own image; the
+// sandbox block replaces its registry, its tag, or the whole reference.
+func TestAgentImageIsTheOrchestratorsOwnUnlessOverridden(t *testing.T) {
+	cases := []struct {
+		name string
+		s    config.Sandbox
+		own  string
+		want string
+	}{
+		{"own image", config.Sandbox{}, "ghcr.io/agent-smith/agent-smith:v0.2.0", "ghcr.io/agent-smith/agent-smith:v0.2.0"},
+		{"registry with a port is not a tag", config.Sandbox{}, "localhost:5000/me/agent-smith:dev", "localhost:5000/me/agent-smith:dev"},
+		{"untagged own image", config.Sandbox{AgentVersion: "v1"}, "localhost:5000/me/agent-smith", "localhost:5000/me/agent-smith:v1"},
+		{"agent_registry", config.Sandbox{AgentRegistry: "registry.acme/agents"}, "ghcr.io/agent-smith/agent-smith:1.2.3", "registry.acme/agents/agent-smith:1.2.3"},
+		{"agent_version", config.Sandbox{AgentVersion: "1.2.4"}, "ghcr.io/agent-smith/agent-smith:1.2.3", "ghcr.io/agent-smith/agent-smith:1.2.4"},
+		{"both", config.Sandbox{AgentRegistry: "acme", AgentVersion: "7"}, "ghcr.io/agent-smith/agent-smith:1.2.3", "acme/agent-smith:7"},
+		{"agent_image wins", config.Sandbox{AgentRegistry: "acme", AgentImage: "registry.acme/custom@sha256:abc"}, "ghcr.io/agent-smith/agent-smith:1.2.3", "registry.acme/custom@sha256:abc"},
 	}
-	s.AgentImage = "registry.acme/custom@sha256:abc"
-	if got := s.ResolveAgentImage("1.2.3"); got != s.AgentImage {
-		t.Errorf("agent_image override: %q", got)
+	for _, tc := range cases {
+		if got := tc.s.ResolveAgentImage(tc.own); got != tc.want {
+			t.Errorf("%s: ResolveAgentImage(%q) = %q, want %q", tc.name, tc.own, got, tc.want)
+		}
 	}
 }
 

@@ -34,10 +34,11 @@ type Config struct {
 
 // Sandbox is the global `sandbox` block: how sandbox pods are built.
 type Sandbox struct {
-	// AgentRegistry and AgentVersion form the agent carrier image
-	// {agent_registry}/agent-smith:{agent_version}; an empty version means
-	// the orchestrator's own version (see ResolveAgentImage).
-	AgentRegistry string `json:"agent_registry"`
+	// AgentRegistry and AgentVersion override the registry and the tag of
+	// the image sandboxes inject the agent from, which is the orchestrator's
+	// own image unless they say otherwise (see ResolveAgentImage). They
+	// default to orchestrator.registry and orchestrator.version.
+	AgentRegistry string `json:"agent_registry,omitempty"`
 	AgentVersion  string `json:"agent_version,omitempty"`
 	// AgentImage replaces the derived image reference entirely.
 	AgentImage string `json:"agent_image,omitempty"`
@@ -66,6 +67,10 @@ type Resources struct {
 
 // Orchestrator is the `orchestrator` block.
 type Orchestrator struct {
+	// Registry and Version name the orchestrator's image when it is not
+	// the one the binary was built as (a mirror: {registry}/agent-smith:
+	// {version}); sandboxes inject from that image too. Empty: the image
+	// the build stamped (internal/version.OwnImage).
 	Registry string `json:"registry,omitempty"`
 	Version  string `json:"version,omitempty"`
 	// RunsDir is where run artifacts are kept on the orchestrator pod.
@@ -303,7 +308,7 @@ type ProjectResolution struct {
 type SandboxOverride struct {
 	ToolchainImage string    `json:"toolchain_image,omitempty"`
 	Resources      Resources `json:"resources"`
-	AgentRegistry  string    `json:"agent_registry"`
+	AgentRegistry  string    `json:"agent_registry,omitempty"`
 	AgentVersion   string    `json:"agent_version,omitempty"`
 	RunAsRoot      *bool     `json:"run_as_root"`
 }

@@ -47,7 +47,13 @@ func (v *validator) project(name string, p *Project) {
 	v.resources(at("sandbox.resources"), p.Sandbox.Resources, func(key string) bool {
 		return v.l.set[at("sandbox.resources."+key)]
 	})
-	v.required(at("sandbox.agent_registry"), p.Sandbox.AgentRegistry)
+	// Inherited values are checked where the file gives them.
+	if v.l.set[at("sandbox.agent_registry")] {
+		v.registry(at("sandbox.agent_registry"), p.Sandbox.AgentRegistry)
+	}
+	if v.l.set[at("sandbox.agent_version")] {
+		v.tag(at("sandbox.agent_version"), p.Sandbox.AgentVersion)
+	}
 	v.image(at("sandbox.toolchain_image"), p.Sandbox.ToolchainImage)
 	if p.Sandbox.RunAsRoot != nil && !*p.Sandbox.RunAsRoot && v.c.Sandbox.RunAsUser == 0 {
 		v.fail(at("sandbox.run_as_root"), "sandbox.run_as_user is 0 (root); a non-root project needs a non-zero run_as_user")

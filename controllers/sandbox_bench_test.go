@@ -95,7 +95,7 @@ func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
 		}})
 	must(b, err)
 	rec, err := NewSandboxReconciler(store, changes, trackers.NewCurrent(&trackers.Snapshot{Config: cfg}), kube.NewBoard(), mgr.GetEventRecorder("agent-smith-sandbox"),
-		SandboxOptions{Namespace: ns, Owner: me, RedisURL: testenv.SharedRedis(b).URL(), Version: "test", MaxConcurrentReconciles: workers})
+		SandboxOptions{Namespace: ns, Owner: me, RedisURL: testenv.SharedRedis(b).URL(), Image: "registry.test/agent-smith:test", MaxConcurrentReconciles: workers})
 	must(b, err)
 	must(b, rec.SetupWithManager(mgr))
 	done := make(chan error, 1)
@@ -195,7 +195,7 @@ func benchRawCreates(b *testing.B, n, clients int) float64 {
 	c := benchClient(b)
 	ns := benchNamespace(b, c)
 	cfg := sandboxTestConfig(b)
-	builder, err := kube.NewBuilder(kube.BuilderParams{Namespace: ns, OwnerName: "orchestrator-0", OwnerUID: "uid-0", RedisURL: testenv.SharedRedis(b).URL(), Version: "test"})
+	builder, err := kube.NewBuilder(kube.BuilderParams{Namespace: ns, OwnerName: "orchestrator-0", OwnerUID: "uid-0", RedisURL: testenv.SharedRedis(b).URL(), Image: "registry.test/agent-smith:test"})
 	must(b, err)
 	pods := make(chan *corev1.Pod, n)
 	for i := range n {

@@ -170,7 +170,7 @@ func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
 	must(t, err)
 	e.store = store
 	e.rec, err = NewSandboxReconciler(store, e.changes, trackers.NewCurrent(&trackers.Snapshot{Config: e.cfg}), e.board, mgr.GetEventRecorder("agent-smith-sandbox"), SandboxOptions{
-		Namespace: e.ns, Owner: e.owner, RedisURL: testenv.SharedRedis(t).URL(), Version: "test", ResyncInterval: o.resync,
+		Namespace: e.ns, Owner: e.owner, RedisURL: testenv.SharedRedis(t).URL(), Image: "registry.test/agent-smith:test", ResyncInterval: o.resync,
 	})
 	must(t, err)
 	must(t, e.rec.SetupWithManager(mgr))
@@ -220,7 +220,7 @@ func (e *sandboxEnv) takeRun(id string, owner runs.Owner) runs.Run {
 // builder makes pods as the replica owner would.
 func (e *sandboxEnv) builder(owner runs.Owner) *kube.Builder {
 	e.t.Helper()
-	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: e.ns, OwnerName: owner.Name, OwnerUID: owner.UID, RedisURL: testenv.SharedRedis(e.t).URL(), Version: "test"})
+	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: e.ns, OwnerName: owner.Name, OwnerUID: owner.UID, RedisURL: testenv.SharedRedis(e.t).URL(), Image: "registry.test/agent-smith:test"})
 	must(e.t, err)
 	return b
 }

@@ -23,7 +23,7 @@ func TestSandboxPodsCarryTheLabelsTheManagerCacheSelects(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect([]string{kube.LabelName, kube.LabelComponent, kube.LabelManagedBy, kube.LabelPartOf, kube.LabelInstance, kube.AppName}).
 		To(Equal([]string{LabelName, LabelComponent, LabelManagedBy, LabelPartOf, LabelInstance, AppName}))
-	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: "ns", OwnerName: "o", OwnerUID: "u", RedisURL: "redis://r:6379", Version: "1"})
+	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: "ns", OwnerName: "o", OwnerUID: "u", RedisURL: "redis://r:6379", Image: "registry.test/agent-smith:1"})
 	g.Expect(err).NotTo(HaveOccurred())
 	pod, err := b.Pod(sandboxTestConfig(t), kube.Spec{RunID: planRun, Attempt: 1, Project: "todo", Repo: "api"})
 	g.Expect(err).NotTo(HaveOccurred())

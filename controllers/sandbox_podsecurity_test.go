@@ -23,7 +23,7 @@ func TestRestrictedNamespaceAdmitsTheDefaultSandboxPodAndRefusesARootOne(t *test
 	}
 	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
 	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: ns.Name, OwnerName: "orchestrator-0", OwnerUID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42",
-		RedisURL: "redis://agent-smith-redis:6379", Version: "test"})
+		RedisURL: "redis://agent-smith-redis:6379", Image: "registry.test/agent-smith:test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,8 +39,8 @@ type SandboxOptions struct {
 	Owner runs.Owner
 	// RedisURL is how the agents reach Redis (see kube.BuilderParams).
 	RedisURL string
-	// Version is the orchestrator's version, the agent image's default tag.
-	Version string
+	// Image is the orchestrator's own image, the agent image's default.
+	Image string
 	// MaxConcurrentReconciles bounds the runs reconciled at once; default
 	// 16. A reconcile mostly waits on Redis and the apiserver, and the
 	// benchmark creates pods faster with 16 or 32 workers than with 8.
@@ -98,7 +98,7 @@ func NewSandboxReconciler(store SandboxStore, changes *RunChanges, current *trac
 	}
 	b, err := kube.NewBuilder(kube.BuilderParams{
 		Namespace: opts.Namespace, OwnerName: opts.Owner.Name, OwnerUID: opts.Owner.UID,
-		RedisURL: opts.RedisURL, Version: opts.Version,
+		RedisURL: opts.RedisURL, Image: opts.Image,
 	})
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ func TestInjectCopiesTheExecutableWithMode0755(t *testing.T) {
 	g := NewWithT(t)
 	dst := filepath.Join(t.TempDir(), "shared", "agent")
 	var stderr bytes.Buffer
-	g.Expect(runInject([]string{dst}, &stderr)).To(Succeed())
+	g.Expect(runInject([]string{dst}, envFrom(nil), &stderr, &stderr)).To(Succeed())
 	fi, err := os.Stat(dst)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o755)))
@@ -28,8 +28,8 @@ func TestInjectCopiesTheExecutableWithMode0755(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(entries).To(HaveLen(1), "no temporary copy left behind")
 
-	g.Expect(runInject(nil, &stderr)).To(Equal(exitError(2)))
-	g.Expect(stderr.String()).To(ContainSubstring("usage: agent-smith inject PATH"))
+	g.Expect(runInject(nil, envFrom(nil), &stderr, &stderr)).To(Equal(exitError(2)))
+	g.Expect(stderr.String()).To(ContainSubstring("inject: want one PATH, got 0 arguments"))
 }
 
 func TestSandboxAgentRefusesBadArgumentsWithStatus2(t *testing.T) {
@@ -52,7 +52,7 @@ func TestSandboxAgentRefusesBadArgumentsWithStatus2(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			var stderr bytes.Buffer
-			err := runSandboxAgent(context.Background(), tt.args, getenv, &stderr)
+			err := runSandboxAgent(context.Background(), tt.args, getenv, &stderr, &stderr)
 			g.Expect(err).To(Equal(exitError(2)))
 			g.Expect(stderr.String()).To(ContainSubstring(tt.want))
 		})
@@ -69,7 +69,7 @@ func TestSandboxAgentReadsItsEnvironmentAndWaitsOutAnUnreachableRedis(t *testing
 	g.Expect(l.Close()).To(Succeed())
 	env := map[string]string{"REDIS_URL": "redis://" + addr, "JOB_ID": "from-env", "REDIS_PREFIX": "test:"}
 	var stderr bytes.Buffer
-	err = runSandboxAgent(context.Background(), []string{"--idle-timeout", "1s", "--work-root", t.TempDir()}, envFrom(env), &stderr)
+	err = runSandboxAgent(context.Background(), []string{"--idle-timeout", "1s", "--work-root", t.TempDir()}, envFrom(env), &stderr, &stderr)
 	g.Expect(err).To(Equal(exitError(2)))
 	g.Expect(stderr.String()).To(And(ContainSubstring(`"job":"from-env"`), ContainSubstring("idle timeout")))
 }

@@ -161,8 +161,14 @@ func TestConfigFileComesFromFlagOrEnvironment(t *testing.T) {
 	if _, stderr, err := runCLI(t, env, "config", "validate"); err != nil {
 		t.Errorf("with AGENTSMITH_CONFIG: %v %s", err, stderr)
 	}
+	// One flag style everywhere: -c, --config, and -f as before.
+	for _, flag := range []string{"-c", "--config", "-f", "-config"} {
+		if _, stderr, err := runCLI(t, todoListEnv, "config", "validate", flag, todoList); err != nil {
+			t.Errorf("with %s: %v %s", flag, err, stderr)
+		}
+	}
 	_, stderr, err := runCLI(t, todoListEnv, "config", "validate")
-	if exitCode(err) != 2 || !strings.Contains(stderr, "pass -f FILE or set AGENTSMITH_CONFIG") {
+	if exitCode(err) != 2 || !strings.Contains(stderr, "pass -c FILE or set AGENTSMITH_CONFIG") {
 		t.Errorf("without a file: exit %v, stderr %q", err, stderr)
 	}
 	_, stderr, err = runCLI(t, todoListEnv, "config", "frobnicate")

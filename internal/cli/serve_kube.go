@@ -56,7 +56,7 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 		return nil, err
 	}
 	sandboxes, err := controllers.NewSandboxReconciler(store, changes, current, board, mgr.GetEventRecorder("agent-smith-sandbox"),
-		controllers.SandboxOptions{Namespace: o.namespace, Owner: o.owner, RedisURL: conn.URL, Version: version.Version})
+		controllers.SandboxOptions{Namespace: o.namespace, Owner: o.owner, RedisURL: conn.URL, Image: version.OwnImage()})
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func newBuilder(t testing.TB, redisURL string) *kube.Builder {
 	t.Helper()
 	b, err := kube.NewBuilder(kube.BuilderParams{
 		Namespace: "agent-smith", OwnerName: "agent-smith-orchestrator-7d9f8-x2x4q",
-		OwnerUID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42", RedisURL: redisURL, Version: "1.2.3",
+		OwnerUID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42", RedisURL: redisURL, Image: "registry.test/agent-smith:1.2.3",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -63,7 +63,7 @@ type Builder struct {
 	// redisSecret is set when redisURL carries a password: the agent then
 	// reads REDIS_URL from the sandbox Secret instead of the pod spec.
 	redisSecret bool
-	version     string
+	image       string
 }
 
 // BuilderParams configure a Builder.
@@ -80,9 +80,9 @@ type BuilderParams struct {
 	// it: the agent takes REDIS_URL from the sandbox Secret instead, which
 	// must then hold it under the key REDIS_URL.
 	RedisURL string
-	// Version is the orchestrator's version: the agent image's tag unless
-	// sandbox.agent_version says otherwise.
-	Version string
+	// Image is the orchestrator's own image (REPO:TAG): sandboxes inject
+	// the agent from it unless the sandbox config names another.
+	Image string
 }
 
 // NewBuilder checks p and returns a Builder.
@@ -94,8 +94,8 @@ func NewBuilder(p BuilderParams) (*Builder, error) {
 	if p.OwnerName == "" || p.OwnerUID == "" {
 		errs = append(errs, errors.New("no owner pod name and uid (POD_NAME, POD_UID)"))
 	}
-	if p.Version == "" {
-		errs = append(errs, errors.New("no orchestrator version"))
+	if p.Image == "" {
+		errs = append(errs, errors.New("no orchestrator image"))
 	}
 	u, err := url.Parse(p.RedisURL)
 	if err != nil || u.Hostname() == "" {
@@ -107,7 +107,7 @@ func NewBuilder(p BuilderParams) (*Builder, error) {
 	}
 	_, hasPassword := u.User.Password()
 	return &Builder{namespace: p.Namespace, ownerName: p.OwnerName, ownerUID: p.OwnerUID,
-		redisURL: p.RedisURL, redisSecret: hasPassword, version: p.Version}, nil
+		redisURL: p.RedisURL, redisSecret: hasPassword, image: p.Image}, nil
 }
 
 // Spec is one sandbox: a repository of one attempt of a run.
@@ -161,7 +161,7 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 			SecurityContext:    podSecurity,
 			InitContainers: []corev1.Container{{
 				Name:                     InitContainer,
-				Image:                    sb.ResolveAgentImage(b.version),
+				Image:                    sb.ResolveAgentImage(b.image),
 				Args:                     []string{"inject", agentPath},
 				Resources:                injectResources,
 				SecurityContext:          containerSecurity,

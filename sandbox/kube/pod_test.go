@@ -130,7 +130,7 @@ func TestBuilderRefusesIncompleteParams(t *testing.T) {
 	_, err := kube.NewBuilder(kube.BuilderParams{RedisURL: "redis://:pw@:6379"})
 	g.Expect(err).To(MatchError(And(
 		ContainSubstring("KUBERNETES_NAMESPACE"), ContainSubstring("POD_NAME, POD_UID"),
-		ContainSubstring("version"), ContainSubstring("REDIS_URL"),
+		ContainSubstring("image"), ContainSubstring("REDIS_URL"),
 	)))
 	g.Expect(err.Error()).NotTo(ContainSubstring("pw"), "the URL's password stays out of the error")
 }

@@ -119,7 +119,7 @@ func todoListServeConfig(t *testing.T, fake *adofake.Server, script, prefix stri
 	doc["agents"] = map[string]any{"replay": map[string]any{"type": "scripted", "script": script}}
 	project := block(block(doc, "projects"), "azuredevops-todolist")
 	project["agent"], project["repos"] = "replay", []any{"todolist-api", "todolist-web"}
-	block(doc, "orchestrator")["runs_dir"] = t.TempDir()
+	doc["orchestrator"] = map[string]any{"runs_dir": t.TempDir()}
 	doc["queue"] = map[string]any{"redis_prefix": prefix, "shutdown_grace_seconds": 1}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
@@ -247,7 +247,7 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T
 	work := newTodoListWork(t)
 	w := newKubeWorld(t, kubeWorldOptions{
 		secret:     map[string]string{"AZURE_DEVOPS_TOKEN": todoListPAT},
-		agentImage: work.seed.Sandbox.ResolveAgentImage(version.Version),
+		agentImage: work.seed.Sandbox.ResolveAgentImage(version.OwnImage()),
 		gitMirrors: work.gitMirrors,
 	})
 	a := w.startReplica("orchestrator-0", w.writeConfig(todoListServeConfig(t, work.fake, work.script, w.prefix)))
