@@ -192,6 +192,8 @@ type Issue struct {
 	Assignee      string
 	Comments      []Comment
 	IsPullRequest bool
+	// UpdatedAt is updated_at as the API shows it (whole seconds).
+	UpdatedAt time.Time
 }
 
 // Comment is an issue comment as the fake holds it.
@@ -212,7 +214,7 @@ func (s *Server) Issue(fullName string, number int) (Issue, bool) {
 		return Issue{}, false
 	}
 	out := Issue{Number: is.number, Title: is.title, Body: is.body, State: is.state, StateReason: is.stateReason,
-		Author: is.author.Login, Assignee: is.assignee, IsPullRequest: is.isPull}
+		Author: is.author.Login, Assignee: is.assignee, IsPullRequest: is.isPull, UpdatedAt: is.updated.Truncate(time.Second)}
 	for _, l := range is.labels {
 		out.Labels = append(out.Labels, l.name)
 	}
