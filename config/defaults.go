@@ -202,6 +202,7 @@ func limitsDefaults(d defaulter, l *Limits) {
 	setDefault(d, "limits.command_timeout_seconds", &l.CommandTimeoutSeconds, 60)
 	setDefault(d, "limits.max_command_timeout_seconds", &l.MaxCommandTimeoutSeconds, 600)
 	setDefault(d, "limits.command_output_bytes", &l.CommandOutputBytes, 1048576)
+	setDefault(d, "limits.max_runs_per_ticket_per_day", &l.MaxRunsPerTicketPerDay, 5)
 }
 
 // deriveAPIURL is the API base of a repository host, derived from its clone

@@ -93,7 +93,7 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 			MaxToolCallsPerLoop: 60, MaxLLMCallsPerLoop: 40, MaxInputTokensPerCall: 200000,
 			MaxOutputTokensPerCall: 16000, MaxSecondsPerLoop: 1200, MaxCostUSDPerRun: 5,
 			MaxTokensPerRun: 2000000, MaxConcurrentLLMCalls: 10, CommandTimeoutSeconds: 60,
-			MaxCommandTimeoutSeconds: 600, CommandOutputBytes: 1048576,
+			MaxCommandTimeoutSeconds: 600, CommandOutputBytes: 1048576, MaxRunsPerTicketPerDay: 5,
 		}},
 	}
 	for _, tc := range cases {

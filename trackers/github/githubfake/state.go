@@ -92,6 +92,14 @@ func (s *Server) AddRepo(fullName, defaultBranch string) {
 	}
 }
 
+// SetRepoID gives a repository the id GitHub gave it elsewhere (a
+// recorded payload's repository.id), as one that was renamed keeps it.
+func (s *Server) SetRepoID(fullName string, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo(fullName).id = id
+}
+
 // CreateBranch adds a branch to a repository.
 func (s *Server) CreateBranch(fullName, branch string) {
 	s.mu.Lock()
