@@ -81,8 +81,10 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 		{"project default_pipeline", p.DefaultPipeline, "fix-bug"},
 		{"project coding_principles_path", p.CodingPrinciplesPath, ".agentsmith/coding-principles.md"},
 		{"project draft_pull_requests", p.DraftPullRequests, false},
+		// The project's one repository is the tracker's: its issues are
+		// the project's.
 		{"project trigger", *p.Trigger(), config.Trigger{
-			ProjectResolution: config.ProjectResolution{Strategy: "tag", Value: "web"},
+			ProjectResolution: config.ProjectResolution{Strategy: "repo", Value: "api"},
 			CommentKeyword:    "/agent-smith",
 			DefaultPipeline:   "fix-bug",
 		}},
