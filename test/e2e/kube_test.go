@@ -137,11 +137,14 @@ func (w *flowWorld) writeConfig(yml []byte) string {
 // replica is one `agent-smith serve` process: this test binary, as
 // TestMain lets it play agent-smith.
 type replica struct {
-	owner  runs.Owner
-	url    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
+	owner runs.Owner
+	// url is the public listener (webhooks, probes), adminURL the admin
+	// one (run API, metrics).
+	url      string
+	adminURL string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	err      error
 }
 
 // startServe starts a replica named name, serving configPath on the
@@ -151,8 +154,8 @@ type replica struct {
 func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env map[string]string) *replica {
 	w.t.Helper()
 	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, testenv.SharedRedis(w.t).URL()
-	addr := freeAddr(w.t)
-	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--log-format", "console")
+	addr, adminAddr := freeAddr(w.t), freeAddr(w.t)
+	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--admin-addr", adminAddr, "--log-format", "console")
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -164,7 +167,7 @@ func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env ma
 	if err := cmd.Start(); err != nil {
 		w.t.Fatalf("start replica %s: %v", name, err)
 	}
-	r := &replica{owner: owner, url: "http://" + addr, cmd: cmd, exited: make(chan struct{})}
+	r := &replica{owner: owner, url: "http://" + addr, adminURL: "http://" + adminAddr, cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		defer close(r.exited)
 		r.err = cmd.Wait()
