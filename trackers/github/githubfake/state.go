@@ -179,6 +179,14 @@ func (s *Server) AddLabels(fullName string, number int, labels ...string) {
 	is.updated = time.Now().UTC()
 }
 
+// EditBody replaces an issue's body, as its author editing it would.
+func (s *Server) EditBody(fullName string, number int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustIssue(s.mustRepo(fullName), number)
+	is.body, is.updated = body, time.Now().UTC()
+}
+
 // OnNextLabelWrite runs fn once, just before the next request that changes
 // the labels of an issue is applied (fn may call the Server). It is how a
 // test makes another client's edit land in the middle of a label update.
