@@ -13,6 +13,7 @@ import (
 func TestDefaultResolutionFollowsWhereTheTicketsLive(t *testing.T) {
 	const otherRepo = "  web-repo:\n    type: github\n    url: https://github.com/acme/Web.git\n    auth: github_token\n"
 	const gitlab = "  lab:\n    type: gitlab\n    project: group/sub/api\n    auth: github_token\n"
+	const gitlabByID = "  lab:\n    type: gitlab\n    project: \"4711\"\n    auth: github_token\n"
 	const labRepo = "  lab-api:\n    type: gitlab\n    url: https://gitlab.com/Group/Sub/API.git\n    auth: github_token\n"
 	cases := []struct {
 		name    string
@@ -31,6 +32,13 @@ func TestDefaultResolutionFollowsWhereTheTicketsLive(t *testing.T) {
 		{"a value written without a strategy names a tag", catalog("", "", "") + "projects:\n  web: {agent: claude, tracker: issues, repos: [api], trigger: {project_resolution: {value: frontend}}}\n",
 			"web", config.ProjectResolution{Strategy: config.ResolveByTag, Value: "frontend"}},
 		{"GitLab, path in another case and .git", catalog("", labRepo, gitlab) + "projects:\n  lab: {agent: claude, tracker: lab, repos: [lab-api]}\n",
+			"lab", config.ProjectResolution{Strategy: config.ResolveByRepo, Value: "lab-api"}},
+		// A numeric project id cannot be compared with a URL: no default,
+		// but the strategy written in the file is taken.
+		{"GitLab project by id", catalog("", labRepo, gitlabByID) + "projects:\n  lab: {agent: claude, tracker: lab, repos: [lab-api]}\n",
+			"lab", config.ProjectResolution{Strategy: config.ResolveByTag, Value: "lab"}},
+		{"GitLab project by id, strategy repo written", catalog("", labRepo, gitlabByID) +
+			"projects:\n  lab: {agent: claude, tracker: lab, repos: [lab-api], trigger: {project_resolution: {strategy: repo}}}\n",
 			"lab", config.ProjectResolution{Strategy: config.ResolveByRepo, Value: "lab-api"}},
 	}
 	for _, tc := range cases {

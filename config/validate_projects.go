@@ -124,7 +124,9 @@ func (v *validator) repoResolution(path string, p *Project, t *Tracker, res Proj
 	case res.Value != p.Repos[0]:
 		v.fail(child(rp, "value"), "want the project's repo %s", v.quote(child(parent(path), "repos")+"[0]", p.Repos[0]))
 	default:
-		if r := v.c.Repos[res.Value]; r != nil && !trackersRepo(r.URL, t.Project) {
+		// A GitLab project named by its numeric id cannot be compared
+		// with a URL here; the tracker matches deliveries by the id.
+		if r := v.c.Repos[res.Value]; r != nil && !numericProject(t.Project) && !trackersRepo(r.URL, t.Project) {
 			v.fail(child(rp, "value"), "tracker %s reads the tickets of %s, so its tickets can never be in repo %s (url %s): use tag, or a tracker of that repository",
 				v.quote(child(parent(path), "tracker"), p.Tracker), t.Project, res.Value, v.quote(keyPath(child("repos", res.Value), "url"), r.URL))
 		}
@@ -144,6 +146,13 @@ func trackersRepo(url, project string) bool {
 	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
 	want := strings.Trim(project, "/")
 	return want != "" && strings.EqualFold(p, want)
+}
+
+// numericProject reports whether a tracker's project is a GitLab project
+// id rather than a path.
+func numericProject(project string) bool {
+	_, err := strconv.ParseUint(project, 10, 64)
+	return err == nil
 }
 
 // localPath checks an optional path that must stay inside the repository.
