@@ -161,7 +161,7 @@ func (m *membership) loadLocked(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		project = int64(p.ID)
+		project = p.ID
 	}
 	if !self.Known() {
 		var me *gl.User
