@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,6 +96,12 @@ func (w *faultWorld) start(polled bool, perDay int) {
 	for _, name := range []string{"replica-a", "replica-b"} {
 		w.replicas = append(w.replicas, w.startReplica(name, config))
 	}
+	// Both drain at once; each replica's own cleanup then waits for it.
+	w.t.Cleanup(func() {
+		for _, r := range w.replicas {
+			_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		}
+	})
 }
 
 // openIssues opens n issues labelled agent-smith and returns their numbers.
