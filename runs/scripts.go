@@ -21,6 +21,7 @@ var (
 	heartbeatScript = loadScript("heartbeat")
 	progressScript  = loadScript("progress")
 	casDelScript    = loadScript("casdel")
+	claimScript     = loadScript("claim")
 )
 
 func loadScript(name string) *redis.Script {
