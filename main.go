@@ -4,6 +4,9 @@
 // pod's init container (inject), the worker inside the sandbox
 // (sandbox-agent), and the operator's tools (run, config, version). The
 // commands and the wiring of their parts live in internal/cli.
+//
+// Of agent-smith it imports internal/cli alone, and nothing else imports
+// internal/cli.
 package main
 
 import (

@@ -1,8 +1,10 @@
-package config
+package config_test
 
 import (
 	"os"
 	"testing"
+
+	"github.com/agent-smith/agent-smith/config"
 )
 
 // BenchmarkParseTodoList measures a full load of the TodoList example
@@ -12,10 +14,10 @@ func BenchmarkParseTodoList(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := envWith(nil)
+	env, k := envWith(nil), kinds()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(data, "todolist.yml", env); err != nil {
+		if _, err := config.Parse(data, "todolist.yml", env, k); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +34,7 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if v.Kind() == reflect.Pointer {
 		// A present key allocates its block even when empty, so that
-		// `github_trigger:` alone still counts as a trigger block.
+		// `trigger:` alone still counts as a trigger block.
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
@@ -80,19 +82,34 @@ func (l *loader) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		l.wrongType(n, path, "a mapping")
 		return
 	}
-	fields := structFields(v.Type())
+	t := v.Type()
+	fields := structFields(t)
 	for _, kv := range l.pairs(n, path) {
 		key := kv.key.Value
 		p := child(path, key)
+		if t == projectType && l.triggerKey(kv, v, path) {
+			continue
+		}
 		idx, known := fields.index[key]
 		if !known {
-			l.unknownKey(v.Type(), key, p, kv.key.Line, fields.names)
+			if _, retired := retiredKeys[t][key]; !retired && extensible[t] {
+				// Perhaps a key of the block's type: decodeSettings decides.
+				l.extra[path] = append(l.extra[path], kv)
+				continue
+			}
+			names := fields.names
+			if t == projectType {
+				names = append(slices.Clone(names), slices.Sorted(maps.Keys(l.schema.aliases))...)
+			}
+			l.unknownKey(t, key, p, kv.key.Line, names)
 			continue
 		}
 		l.record(p, kv)
 		l.decode(kv.value, v.Field(idx), p)
 	}
 }
+
+var projectType = reflect.TypeFor[Project]()
 
 func (l *loader) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {

@@ -13,10 +13,8 @@ import (
 
 // Defaults used in more than one place.
 const (
-	defaultAgentRegistry  = "holgerleichsenring"
 	defaultSecretName     = "agent-smith-secrets"
 	defaultCommentKeyword = "/agent-smith"
-	defaultOllamaEndpoint = "http://localhost:11434/v1"
 )
 
 var defaultToolchainImages = map[string]string{
@@ -28,20 +26,6 @@ var defaultToolchainImages = map[string]string{
 	"java":   "maven:3-eclipse-temurin-21",
 }
 
-var defaultAPIKeySecrets = map[AgentType]string{
-	AgentAzureOpenAI: "azure_openai_api_key",
-	AgentOpenAI:      "openai_api_key",
-	AgentAnthropic:   "anthropic_api_key",
-	AgentGemini:      "gemini_api_key",
-}
-
-var defaultOpenStates = map[TrackerType][]string{
-	TrackerGitHub:      {"open"},
-	TrackerGitLab:      {"open"},
-	TrackerAzureDevOps: {"New", "Active"},
-	TrackerJira:        {"To Do", "Open"},
-}
-
 // defaulter sets a field to its default unless its key has a value.
 type defaulter struct{ set map[string]bool }
 
@@ -51,21 +35,22 @@ func setDefault[T any](d defaulter, path string, field *T, value T) {
 	}
 }
 
-func applyDefaults(c *Config, l *loader) {
-	d := defaulter{l.set}
-	sandboxDefaults(d, &c.Sandbox)
+func applyDefaults(c *Config, v *validator) {
+	d := defaulter{v.l.set}
+	sandboxDefaults(d, &c.Sandbox, c.Orchestrator)
 	setDefault(d, "orchestrator.runs_dir", &c.Orchestrator.RunsDir, "/var/lib/agent-smith/runs")
 	for name, a := range c.Agents {
-		agentDefaults(d, child("agents", name), a)
+		agentDefaults(v, child("agents", name), a)
 	}
 	for name, r := range c.Repos {
 		setDefault(d, child(child("repos", name), "api_url"), &r.APIURL, deriveAPIURL(r.Type, r.URL))
 	}
+	// Trackers before projects: triggers inherit from their tracker.
 	for name, t := range c.Trackers {
-		trackerDefaults(d, child("trackers", name), t)
+		trackerDefaults(v, child("trackers", name), t)
 	}
 	for name, p := range c.Projects {
-		projectDefaults(d, c, name, p)
+		projectDefaults(v, c, name, p)
 	}
 	setDefault(d, "skills.source", &c.Skills.Source, SkillsDefault)
 	setDefault(d, "skills.cache_dir", &c.Skills.CacheDir, "/var/lib/agentsmith/skills")
@@ -73,8 +58,11 @@ func applyDefaults(c *Config, l *loader) {
 	limitsDefaults(d, &c.Limits)
 }
 
-func sandboxDefaults(d defaulter, s *Sandbox) {
-	setDefault(d, "sandbox.agent_registry", &s.AgentRegistry, defaultAgentRegistry)
+func sandboxDefaults(d defaulter, s *Sandbox, o Orchestrator) {
+	// Sandboxes inject the agent from the orchestrator's image: a mirror
+	// named in the orchestrator block serves them too.
+	setDefault(d, "sandbox.agent_registry", &s.AgentRegistry, o.Registry)
+	setDefault(d, "sandbox.agent_version", &s.AgentVersion, o.Version)
 	setDefault(d, "sandbox.secret_name", &s.SecretName, defaultSecretName)
 	if s.ToolchainImages == nil {
 		s.ToolchainImages = map[string]string{}
@@ -97,18 +85,15 @@ func sandboxDefaults(d defaulter, s *Sandbox) {
 	setDefault(d, "sandbox.idle_timeout_seconds", &s.IdleTimeoutSeconds, 900)
 }
 
-func agentDefaults(d defaulter, path string, a *Agent) {
+// agentDefaults fills an agent's block: first what its type says, then
+// the common keys.
+func agentDefaults(v *validator, path string, a *Agent) {
+	if a.Settings != nil {
+		a.Settings.Default(Block{v, path}, a)
+	}
+	d := defaulter{v.l.set}
 	at := func(keys string) string { return keyPath(path, keys) }
-	if a.Type == AgentAzureOpenAI {
-		setDefault(d, at("api_version"), &a.APIVersion, "2024-10-21")
-	}
-	if a.Type == AgentOllama {
-		// A local Ollama is the common case; pointing elsewhere is explicit.
-		setDefault(d, at("endpoint"), &a.Endpoint, defaultOllamaEndpoint)
-	}
-	setDefault(d, at("api_key_secret"), &a.APIKeySecret, defaultAPIKeySecrets[a.Type])
-	setDefault(d, at("context_window"), &a.ContextWindow, 128000)
-	setDefault(d, at("max_output_tokens"), &a.MaxOutputTokens, 16000)
+	setDefault(d, at("api_key_secret"), &a.APIKeySecret, v.l.schema.Providers[string(a.Type)].APIKeySecret)
 	setDefault(d, at("request_timeout_seconds"), &a.RequestTimeoutSeconds, 300)
 	setDefault(d, at("retry.max_retries"), &a.Retry.MaxRetries, 5)
 	setDefault(d, at("retry.initial_delay_ms"), &a.Retry.InitialDelayMS, 2000)
@@ -117,39 +102,27 @@ func agentDefaults(d defaulter, path string, a *Agent) {
 	setDefault(d, at("compaction.enabled"), &a.Compaction.Enabled, true)
 	setDefault(d, at("compaction.trigger_ratio"), &a.Compaction.TriggerRatio, 0.7)
 	setDefault(d, at("compaction.keep_recent_turns"), &a.Compaction.KeepRecentTurns, 6)
-	for _, slot := range []*ModelSlot{&a.Models.Planning, &a.Models.Execution, &a.Models.Review, &a.Models.Summarization} {
+	for _, slot := range a.Models.All() {
 		if slot.Model == "" {
 			slot.Model = a.Model
-			if slot.Deployment == "" {
-				slot.Deployment = a.Deployment
-			}
-		}
-		if slot.Deployment == "" && a.Type == AgentAzureOpenAI {
-			// A slot naming its own model on Azure is served by a
-			// deployment named after the model unless it says otherwise.
-			slot.Deployment = slot.Model
 		}
 		if slot.MaxOutputTokens == 0 {
 			slot.MaxOutputTokens = a.MaxOutputTokens
 		}
+		if slot.ReasoningEffort == "" {
+			slot.ReasoningEffort = a.ReasoningEffort
+		}
 	}
 }
 
-func trackerDefaults(d defaulter, path string, t *Tracker) {
-	at := func(keys string) string { return keyPath(path, keys) }
-	switch t.Type {
-	case TrackerGitHub:
-		setDefault(d, at("url"), &t.URL, "https://api.github.com")
-	case TrackerGitLab:
-		setDefault(d, at("url"), &t.URL, "https://gitlab.com")
-	case TrackerAzureDevOps:
-		if t.Organization != "" {
-			setDefault(d, at("url"), &t.URL, "https://dev.azure.com/"+url.PathEscape(t.Organization))
-		}
-	case TrackerJira:
-		setDefault(d, at("agent_user"), &t.AgentUser, "Agent Smith")
+// trackerDefaults fills a tracker's block: first what its type says (url,
+// open_states, its own keys), then the common keys.
+func trackerDefaults(v *validator, path string, t *Tracker) {
+	if t.Settings != nil {
+		t.Settings.Default(Block{v, path}, t)
 	}
-	setDefault(d, at("open_states"), &t.OpenStates, append([]string(nil), defaultOpenStates[t.Type]...))
+	d := defaulter{v.l.set}
+	at := func(keys string) string { return keyPath(path, keys) }
 	setDefault(d, at("trigger_labels"), &t.TriggerLabels, []string{"agent-smith"})
 	setDefault(d, at("polling.interval_seconds"), &t.Polling.IntervalSeconds, 60)
 	setDefault(d, at("polling.jitter_percent"), &t.Polling.JitterPercent, 10)
@@ -158,9 +131,10 @@ func trackerDefaults(d defaulter, path string, t *Tracker) {
 
 // projectDefaults resolves a project against the global blocks: the sandbox
 // override is merged field by field over the global sandbox, and the
-// trigger block fitting the tracker is filled in (or created when the file
-// has none: tickets then match by the tag named like the project).
-func projectDefaults(d defaulter, c *Config, name string, p *Project) {
+// trigger block is filled in (or created when the file has none: tickets
+// then match by the tag named like the project).
+func projectDefaults(v *validator, c *Config, name string, p *Project) {
+	d := defaulter{v.l.set}
 	path := child("projects", name)
 	at := func(keys string) string { return keyPath(path, keys) }
 	setDefault(d, at("default_pipeline"), &p.DefaultPipeline, PipelineFixBug)
@@ -179,29 +153,20 @@ func projectDefaults(d defaulter, c *Config, name string, p *Project) {
 		o.RunAsRoot = new(g.RunAsRoot)
 	}
 
-	tracker := c.Trackers[p.Tracker]
-	blocks := p.triggerBlocks()
-	present := 0
-	for _, b := range blocks {
-		if *b.trigger != nil {
-			present++
-		}
+	kind, known := v.l.projectKind(c, path, p)
+	if p.TriggerBlock == nil && known {
+		p.TriggerBlock = &Trigger{Settings: newTrackerSettings(kind.TriggerSettings)}
 	}
-	if present == 0 && tracker != nil {
-		for _, b := range blocks {
-			if b.tracker == tracker.Type {
-				*b.trigger = &Trigger{}
-			}
-		}
-	}
-	for _, b := range blocks {
-		if t := *b.trigger; t != nil {
-			triggerDefaults(d, child(path, b.key), t, name, p, tracker)
-		}
+	if t := p.TriggerBlock; t != nil {
+		triggerDefaults(v, v.l.triggerPath(path), t, name, p, c.Trackers[p.Tracker])
 	}
 }
 
-func triggerDefaults(d defaulter, path string, t *Trigger, project string, p *Project, tracker *Tracker) {
+func triggerDefaults(v *validator, path string, t *Trigger, project string, p *Project, tracker *Tracker) {
+	if t.Settings != nil {
+		t.Settings.Default(Block{v, path}, tracker)
+	}
+	d := defaulter{v.l.set}
 	at := func(keys string) string { return keyPath(path, keys) }
 	setDefault(d, at("project_resolution.strategy"), &t.ProjectResolution.Strategy, ResolveByTag)
 	switch t.ProjectResolution.Strategy {
@@ -217,9 +182,6 @@ func triggerDefaults(d defaulter, path string, t *Trigger, project string, p *Pr
 	setDefault(d, at("pipeline_from_label"), &t.PipelineFromLabel, maps.Clone(p.PipelineFromLabel))
 	if tracker != nil {
 		setDefault(d, at("done_status"), &t.DoneStatus, tracker.DoneStatus)
-		if tracker.Type == TrackerJira {
-			setDefault(d, at("assignee_name"), &t.AssigneeName, tracker.AgentUser)
-		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"cmp"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/agent-smith/agent-smith/config"
 )
 
 // Each case appends blocks to baseDoc and expects, among the errors, one at
@@ -17,6 +19,7 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 		name   string
 		agents string // extra entries of the agents block
 		repos  string // extra entries of the repos block
+		tracks string // extra entries of the trackers block
 		blocks string // blocks appended to the document
 		env    map[string]string
 		mark   string // text on the expected line; default "# <-"
@@ -39,6 +42,26 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			blocks: webProject + "sandbox:\n  agent_registy: acme # <-\n",
 			path:   "sandbox.agent_registy",
 			msg:    `unknown key (did you mean "agent_registry"?)`,
+		},
+		{
+			name:   "agent_version that is no image tag",
+			blocks: webProject + "sandbox:\n  agent_version: 1.2 beta # <-\n",
+			path:   "sandbox.agent_version",
+			msg:    `"1.2 beta" is not an image tag`,
+		},
+		{
+			name:   "orchestrator.registry with a scheme",
+			blocks: webProject + "orchestrator:\n  registry: https://ghcr.io/acme # <-\n",
+			path:   "orchestrator.registry",
+			msg:    `"https://ghcr.io/acme" is not a registry such as ghcr.io/acme`,
+		},
+		{
+			name: "project agent_registry with a tag",
+			blocks: webProject + `    sandbox:
+      agent_registry: ghcr.io/acme@sha256 # <-
+`,
+			path: "projects.web.sandbox.agent_registry",
+			msg:  `"ghcr.io/acme@sha256" is not a registry`,
 		},
 		{
 			name:   "wrong scalar type",
@@ -255,6 +278,69 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			msg:    "openai agents read their key from secrets.openai_api_key, which is not defined",
 		},
 		{
+			name: "trigger block written twice",
+			blocks: webProject + `    trigger:
+      comment_keyword: /web
+    github_trigger: # <-
+      comment_keyword: /api
+`,
+			path: "projects.web.github_trigger",
+			msg:  "a project has one trigger block, and trigger (line",
+		},
+		{
+			name:   "misspelt trigger alias",
+			blocks: webProject + "    github_triger: # <-\n      comment_keyword: /web\n",
+			path:   "projects.web.github_triger",
+			msg:    `unknown key (did you mean "github_trigger"?)`,
+		},
+		{
+			name:   "key of another tracker type",
+			tracks: "  lab:\n    type: gitlab\n    project: acme/lab\n    auth: github_token\n    email: bot@acme.example # <-\n",
+			blocks: webProject,
+			path:   "trackers.lab.email",
+			msg:    "only applies to jira trackers",
+		},
+		{
+			name:   "misspelt key of the tracker's type",
+			tracks: "  jira:\n    type: jira\n    url: https://acme.atlassian.net\n    project: API\n    auth: github_token\n    emial: bot@acme.example # <-\n",
+			blocks: webProject,
+			path:   "trackers.jira.emial",
+			msg:    `unknown key (did you mean "email"?)`,
+		},
+		{
+			name:   "GitHub App block on another tracker type",
+			tracks: "  lab:\n    type: gitlab\n    project: acme/lab\n    auth: github_token\n    app: {app_id: 1} # <-\n",
+			blocks: webProject,
+			path:   "trackers.lab.app",
+			msg:    "only applies to github trackers",
+		},
+		{
+			name:   "trigger key of another tracker type",
+			blocks: webProject + "    trigger:\n      assignee_name: Agent Smith # <-\n",
+			path:   "projects.web.trigger.assignee_name",
+			msg:    "only applies to projects of jira trackers",
+		},
+		{
+			name:   "area_path resolution in the generic trigger block",
+			blocks: webProject + "    trigger:\n      project_resolution: {strategy: area_path, value: Platform} # <-\n",
+			path:   "projects.web.trigger.project_resolution.strategy",
+			msg:    "area_path only applies to azure_devops trackers",
+		},
+		{
+			name:   "slot deployment outside Azure",
+			agents: "    models:\n      planning: {model: claude-opus-4, deployment: opus} # <-\n",
+			blocks: webProject,
+			path:   "agents.claude.models.planning.deployment",
+			msg:    "only applies to azure_openai agents",
+		},
+		{
+			name:   "key of another provider type",
+			agents: "  gpt:\n    type: openai\n    model: gpt-4.1\n    api_key_secret: anthropic_api_key\n    script: replay.json # <-\n",
+			blocks: webProject,
+			path:   "agents.gpt.script",
+			msg:    "only applies to scripted agents",
+		},
+		{
 			name:   "sandbox as root needs saying so",
 			blocks: webProject + "sandbox:\n  run_as_user: 0 # <-\n",
 			path:   "sandbox.run_as_user",
@@ -281,7 +367,7 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			doc := catalog(tc.agents, tc.repos, "") + tc.blocks
+			doc := catalog(tc.agents, tc.repos, tc.tracks) + tc.blocks
 			want := lineOf(t, doc, cmp.Or(tc.mark, "# <-"))
 			errs := parseErrors(t, doc, envWith(tc.env))
 			for _, e := range errs {
@@ -346,12 +432,12 @@ primary_provider: claude
 }
 
 func TestErrorLineFormat(t *testing.T) {
-	e := FieldError{Source: "agentsmith.yml", Path: "trackers.acme-platform.webhook_secret", Line: 41, Message: "AZURE_DEVOPS_WEBHOOK_SECRET is not set"}
+	e := config.FieldError{Source: "agentsmith.yml", Path: "trackers.acme-platform.webhook_secret", Line: 41, Message: "AZURE_DEVOPS_WEBHOOK_SECRET is not set"}
 	want := "agentsmith.yml:41: trackers.acme-platform.webhook_secret: AZURE_DEVOPS_WEBHOOK_SECRET is not set"
 	if e.Error() != want {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)
 	}
-	noLine := FieldError{Source: "agentsmith.yml", Path: "skills.version", Message: "is required"}
+	noLine := config.FieldError{Source: "agentsmith.yml", Path: "skills.version", Message: "is required"}
 	if got := noLine.Error(); got != "agentsmith.yml: skills.version: is required" {
 		t.Errorf("Error() without line = %q", got)
 	}
@@ -359,8 +445,8 @@ func TestErrorLineFormat(t *testing.T) {
 
 func TestMissingFileIsAnErrorsWithTheCause(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "absent.yml")
-	_, err := Load(path, envWith(nil))
-	var errs Errors
+	_, err := config.Load(path, envWith(nil), kinds())
+	var errs config.Errors
 	if !errors.As(err, &errs) || len(errs) != 1 {
 		t.Fatalf("err = %v, want one config.Errors entry", err)
 	}

@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/agent-smith/agent-smith/config"
 )
 
 func TestExampleConfigsLoad(t *testing.T) {
@@ -19,8 +21,24 @@ func TestExampleConfigsLoad(t *testing.T) {
 	}
 	env := envWith(map[string]string{"GITHUB_APP_PRIVATE_KEY": "-----BEGIN KEY-----", "GITLAB_TOKEN": "glpat-123456", "JIRA_TOKEN": "jira-123456"})
 	for _, f := range files {
-		if _, err := Load(f, env); err != nil {
+		if _, err := config.Load(f, env, kinds()); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// The configs a user starts from load without a warning: the local
+// example (`make run`) and the TodoList example (which is also the
+// manifests' ConfigMap, as the manifests test checks).
+func TestTheSeedConfigsLoadWithoutWarnings(t *testing.T) {
+	for _, path := range []string{"../examples/local/agentsmith.yml", "testdata/todolist.yml"} {
+		cfg, err := config.Load(path, envWith(nil), kinds())
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if len(cfg.Warnings) > 0 {
+			t.Errorf("%s warns: %v", path, config.Errors(cfg.Warnings))
 		}
 	}
 }
@@ -41,8 +59,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &a {<<: *a}\n"))
 	f.Add([]byte("queue: {max_parallel_jobs: ${X:-4}}\nsecrets: {k: $${Y}}\n"))
 	env := envWith(map[string]string{"GITHUB_APP_PRIVATE_KEY": "-----BEGIN KEY-----", "GITLAB_TOKEN": "glpat-123456", "JIRA_TOKEN": "jira-123456"})
+	k := kinds()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := Parse(data, "fuzz.yml", env)
+		cfg, err := config.Parse(data, "fuzz.yml", env, k)
 		// A secret the input spells out itself may legitimately appear.
 		leaked := func(out string, secrets []string) string {
 			for _, s := range secrets {
@@ -53,7 +72,7 @@ func FuzzParse(f *testing.F) {
 			return ""
 		}
 		if err != nil {
-			var errs Errors
+			var errs config.Errors
 			if !errors.As(err, &errs) || len(errs) == 0 {
 				t.Fatalf("error %T %v is not a non-empty config.Errors", err, err)
 			}
@@ -79,7 +98,7 @@ func FuzzParse(f *testing.F) {
 		for _, tr := range cfg.Trackers {
 			secrets = append(secrets, tr.WebhookSecret)
 		}
-		secrets = slices.DeleteFunc(secrets, func(s string) bool { return len(s) < minScrubLen })
+		secrets = slices.DeleteFunc(secrets, func(s string) bool { return len(s) < config.MinScrubLen })
 		if s := leaked(string(out)+summary.String(), secrets); s != "" {
 			t.Fatalf("redacted output leaks secret %q", s)
 		}

@@ -1,9 +1,13 @@
-package config
+package config_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // Secret values the tests put in the environment; none may leak.
@@ -14,6 +18,12 @@ var testSecrets = map[string]string{
 	"AZURE_OPENAI_API_KEY":        "azure-oai-key-5555555555",
 	"AZURE_DEVOPS_TOKEN":          "ado-pat-7777777777",
 	"AZURE_DEVOPS_WEBHOOK_SECRET": "ado-hook-secret-8888888888",
+}
+
+// kinds are the tracker and provider types agent-smith ships: config
+// knows none itself, and its tests read real configs.
+func kinds() config.Kinds {
+	return config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()}
 }
 
 // envWith is testSecrets with overrides; an override of "-" unsets.
@@ -70,22 +80,22 @@ const webProject = `projects:
     repos: [api]
 `
 
-func mustParse(t *testing.T, doc string) *Config {
+func mustParse(t *testing.T, doc string) *config.Config {
 	t.Helper()
-	cfg, err := Parse([]byte(doc), "agentsmith.yml", envWith(nil))
+	cfg, err := config.Parse([]byte(doc), "agentsmith.yml", envWith(nil), kinds())
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 	return cfg
 }
 
-func parseErrors(t *testing.T, doc string, env func(string) (string, bool)) Errors {
+func parseErrors(t *testing.T, doc string, env func(string) (string, bool)) config.Errors {
 	t.Helper()
-	cfg, err := Parse([]byte(doc), "agentsmith.yml", env)
+	cfg, err := config.Parse([]byte(doc), "agentsmith.yml", env, kinds())
 	if err == nil {
 		t.Fatalf("Parse succeeded, want errors; config: %+v", cfg)
 	}
-	var errs Errors
+	var errs config.Errors
 	if !errors.As(err, &errs) {
 		t.Fatalf("error is %T, want config.Errors: %v", err, err)
 	}

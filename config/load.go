@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -16,8 +17,10 @@ import (
 
 // Load reads, decodes, defaults and validates the config file at path,
 // expanding ${VAR} references with lookupEnv (os.LookupEnv in production).
-// Any failure, including an unreadable file, is returned as Errors.
-func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+// kinds are the tracker and provider types the file may name, with their
+// own keys. Any failure, including an unreadable file, is returned as
+// Errors.
+func Load(path string, lookupEnv func(string) (string, bool), kinds Kinds) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		msg := err.Error()
@@ -26,24 +29,27 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 		}
 		return nil, Errors{{Source: path, Message: msg, Err: err}}
 	}
-	return Parse(data, path, lookupEnv)
+	return Parse(data, path, lookupEnv, kinds)
 }
 
 // Parse is Load for a document already in memory; source names it in
 // errors (a file path, or the ConfigMap key on a hot reload). A nil
 // lookupEnv means no variable is set.
-func Parse(data []byte, source string, lookupEnv func(string) (string, bool)) (*Config, error) {
+func Parse(data []byte, source string, lookupEnv func(string) (string, bool), kinds Kinds) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
 	l := &loader{
-		source: source,
-		env:    lookupEnv,
-		lines:  map[string]int{},
-		set:    map[string]bool{},
-		raw:    map[string]string{},
-		failed: map[string]bool{},
-		active: map[*yaml.Node]bool{},
+		source:   source,
+		env:      lookupEnv,
+		schema:   newSchema(kinds),
+		lines:    map[string]int{},
+		set:      map[string]bool{},
+		raw:      map[string]string{},
+		failed:   map[string]bool{},
+		extra:    map[string][]pair{},
+		triggers: map[string]triggerAt{},
+		active:   map[*yaml.Node]bool{},
 	}
 	root, ok := l.parseYAML(data)
 	if !ok {
@@ -51,35 +57,54 @@ func Parse(data []byte, source string, lookupEnv func(string) (string, bool)) (*
 	}
 	cfg := &Config{}
 	l.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	if !l.exhausted {
+		// Every block's type is known now: decode the keys types add.
+		l.decodeSettings(cfg)
+	}
 	if l.exhausted {
 		// A partial decode would only add follow-up noise.
 		return nil, l.errs
 	}
-	applyDefaults(cfg, l)
+	v := &validator{c: cfg, l: l, secretUses: map[string]string{}}
+	applyDefaults(cfg, v)
 	cfg.SecretEnv = secretEnv(cfg, l.raw)
-	validate(cfg, l)
+	validate(v)
 	if len(l.errs) > 0 {
-		// File order; problems without a line (a missing block) go last.
-		sort.SliceStable(l.errs, func(i, j int) bool {
-			a, b := l.errs[i].Line, l.errs[j].Line
-			return a != 0 && (b == 0 || a < b)
-		})
+		inFileOrder(l.errs)
 		return nil, l.errs
 	}
+	inFileOrder(l.warnings)
+	cfg.Warnings = l.warnings
 	return cfg, nil
+}
+
+// inFileOrder sorts problems by line; those without a line (a missing
+// block) go last.
+func inFileOrder(problems []FieldError) {
+	sort.SliceStable(problems, func(i, j int) bool {
+		a, b := problems[i].Line, problems[j].Line
+		return a != 0 && (b == 0 || a < b)
+	})
 }
 
 // loader is the state of one Parse: where every key is, which keys have a
 // value, the raw text of scalars that referenced variables, and the errors.
 type loader struct {
-	source string
-	env    func(string) (string, bool)
-	errs   Errors
+	source   string
+	env      func(string) (string, bool)
+	schema   *schema
+	errs     Errors
+	warnings []FieldError
 
 	lines  map[string]int    // key path → line of the key
 	set    map[string]bool   // key paths with a non-null value
 	raw    map[string]string // key path → scalar text before ${VAR} expansion
 	failed map[string]bool   // key paths that already have an error
+	// extra holds, by block path, the keys of tracker, agent and trigger
+	// blocks that are left for the settings of the block's type.
+	extra map[string][]pair
+	// triggers notes, by project path, the key of its trigger block.
+	triggers map[string]triggerAt
 
 	active    map[*yaml.Node]bool // alias targets being decoded
 	steps     int
@@ -147,6 +172,15 @@ func (l *loader) fail(path, format string, args ...any) {
 		}
 	}
 	l.errorAt(path, l.lineOf(path), format, args...)
+}
+
+// warn records a warning at path, placed like fail's errors; a repeat of
+// one already recorded at path is dropped.
+func (l *loader) warn(path, format string, args ...any) {
+	w := FieldError{Source: l.source, Path: path, Line: l.lineOf(path), Message: fmt.Sprintf(format, args...)}
+	if !slices.Contains(l.warnings, w) {
+		l.warnings = append(l.warnings, w)
+	}
 }
 
 func (l *loader) lineOf(path string) int {

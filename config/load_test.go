@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"maps"
@@ -7,10 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers/jira"
 )
 
 func TestTodoListExampleLoads(t *testing.T) {
-	cfg, err := Load("testdata/todolist.yml", envWith(nil))
+	cfg, err := config.Load("testdata/todolist.yml", envWith(nil), kinds())
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -22,11 +26,11 @@ func TestTodoListExampleLoads(t *testing.T) {
 		t.Errorf("repos = %v", got)
 	}
 	trig := p.Trigger()
-	if trig != p.AzureDevOpsTrigger || trig.ProjectResolution != (ProjectResolution{Strategy: ResolveByAreaPath, Value: `Platform\TodoList`}) {
+	if trig == nil || trig.ProjectResolution != (config.ProjectResolution{Strategy: config.ResolveByAreaPath, Value: `Platform\TodoList`}) {
 		t.Errorf("trigger = %+v", trig)
 	}
 	tr, ok := cfg.TrackerByName("acme-platform")
-	if !ok || tr.WebhookSecret != testSecrets["AZURE_DEVOPS_WEBHOOK_SECRET"] || tr.Type != TrackerAzureDevOps {
+	if !ok || tr.WebhookSecret != testSecrets["AZURE_DEVOPS_WEBHOOK_SECRET"] || tr.Type != "azure_devops" {
 		t.Errorf("tracker = %+v", tr)
 	}
 	if v, ok := cfg.Secret("azure_devops_token"); !ok || v != testSecrets["AZURE_DEVOPS_TOKEN"] {
@@ -48,13 +52,13 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"sandbox.agent_registry", cfg.Sandbox.AgentRegistry, "holgerleichsenring"},
+		{"sandbox.agent_registry", cfg.Sandbox.AgentRegistry, ""},
 		{"sandbox.agent_version", cfg.Sandbox.AgentVersion, ""},
 		{"sandbox.secret_name", cfg.Sandbox.SecretName, "agent-smith-secrets"},
 		{"sandbox.toolchain_images.go", cfg.Sandbox.ToolchainImages["go"], "golang:1.26-bookworm"},
 		{"sandbox.toolchain_images.java", cfg.Sandbox.ToolchainImages["java"], "maven:3-eclipse-temurin-21"},
 		{"sandbox.default_toolchain_image", cfg.Sandbox.DefaultToolchainImage, "buildpack-deps:bookworm-scm"},
-		{"sandbox.resources", cfg.Sandbox.Resources, Resources{"100m", "256Mi", "1", "1Gi", "1Gi", "10Gi"}},
+		{"sandbox.resources", cfg.Sandbox.Resources, config.Resources{"100m", "256Mi", "1", "1Gi", "1Gi", "10Gi"}},
 		{"sandbox.run_as_root", cfg.Sandbox.RunAsRoot, false},
 		{"sandbox.run_as_user", cfg.Sandbox.RunAsUser, int64(1000)},
 		{"sandbox ready timeout", cfg.Sandbox.ReadyTimeout(), 120 * time.Second},
@@ -62,30 +66,30 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 		{"sandbox idle timeout", cfg.Sandbox.IdleTimeout(), 900 * time.Second},
 		{"orchestrator.runs_dir", cfg.Orchestrator.RunsDir, "/var/lib/agent-smith/runs"},
 		{"agent api_key_secret", a.APIKeySecret, "anthropic_api_key"},
-		{"agent context_window", a.ContextWindow, 128000},
-		{"agent max_output_tokens", a.MaxOutputTokens, 16000},
+		{"agent context_window: the type decides", a.ContextWindow, 0},
+		{"agent max_output_tokens: the type decides", a.MaxOutputTokens, 0},
 		{"agent request timeout", a.RequestTimeout(), 300 * time.Second},
-		{"agent retry", a.Retry, Retry{MaxRetries: 5, InitialDelayMS: 2000, BackoffMultiplier: 2, MaxDelayMS: 60000}},
-		{"agent compaction", a.Compaction, Compaction{Enabled: true, TriggerRatio: 0.7, KeepRecentTurns: 6}},
-		{"agent planning slot", a.Models.Planning, ModelSlot{Model: "claude-sonnet-4", MaxOutputTokens: 16000}},
+		{"agent retry", a.Retry, config.Retry{MaxRetries: 5, InitialDelayMS: 2000, BackoffMultiplier: 2, MaxDelayMS: 60000}},
+		{"agent compaction", a.Compaction, config.Compaction{Enabled: true, TriggerRatio: 0.7, KeepRecentTurns: 6}},
+		{"agent planning slot", a.Models.Planning, config.ModelSlot{Model: "claude-sonnet-4"}},
 		{"tracker url", tr.URL, "https://api.github.com"},
 		{"tracker open_states", tr.OpenStates, []string{"open"}},
 		{"tracker trigger_labels", tr.TriggerLabels, []string{"agent-smith"}},
-		{"tracker polling", tr.Polling, Polling{Enabled: false, IntervalSeconds: 60, JitterPercent: 10, TimeoutSeconds: 20}},
+		{"tracker polling", tr.Polling, config.Polling{Enabled: false, IntervalSeconds: 60, JitterPercent: 10, TimeoutSeconds: 20}},
 		{"tracker zero_match_comment", tr.ZeroMatchComment, false},
 		{"repo api_url", cfg.Repos["api"].APIURL, "https://api.github.com"},
 		{"project default_pipeline", p.DefaultPipeline, "fix-bug"},
 		{"project coding_principles_path", p.CodingPrinciplesPath, ".agentsmith/coding-principles.md"},
 		{"project draft_pull_requests", p.DraftPullRequests, false},
-		{"project trigger", *p.GitHubTrigger, Trigger{
-			ProjectResolution: ProjectResolution{Strategy: "tag", Value: "web"},
+		{"project trigger", *p.Trigger(), config.Trigger{
+			ProjectResolution: config.ProjectResolution{Strategy: "tag", Value: "web"},
 			CommentKeyword:    "/agent-smith",
 			DefaultPipeline:   "fix-bug",
 		}},
-		{"skills", cfg.Skills, Skills{Source: "default", Version: "v3.0.1", CacheDir: "/var/lib/agentsmith/skills"}},
-		{"queue", cfg.Queue, Queue{MaxParallelJobs: 4, ShutdownGraceSeconds: 30, MaxAttempts: 3, HeartbeatSeconds: 10, RetentionHours: 168, RedisPrefix: "agentsmith:"}},
+		{"skills", cfg.Skills, config.Skills{Source: "default", Version: "v3.0.1", CacheDir: "/var/lib/agentsmith/skills"}},
+		{"queue", cfg.Queue, config.Queue{MaxParallelJobs: 4, ShutdownGraceSeconds: 30, MaxAttempts: 3, HeartbeatSeconds: 10, RetentionHours: 168, RedisPrefix: "agentsmith:"}},
 		{"queue heartbeat TTL", cfg.Queue.HeartbeatTTL(), 30 * time.Second},
-		{"limits", cfg.Limits, Limits{
+		{"limits", cfg.Limits, config.Limits{
 			MaxToolCallsPerLoop: 60, MaxLLMCallsPerLoop: 40, MaxInputTokensPerCall: 200000,
 			MaxOutputTokensPerCall: 16000, MaxSecondsPerLoop: 1200, MaxCostUSDPerRun: 5,
 			MaxTokensPerRun: 2000000, MaxConcurrentLLMCalls: 10, CommandTimeoutSeconds: 60,
@@ -112,8 +116,15 @@ func TestPerTypeDefaults(t *testing.T) {
     deployment: prod-gpt41
     api_key_secret: anthropic_api_key
     models:
+      planning:
+        deployment: o4-mini
       summarization:
         model: gpt-4.1-mini
+  deployed:
+    type: azure_openai
+    endpoint: https://oai.example.com
+    deployment: gpt-4.1-mini
+    api_key_secret: anthropic_api_key
 `, "", `  boards:
     type: azure_devops
     organization: acme-org
@@ -130,15 +141,18 @@ func TestPerTypeDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"ollama endpoint", cfg.Agents["local"].Endpoint, defaultOllamaEndpoint},
+		{"ollama endpoint", cfg.Agents["local"].Endpoint, "http://localhost:11434"},
 		{"ollama api key", cfg.Agents["local"].APIKeySecret, ""},
-		{"azure api_version", azure.APIVersion, "2024-10-21"},
-		{"azure empty slot takes the agent's deployment", azure.Models.Execution, ModelSlot{Model: "gpt-4.1", Deployment: "prod-gpt41", MaxOutputTokens: 16000}},
-		{"azure slot with its own model", azure.Models.Summarization, ModelSlot{Model: "gpt-4.1-mini", Deployment: "gpt-4.1-mini", MaxOutputTokens: 16000}},
+		{"azure api_version", azure.Settings.(*providers.AzureSettings).APIVersion, "v1"},
+		{"azure empty slot takes the agent's deployment", azure.Models.Execution, config.ModelSlot{Model: "gpt-4.1", Deployment: "prod-gpt41"}},
+		{"azure slot with its own model", azure.Models.Summarization, config.ModelSlot{Model: "gpt-4.1-mini", Deployment: "gpt-4.1-mini"}},
+		{"azure slot with its own deployment serves the model named like it", azure.Models.Planning, config.ModelSlot{Model: "o4-mini", Deployment: "o4-mini"}},
+		{"azure model from the deployment", cfg.Agents["deployed"].Model, "gpt-4.1-mini"},
+		{"azure slot of an agent without a model", cfg.Agents["deployed"].Models.Review, config.ModelSlot{Model: "gpt-4.1-mini", Deployment: "gpt-4.1-mini"}},
 		{"azure devops url", cfg.Trackers["boards"].URL, "https://dev.azure.com/acme-org"},
 		{"azure devops open_states", cfg.Trackers["boards"].OpenStates, []string{"New", "Active"}},
 		{"jira open_states", cfg.Trackers["jira"].OpenStates, []string{"To Do", "Open"}},
-		{"jira agent_user", cfg.Trackers["jira"].AgentUser, "Agent Smith"},
+		{"jira agent_user", cfg.Trackers["jira"].Settings.(*jira.Settings).AgentUser, "Agent Smith"},
 	}
 	for _, tc := range cases {
 		if !equal(tc.got, tc.want) {
@@ -187,18 +201,41 @@ sandbox:
     memory_limit: 2Gi
 `)
 	s := cfg.SandboxFor("web")
-	if want := (Resources{"100m", "256Mi", "2", "2Gi", "1Gi", "10Gi"}); s.Resources != want {
+	if want := (config.Resources{"100m", "256Mi", "2", "2Gi", "1Gi", "10Gi"}); s.Resources != want {
 		t.Errorf("resources = %+v, want %+v", s.Resources, want)
 	}
-	if got := s.ResolveAgentImage("9.9.9"); got != "holgerleichsenring/agent-smith:0.61.0" {
+	if got := s.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:9.9.9"); got != "ghcr.io/agent-smith/agent-smith:0.61.0" {
 		t.Errorf("project agent image = %q", got)
 	}
 	global := cfg.SandboxFor("no-such-project")
-	if got := global.ResolveAgentImage("9.9.9"); got != "holgerleichsenring/agent-smith:0.60.1" {
+	if got := global.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:9.9.9"); got != "ghcr.io/agent-smith/agent-smith:0.60.1" {
 		t.Errorf("global agent image = %q", got)
 	}
 	if global.Resources.CPULimit != "1" {
 		t.Errorf("global cpu_limit changed to %q", global.Resources.CPULimit)
+	}
+}
+
+// The seed's orchestrator block names the image the orchestrator runs
+// from; sandboxes inject from the same image unless their block says
+// otherwise.
+func TestOrchestratorImageIsTheSandboxAgentImagesDefault(t *testing.T) {
+	cfg := mustParse(t, baseDoc+webProject+`orchestrator:
+  registry: registry.acme:5000/mirror
+  version: v0.3.0
+`)
+	web := cfg.SandboxFor("web")
+	if got := web.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:v0.2.0"); got != "registry.acme:5000/mirror/agent-smith:v0.3.0" {
+		t.Errorf("project agent image = %q", got)
+	}
+	cfg = mustParse(t, baseDoc+webProject+`orchestrator:
+  registry: registry.acme/mirror
+sandbox:
+  agent_registry: registry.acme/agents
+`)
+	web = cfg.SandboxFor("web")
+	if got := web.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:v0.2.0"); got != "registry.acme/agents/agent-smith:v0.2.0" {
+		t.Errorf("sandbox.agent_registry over orchestrator.registry: %q", got)
 	}
 }
 
@@ -223,14 +260,14 @@ sandbox:
 }
 
 func TestVariablesExpandInEveryStringBeforeConversion(t *testing.T) {
-	cfg, err := Parse([]byte(catalog("", `  docs:
+	cfg, err := config.Parse([]byte(catalog("", `  docs:
     type: git
     url: ${DOCS_REMOTE}
     test_command: make test PRICE=$$5 && echo $HOME "${WHO}"
 `, "")+webProject+`queue:
   max_parallel_jobs: ${WORKERS}
   redis_prefix: ${PREFIX:-agentsmith:}
-`), "agentsmith.yml", envWith(map[string]string{"WORKERS": "12", "DOCS_REMOTE": "/srv/git/docs.git", "WHO": "ci"}))
+`), "agentsmith.yml", envWith(map[string]string{"WORKERS": "12", "DOCS_REMOTE": "/srv/git/docs.git", "WHO": "ci"}), kinds())
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -246,41 +283,6 @@ func TestVariablesExpandInEveryStringBeforeConversion(t *testing.T) {
 	}
 	if want := `make test PRICE=$5 && echo $HOME "ci"`; docs.TestCommand != want {
 		t.Errorf("test_command = %q, want %q", docs.TestCommand, want)
-	}
-}
-
-func TestExpandVars(t *testing.T) {
-	lookup := envWith(map[string]string{"A": "alpha", "EMPTY": ""})
-	cases := []struct {
-		in, want string
-		problem  string
-	}{
-		{"${A}", "alpha", ""},
-		{"x-${A}-y", "x-alpha-y", ""},
-		{"$$", "$", ""},
-		{"$${A}", "${A}", ""},
-		{"cost $5, regex ^v\\d+$", "cost $5, regex ^v\\d+$", ""},
-		{"$", "$", ""},
-		{"${EMPTY}", "", ""},
-		{"${EMPTY:-fallback}", "fallback", ""},
-		{"${UNSET:-fallback}", "fallback", ""},
-		{"${A:-fallback}", "alpha", ""},
-		{"${UNSET}", "", "UNSET is not set"},
-		{"${A", "", `unterminated "${"`},
-		{"${1A}", "", "not a valid variable reference"},
-		{"${}", "", "not a valid variable reference"},
-	}
-	for _, tc := range cases {
-		got, problems := expandVars(tc.in, lookup)
-		if tc.problem == "" {
-			if len(problems) > 0 || got != tc.want {
-				t.Errorf("expandVars(%q) = %q, %v; want %q", tc.in, got, problems, tc.want)
-			}
-			continue
-		}
-		if len(problems) != 1 || !strings.Contains(problems[0], tc.problem) {
-			t.Errorf("expandVars(%q) problems = %v, want one containing %q", tc.in, problems, tc.problem)
-		}
 	}
 }
 
@@ -328,12 +330,12 @@ func TestAnchorsAndMergeKeysShareBlocks(t *testing.T) {
 }
 
 func TestPipelinesArePresetsOnly(t *testing.T) {
-	got := Pipelines()
+	got := config.Pipelines()
 	if !slices.Equal(got, []string{"fix-bug", "add-feature", "fix-no-test", "init-project"}) {
 		t.Fatalf("Pipelines() = %v", got)
 	}
 	got[0] = "changed"
-	if !IsPipeline("fix-bug") || IsPipeline("changed") || IsPipeline("security-scan") {
+	if !config.IsPipeline("fix-bug") || config.IsPipeline("changed") || config.IsPipeline("security-scan") {
 		t.Error("Pipelines() must return a copy and IsPipeline only accept presets")
 	}
 }

@@ -84,8 +84,8 @@ func (c *Config) SandboxFor(project string) Sandbox {
 	return s
 }
 
-// languageAliases folds the names language detection may report onto the
-// keys of sandbox.toolchain_images.
+// languageAliases fold the usual other names of a language (repos.x.language)
+// onto the keys of sandbox.toolchain_images.
 var languageAliases = map[string]string{
 	"csharp": "dotnet", "c#": "dotnet", "fsharp": "dotnet",
 	"javascript": "node", "typescript": "node", "js": "node", "ts": "node",
@@ -94,20 +94,20 @@ var languageAliases = map[string]string{
 
 // ToolchainImage picks the image a repository's sandbox runs: the project's
 // sandbox.toolchain_image (an override for all its repositories), else the
-// repo's toolchain_image, else the image for the repo's configured language
-// (or detectedLanguage when it has none), else the default toolchain image.
-func (c *Config) ToolchainImage(project, repo, detectedLanguage string) string {
+// repo's toolchain_image, else the image for the repo's language, else the
+// default toolchain image. It is the only place that chooses: the sandbox
+// pod exists before the checkout, so a language detected in the files
+// comes too late to pick the image.
+func (c *Config) ToolchainImage(project, repo string) string {
 	if p, ok := c.Projects[project]; ok && p.Sandbox.ToolchainImage != "" {
 		return p.Sandbox.ToolchainImage
 	}
-	lang := detectedLanguage
+	lang := ""
 	if r, ok := c.Repos[repo]; ok {
 		if r.ToolchainImage != "" {
 			return r.ToolchainImage
 		}
-		if r.Language != "" {
-			lang = r.Language
-		}
+		lang = r.Language
 	}
 	lang = strings.ToLower(lang)
 	if alias, ok := languageAliases[lang]; ok {
@@ -120,44 +120,37 @@ func (c *Config) ToolchainImage(project, repo, detectedLanguage string) string {
 }
 
 // ResolveAgentImage is the image whose init container injects the agent:
-// agent_image if set, else {agent_registry}/agent-smith:{agent_version},
-// where an empty agent_version means ownVersion (the orchestrator's).
-func (s *Sandbox) ResolveAgentImage(ownVersion string) string {
+// agent_image if set; else own (the orchestrator's image, REPO:TAG) with
+// its repository replaced by {agent_registry}/agent-smith when
+// agent_registry is set and its tag by agent_version when that is set.
+func (s *Sandbox) ResolveAgentImage(own string) string {
 	if s.AgentImage != "" {
 		return s.AgentImage
 	}
-	v := s.AgentVersion
-	if v == "" {
-		v = ownVersion
+	repo, tag := splitTag(own)
+	if s.AgentRegistry != "" {
+		repo = s.AgentRegistry + "/agent-smith"
 	}
-	return s.AgentRegistry + "/agent-smith:" + v
+	if s.AgentVersion != "" {
+		tag = s.AgentVersion
+	}
+	return repo + ":" + tag
 }
 
-type triggerBlock struct {
-	key     string
-	tracker TrackerType
-	trigger **Trigger
+// splitTag splits REPO:TAG at the tag's colon; a registry's port
+// (host:5000/name) is not a tag. A reference without a tag gets "latest",
+// as a container runtime would pull it.
+func splitTag(ref string) (repo, tag string) {
+	i := strings.LastIndexByte(ref, ':')
+	if i < 0 || strings.Contains(ref[i:], "/") {
+		return ref, "latest"
+	}
+	return ref[:i], ref[i+1:]
 }
 
-func (p *Project) triggerBlocks() []triggerBlock {
-	return []triggerBlock{
-		{"github_trigger", TrackerGitHub, &p.GitHubTrigger},
-		{"gitlab_trigger", TrackerGitLab, &p.GitLabTrigger},
-		{"azuredevops_trigger", TrackerAzureDevOps, &p.AzureDevOpsTrigger},
-		{"jira_trigger", TrackerJira, &p.JiraTrigger},
-	}
-}
-
-// Trigger returns the project's trigger block, the one fitting its
-// tracker's type (loading guarantees there is exactly one).
-func (p *Project) Trigger() *Trigger {
-	for _, b := range p.triggerBlocks() {
-		if *b.trigger != nil {
-			return *b.trigger
-		}
-	}
-	return nil
-}
+// Trigger returns the project's trigger block; loading sets it whenever
+// the project's tracker is defined.
+func (p *Project) Trigger() *Trigger { return p.TriggerBlock }
 
 // PipelineFor picks the pipeline for a ticket of the project carrying
 // labels: the trigger's pipeline_from_label (which defaults to the

@@ -1,9 +1,11 @@
-package config
+package config_test
 
 import (
 	"maps"
 	"strings"
 	"testing"
+
+	"github.com/agent-smith/agent-smith/config"
 )
 
 func TestPipelineForLabels(t *testing.T) {
@@ -45,6 +47,11 @@ func TestToolchainImageChoice(t *testing.T) {
     url: https://github.com/acme/web
     auth: github_token
     language: TypeScript
+  billing:
+    type: github
+    url: https://github.com/acme/billing
+    auth: github_token
+    language: csharp
   tool:
     type: github
     url: https://github.com/acme/tool
@@ -58,31 +65,44 @@ func TestToolchainImageChoice(t *testing.T) {
       toolchain_image: ghcr.io/acme/pinned:1
 `)
 	cases := []struct {
-		project, repo, detected, want string
+		project, repo, want string
 	}{
-		{"web", "tool", "go", "ghcr.io/acme/tool-build:3"},
-		{"web", "web", "python", "node:20-bookworm-slim"},
-		{"web", "api", "csharp", "mcr.microsoft.com/dotnet/sdk:8.0"},
-		{"web", "api", "", "buildpack-deps:bookworm-scm"},
-		{"web", "api", "cobol", "buildpack-deps:bookworm-scm"},
-		{"pinned", "api", "go", "ghcr.io/acme/pinned:1"},
-		{"pinned", "tool", "go", "ghcr.io/acme/pinned:1"},
+		{"web", "tool", "ghcr.io/acme/tool-build:3"},
+		{"web", "web", "node:20-bookworm-slim"},
+		{"web", "billing", "mcr.microsoft.com/dotnet/sdk:8.0"},
+		{"web", "api", "buildpack-deps:bookworm-scm"},
+		{"web", "unknown", "buildpack-deps:bookworm-scm"},
+		{"pinned", "api", "ghcr.io/acme/pinned:1"},
+		{"pinned", "tool", "ghcr.io/acme/pinned:1"},
 	}
 	for _, tc := range cases {
-		if got := cfg.ToolchainImage(tc.project, tc.repo, tc.detected); got != tc.want {
-			t.Errorf("ToolchainImage(%s, %s, %q) = %q, want %q", tc.project, tc.repo, tc.detected, got, tc.want)
+		if got := cfg.ToolchainImage(tc.project, tc.repo); got != tc.want {
+			t.Errorf("ToolchainImage(%s, %s) = %q, want %q", tc.project, tc.repo, got, tc.want)
 		}
 	}
 }
 
-func TestAgentImage(t *testing.T) {
-	s := Sandbox{AgentRegistry: "registry.acme/agents"}
-	if got := s.ResolveAgentImage("1.2.3"); got != "registry.acme/agents/agent-smith:1.2.3" {
-		t.Errorf("empty agent_version: %q", got)
+// Sandboxes inject the agent from the orchestrator's own image; the
+// sandbox block replaces its registry, its tag, or the whole reference.
+func TestAgentImageIsTheOrchestratorsOwnUnlessOverridden(t *testing.T) {
+	cases := []struct {
+		name string
+		s    config.Sandbox
+		own  string
+		want string
+	}{
+		{"own image", config.Sandbox{}, "ghcr.io/agent-smith/agent-smith:v0.2.0", "ghcr.io/agent-smith/agent-smith:v0.2.0"},
+		{"registry with a port is not a tag", config.Sandbox{}, "localhost:5000/me/agent-smith:dev", "localhost:5000/me/agent-smith:dev"},
+		{"untagged own image", config.Sandbox{AgentVersion: "v1"}, "localhost:5000/me/agent-smith", "localhost:5000/me/agent-smith:v1"},
+		{"agent_registry", config.Sandbox{AgentRegistry: "registry.acme/agents"}, "ghcr.io/agent-smith/agent-smith:1.2.3", "registry.acme/agents/agent-smith:1.2.3"},
+		{"agent_version", config.Sandbox{AgentVersion: "1.2.4"}, "ghcr.io/agent-smith/agent-smith:1.2.3", "ghcr.io/agent-smith/agent-smith:1.2.4"},
+		{"both", config.Sandbox{AgentRegistry: "acme", AgentVersion: "7"}, "ghcr.io/agent-smith/agent-smith:1.2.3", "acme/agent-smith:7"},
+		{"agent_image wins", config.Sandbox{AgentRegistry: "acme", AgentImage: "registry.acme/custom@sha256:abc"}, "ghcr.io/agent-smith/agent-smith:1.2.3", "registry.acme/custom@sha256:abc"},
 	}
-	s.AgentImage = "registry.acme/custom@sha256:abc"
-	if got := s.ResolveAgentImage("1.2.3"); got != s.AgentImage {
-		t.Errorf("agent_image override: %q", got)
+	for _, tc := range cases {
+		if got := tc.s.ResolveAgentImage(tc.own); got != tc.want {
+			t.Errorf("%s: ResolveAgentImage(%q) = %q, want %q", tc.name, tc.own, got, tc.want)
+		}
 	}
 }
 
@@ -122,28 +142,6 @@ func TestWebhookRoutesNeedASecretAndAUniqueType(t *testing.T) {
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("summary lacks %q:\n%s", s, out)
-		}
-	}
-}
-
-func TestDeriveAPIURL(t *testing.T) {
-	cases := []struct {
-		typ  RepoType
-		url  string
-		want string
-	}{
-		{RepoGitHub, "https://github.com/acme/api.git", "https://api.github.com"},
-		{RepoGitHub, "https://ghe.acme.corp/acme/api", "https://ghe.acme.corp/api/v3"},
-		{RepoGitLab, "https://gitlab.acme.corp/group/sub/api.git", "https://gitlab.acme.corp"},
-		{RepoAzureDevOps, "https://dev.azure.com/acme-org/Platform/_git/TodoList.Api", "https://dev.azure.com/acme-org"},
-		{RepoAzureDevOps, "https://acme.visualstudio.com/Platform/_git/Api", "https://acme.visualstudio.com"},
-		{RepoAzureDevOps, "https://tfs.acme.corp/DefaultCollection/Platform/_git/Api", "https://tfs.acme.corp/DefaultCollection"},
-		{RepoGit, "https://git.acme.corp/api.git", ""},
-		{RepoGitHub, "git@github.com:acme/api.git", ""},
-	}
-	for _, tc := range cases {
-		if got := deriveAPIURL(tc.typ, tc.url); got != tc.want {
-			t.Errorf("deriveAPIURL(%s, %s) = %q, want %q", tc.typ, tc.url, got, tc.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"encoding/json"
@@ -53,9 +53,9 @@ func TestRedactedIsADeepCopy(t *testing.T) {
 	red := cfg.Redacted()
 	red.Projects["web"].Repos[0] = "changed"
 	red.Sandbox.ToolchainImages["go"] = "changed"
-	red.Projects["web"].GitHubTrigger.CommentKeyword = "changed"
+	red.Projects["web"].Trigger().CommentKeyword = "changed"
 	if cfg.Projects["web"].Repos[0] != "api" || cfg.Sandbox.ToolchainImages["go"] == "changed" ||
-		cfg.Projects["web"].GitHubTrigger.CommentKeyword != "/agent-smith" {
+		cfg.Projects["web"].Trigger().CommentKeyword != "/agent-smith" {
 		t.Error("changing the redacted copy changed the original")
 	}
 	if cfg.Secrets["github_token"] != testSecrets["GITHUB_TOKEN"] {

@@ -56,6 +56,14 @@ type redactor struct{ secrets []string }
 // they are in (mode) and scrubbing secret values everywhere.
 func (r redactor) copy(v reflect.Value, mode string) reflect.Value {
 	switch v.Kind() {
+	case reflect.Interface:
+		// A kind's settings: copied and redacted by their own tags.
+		if v.IsNil() {
+			return v
+		}
+		out := reflect.New(v.Type()).Elem()
+		out.Set(r.copy(v.Elem(), mode))
+		return out
 	case reflect.Pointer:
 		if v.IsNil() {
 			return v

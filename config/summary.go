@@ -10,7 +10,8 @@ import (
 
 // WriteSummary writes a one-screen overview for an operator: projects with
 // their tracker, repos, agent and pipelines; trackers with polling and
-// their live webhook paths (or why they refuse webhooks); repos; agents.
+// their live webhook paths (or why they refuse webhooks); repos; agents,
+// with what their type says of each model slot (SlotDescriber).
 // It prints the redacted config, so it is safe for logs.
 func (c *Config) WriteSummary(w io.Writer) {
 	r := c.Redacted()
@@ -115,12 +116,40 @@ func (c *Config) summarizeAgents(b *strings.Builder) {
 	for _, name := range slices.Sorted(maps.Keys(c.Agents)) {
 		a := c.Agents[name]
 		model := a.Model
-		switch {
-		case a.Type == AgentScripted:
-			model = "script " + a.Script
-		case a.Deployment != "":
-			model += " (deployment " + a.Deployment + ")"
+		if d, ok := a.Settings.(interface{ DescribeModel(string) string }); ok {
+			model = d.DescribeModel(model)
 		}
 		fmt.Fprintf(b, "  %-*s  %-12s %s\n", width, name, a.Type, model)
+		if d, ok := a.Settings.(SlotDescriber); ok {
+			summarizeSlots(b, width+4, a, d)
+		}
+	}
+}
+
+// summarizeSlots writes the slots' lines, indented by indent; slots with
+// the same line share it.
+func summarizeSlots(b *strings.Builder, indent int, a *Agent, d SlotDescriber) {
+	var lines []string
+	slots := map[string][]string{}
+	for _, slot := range slotKeys {
+		line := d.DescribeSlot(a, slot)
+		if line == "" {
+			continue
+		}
+		if _, seen := slots[line]; !seen {
+			lines = append(lines, line)
+		}
+		slots[line] = append(slots[line], slot)
+	}
+	labels, width := make([]string, len(lines)), 0
+	for i, line := range lines {
+		labels[i] = strings.Join(slots[line], ", ")
+		if len(slots[line]) == len(slotKeys) {
+			labels[i] = "all slots"
+		}
+		width = max(width, len(labels[i]))
+	}
+	for i, line := range lines {
+		fmt.Fprintf(b, "%*s%-*s  %s\n", indent, "", width, labels[i], line)
 	}
 }

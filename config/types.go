@@ -25,14 +25,20 @@ type Config struct {
 	// hands those credentials to sandbox pods as secretKeyRef (key = VAR in
 	// the Secret Sandbox.SecretName) instead of copying values into the pod.
 	SecretEnv map[string]string `json:"-"`
+
+	// Warnings are what the file should change but that does not keep it
+	// from loading (a model nobody knows the limits or price of), in file
+	// order. `config validate` prints them.
+	Warnings []FieldError `json:"-"`
 }
 
 // Sandbox is the global `sandbox` block: how sandbox pods are built.
 type Sandbox struct {
-	// AgentRegistry and AgentVersion form the agent carrier image
-	// {agent_registry}/agent-smith:{agent_version}; an empty version means
-	// the orchestrator's own version (see ResolveAgentImage).
-	AgentRegistry string `json:"agent_registry"`
+	// AgentRegistry and AgentVersion override the registry and the tag of
+	// the image sandboxes inject the agent from, which is the orchestrator's
+	// own image unless they say otherwise (see ResolveAgentImage). They
+	// default to orchestrator.registry and orchestrator.version.
+	AgentRegistry string `json:"agent_registry,omitempty"`
 	AgentVersion  string `json:"agent_version,omitempty"`
 	// AgentImage replaces the derived image reference entirely.
 	AgentImage string `json:"agent_image,omitempty"`
@@ -48,8 +54,8 @@ type Sandbox struct {
 	// Kata) for isolation from the node's kernel; empty: the default.
 	RuntimeClassName    string `json:"runtime_class_name,omitempty"`
 	ReadyTimeoutSeconds int    `json:"ready_timeout_seconds"`
-	StepTimeoutSeconds    int               `json:"step_timeout_seconds"`
-	IdleTimeoutSeconds    int               `json:"idle_timeout_seconds"`
+	StepTimeoutSeconds  int    `json:"step_timeout_seconds"`
+	IdleTimeoutSeconds  int    `json:"idle_timeout_seconds"`
 }
 
 // Resources are Kubernetes quantities for the sandbox's main container.
@@ -71,25 +77,19 @@ const GateUID = 65532
 
 // Orchestrator is the `orchestrator` block.
 type Orchestrator struct {
+	// Registry and Version name the orchestrator's image when it is not
+	// the one the binary was built as (a mirror: {registry}/agent-smith:
+	// {version}); sandboxes inject from that image too. Empty: the image
+	// the build stamped (internal/version.OwnImage).
 	Registry string `json:"registry,omitempty"`
 	Version  string `json:"version,omitempty"`
 	// RunsDir is where run artifacts are kept on the orchestrator pod.
 	RunsDir string `json:"runs_dir"`
 }
 
-// AgentType names an LLM provider.
+// AgentType names an LLM provider: a key of Kinds.Providers (llm/providers
+// holds the table).
 type AgentType string
-
-// The provider types an agent may have.
-const (
-	AgentAzureOpenAI AgentType = "azure_openai"
-	AgentOpenAI      AgentType = "openai"
-	AgentAnthropic   AgentType = "anthropic"
-	AgentGemini      AgentType = "gemini"
-	AgentOllama      AgentType = "ollama"
-	// AgentScripted replays a script file instead of calling a model.
-	AgentScripted AgentType = "scripted"
-)
 
 // Agent is one `agents.<name>` entry: an LLM provider and how to use it.
 type Agent struct {
@@ -98,28 +98,35 @@ type Agent struct {
 	Model string `json:"model,omitempty"`
 	// Endpoint is the provider's base URL (Azure resource, Ollama or an
 	// OpenAI-compatible server); empty means the provider's public API.
-	Endpoint   string `json:"endpoint,omitempty" redact:"url"`
-	Deployment string `json:"deployment,omitempty"`
-	APIVersion string `json:"api_version,omitempty"`
+	Endpoint string `json:"endpoint,omitempty" redact:"url"`
 	// APIKeySecret names the `secrets` entry holding the API key; empty
 	// means the provider takes no key.
-	APIKeySecret          string             `json:"api_key_secret,omitempty"`
-	ContextWindow         int                `json:"context_window"`
-	MaxOutputTokens       int                `json:"max_output_tokens"`
+	APIKeySecret string `json:"api_key_secret,omitempty"`
+	// ContextWindow and MaxOutputTokens (the output cap of every slot that
+	// sets none) are 0 when the file does not set them: the provider type
+	// decides then (llm/providers: the model catalog, or the server).
+	ContextWindow   int `json:"context_window,omitempty"`
+	MaxOutputTokens int `json:"max_output_tokens,omitempty"`
+	// ReasoningEffort is the reasoning effort of every slot that sets
+	// none; empty leaves the model's default.
+	ReasoningEffort       string             `json:"reasoning_effort,omitempty"`
 	RequestTimeoutSeconds int                `json:"request_timeout_seconds"`
 	Models                ModelSlots         `json:"models"`
 	Pricing               map[string]Pricing `json:"pricing,omitempty"`
 	Retry                 Retry              `json:"retry"`
 	Compaction            Compaction         `json:"compaction"`
-	// Script is the exchange script a scripted agent replays.
-	Script string `json:"script,omitempty"`
 	// RecordTo, when set, is a path the exchanges are recorded to for a
 	// later scripted replay.
 	RecordTo string `json:"record_to,omitempty"`
+	// Settings are the provider type's own keys of the block (Azure's
+	// deployment, a scripted agent's script), written beside the keys
+	// above; nil when the type has none.
+	Settings AgentSettings `json:"-"`
 }
 
 // ModelSlots picks a model per kind of work. After loading every slot is
-// filled: an empty slot takes the agent's model, deployment and output cap.
+// filled: an empty slot takes the agent's model, output cap and reasoning
+// effort (and, on Azure, deployment).
 type ModelSlots struct {
 	Planning      ModelSlot `json:"planning"`
 	Execution     ModelSlot `json:"execution"`
@@ -127,11 +134,19 @@ type ModelSlots struct {
 	Summarization ModelSlot `json:"summarization"`
 }
 
-// ModelSlot is one entry of ModelSlots.
+// All lists the slots, in the order planning, execution, review,
+// summarization.
+func (m *ModelSlots) All() []*ModelSlot {
+	return []*ModelSlot{&m.Planning, &m.Execution, &m.Review, &m.Summarization}
+}
+
+// ModelSlot is one entry of ModelSlots. Deployment applies only to
+// providers whose settings have a deployment key (Azure OpenAI).
 type ModelSlot struct {
 	Model           string `json:"model,omitempty"`
 	Deployment      string `json:"deployment,omitempty"`
 	MaxOutputTokens int    `json:"max_output_tokens,omitempty"`
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 }
 
 // Pricing is the USD price of a model per million tokens.
@@ -139,6 +154,9 @@ type Pricing struct {
 	InputPerMillion       float64 `json:"input_per_million"`
 	OutputPerMillion      float64 `json:"output_per_million"`
 	CachedInputPerMillion float64 `json:"cached_input_per_million"`
+	// CacheWritePerMillion bills input written to the prompt cache; 0
+	// bills it at the input price.
+	CacheWritePerMillion float64 `json:"cache_write_per_million,omitempty"`
 }
 
 // Retry is the backoff for throttled (429) and failed (5xx) provider calls.
@@ -190,35 +208,25 @@ type Repo struct {
 	TestCommand string `json:"test_command,omitempty"`
 }
 
-// TrackerType names a ticket tracker. It is also the {type} segment of the
+// TrackerType names a ticket tracker: a key of Kinds.Trackers
+// (trackers/connect holds the table). It is also the {type} segment of the
 // tracker's webhook paths.
 type TrackerType string
 
-// The tracker types.
-const (
-	TrackerGitHub      TrackerType = "github"
-	TrackerGitLab      TrackerType = "gitlab"
-	TrackerAzureDevOps TrackerType = "azure_devops"
-	TrackerJira        TrackerType = "jira"
-)
-
-// Tracker is one `trackers.<name>` entry.
+// Tracker is one `trackers.<name>` entry: the keys every tracker type has,
+// and the type's own in Settings.
 type Tracker struct {
 	Type TrackerType `json:"type"`
 	// URL is the API base: https://api.github.com (GitHub Enterprise:
 	// https://{host}/api/v3), the GitLab instance root, the Azure DevOps
-	// organization URL, the Jira site root. Defaulted for all but Jira.
-	URL          string `json:"url" redact:"url"`
-	Organization string `json:"organization,omitempty"`
+	// organization URL, the Jira site root. Types default it where they
+	// can.
+	URL string `json:"url" redact:"url"`
 	// Project holds the tickets: owner/repo on GitHub, the project path on
 	// GitLab, the project on Azure DevOps, the project key on Jira.
 	Project string `json:"project"`
 	// Auth names the `secrets` entry with the API token.
 	Auth string `json:"auth,omitempty"`
-	// Email is the Jira basic-auth user; without it the token is sent as a
-	// bearer token (an OAuth 2.0 access token). Only Jira Cloud is
-	// supported: the tracker speaks REST v3 and its search/jql endpoint.
-	Email string `json:"email,omitempty"`
 	// WebhookSecret verifies webhook deliveries. A tracker without one
 	// refuses webhooks.
 	WebhookSecret string   `json:"webhook_secret,omitempty" redact:"value"`
@@ -227,12 +235,13 @@ type Tracker struct {
 	// are open; empty leaves the state alone.
 	DoneStatus string `json:"done_status,omitempty"`
 	// TriggerLabels make a ticket a candidate (any one of them).
-	TriggerLabels       []string   `json:"trigger_labels"`
-	Polling             Polling    `json:"polling"`
-	ZeroMatchComment    bool       `json:"zero_match_comment"`
-	CloseTransitionName string     `json:"close_transition_name,omitempty"`
-	AgentUser           string     `json:"agent_user,omitempty"`
-	App                 *GitHubApp `json:"app,omitempty"`
+	TriggerLabels    []string `json:"trigger_labels"`
+	Polling          Polling  `json:"polling"`
+	ZeroMatchComment bool     `json:"zero_match_comment"`
+	// Settings are the tracker type's own keys of the block (Jira's email,
+	// GitHub's app), written beside the keys above; nil when the type has
+	// none. The tracker's package owns their type.
+	Settings TrackerSettings `json:"-"`
 }
 
 // Polling is a tracker's `polling` block.
@@ -241,14 +250,6 @@ type Polling struct {
 	IntervalSeconds int  `json:"interval_seconds"`
 	JitterPercent   int  `json:"jitter_percent"`
 	TimeoutSeconds  int  `json:"timeout_seconds"`
-}
-
-// GitHubApp authenticates a GitHub tracker as an App installation.
-type GitHubApp struct {
-	AppID          int64 `json:"app_id"`
-	InstallationID int64 `json:"installation_id"`
-	// PrivateKeySecret names the `secrets` entry with the PEM private key.
-	PrivateKeySecret string `json:"private_key_secret"`
 }
 
 // Pipeline names. Every pipeline a config mentions must be one of these.
@@ -267,12 +268,10 @@ type Project struct {
 	Repos             []string          `json:"repos"`
 	DefaultPipeline   string            `json:"default_pipeline"`
 	PipelineFromLabel map[string]string `json:"pipeline_from_label,omitempty"`
-	// Exactly one trigger block is set after loading: the one that fits
-	// the tracker's type (Trigger returns it).
-	GitHubTrigger        *Trigger        `json:"github_trigger,omitempty"`
-	GitLabTrigger        *Trigger        `json:"gitlab_trigger,omitempty"`
-	AzureDevOpsTrigger   *Trigger        `json:"azuredevops_trigger,omitempty"`
-	JiraTrigger          *Trigger        `json:"jira_trigger,omitempty"`
+	// TriggerBlock is the `trigger` block (or its alias of the tracker's
+	// type, such as github_trigger); after loading it is set whenever the
+	// tracker is (Trigger returns it).
+	TriggerBlock         *Trigger        `json:"trigger,omitempty"`
 	Sandbox              SandboxOverride `json:"sandbox"`
 	SkillsPath           string          `json:"skills_path,omitempty"`
 	CodingPrinciplesPath string          `json:"coding_principles_path"`
@@ -285,7 +284,7 @@ type Project struct {
 
 // Trigger decides which of a tracker's tickets belong to a project and how
 // they are handled. After loading every field is resolved against the
-// project and tracker (pipelines, done status, Jira assignee).
+// project and tracker (pipelines, done status, the type's own settings).
 type Trigger struct {
 	ProjectResolution ProjectResolution `json:"project_resolution"`
 	// TriggerStatuses limits triggering to tickets in these states; empty
@@ -295,16 +294,17 @@ type Trigger struct {
 	CommentKeyword    string            `json:"comment_keyword"`
 	PipelineFromLabel map[string]string `json:"pipeline_from_label,omitempty"`
 	DefaultPipeline   string            `json:"default_pipeline"`
-	// AssigneeName (Jira only): assigning a ticket to this user triggers.
-	AssigneeName string `json:"assignee_name,omitempty"`
+	// Settings are the tracker type's own keys of the block (Jira's
+	// assignee_name); nil when the type has none.
+	Settings TrackerSettings `json:"-"`
 }
 
 // Resolution strategies: how a ticket is matched to a project.
 const (
 	// ResolveByTag matches a ticket carrying the label/tag Value.
 	ResolveByTag = "tag"
-	// ResolveByAreaPath matches an Azure DevOps work item whose area path
-	// is Value or below it.
+	// ResolveByAreaPath matches a ticket whose area path is Value or below
+	// it (Azure DevOps work items).
 	ResolveByAreaPath = "area_path"
 	// ResolveByRepo matches tickets of the project's single repository.
 	ResolveByRepo = "repo"
@@ -322,7 +322,7 @@ type ProjectResolution struct {
 type SandboxOverride struct {
 	ToolchainImage string    `json:"toolchain_image,omitempty"`
 	Resources      Resources `json:"resources"`
-	AgentRegistry  string    `json:"agent_registry"`
+	AgentRegistry  string    `json:"agent_registry,omitempty"`
 	AgentVersion   string    `json:"agent_version,omitempty"`
 	RunAsRoot      *bool     `json:"run_as_root"`
 }

@@ -15,8 +15,7 @@ import (
 // ranges, URLs, Kubernetes quantities and every cross-reference. Problems
 // are recorded on l, all of them, and never repeat one already reported
 // for the same key while decoding.
-func validate(c *Config, l *loader) {
-	v := &validator{c: c, l: l, secretUses: map[string]string{}}
+func validate(v *validator) {
 	v.sandbox()
 	v.orchestrator()
 	v.agents()
@@ -59,6 +58,15 @@ func (v *validator) required(path, value string) bool {
 func (v *validator) positive(path string, n int) {
 	if n <= 0 {
 		v.fail(path, "must be greater than 0, got %d", n)
+	}
+}
+
+// positiveIfSet checks a number the file may leave out (0 then means: not
+// set), but not set to 0 or below. A value inherited from elsewhere is
+// checked where it is written.
+func (v *validator) positiveIfSet(path string, n int) {
+	if v.l.set[path] {
+		v.positive(path, n)
 	}
 }
 

@@ -47,7 +47,13 @@ func (v *validator) project(name string, p *Project) {
 	v.resources(at("sandbox.resources"), p.Sandbox.Resources, func(key string) bool {
 		return v.l.set[at("sandbox.resources."+key)]
 	})
-	v.required(at("sandbox.agent_registry"), p.Sandbox.AgentRegistry)
+	// Inherited values are checked where the file gives them.
+	if v.l.set[at("sandbox.agent_registry")] {
+		v.registry(at("sandbox.agent_registry"), p.Sandbox.AgentRegistry)
+	}
+	if v.l.set[at("sandbox.agent_version")] {
+		v.tag(at("sandbox.agent_version"), p.Sandbox.AgentVersion)
+	}
 	v.image(at("sandbox.toolchain_image"), p.Sandbox.ToolchainImage)
 	if p.Sandbox.RunAsRoot != nil && !*p.Sandbox.RunAsRoot && v.c.Sandbox.RunAsUser == 0 {
 		v.fail(at("sandbox.run_as_root"), "sandbox.run_as_user is 0 (root); a non-root project needs a non-zero run_as_user")
@@ -57,58 +63,53 @@ func (v *validator) project(name string, p *Project) {
 	}
 }
 
-// triggers checks that the project has exactly the trigger block that fits
-// its tracker, and that block's contents.
+// triggers checks the project's trigger block: one written under a tracker
+// type's alias must be its tracker's, and the contents must suit the
+// tracker's type.
 func (v *validator) triggers(path string, p *Project, t *Tracker) {
-	want := ""
-	for _, b := range p.triggerBlocks() {
-		if b.tracker == t.Type {
-			want = b.key
-		}
+	trig := p.TriggerBlock
+	kind, known := v.l.schema.Trackers[string(t.Type)]
+	if trig == nil || !known {
+		return
 	}
-	for _, b := range p.triggerBlocks() {
-		trig := *b.trigger
-		if trig == nil {
-			continue
+	bp := v.l.triggerPath(path)
+	if alias, aliased := v.l.schema.aliases[v.l.triggers[path].key]; aliased && alias != string(t.Type) {
+		want := "trigger"
+		if kind.TriggerAlias != "" {
+			want = kind.TriggerAlias + " or trigger"
 		}
-		bp := child(path, b.key)
-		if b.tracker != t.Type {
-			v.fail(bp, "tracker %s is of type %s; its projects take %s", v.quote(child(path, "tracker"), p.Tracker), t.Type, want)
-			continue
-		}
-		v.trigger(bp, p, t, trig)
+		v.fail(bp, "tracker %s is of type %s; its projects take %s", v.quote(child(path, "tracker"), p.Tracker), t.Type, want)
+		return
+	}
+	v.trigger(bp, p, kind, trig)
+	if trig.Settings != nil {
+		trig.Settings.Validate(Block{v, bp}, t)
 	}
 }
 
-func (v *validator) trigger(path string, p *Project, t *Tracker, trig *Trigger) {
+func (v *validator) trigger(path string, p *Project, kind TrackerKind, trig *Trigger) {
 	at := func(keys string) string { return keyPath(path, keys) }
 	res, rp := trig.ProjectResolution, at("project_resolution")
-	if v.oneOf(child(rp, "strategy"), res.Strategy, ResolveByTag, ResolveByAreaPath, ResolveByRepo) {
-		switch res.Strategy {
-		case ResolveByTag:
-			v.required(child(rp, "value"), res.Value)
-		case ResolveByAreaPath:
-			if t.Type != TrackerAzureDevOps {
-				v.fail(child(rp, "strategy"), "area_path only applies to azure_devops trackers")
-			} else {
-				v.required(child(rp, "value"), res.Value)
-			}
-		case ResolveByRepo:
+	if v.oneOf(child(rp, "strategy"), res.Strategy, v.l.schema.strategies...) {
+		switch {
+		case !slices.Contains(kind.strategies(), res.Strategy):
+			v.fail(child(rp, "strategy"), "%s only applies to %s trackers", res.Strategy, v.l.schema.supporters(res.Strategy))
+		case res.Strategy == ResolveByRepo:
 			switch {
 			case len(p.Repos) != 1:
 				v.fail(child(rp, "strategy"), "repo needs a project with exactly one repo, this one has %d", len(p.Repos))
 			case res.Value != p.Repos[0]:
 				v.fail(child(rp, "value"), "want the project's repo %s", v.quote(child(parent(path), "repos")+"[0]", p.Repos[0]))
 			}
+		default:
+			// A tag, an area path: the value names it.
+			v.required(child(rp, "value"), res.Value)
 		}
 	}
 	v.nonEmptyItems(at("trigger_statuses"), trig.TriggerStatuses)
 	v.pipeline(at("default_pipeline"), trig.DefaultPipeline)
 	for _, label := range slices.Sorted(maps.Keys(trig.PipelineFromLabel)) {
 		v.pipeline(child(at("pipeline_from_label"), label), trig.PipelineFromLabel[label])
-	}
-	if t.Type != TrackerJira {
-		v.onlyFor(at("assignee_name"), trig.AssigneeName, "jira_trigger")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -12,10 +13,9 @@ import (
 
 func (v *validator) sandbox() {
 	s := &v.c.Sandbox
-	if s.AgentImage == "" {
-		v.required("sandbox.agent_registry", s.AgentRegistry)
-	}
 	v.image("sandbox.agent_image", s.AgentImage)
+	v.registry("sandbox.agent_registry", s.AgentRegistry)
+	v.tag("sandbox.agent_version", s.AgentVersion)
 	if errs := validation.IsDNS1123Subdomain(s.SecretName); len(errs) > 0 {
 		v.fail("sandbox.secret_name", "%s is not a valid Secret name: %s", v.quote("sandbox.secret_name", s.SecretName), errs[0])
 	}
@@ -55,7 +55,28 @@ func (v *validator) image(p, ref string) {
 	}
 }
 
+// tagPattern is the OCI distribution spec's tag grammar.
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// tag checks an optional image tag (agent_version, orchestrator.version).
+func (v *validator) tag(p, tag string) {
+	if tag != "" && !tagPattern.MatchString(tag) {
+		v.fail(p, "%s is not an image tag: letters, digits, _ . - (at most 128, not starting with . or -)", v.quote(p, tag))
+	}
+}
+
+// registry checks an optional registry and namespace an image name is
+// put under ({registry}/agent-smith): no tag, digest, scheme or spaces.
+func (v *validator) registry(p, reg string) {
+	if reg != "" && (strings.ContainsAny(reg, " \t\r\n@") || strings.Contains(reg, "://") ||
+		strings.HasSuffix(reg, "/") || strings.HasPrefix(reg, "/")) {
+		v.fail(p, "%s is not a registry such as ghcr.io/acme (the image is {registry}/agent-smith)", v.quote(p, reg))
+	}
+}
+
 func (v *validator) orchestrator() {
+	v.registry("orchestrator.registry", v.c.Orchestrator.Registry)
+	v.tag("orchestrator.version", v.c.Orchestrator.Version)
 	if !path.IsAbs(v.c.Orchestrator.RunsDir) {
 		v.fail("orchestrator.runs_dir", "want an absolute path")
 	}

@@ -18,7 +18,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 const baseConfig = `
@@ -39,7 +42,7 @@ projects:
 `
 
 func buildSnapshot(data []byte) (*trackers.Snapshot, error) {
-	cfg, err := config.Parse(data, ConfigKey, nil)
+	cfg, err := config.Parse(data, ConfigKey, nil, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +61,7 @@ func TestConfigMapChangeIsReloadedAndAnInvalidOneRefused(t *testing.T) {
 	first, err := buildSnapshot([]byte(baseConfig))
 	g.Expect(err).NotTo(HaveOccurred())
 	current := trackers.NewCurrent(first)
-	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// The package runs many managers in one process; controller
 		// names are unique per process.

@@ -6,6 +6,7 @@
 // informers to agent-smith's labeled Pods and its one ConfigMap.
 //
 // Reconcilers read runs through small interfaces; the package must not
-// import the pipeline, the workers, the HTTP server or tracker
-// implementations.
+// import the pipeline, the workers, internal/* (the HTTP server, the
+// commands), llm, the local sandbox backend or anything that reaches a
+// tracker (its implementations, trackers/connect, trackers/intake).
 package controllers

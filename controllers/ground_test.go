@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	. "github.com/onsi/gomega"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -26,7 +27,7 @@ func TestLeaderElectionHoldsLeaseInNamespaceAndReleasesOnStop(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
 
-	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{
 		Metrics:                       metricsserver.Options{BindAddress: "0"},
 		LeaderElection:                true,
 		LeaderElectionID:              "agent-smith-leader",
@@ -85,7 +86,7 @@ func TestManagerCacheSeesOnlyAgentSmithPodsAndItsConfigMap(t *testing.T) {
 		g.Expect(c.Create(ctx, obj)).To(Succeed())
 	}
 
-	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   CacheOptions(ns, "agent-smith-config"),
 	})
@@ -107,7 +108,7 @@ func TestManagerCacheSeesOnlyAgentSmithPodsAndItsConfigMap(t *testing.T) {
 
 func newClient(t testing.TB) client.Client {
 	t.Helper()
-	c, err := client.New(cluster.Config, client.Options{})
+	c, err := client.New(testenv.SharedCluster(t).Config, client.Options{})
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/intake"
@@ -35,7 +36,7 @@ func (c *countingTracker) Candidates(context.Context) ([]trackers.Ticket, error)
 func pollingSnapshot(t trackers.Tracker) *trackers.Snapshot {
 	return &trackers.Snapshot{
 		Config: &config.Config{Trackers: map[string]*config.Tracker{
-			"acme": {Type: config.TrackerGitHub, Polling: config.Polling{Enabled: true, IntervalSeconds: 1, TimeoutSeconds: 5}},
+			"acme": {Type: "github", Polling: config.Polling{Enabled: true, IntervalSeconds: 1, TimeoutSeconds: 5}},
 		}},
 		Trackers: map[string]trackers.Tracker{"acme": t},
 	}
@@ -50,7 +51,7 @@ func TestOnlyTheLeaderPollsAndAStandbyTakesOverWhenItStops(t *testing.T) {
 
 	start := func(name string) (*countingTracker, ctrl.Manager, func()) {
 		tr := &countingTracker{}
-		mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+		mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{
 			Metrics:                       metricsserver.Options{BindAddress: "0"},
 			LeaderElection:                true,
 			LeaderElectionID:              "agent-smith-leader",
@@ -81,7 +82,7 @@ func TestOnlyTheLeaderPollsAndAStandbyTakesOverWhenItStops(t *testing.T) {
 // redis-server.
 func newRunStore(t *testing.T) *runs.Store {
 	t.Helper()
-	store, err := runs.NewStore(rds.Client(t), runs.Options{Prefix: "poller:" + t.Name() + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "poller:" + t.Name() + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
@@ -74,7 +75,7 @@ var benchAPI = func() *gateway.Gateway {
 // benchRunsToPods reports latency and rate of n runs entering
 // provisioning at once, and returns the rate in pods/s.
 func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
-	rds.Flush(b)
+	testenv.SharedRedis(b).Flush(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := benchClient(b)
@@ -84,7 +85,7 @@ func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
 	me := runs.Owner{Name: owner.Name, UID: string(owner.UID)}
 	cfg := sandboxTestConfig(b)
 
-	restCfg := protobuf(cluster.Config)
+	restCfg := protobuf(testenv.SharedCluster(b).Config)
 	if qps > 0 {
 		restCfg.QPS, restCfg.Burst = qps, int(qps*1.5)
 	}
@@ -96,7 +97,7 @@ func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
 	must(b, err)
 	var entered sync.Map // run id → time it entered provisioning
 	changes := NewRunChanges()
-	store, err := runs.NewStore(rds.Client(b), runs.Options{Prefix: cfg.Queue.RedisPrefix, BlockTimeout: 50 * time.Millisecond,
+	store, err := runs.NewStore(testenv.SharedRedis(b).Client(b), runs.Options{Prefix: cfg.Queue.RedisPrefix, BlockTimeout: 50 * time.Millisecond,
 		HeartbeatTTL: time.Hour, Notify: func(r runs.Run) {
 			if r.State == runs.StateProvisioning {
 				entered.Store(r.ID, time.Now())
@@ -105,8 +106,8 @@ func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
 		}})
 	must(b, err)
 	rec, err := NewSandboxReconciler(store, changes, trackers.NewCurrent(&trackers.Snapshot{Config: cfg}), kube.NewBoard(), mgr.GetEventRecorder("agent-smith-sandbox"),
-		SandboxOptions{Namespace: ns, Owner: me, Tokens: benchAPI.Tokens, APIURL: "https://10.0.3.7:8081", APICert: benchAPI.CertPEM(),
-			Version: "test", MaxConcurrentReconciles: workers})
+		SandboxOptions{Namespace: ns, Owner: me, Tokens: benchAPI.Tokens, APIURL: "https://10.0.3.7:8443", APICert: benchAPI.CertPEM(),
+			Image: "registry.test/agent-smith:test", MaxConcurrentReconciles: workers})
 	must(b, err)
 	must(b, rec.SetupWithManager(mgr))
 	done := make(chan error, 1)
@@ -169,7 +170,7 @@ func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
 // apiserver closes watches that fall behind under load, and the informer
 // resumes where it was.
 func watchCreations(b *testing.B, ctx context.Context, ns string, n int) <-chan map[string]time.Time {
-	c, err := cache.New(cluster.Config, cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}})
+	c, err := cache.New(testenv.SharedCluster(b).Config, cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}})
 	must(b, err)
 	inf, err := c.GetInformer(ctx, &corev1.Pod{})
 	must(b, err)
@@ -252,7 +253,7 @@ func reportLatencies(b *testing.B, lat []time.Duration, span time.Duration) floa
 }
 
 func benchClient(b *testing.B) client.Client {
-	c, err := client.New(protobuf(cluster.Config), client.Options{})
+	c, err := client.New(protobuf(testenv.SharedCluster(b).Config), client.Options{})
 	must(b, err)
 	return c
 }

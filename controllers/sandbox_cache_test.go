@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -32,7 +33,7 @@ func unrelatedPod(ns string, i int) *corev1.Pod {
 // what the cache lists in ns.
 func heapWith(t *testing.T, opts cache.Options, ns string) (uint64, int) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}, Cache: opts})
+	mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}, Cache: opts})
 	must(t, err)
 	stop := startManager(t, mgr)
 	defer stop()

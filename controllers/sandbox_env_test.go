@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,11 +23,14 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/kubelet"
+	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // The sandbox tests run the whole path for real: the run store in Redis
@@ -45,10 +46,12 @@ const (
 )
 
 // sandboxConfig is the agentsmith.yml of the sandbox tests: api gets the
-// generic image, web the python one.
+// generic image, web the python one, ui the node one named here.
 const sandboxConfig = `sandbox:
   agent_registry: registry.test
   ready_timeout_seconds: 60
+  toolchain_images:
+    node: registry.test/toolchains/node:22
 agents:
   claude:
     type: anthropic
@@ -63,6 +66,11 @@ repos:
     url: https://github.com/acme/web
     auth: github_token
     language: python
+  ui:
+    type: github
+    url: https://github.com/acme/ui
+    auth: github_token
+    language: node
 trackers:
   issues:
     type: github
@@ -84,31 +92,12 @@ secrets:
 func sandboxTestConfig(t testing.TB) *config.Config {
 	t.Helper()
 	env := map[string]string{"GITHUB_TOKEN": sandboxToken, "GITHUB_WEBHOOK_SECRET": "hook", "ANTHROPIC_API_KEY": "sk-ant-x"}
-	cfg, err := config.Parse([]byte(sandboxConfig), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse([]byte(sandboxConfig), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-var agentBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// agentBinary builds the agent-smith binary once per test process, into a
-// fixed place so that repeated test runs leave one file behind, not many.
-func agentBinary(t testing.TB) string {
-	t.Helper()
-	agentBuild.once.Do(func() {
-		agentBuild.path = filepath.Join(os.TempDir(), "agent-smith-envtest-kubelet", "agent-smith")
-		agentBuild.err = kubelet.BuildAgent(agentBuild.path)
-	})
-	if agentBuild.err != nil {
-		t.Fatal(agentBuild.err)
-	}
-	return agentBuild.path
 }
 
 // sandboxEnv is one orchestrator replica with the sandbox backend, in a
@@ -146,9 +135,9 @@ type sandboxEnvOptions struct {
 
 func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
 	t.Helper()
-	agent := agentBinary(t)
-	rds.Flush(t)
-	e := &sandboxEnv{t: t, c: newClient(t), rdb: rds.Client(t), cfg: sandboxTestConfig(t), board: kube.NewBoard(), logs: &syncBuffer{}}
+	agent := testenv.AgentBinary(t)
+	testenv.SharedRedis(t).Flush(t)
+	e := &sandboxEnv{t: t, c: newClient(t), rdb: testenv.SharedRedis(t).Client(t), cfg: sandboxTestConfig(t), board: kube.NewBoard(), logs: &syncBuffer{}}
 	if o.readyTimeout > 0 {
 		e.cfg.Sandbox.ReadyTimeoutSeconds = o.readyTimeout
 	}
@@ -168,7 +157,7 @@ func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
 			t.Logf("orchestrator log:\n%s", e.logs.String())
 		}
 	})
-	mgr, err := ctrl.NewManager(cluster.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(testenv.SharedCluster(t).Config, ctrl.Options{
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// The package runs many managers in one process; controller
 		// names are unique per process.
@@ -185,7 +174,7 @@ func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
 	e.store = store
 	e.rec, err = NewSandboxReconciler(store, e.changes, trackers.NewCurrent(&trackers.Snapshot{Config: e.cfg}), e.board, mgr.GetEventRecorder("agent-smith-sandbox"), SandboxOptions{
 		Namespace: e.ns, Owner: e.owner, Tokens: e.api.Tokens, APIURL: e.api.url, APICert: e.api.CertPEM(),
-		Version: "test", ResyncInterval: o.resync,
+		Image: "registry.test/agent-smith:test", ResyncInterval: o.resync,
 	})
 	must(t, err)
 	must(t, e.rec.SetupWithManager(mgr))
@@ -201,7 +190,7 @@ func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
 // binary; containers run as their pods' users when the tests run as root.
 func (e *sandboxEnv) startKubelet() {
 	var err error
-	e.kubelet, err = kubelet.Start(cluster.Config, kubelet.Options{
+	e.kubelet, err = kubelet.Start(testenv.SharedCluster(e.t).Config, kubelet.Options{
 		Namespace: e.ns, Entrypoints: map[string][]string{sandboxAgentImage: {e.agent}}, RunAsPodUsers: true, Log: e.log.WithName("kubelet"),
 	})
 	must(e.t, err)
@@ -233,7 +222,7 @@ func startSandboxAPI(t testing.TB) sandboxAPI {
 func testBuilder(t testing.TB, ns string, owner runs.Owner) *kube.Builder {
 	t.Helper()
 	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: ns, OwnerName: owner.Name, OwnerUID: owner.UID,
-		APIURL: "https://10.0.3.7:8081", APICert: []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), Version: "test"})
+		APIURL: "https://10.0.3.7:8443", APICert: []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), Image: "registry.test/agent-smith:test"})
 	must(t, err)
 	return b
 }
@@ -274,7 +263,7 @@ func (e *sandboxEnv) takeRun(id string, owner runs.Owner) runs.Run {
 func (e *sandboxEnv) builder(owner runs.Owner) *kube.Builder {
 	e.t.Helper()
 	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: e.ns, OwnerName: owner.Name, OwnerUID: owner.UID,
-		APIURL: e.api.url, APICert: e.api.CertPEM(), Version: "test"})
+		APIURL: e.api.url, APICert: e.api.CertPEM(), Image: "registry.test/agent-smith:test"})
 	must(e.t, err)
 	return b
 }

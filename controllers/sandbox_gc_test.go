@@ -22,7 +22,7 @@ import (
 // ends.
 func startGarbageCollector(t *testing.T) {
 	t.Helper()
-	user, err := cluster.Env.AddUser(envtest.User{Name: "kube-controller-manager", Groups: []string{"system:masters"}}, nil)
+	user, err := testenv.SharedCluster(t).Env.AddUser(envtest.User{Name: "kube-controller-manager", Groups: []string{"system:masters"}}, nil)
 	must(t, err)
 	kubeconfig, err := user.KubeConfig()
 	must(t, err)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
@@ -58,7 +59,7 @@ func TestDuplicateRunEventsNeverCreateTwinsOrChurn(t *testing.T) {
 	e := startSandboxEnv(t, sandboxEnvOptions{resync: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	wc, err := client.NewWithWatch(cluster.Config, client.Options{})
+	wc, err := client.NewWithWatch(testenv.SharedCluster(t).Config, client.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	w, err := wc.Watch(ctx, &corev1.PodList{}, client.InNamespace(e.ns), client.MatchingLabels{kube.LabelComponent: kube.ComponentSandbox})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -160,7 +161,7 @@ func TestParkedRunHoldsNoPodAndResumesWithFreshSandboxes(t *testing.T) {
 	g.Expect(e.prov.Release(ctx, run.ID)).To(Succeed())
 	g.Eventually(e.podNames(run.ID)).WithTimeout(30*time.Second).Should(BeEmpty(), "a parked run holds no pod")
 
-	_, err = e.store.Resume(ctx, run.ID, map[string]string{"answer": "yes"})
+	_, err = e.store.Resume(ctx, run.ID, runs.Answer{Text: "yes", Author: "alice"})
 	g.Expect(err).NotTo(HaveOccurred())
 	resumed := e.takeRun(run.ID, e.owner)
 	g.Expect(resumed.Attempt).To(Equal(2))

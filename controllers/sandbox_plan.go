@@ -64,23 +64,38 @@ type sandboxReport struct {
 // Other replicas' pods are otherwise theirs to handle.
 func planSandboxes(s sandboxState) sandboxPlan {
 	var p sandboxPlan
-	mine := func(pod *corev1.Pod) bool { return kube.OwnedBy(pod, s.me.Name, s.me.UID) }
 	if why := notProvisioning(s); why != "" {
 		p.forget = true
 		for i := range s.pods {
-			if pod := &s.pods[i]; mine(pod) && pod.DeletionTimestamp == nil {
+			if pod := &s.pods[i]; s.mine(pod) && pod.DeletionTimestamp == nil {
 				p.remove = append(p.remove, podRemoval{pod, why})
 			}
 		}
 		return p
 	}
+	current, occupied := sortPods(s, &p)
+	var failures []string
+	for _, repo := range s.run.Repos {
+		if f := planRepo(s, &p, repo, current[repo], occupied[repo]); f != "" {
+			failures = append(failures, fmt.Sprintf("sandbox of repo %s: %s", repo, f))
+		}
+	}
+	p.failRun = strings.Join(failures, "; ")
+	return p
+}
+
+func (s sandboxState) mine(pod *corev1.Pod) bool { return kube.OwnedBy(pod, s.me.Name, s.me.UID) }
+
+// sortPods finds the pod of the current attempt of each repository
+// (current) and the repositories whose pod name is taken (occupied), and
+// plans the removal of the pods that do not belong.
+func sortPods(s sandboxState, p *sandboxPlan) (current map[string]*corev1.Pod, occupied map[string]bool) {
 	run := s.run
 	wanted := map[string]string{} // pod name → repo
 	for _, repo := range run.Repos {
 		wanted[kube.PodName(run.ID, repo)] = repo
 	}
-	current := map[string]*corev1.Pod{} // repo → its pod of this attempt
-	occupied := map[string]bool{}       // repo → a pod holds its name
+	current, occupied = map[string]*corev1.Pod{}, map[string]bool{}
 	for i := range s.pods {
 		pod := &s.pods[i]
 		repo, ok := wanted[pod.Name]
@@ -92,11 +107,11 @@ func planSandboxes(s sandboxState) sandboxPlan {
 		switch {
 		case pod.DeletionTimestamp != nil:
 			continue // on its way out; its deletion brings us back
-		case !ok && !mine(pod):
+		case !ok && !s.mine(pod):
 			continue
 		case !ok:
 			why = "not a repository of the run"
-		case !mine(pod):
+		case !s.mine(pod):
 			why = fmt.Sprintf("left by replica %s; run %s is now provisioned by %s", pod.Labels[kube.LabelOwner], run.ID, s.me.Name)
 		case pod.Annotations[kube.AnnotationJob] != job:
 			why = fmt.Sprintf("of job %s; the run is at attempt %d", pod.Annotations[kube.AnnotationJob], run.Attempt)
@@ -106,54 +121,57 @@ func planSandboxes(s sandboxState) sandboxPlan {
 		}
 		p.remove = append(p.remove, podRemoval{pod, why})
 	}
-	var failures []string
-	for _, repo := range run.Repos {
-		job := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Repo: repo}.JobID()
-		known, hasRecord := run.Sandboxes[repo]
-		if hasRecord && known.Attempt != run.Attempt {
-			known, hasRecord = runs.SandboxStatus{}, false
-		}
-		pod, ok := current[repo]
-		if !ok {
-			switch {
-			case occupied[repo]:
-				// Wait for the old pod to go.
-			case hasRecord && known.Phase == runs.SandboxReady:
-				// A new pod would have an empty work tree under the same
-				// job: the run's work is lost.
-				reason := "its pod was deleted while the run was using it"
-				p.failed = append(p.failed, sandboxReport{repo: repo, job: job, reason: reason, record: true})
-				failures = append(failures, fmt.Sprintf("sandbox of repo %s: %s", repo, reason))
-			case hasRecord && known.Phase == runs.SandboxFailed:
-				p.failed = append(p.failed, sandboxReport{repo: repo, job: job, reason: known.Reason})
-			default:
-				p.create = append(p.create, repo)
-			}
-			continue
-		}
-		d := diagnose(pod, s.now, s.readyTimeout)
+	return current, occupied
+}
+
+// planRepo decides about the sandbox of one repository, whose pod of the
+// current attempt is pod (nil when it has none), and returns why the run
+// fails because of it, if it does.
+func planRepo(s sandboxState, p *sandboxPlan, repo string, pod *corev1.Pod, occupied bool) (failure string) {
+	run := s.run
+	job := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Repo: repo}.JobID()
+	known, hasRecord := run.Sandboxes[repo]
+	if hasRecord && known.Attempt != run.Attempt {
+		known, hasRecord = runs.SandboxStatus{}, false
+	}
+	if pod == nil {
 		switch {
-		case d.health == healthReady:
-			p.ready = append(p.ready, sandboxReport{repo: repo, job: job, pod: pod, record: !hasRecord || known.Phase != runs.SandboxReady})
-		case d.health == healthExited && hasRecord && known.Phase == runs.SandboxReady:
-			// The agent was shut down (Release): the run is finishing.
-		case d.health == healthExited:
-			d.reason = "the agent exited before the sandbox was ready"
-			fallthrough
-		case d.health == healthFailed:
-			fresh := !hasRecord || known.Phase != runs.SandboxFailed
-			p.failed = append(p.failed, sandboxReport{repo: repo, job: job, pod: pod, reason: d.reason, record: fresh})
-			if fresh {
-				failures = append(failures, fmt.Sprintf("sandbox of repo %s: %s", repo, d.reason))
-			}
+		case occupied:
+			// Wait for the old pod to go.
+		case hasRecord && known.Phase == runs.SandboxReady:
+			// A new pod would have an empty work tree under the same
+			// job: the run's work is lost.
+			reason := "its pod was deleted while the run was using it"
+			p.failed = append(p.failed, sandboxReport{repo: repo, job: job, reason: reason, record: true})
+			return reason
+		case hasRecord && known.Phase == runs.SandboxFailed:
+			p.failed = append(p.failed, sandboxReport{repo: repo, job: job, reason: known.Reason})
 		default:
-			if p.requeueAfter == 0 || d.retryIn < p.requeueAfter {
-				p.requeueAfter = d.retryIn
-			}
+			p.create = append(p.create, repo)
+		}
+		return ""
+	}
+	d := diagnose(pod, s.now, s.readyTimeout)
+	switch {
+	case d.health == healthReady:
+		p.ready = append(p.ready, sandboxReport{repo: repo, job: job, pod: pod, record: !hasRecord || known.Phase != runs.SandboxReady})
+	case d.health == healthExited && hasRecord && known.Phase == runs.SandboxReady:
+		// The agent was shut down (Release): the run is finishing.
+	case d.health == healthExited:
+		d.reason = "the agent exited before the sandbox was ready"
+		fallthrough
+	case d.health == healthFailed:
+		fresh := !hasRecord || known.Phase != runs.SandboxFailed
+		p.failed = append(p.failed, sandboxReport{repo: repo, job: job, pod: pod, reason: d.reason, record: fresh})
+		if fresh {
+			return d.reason
+		}
+	default:
+		if p.requeueAfter == 0 || d.retryIn < p.requeueAfter {
+			p.requeueAfter = d.retryIn
 		}
 	}
-	p.failRun = strings.Join(failures, "; ")
-	return p
+	return ""
 }
 
 // notProvisioning says why this replica provisions no sandbox for the run

@@ -45,8 +45,8 @@ type SandboxOptions struct {
 	// it (see kube.BuilderParams).
 	APIURL  string
 	APICert []byte
-	// Version is the orchestrator's version, the agent image's default tag.
-	Version string
+	// Image is the orchestrator's own image, the agent image's default.
+	Image string
 	// MaxConcurrentReconciles bounds the runs reconciled at once; default
 	// 16. A reconcile mostly waits on Redis and the apiserver, and the
 	// benchmark creates pods faster with 16 or 32 workers than with 8.
@@ -104,7 +104,7 @@ func NewSandboxReconciler(store SandboxStore, changes *RunChanges, current *trac
 	}
 	b, err := kube.NewBuilder(kube.BuilderParams{
 		Namespace: opts.Namespace, OwnerName: opts.Owner.Name, OwnerUID: opts.Owner.UID,
-		APIURL: opts.APIURL, APICert: opts.APICert, Version: opts.Version,
+		APIURL: opts.APIURL, APICert: opts.APICert, Image: opts.Image,
 	})
 	if err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (r *SandboxReconciler) create(ctx context.Context, snap *trackers.Snapshot,
 	var errs []error
 	for _, repo := range plan.create {
 		spec := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Project: run.Project, Repo: repo,
-			Branch: runs.BranchFor(run.Ticket), Language: run.Context[kube.LanguageContextKey(repo)]}
+			Branch: runs.BranchFor(run.Ticket)}
 		pod, err := r.builder.Pod(snap.Config, spec)
 		if err != nil {
 			plan.failed = append(plan.failed, sandboxReport{repo: repo, job: spec.JobID(), reason: err.Error(), record: true})

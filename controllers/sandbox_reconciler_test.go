@@ -68,3 +68,20 @@ func TestRunWithTwoReposGetsTwoExactPodsWhoseAgentsAnswerAndNothingIsLeftAtTheEn
 	g.Eventually(func(g Gomega) []string { return e.eventReasons(g, kube.PodName(run.ID, "api")) }).WithTimeout(10*time.Second).Should(
 		ContainElements(ReasonSandboxCreated, ReasonSandboxReady, ReasonSandboxDeleted), "kubectl describe tells the story")
 }
+
+// The language comes from the configuration: the pod is created before
+// the checkout, so nothing detected in the files could pick the image.
+func TestRepoWithLanguageNodeRunsInTheNodeToolchainImage(t *testing.T) {
+	g := NewWithT(t)
+	e := startSandboxEnv(t, sandboxEnvOptions{})
+	run := e.startRun("acme/ui#1", "ui")
+
+	sbs, err := e.provision(run)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(sbs).To(HaveKey("ui"))
+	pod := e.pods(g, run.ID)[kube.PodName(run.ID, "ui")]
+	g.Expect(pod.Spec.Containers).To(ContainElement(And(
+		HaveField("Name", kube.MainContainer), HaveField("Image", "registry.test/toolchains/node:22"))),
+		"sandbox.toolchain_images.node")
+	g.Expect(e.prov.Release(context.Background(), run.ID)).To(Succeed())
+}

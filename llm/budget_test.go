@@ -38,7 +38,7 @@ func TestALongPromptPricesTheWholeCallAtTheLongRates(t *testing.T) {
 	g.Expect(price.Cost(llm.Usage{InputTokens: 272_001, OutputTokens: 1000})).To(BeNumerically("~", 272_001*4/1e6+0.015, 1e-9))
 }
 
-func TestPriceLookupTakesTheTableByLongestPrefixThenTheCatalog(t *testing.T) {
+func TestPriceLookupTakesTheTableBySnapshotThenTheCatalog(t *testing.T) {
 	table := map[string]config.Pricing{
 		"gpt-4.1":      {InputPerMillion: 2.2},
 		"gpt-4.1-mini": {InputPerMillion: 0.4},
@@ -48,6 +48,7 @@ func TestPriceLookupTakesTheTableByLongestPrefixThenTheCatalog(t *testing.T) {
 		"gpt-4.1-2025-04-14":      2.2,
 		"gpt-4.1-mini-2025-04-14": 0.4,
 		"gpt-4o":                  2.5, // from the catalog
+		"gpt-4.1-nano":            0.1, // a neighbour of gpt-4.1, not a snapshot: the catalog's
 		"my-finetune":             0,
 	} {
 		p := llm.PriceFor(table, model)

@@ -25,4 +25,7 @@
 //
 // Prices come from the agent's pricing table, else the built-in catalog
 // (llm/catalog), which also holds the models' limits.
+//
+// Of agent-smith it imports config and llm/catalog; never runs, trackers,
+// sandbox or controllers: the pipeline hands it the tools and the budget.
 package llm

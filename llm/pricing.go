@@ -1,8 +1,6 @@
 package llm
 
 import (
-	"strings"
-
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/llm/catalog"
 )
@@ -44,29 +42,34 @@ func (p Price) Cost(u Usage) float64 {
 		float64(u.OutputTokens)*p.OutputPerMillion) / 1e6
 }
 
-// PriceFor prices model: the agent's pricing table first, where an exact
-// key wins, else the longest key the model name starts with, so that a
-// dated model version ("gpt-4.1-2025-04-14") takes its family's price
-// ("gpt-4.1"); then the built-in catalog.
+// PriceFor prices model: the agent's pricing table first (TablePricing),
+// then the built-in catalog.
 func PriceFor(table map[string]config.Pricing, model string) Price {
-	best, found := "", false
-	for key := range table {
-		if key == model {
-			best, found = key, true
-			break
-		}
-		if strings.HasPrefix(model, key) && len(key) > len(best) {
-			best, found = key, true
-		}
-	}
-	if found {
-		p := table[best]
-		return Price{InputPerMillion: p.InputPerMillion, OutputPerMillion: p.OutputPerMillion, CachedInputPerMillion: p.CachedInputPerMillion, Known: true}
+	if p, ok := TablePricing(table, model); ok {
+		return Price{InputPerMillion: p.InputPerMillion, OutputPerMillion: p.OutputPerMillion, CachedInputPerMillion: p.CachedInputPerMillion,
+			CacheWritePerMillion: p.CacheWritePerMillion, Known: true}
 	}
 	if e, ok := catalog.Find(model); ok {
 		return CatalogPrice(e.Price)
 	}
 	return Price{}
+}
+
+// TablePricing is model's entry of an agent's pricing table: an exact key
+// wins, else the longest key model is a dated or versioned name of, so
+// that "gpt-4.1-2025-04-14" takes the price of "gpt-4.1", and
+// "gpt-4.1-mini" does not.
+func TablePricing(table map[string]config.Pricing, model string) (config.Pricing, bool) {
+	best, found := "", false
+	for key := range table {
+		if key == model {
+			return table[key], true
+		}
+		if catalog.NamesModel(model, key) && len(key) > len(best) {
+			best, found = key, true
+		}
+	}
+	return table[best], found
 }
 
 // CatalogPrice is a catalog price as the budget bills it.

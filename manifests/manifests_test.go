@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,20 +21,13 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
-var cluster *testenv.Cluster
-
-func TestMain(m *testing.M) {
-	var err error
-	if cluster, err = testenv.StartCluster(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = cluster.Stop()
-	os.Exit(code)
-}
+// The tests that apply the manifests share an envtest control plane
+// (testenv.SharedCluster); the ones that read them need none.
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // objects decodes every document of the Kustomize base, in its order.
 func objects(t *testing.T) []*unstructured.Unstructured {
@@ -127,7 +119,7 @@ func TestEveryObjectOfTheSeedIsThere(t *testing.T) {
 // often as the test runs).
 func TestManifestsApplyToARealAPIServer(t *testing.T) {
 	g := NewWithT(t)
-	c, err := client.New(cluster.Config, client.Options{})
+	c, err := client.New(testenv.SharedCluster(t).Config, client.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, u := range objects(t) {
 		g.Expect(c.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("kubectl"), client.ForceOwnership)).
@@ -139,7 +131,7 @@ func TestManifestsApplyToARealAPIServer(t *testing.T) {
 // the restricted Pod Security profile (as the base's namespace does).
 func TestPodTemplatesAreAdmittedUnderRestrictedPodSecurity(t *testing.T) {
 	g := NewWithT(t)
-	c, err := client.New(cluster.Config, client.Options{})
+	c, err := client.New(testenv.SharedCluster(t).Config, client.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
 	ns := &corev1.Namespace{}
@@ -177,7 +169,8 @@ func TestConfigMapHoldsAValidConfig(t *testing.T) {
 	cm := find(t, "ConfigMap", "agent-smith-config", &corev1.ConfigMap{})
 	data := cm.Data["agentsmith.yml"]
 	env := map[string]string{"AZURE_OPENAI_API_KEY": "k", "AZURE_DEVOPS_TOKEN": "t", "AZURE_DEVOPS_WEBHOOK_SECRET": "s"}
-	cfg, err := config.Parse([]byte(data), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse([]byte(data), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(cfg.Projects).To(HaveKey("azuredevops-todolist"))
 

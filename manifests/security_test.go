@@ -15,8 +15,10 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 func selects(g Gomega, sel metav1.LabelSelector, set map[string]string) bool {
@@ -48,10 +50,10 @@ trackers: {issues: {type: github, project: acme/api, auth: gh}}
 projects: {p: {agent: replay, tracker: issues, repos: [api]}}
 skills: {source: default, version: v3.0.1}
 secrets: {gh: token}
-`), "agentsmith.yml", nil)
+`), "agentsmith.yml", func(string) (string, bool) { return "", false }, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	g.Expect(err).NotTo(HaveOccurred())
 	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: "agent-smith", OwnerName: "o", OwnerUID: "u",
-		APIURL: "https://10.0.0.7:8081", APICert: []byte("cert"), Version: "1"})
+		APIURL: "https://10.0.0.7:8443", APICert: []byte("cert"), Image: "registry.test/agent-smith:1"})
 	g.Expect(err).NotTo(HaveOccurred())
 	pod, err := b.Pod(cfg, kube.Spec{RunID: "20261128-000000-abcd", Attempt: 1, Project: "p", Repo: "api", Branch: runs.BranchFor("1")})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -68,7 +70,7 @@ secrets: {gh: token}
 	g.Expect(selects(g, *p.Ingress[0].From[0].PodSelector, orchestrator)).To(BeTrue())
 	g.Expect(selects(g, *p.Ingress[0].From[0].PodSelector, sandbox)).To(BeFalse(), "sandboxes never reach Redis")
 
-	// The orchestrator: 8080 from anywhere (the Ingress), 8081 from
+	// The orchestrator: 8080 from anywhere (the Ingress), 8443 from
 	// sandboxes only.
 	p = find(t, "NetworkPolicy", "agent-smith-orchestrator", &networkingv1.NetworkPolicy{}).Spec
 	g.Expect(selects(g, p.PodSelector, orchestrator)).To(BeTrue())
@@ -77,7 +79,7 @@ secrets: {gh: token}
 		switch ports(rule.Ports)[0] {
 		case 8080:
 			g.Expect(rule.From).To(BeEmpty())
-		case 8081:
+		case 8443:
 			g.Expect(rule.From).To(HaveLen(1))
 			g.Expect(selects(g, *rule.From[0].PodSelector, sandbox)).To(BeTrue())
 			g.Expect(selects(g, *rule.From[0].PodSelector, orchestrator)).To(BeFalse())
@@ -86,9 +88,9 @@ secrets: {gh: token}
 		}
 	}
 	deploy := find(t, "Deployment", "agent-smith-orchestrator", &appsv1.Deployment{})
-	g.Expect(deploy.Spec.Template.Spec.Containers[0].Ports).To(ContainElement(HaveField("ContainerPort", int32(8081))))
+	g.Expect(deploy.Spec.Template.Spec.Containers[0].Ports).To(ContainElement(HaveField("ContainerPort", int32(8443))))
 
-	// Sandboxes: nothing in; out only to the orchestrator's 8081, DNS,
+	// Sandboxes: nothing in; out only to the orchestrator's 8443, DNS,
 	// and 443 outside link-local (metadata endpoints).
 	p = find(t, "NetworkPolicy", "agent-smith-sandboxes", &networkingv1.NetworkPolicy{}).Spec
 	g.Expect(selects(g, p.PodSelector, sandbox)).To(BeTrue())
@@ -97,14 +99,14 @@ secrets: {gh: token}
 	var out []int32
 	for _, rule := range p.Egress {
 		out = append(out, ports(rule.Ports)...)
-		if slices.Contains(ports(rule.Ports), 8081) {
+		if slices.Contains(ports(rule.Ports), 8443) {
 			g.Expect(selects(g, *rule.To[0].PodSelector, orchestrator)).To(BeTrue())
 		}
 		if slices.Contains(ports(rule.Ports), 443) {
 			g.Expect(rule.To[0].IPBlock.Except).To(ContainElement("169.254.0.0/16"))
 		}
 	}
-	g.Expect(out).To(ConsistOf(int32(8081), int32(53), int32(53), int32(443)))
+	g.Expect(out).To(ConsistOf(int32(8443), int32(53), int32(53), int32(443)))
 	g.Expect(out).NotTo(ContainElement(int32(6379)))
 }
 
@@ -142,9 +144,7 @@ func TestTheOrchestratorHasRedisCredentialsAndWritesButNeverReadsSecrets(t *test
 // none of the admin commands; memory is capped without eviction.
 func TestRedisAsShippedRefusesClientsWithoutTheSecret(t *testing.T) {
 	g := NewWithT(t)
-	rds, err := testenv.StartRedis(testenv.WithShippedConfig())
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(rds.Stop)
+	rds := testenv.OwnRedis(t, testenv.WithShippedConfig())
 	ctx := context.Background()
 
 	anonymous := testenv.RedisClient(t, rds.Addr, "", "")

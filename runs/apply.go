@@ -48,9 +48,9 @@ func (s *Store) HandBack(ctx context.Context, id string, attempt int) (Run, erro
 }
 
 // Resume queues a run parked in awaiting_input again, with the same id, its
-// ticket claim kept, and answers merged into its context.
-func (s *Store) Resume(ctx context.Context, id string, answers map[string]string) (Run, error) {
-	return s.Apply(ctx, id, EventResume, Update{Context: answers})
+// ticket claim kept, and the answer to its questions recorded.
+func (s *Store) Resume(ctx context.Context, id string, answer Answer) (Run, error) {
+	return s.Apply(ctx, id, EventResume, Update{Answer: &answer})
 }
 
 func (s *Store) apply(ctx context.Context, id, plan string, ev Event, u Update) (Run, error) {

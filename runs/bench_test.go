@@ -17,7 +17,7 @@ import (
 // BenchmarkSubmit measures runs/s through the whole webhook path — delivery
 // dedup, ticket claim, run creation, enqueue — from parallel clients.
 func BenchmarkSubmit(b *testing.B) {
-	server.Flush(b)
+	server(b).Flush(b)
 	s, _ := newStore(b, Options{})
 	ctx := context.Background()
 	var n atomic.Int64
@@ -42,7 +42,7 @@ func BenchmarkSubmit(b *testing.B) {
 // blocked consumer holding the started run, with two consumers (separate
 // stores and connections, as two replicas) waiting on the queue.
 func BenchmarkSubmitToDequeue(b *testing.B) {
-	server.Flush(b)
+	server(b).Flush(b)
 	opts := Options{BlockTimeout: 100 * time.Millisecond}
 	a, _ := newStore(b, opts)
 	opts.Prefix = a.opts.Prefix
@@ -95,7 +95,7 @@ func BenchmarkMemoryPer1000QueuedRuns(b *testing.B) {
 	var total int64
 	for range b.N {
 		b.StopTimer()
-		server.Flush(b)
+		server(b).Flush(b)
 		s, rdb := newStore(b, Options{})
 		warm := ticket(-1)
 		if _, err := s.Submit(ctx, warm); err != nil { // loads the script

@@ -12,4 +12,7 @@
 //
 // On Redis Cluster the prefix must carry a hash tag (e.g. "{agentsmith}:")
 // because the scripts touch several keys of one run together.
+//
+// It must not import the pipeline, the workers, trackers, llm or
+// controllers: they build on it.
 package runs

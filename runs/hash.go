@@ -16,35 +16,48 @@ import (
 // prefixed fields so a merge is a plain HSET. The scripts also keep "entry",
 // the run's current queue entry id, which never leaves the store.
 const (
-	fID          = "id"
-	fProject     = "project"
-	fPipeline    = "pipeline"
-	fTracker     = "tracker"
-	fTicket      = "ticket"
-	fTicketURL   = "ticketUrl"
-	fTicketTitle = "ticketTitle"
-	fLabels      = "labels"
-	fRepos       = "repos"
-	fDeliveryID  = "deliveryId"
-	fState       = "state"
-	fStep        = "step"
-	fAttempt     = "attempt"
-	fReclaims    = "reclaims"
-	fOwner       = "owner"
-	fOwnerUID    = "ownerUid"
-	fError       = "error"
-	fStatus      = "statusCommentId"
-	fInput       = "inputTokens"
-	fOutput      = "outputTokens"
-	fCost        = "costUsd"
-	fCreatedAt   = "createdAt"
-	fUpdatedAt   = "updatedAt"
-	fStartedAt   = "startedAt"
-	fFinishedAt  = "finishedAt"
+	fID               = "id"
+	fProject          = "project"
+	fPipeline         = "pipeline"
+	fTracker          = "tracker"
+	fTicket           = "ticket"
+	fTicketURL        = "ticketUrl"
+	fTicketTitle      = "ticketTitle"
+	fLabels           = "labels"
+	fRepos            = "repos"
+	fDeliveryID       = "deliveryId"
+	fState            = "state"
+	fStep             = "step"
+	fAttempt          = "attempt"
+	fReclaims         = "reclaims"
+	fOwner            = "owner"
+	fOwnerUID         = "ownerUid"
+	fError            = "error"
+	fStatus           = "statusCommentId"
+	fQuestionsComment = "questionsCommentId"
+	fInput            = "inputTokens"
+	fOutput           = "outputTokens"
+	fCost             = "costUsd"
+	fCreatedAt        = "createdAt"
+	fUpdatedAt        = "updatedAt"
+	fStartedAt        = "startedAt"
+	fFinishedAt       = "finishedAt"
 
 	prPrefix      = "pr."
-	ctxPrefix     = "ctx."
 	sandboxPrefix = "sandbox."
+
+	// What intake and the pipeline tell each other about a run. The names
+	// are those of the free-form "ctx." map these fields replaced, so runs
+	// stored before decode as they were, and a replica of the previous
+	// version reads the runs this one writes. Other "ctx." fields are
+	// ignored.
+	fTrigger        = "ctx.trigger"
+	fTriggerComment = "ctx.comment"
+	fDoneStatus     = "ctx.doneStatus"
+	fQuestions      = "ctx.questions"
+	fQuestionRound  = "ctx.questionRounds"
+	fAnswer         = "ctx.answer"
+	fAnswerBy       = "ctx.answerBy"
 )
 
 // submissionFields are the hash fields Submit writes besides the ones the
@@ -66,9 +79,9 @@ func submissionFields(id string, sub Submission) ([]any, error) {
 	kv = appendSet(kv, fTicketURL, redact(sub.TicketURL))
 	kv = appendSet(kv, fTicketTitle, redact(sub.TicketTitle))
 	kv = appendSet(kv, fDeliveryID, sub.DeliveryID)
-	for k, v := range redactMap(sub.Context) {
-		kv = append(kv, ctxPrefix+k, v)
-	}
+	kv = appendSet(kv, fTrigger, redact(sub.Trigger))
+	kv = appendSet(kv, fTriggerComment, redact(sub.TriggerComment))
+	kv = appendSet(kv, fDoneStatus, redact(sub.DoneStatus))
 	return kv, nil
 }
 
@@ -94,55 +107,75 @@ func decodeRun(h map[string]string) (Run, error) {
 		TicketURL: h[fTicketURL], TicketTitle: h[fTicketTitle],
 		DeliveryID: h[fDeliveryID], State: State(h[fState]), Step: h[fStep],
 		Owner: Owner{Name: h[fOwner], UID: h[fOwnerUID]}, Error: h[fError],
-		StatusCommentID: h[fStatus],
+		StatusCommentID: h[fStatus], QuestionsCommentID: h[fQuestionsComment],
+		Trigger: h[fTrigger], TriggerComment: h[fTriggerComment], DoneStatus: h[fDoneStatus],
+		Questions: Questions{Asked: splitLines(h[fQuestions])},
+		Answer:    Answer{Text: h[fAnswer], Author: h[fAnswerBy]},
 	}
 	if r.ID == "" {
 		return Run{}, errors.New("run hash without id")
 	}
+	if err := decodeScalars(h, &r); err != nil {
+		return Run{}, fmt.Errorf("run %s %w", r.ID, err)
+	}
+	if err := decodeSpread(h, &r); err != nil {
+		return Run{}, fmt.Errorf("run %s %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// decodeScalars parses the hash's lists, numbers and times into r.
+func decodeScalars(h map[string]string, r *Run) error {
 	for _, f := range []struct {
 		field string
 		into  *[]string
 	}{{fLabels, &r.Labels}, {fRepos, &r.Repos}} {
 		if v := h[f.field]; v != "" {
 			if err := json.Unmarshal([]byte(v), f.into); err != nil {
-				return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, f.field, err)
+				return fmt.Errorf("field %s: %w", f.field, err)
 			}
 		}
 	}
 	var err error
-	ints := []struct {
+	for _, f := range []struct {
 		field string
 		into  *int
-	}{{fAttempt, &r.Attempt}, {fReclaims, &r.Reclaims}}
-	for _, f := range ints {
+	}{{fAttempt, &r.Attempt}, {fReclaims, &r.Reclaims}, {fQuestionRound, &r.Questions.Round}} {
 		if *f.into, err = atoiOrZero(h[f.field]); err != nil {
-			return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, f.field, err)
+			return fmt.Errorf("field %s: %w", f.field, err)
 		}
 	}
-	if r.Usage.InputTokens, err = parseInt64(h[fInput]); err != nil {
-		return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, fInput, err)
-	}
-	if r.Usage.OutputTokens, err = parseInt64(h[fOutput]); err != nil {
-		return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, fOutput, err)
+	for _, f := range []struct {
+		field string
+		into  *int64
+	}{{fInput, &r.Usage.InputTokens}, {fOutput, &r.Usage.OutputTokens}} {
+		if *f.into, err = parseInt64(h[f.field]); err != nil {
+			return fmt.Errorf("field %s: %w", f.field, err)
+		}
 	}
 	if v := h[fCost]; v != "" {
 		if r.Usage.CostUSD, err = strconv.ParseFloat(v, 64); err != nil {
-			return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, fCost, err)
+			return fmt.Errorf("field %s: %w", fCost, err)
 		}
 	}
-	times := []struct {
+	for _, f := range []struct {
 		field string
 		into  *time.Time
-	}{{fCreatedAt, &r.CreatedAt}, {fUpdatedAt, &r.UpdatedAt}, {fStartedAt, &r.StartedAt}, {fFinishedAt, &r.FinishedAt}}
-	for _, f := range times {
+	}{{fCreatedAt, &r.CreatedAt}, {fUpdatedAt, &r.UpdatedAt}, {fStartedAt, &r.StartedAt}, {fFinishedAt, &r.FinishedAt}} {
 		ms, err := parseInt64(h[f.field])
 		if err != nil {
-			return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, f.field, err)
+			return fmt.Errorf("field %s: %w", f.field, err)
 		}
 		if ms > 0 {
 			*f.into = time.UnixMilli(ms).UTC()
 		}
 	}
+	return nil
+}
+
+// decodeSpread collects the per-repository fields (pull requests,
+// sandboxes) into r's maps.
+func decodeSpread(h map[string]string, r *Run) error {
 	for k, v := range h {
 		switch {
 		case strings.HasPrefix(k, prPrefix):
@@ -150,15 +183,10 @@ func decodeRun(h map[string]string) (Run, error) {
 				r.PullRequests = map[string]string{}
 			}
 			r.PullRequests[k[len(prPrefix):]] = v
-		case strings.HasPrefix(k, ctxPrefix):
-			if r.Context == nil {
-				r.Context = map[string]string{}
-			}
-			r.Context[k[len(ctxPrefix):]] = v
 		case strings.HasPrefix(k, sandboxPrefix):
 			st, err := decodeSandboxStatus(v)
 			if err != nil {
-				return Run{}, fmt.Errorf("run %s field %s: %w", r.ID, k, err)
+				return fmt.Errorf("field %s: %w", k, err)
 			}
 			if r.Sandboxes == nil {
 				r.Sandboxes = map[string]SandboxStatus{}
@@ -166,7 +194,24 @@ func decodeRun(h map[string]string) (Run, error) {
 			r.Sandboxes[k[len(sandboxPrefix):]] = st
 		}
 	}
-	return r, nil
+	return nil
+}
+
+// joinLines stores a list one item a line; an item's own line breaks
+// become spaces so that it reads back as one item.
+func joinLines(items []string) string {
+	flat := make([]string, len(items))
+	for i, s := range items {
+		flat[i] = strings.Join(strings.Fields(s), " ")
+	}
+	return strings.Join(flat, "\n")
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }
 
 func atoiOrZero(s string) (int, error) {
@@ -193,11 +238,16 @@ type Update struct {
 	Step    string
 	Error   string
 	// PullRequests maps a repository to its pull request URL.
-	PullRequests    map[string]string
-	StatusCommentID string
-	TicketURL       string
-	TicketTitle     string
-	Context         map[string]string
+	PullRequests       map[string]string
+	StatusCommentID    string
+	QuestionsCommentID string
+	TicketURL          string
+	TicketTitle        string
+	// Questions, when set, records the questions a run parks with: they
+	// replace the earlier ones and clear the earlier answer.
+	Questions *Questions
+	// Answer, when set, records the comment that answered the questions.
+	Answer *Answer
 	// Sandboxes records the sandbox of each repository named; the others
 	// keep what they had.
 	Sandboxes map[string]SandboxStatus
@@ -211,13 +261,17 @@ func (u Update) fields() []any {
 	kv = appendSet(kv, fStep, redact(u.Step))
 	kv = appendSet(kv, fError, redact(u.Error))
 	kv = appendSet(kv, fStatus, u.StatusCommentID)
+	kv = appendSet(kv, fQuestionsComment, u.QuestionsCommentID)
 	kv = appendSet(kv, fTicketURL, redact(u.TicketURL))
 	kv = appendSet(kv, fTicketTitle, redact(u.TicketTitle))
 	for _, k := range sortedKeys(u.PullRequests) {
 		kv = append(kv, prPrefix+k, redact(u.PullRequests[k]))
 	}
-	for _, k := range sortedKeys(u.Context) {
-		kv = append(kv, ctxPrefix+k, redact(u.Context[k]))
+	if q := u.Questions; q != nil {
+		kv = append(kv, fQuestions, redact(joinLines(q.Asked)), fQuestionRound, strconv.Itoa(q.Round), fAnswer, "", fAnswerBy, "")
+	}
+	if a := u.Answer; a != nil {
+		kv = append(kv, fAnswer, redact(a.Text), fAnswerBy, redact(a.Author))
 	}
 	for _, k := range slices.Sorted(maps.Keys(u.Sandboxes)) {
 		kv = append(kv, sandboxPrefix+k, u.Sandboxes[k].encode())

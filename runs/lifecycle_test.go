@@ -28,7 +28,7 @@ func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
 	run := startRun(t, s, 1, "replica-a")
 	_, err := s.Apply(ctx, run.ID, EventReady, Update{Attempt: 1})
 	g.Expect(err).NotTo(HaveOccurred())
-	parked, err := s.Apply(ctx, run.ID, EventAwaitInput, Update{Attempt: 1, Step: "plan", StatusCommentID: "c-17"})
+	parked, err := s.Apply(ctx, run.ID, EventAwaitInput, Update{Attempt: 1, Step: "plan", StatusCommentID: "c-17", QuestionsCommentID: "c-18"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(parked.State).To(Equal(StateAwaitingInput))
 
@@ -45,15 +45,16 @@ func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
 	g.Expect(s.Heartbeat(ctx, run.ID, 1)).To(MatchError(ErrLeaseLost))
 	g.Expect(s.ActiveRun(ctx, run.Tracker, run.Ticket)).To(Equal(run.ID), "a parked run keeps the ticket")
 
-	resumed, err := s.Resume(ctx, run.ID, map[string]string{"answer.1": "use the v2 API"})
+	resumed, err := s.Resume(ctx, run.ID, Answer{Text: "use the v2 API", Author: "carol"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(resumed).To(And(HaveField("State", StateQueued), HaveField("Attempt", 2)))
 
 	next, err := s.Dequeue(ctx, Owner{Name: "replica-b"})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(next).To(And(HaveField("ID", run.ID), HaveField("Attempt", 2), HaveField("StatusCommentID", "c-17")))
-	g.Expect(next.Context).To(HaveKeyWithValue("answer.1", "use the v2 API"))
-	_, err = s.Resume(ctx, run.ID, nil)
+	g.Expect(next).To(And(HaveField("ID", run.ID), HaveField("Attempt", 2), HaveField("StatusCommentID", "c-17"),
+		HaveField("QuestionsCommentID", "c-18")), "the run's own comments are remembered across attempts")
+	g.Expect(next.Answer).To(Equal(Answer{Text: "use the v2 API", Author: "carol"}))
+	_, err = s.Resume(ctx, run.ID, Answer{})
 	g.Expect(err).To(MatchError(ErrIllegalTransition), "only a parked run resumes")
 }
 
@@ -206,7 +207,8 @@ func TestUpdateMergesFieldsAndAddsUsage(t *testing.T) {
 	run := startRun(t, s, 1, "replica-a")
 	for _, u := range []Update{
 		{Attempt: 1, Step: "plan", AddUsage: Usage{InputTokens: 1200, OutputTokens: 300, CostUSD: 0.25}, TicketTitle: "Checkout fails on Safari"},
-		{Attempt: 1, PullRequests: map[string]string{"shop-api": "https://github.com/acme/shop-api/pull/3"}, Context: map[string]string{"branch": "agent-smith/1"}},
+		{Attempt: 1, PullRequests: map[string]string{"shop-api": "https://github.com/acme/shop-api/pull/3"}, Answer: &Answer{Text: "yes", Author: "carol"}},
+		{Attempt: 1, Questions: &Questions{Asked: []string{"Which API?", "Keep\nthe old one?"}, Round: 2}},
 		{Attempt: 1, PullRequests: map[string]string{"shop-web": "https://github.com/acme/shop-web/pull/9"}, AddUsage: Usage{InputTokens: 800, OutputTokens: 200, CostUSD: 0.5}},
 	} {
 		_, err := s.Update(ctx, run.ID, u)
@@ -221,7 +223,8 @@ func TestUpdateMergesFieldsAndAddsUsage(t *testing.T) {
 		"shop-api": "https://github.com/acme/shop-api/pull/3",
 		"shop-web": "https://github.com/acme/shop-web/pull/9",
 	}))
-	g.Expect(got.Context).To(Equal(map[string]string{"branch": "agent-smith/1"}))
+	g.Expect(got.Questions).To(Equal(Questions{Asked: []string{"Which API?", "Keep the old one?"}, Round: 2}), "one line per question")
+	g.Expect(got.Answer).To(BeZero(), "new questions clear the earlier answer")
 	g.Expect(got.State).To(Equal(StateProvisioning))
 }
 
@@ -286,7 +289,7 @@ func TestNewStoreRefusesBadOptions(t *testing.T) {
 		{Options{EventLimit: -5}, "event limit"},
 		{Options{HeartbeatTTL: time.Microsecond}, "heartbeat TTL"},
 	} {
-		_, err := NewStore(server.Client(t), tc.opts)
+		_, err := NewStore(server(t).Client(t), tc.opts)
 		NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tc.want)))
 	}
 }

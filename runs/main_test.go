@@ -3,7 +3,6 @@ package runs
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -14,34 +13,35 @@ import (
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
-// server is the package's redis-server, with AOF like the seed's StatefulSet
-// so that a restart keeps the data set.
-var server *testenv.Redis
+func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestMain(m *testing.M) {
-	var err error
-	server, err = testenv.StartRedis(testenv.WithAppendOnly())
+// aofRedis is the package's redis-server, with AOF like the seed's
+// StatefulSet so that a restart keeps the data set; the store's tests start
+// it, the state machine's and the hash's do not.
+var aofRedis = testenv.NewShared("redis-server", func() (*testenv.Redis, func(), error) {
+	r, err := testenv.StartRedis(testenv.WithAppendOnly())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return nil, nil, err
 	}
-	if err := seedPersistence(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		server.Stop()
-		os.Exit(1)
+	if err := seedPersistence(r); err != nil {
+		r.Stop()
+		return nil, nil, err
 	}
-	code := m.Run()
-	server.Stop()
-	os.Exit(code)
-}
+	return r, r.Stop, nil
+})
+
+func server(t testing.TB) *testenv.Redis { t.Helper(); return aofRedis.Get(t) }
 
 // seedPersistence sets the fsync policy the seed's `redis-server
 // --appendonly yes` runs with (everysec), so benchmarks measure that and not
 // the test helper's fsync-always.
-func seedPersistence() error {
-	c := redis.NewClient(&redis.Options{Addr: server.Addr})
+func seedPersistence(r *testenv.Redis) error {
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
 	defer c.Close()
-	return c.ConfigSet(context.Background(), "appendfsync", "everysec").Err()
+	if err := c.ConfigSet(context.Background(), "appendfsync", "everysec").Err(); err != nil {
+		return fmt.Errorf("redis-server appendfsync everysec: %w", err)
+	}
+	return nil
 }
 
 var prefixes atomic.Int64
@@ -50,7 +50,7 @@ var prefixes atomic.Int64
 // own, so tests never see each other's keys.
 func newStore(t testing.TB, opts Options) (*Store, *redis.Client) {
 	t.Helper()
-	c := server.Client(t)
+	c := server(t).Client(t)
 	if opts.Prefix == "" {
 		opts.Prefix = "t" + strconv.FormatInt(prefixes.Add(1), 10) + ":"
 	}

@@ -217,8 +217,8 @@ func TestQueuedRunSurvivesRedisRestart(t *testing.T) {
 	ctx := ctxT(t)
 	id := submit(t, s, 1)
 
-	g.Expect(server.Restart()).To(Succeed())
-	g.Expect(seedPersistence()).To(Succeed())
+	g.Expect(server(t).Restart()).To(Succeed())
+	g.Expect(seedPersistence(server(t))).To(Succeed())
 
 	var got dequeued
 	g.Eventually(dequeueAsync(ctx, s, Owner{Name: "replica-a"})).WithTimeout(10 * time.Second).Should(Receive(&got))

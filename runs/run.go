@@ -36,10 +36,25 @@ type Run struct {
 	// PullRequests maps a repository to the URL of its pull request.
 	PullRequests map[string]string `json:"pullRequests,omitempty"`
 	Usage        Usage             `json:"usage"`
-	// Context carries what a resumed run needs, such as the plan answers.
-	Context map[string]string `json:"context,omitempty"`
+	// Trigger says what started the run ("label agent-smith added",
+	// "comment by alice"); TriggerComment is the keyword comment that did,
+	// when one did.
+	Trigger        string `json:"trigger,omitempty"`
+	TriggerComment string `json:"triggerComment,omitempty"`
+	// DoneStatus is where the ticket goes when the run succeeds, from the
+	// trigger that matched; empty means the project's.
+	DoneStatus string `json:"doneStatus,omitempty"`
+	// Questions are what the plan asked when the run last parked for
+	// answers, and Answer the comment that answered them (zero until one
+	// did). A resumed run plans again with both.
+	Questions Questions `json:"questions,omitzero"`
+	Answer    Answer    `json:"answer,omitzero"`
 	// StatusCommentID is the ticket comment the run keeps up to date.
 	StatusCommentID string `json:"statusCommentId,omitempty"`
+	// QuestionsCommentID is the ticket comment with the questions the run
+	// last asked; with StatusCommentID, the comments the run knows are its
+	// own whoever the tracker says wrote them.
+	QuestionsCommentID string `json:"questionsCommentId,omitempty"`
 	// Sandboxes maps a repository to what the sandbox reconciler last saw
 	// of its sandbox pod.
 	Sandboxes map[string]SandboxStatus `json:"sandboxes,omitempty"`
@@ -48,6 +63,20 @@ type Run struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 	StartedAt  time.Time `json:"startedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// Questions are the open questions of a parked run's plan.
+type Questions struct {
+	// Asked are the questions, one line each.
+	Asked []string `json:"asked,omitempty"`
+	// Round counts the times the run parked for answers, this one included.
+	Round int `json:"round,omitempty"`
+}
+
+// Answer is the ticket comment that answered a parked run's questions.
+type Answer struct {
+	Text   string `json:"text,omitempty"`
+	Author string `json:"author,omitempty"`
 }
 
 // Owner identifies an orchestrator replica: its pod name (also its consumer

@@ -21,7 +21,11 @@ type Submission struct {
 	TicketTitle string
 	Labels      []string
 	Repos       []string
-	Context     map[string]string
+	// Trigger, TriggerComment and DoneStatus become the run's fields of
+	// the same names.
+	Trigger        string
+	TriggerComment string
+	DoneStatus     string
 }
 
 func (sub Submission) validate() error {

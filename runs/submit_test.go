@@ -172,7 +172,7 @@ func TestRedisHoldsNoSecretsOfARun(t *testing.T) {
 	const token = "ghs_abcdefghijklmnopqrstuvwxyz0123"
 	sub := ticket(1)
 	sub.TicketURL = "https://x-access-token:" + token + "@github.com/acme/shop/issues/1"
-	sub.Context = map[string]string{"answer.1": "use token " + token}
+	sub.TriggerComment = "/agent-smith fix-bug with token " + token
 	res, err := s.Submit(ctx, sub)
 	g.Expect(err).NotTo(HaveOccurred())
 	run, err := s.Dequeue(ctx, Owner{Name: "replica-a"})

@@ -8,4 +8,8 @@
 // the sandbox API of the replica that owns its run, with a token valid for
 // its own job and role only. Everything it sends back is bounded (see
 // MaxResultBytes) and untrusted.
+//
+// The sandbox packages must not import runs, trackers, controllers, llm or
+// internal/*: a sandbox knows jobs and steps, nothing of the run around
+// them.
 package sandbox

@@ -112,8 +112,6 @@ type ProvisionRequest struct {
 // RepoSpec is one repository's sandbox.
 type RepoSpec struct {
 	Name string
-	// Image is the toolchain image (Kubernetes backend).
-	Image string
 	// RemoteURL, Branch and AllowCIConfigChanges are the gate's: the only
 	// URL it talks to, the run's branch (and its -wip twin), the only
 	// ones it pushes, and whether a push may change CI configuration.

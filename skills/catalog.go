@@ -66,6 +66,12 @@ type Input struct {
 	Feedback string
 	// Diff is the change under review.
 	Diff string
+	// DataNonce marks this render's frames around text people wrote on
+	// the ticket (title, description, comments, answers): each such text
+	// is between "<<<TICKET_DATA {nonce} …" and "TICKET_DATA {nonce}>>>".
+	// The pipeline appends the rule that names it to every system prompt,
+	// so a catalog cannot leave it out.
+	DataNonce string
 }
 
 // Ticket is the ticket as prompts show it.

@@ -12,4 +12,6 @@
 // Every prompt is a text/template fed an Input: the ticket, the plan, the
 // repositories with their languages and test commands, the coding
 // principles and the repository context.
+//
+// Of agent-smith it imports config alone.
 package skills

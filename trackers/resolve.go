@@ -32,7 +32,8 @@ type Resolution struct {
 //   - an event the tracker marked Ignore, or a ping, is nothing;
 //   - a ticket event must carry a Trigger (the tracker saw a trigger label
 //     added, an assignment, a state change into a trigger state);
-//   - a comment must come from a trusted author and hold the project's
+//   - a comment must come from a trusted author other than agent-smith
+//     itself (Comment.Own) and hold the project's
 //     comment_keyword at the start of a line; a keyword argument naming a
 //     pipeline (/agent-smith fix-bug) picks it;
 //   - then per project of the tracker: project_resolution (tag, area_path,
@@ -48,6 +49,9 @@ func Resolve(cfg *config.Config, tracker string, ev Event) Resolution {
 	case ev.Kind == EventComment:
 		if ev.Comment == nil {
 			return Resolution{Reason: "comment event without a comment"}
+		}
+		if ev.Comment.Own {
+			return Resolution{Reason: "comment is agent-smith's own"}
 		}
 		if !ev.Comment.Trusted {
 			return Resolution{Reason: fmt.Sprintf("comment author %s may not instruct agent-smith (no write access)", ev.Comment.Author)}

@@ -1,4 +1,4 @@
-package trackers
+package trackers_test
 
 import (
 	"testing"
@@ -6,6 +6,9 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 const resolveYAML = `
@@ -75,79 +78,84 @@ secrets: {gh: token, ado: token}
 
 func resolveConfig(t *testing.T) *config.Config {
 	t.Helper()
-	cfg, err := config.Parse([]byte(resolveYAML), "resolve_test.yml", nil)
+	cfg, err := config.Parse([]byte(resolveYAML), "resolve_test.yml", nil,
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	return cfg
 }
 
-func labeled(labels ...string) Event {
-	return Event{Kind: EventTicket, Trigger: "label added", Ticket: Ticket{ID: "7", State: "open", Labels: labels}}
+func labeled(labels ...string) trackers.Event {
+	return trackers.Event{Kind: trackers.EventTicket, Trigger: "label added", Ticket: trackers.Ticket{ID: "7", State: "open", Labels: labels}}
 }
 
-func comment(body string, trusted bool, labels ...string) Event {
-	return Event{Kind: EventComment, Ticket: Ticket{ID: "7", State: "open", Labels: labels},
-		Comment: &Comment{Author: "carol", Body: body, Trusted: trusted}}
+func comment(body string, trusted bool, labels ...string) trackers.Event {
+	return trackers.Event{Kind: trackers.EventComment, Ticket: trackers.Ticket{ID: "7", State: "open", Labels: labels},
+		Comment: &trackers.Comment{Author: "carol", Body: body, Trusted: trusted}}
 }
 
 func TestResolveMatchesProjectsAndPipelines(t *testing.T) {
 	cfg := resolveConfig(t)
-	shop := func(pipeline string) Match {
-		return Match{Project: "shop", Pipeline: pipeline, Repos: []string{"shop-api", "shop-web"}, DoneStatus: "closed"}
+	shop := func(pipeline string) trackers.Match {
+		return trackers.Match{Project: "shop", Pipeline: pipeline, Repos: []string{"shop-api", "shop-web"}, DoneStatus: "closed"}
 	}
-	frontend := func(pipeline string) Match {
-		return Match{Project: "shop-frontend", Pipeline: pipeline, Repos: []string{"shop-web"}}
+	frontend := func(pipeline string) trackers.Match {
+		return trackers.Match{Project: "shop-frontend", Pipeline: pipeline, Repos: []string{"shop-web"}}
 	}
 	cases := []struct {
 		name    string
 		tracker string
-		ev      Event
-		want    []Match
+		ev      trackers.Event
+		want    []trackers.Match
 		reason  string
 	}{
-		{"tag matches case-insensitively, default pipeline", "shop", labeled("agent-smith", "shop"), []Match{shop("fix-bug")}, ""},
-		{"trigger's label map", "shop", labeled("agent-smith", "Shop", "Enhancement"), []Match{shop("add-feature")}, ""},
-		{"trigger's map wins over the global one", "shop", labeled("agent-smith", "shop", "bug"), []Match{shop("fix-no-test")}, ""},
-		{"alphabetically first mapped label wins", "shop", labeled("shop", "enhancement", "bug"), []Match{shop("fix-no-test")}, ""},
-		{"project's map after the trigger's", "shop", labeled("shop", "refactor"), []Match{shop("fix-no-test")}, ""},
-		{"global map last", "shop", labeled("shop", "feature"), []Match{shop("add-feature")}, ""},
-		{"two projects match: one run each", "shop", labeled("agent-smith", "shop", "frontend"), []Match{shop("fix-bug"), frontend("fix-bug")}, ""},
+		{"tag matches case-insensitively, default pipeline", "shop", labeled("agent-smith", "shop"), []trackers.Match{shop("fix-bug")}, ""},
+		{"trigger's label map", "shop", labeled("agent-smith", "Shop", "Enhancement"), []trackers.Match{shop("add-feature")}, ""},
+		{"trigger's map wins over the global one", "shop", labeled("agent-smith", "shop", "bug"), []trackers.Match{shop("fix-no-test")}, ""},
+		{"alphabetically first mapped label wins", "shop", labeled("shop", "enhancement", "bug"), []trackers.Match{shop("fix-no-test")}, ""},
+		{"project's map after the trigger's", "shop", labeled("shop", "refactor"), []trackers.Match{shop("fix-no-test")}, ""},
+		{"global map last", "shop", labeled("shop", "feature"), []trackers.Match{shop("add-feature")}, ""},
+		{"two projects match: one run each", "shop", labeled("agent-smith", "shop", "frontend"), []trackers.Match{shop("fix-bug"), frontend("fix-bug")}, ""},
 		{"no project's tag", "shop", labeled("agent-smith", "backend"), nil,
 			`no project matches (shop: no label "Shop"; shop-frontend: no label "frontend")`},
 		{"lifecycle labels match nothing", "shop", labeled("agent-smith", "agent-smith:queued"), nil,
 			`no project matches (shop: no label "Shop"; shop-frontend: no label "frontend")`},
-		{"trigger_statuses gate", "shop", Event{Kind: EventTicket, Trigger: "label added", Ticket: Ticket{State: "closed", Labels: []string{"frontend"}}}, nil,
+		{"trigger_statuses gate", "shop", trackers.Event{Kind: trackers.EventTicket, Trigger: "label added", Ticket: trackers.Ticket{State: "closed", Labels: []string{"frontend"}}}, nil,
 			`no project matches (shop: no label "Shop"; shop-frontend: state "closed" is not one of trigger_statuses open)`},
 		{"repo strategy: same repository, URL normalized", "api-issues",
-			Event{Kind: EventTicket, Trigger: "opened", Ticket: Ticket{State: "open", Repo: "https://GitHub.com/acme/shop-api.git/"}},
-			[]Match{{Project: "api", Pipeline: "add-feature", Repos: []string{"shop-api"}}}, ""},
+			trackers.Event{Kind: trackers.EventTicket, Trigger: "opened", Ticket: trackers.Ticket{State: "open", Repo: "https://GitHub.com/acme/shop-api.git/"}},
+			[]trackers.Match{{Project: "api", Pipeline: "add-feature", Repos: []string{"shop-api"}}}, ""},
 		{"repo strategy: scp-style URL", "api-issues",
-			Event{Kind: EventTicket, Trigger: "opened", Ticket: Ticket{State: "open", Repo: "git@github.com:acme/shop-api.git"}},
-			[]Match{{Project: "api", Pipeline: "add-feature", Repos: []string{"shop-api"}}}, ""},
+			trackers.Event{Kind: trackers.EventTicket, Trigger: "opened", Ticket: trackers.Ticket{State: "open", Repo: "git@github.com:acme/shop-api.git"}},
+			[]trackers.Match{{Project: "api", Pipeline: "add-feature", Repos: []string{"shop-api"}}}, ""},
 		{"repo strategy: another repository", "api-issues",
-			Event{Kind: EventTicket, Trigger: "opened", Ticket: Ticket{State: "open", Repo: "https://github.com/acme/shop-web"}}, nil,
+			trackers.Event{Kind: trackers.EventTicket, Trigger: "opened", Ticket: trackers.Ticket{State: "open", Repo: "https://github.com/acme/shop-web"}}, nil,
 			"no project matches (api: ticket is not in repo shop-api)"},
 		{"area path: equal, other separator and case", "boards",
-			Event{Kind: EventTicket, Trigger: "state Active", Ticket: Ticket{State: "Active", AreaPath: "portal/billing"}},
-			[]Match{{Project: "portal-billing", Pipeline: "fix-bug", Repos: []string{"portal"}}}, ""},
+			trackers.Event{Kind: trackers.EventTicket, Trigger: "state Active", Ticket: trackers.Ticket{State: "Active", AreaPath: "portal/billing"}},
+			[]trackers.Match{{Project: "portal-billing", Pipeline: "fix-bug", Repos: []string{"portal"}}}, ""},
 		{"area path: below", "boards",
-			Event{Kind: EventTicket, Trigger: "state Active", Ticket: Ticket{State: "Active", AreaPath: `Portal\Billing\Invoices`}},
-			[]Match{{Project: "portal-billing", Pipeline: "fix-bug", Repos: []string{"portal"}}}, ""},
+			trackers.Event{Kind: trackers.EventTicket, Trigger: "state Active", Ticket: trackers.Ticket{State: "Active", AreaPath: `Portal\Billing\Invoices`}},
+			[]trackers.Match{{Project: "portal-billing", Pipeline: "fix-bug", Repos: []string{"portal"}}}, ""},
 		{"area path: sibling with the same prefix", "boards",
-			Event{Kind: EventTicket, Trigger: "state Active", Ticket: Ticket{State: "Active", AreaPath: `Portal\BillingOld`}}, nil,
+			trackers.Event{Kind: trackers.EventTicket, Trigger: "state Active", Ticket: trackers.Ticket{State: "Active", AreaPath: `Portal\BillingOld`}}, nil,
 			`no project matches (portal-billing: area path "Portal\\BillingOld" is not under "Portal\\Billing")`},
-		{"ignored event", "shop", Event{Kind: EventTicket, Ignore: "action closed is not work", Ticket: Ticket{Labels: []string{"shop"}}}, nil,
+		{"ignored event", "shop", trackers.Event{Kind: trackers.EventTicket, Ignore: "action closed is not work", Ticket: trackers.Ticket{Labels: []string{"shop"}}}, nil,
 			"action closed is not work"},
-		{"nothing triggering changed", "shop", Event{Kind: EventTicket, Ticket: Ticket{Labels: []string{"agent-smith", "shop"}}}, nil,
+		{"nothing triggering changed", "shop", trackers.Event{Kind: trackers.EventTicket, Ticket: trackers.Ticket{Labels: []string{"agent-smith", "shop"}}}, nil,
 			"nothing triggering changed"},
-		{"ping", "shop", Event{Kind: EventPing}, nil, "ping"},
-		{"trusted keyword comment", "shop", comment("Thanks!\n/agent-smith", true, "shop"), []Match{shop("fix-bug")}, ""},
-		{"keyword argument names the pipeline", "shop", comment("/agent-smith add-feature please", true, "shop", "bug"), []Match{shop("add-feature")}, ""},
-		{"keyword argument that is no pipeline", "shop", comment("/agent-smith please", true, "shop", "bug"), []Match{shop("fix-no-test")}, ""},
-		{"each project its own keyword", "shop", comment("/frontend fix-bug", true, "shop", "frontend"), []Match{frontend("fix-bug")}, ""},
+		{"ping", "shop", trackers.Event{Kind: trackers.EventPing}, nil, "ping"},
+		{"trusted keyword comment", "shop", comment("Thanks!\n/agent-smith", true, "shop"), []trackers.Match{shop("fix-bug")}, ""},
+		{"keyword argument names the pipeline", "shop", comment("/agent-smith add-feature please", true, "shop", "bug"), []trackers.Match{shop("add-feature")}, ""},
+		{"keyword argument that is no pipeline", "shop", comment("/agent-smith please", true, "shop", "bug"), []trackers.Match{shop("fix-no-test")}, ""},
+		{"each project its own keyword", "shop", comment("/frontend fix-bug", true, "shop", "frontend"), []trackers.Match{frontend("fix-bug")}, ""},
 		{"untrusted author", "shop", comment("/agent-smith fix-bug", false, "shop"), nil,
 			"comment author carol may not instruct agent-smith (no write access)"},
+		{"agent-smith's own comment, even by a trusted account", "shop",
+			trackers.Event{Kind: trackers.EventComment, Ticket: trackers.Ticket{ID: "7", State: "open", Labels: []string{"shop"}},
+				Comment: &trackers.Comment{Author: "smith", Body: "/agent-smith fix-bug", Trusted: true, Own: true}}, nil,
+			"comment is agent-smith's own"},
 		{"keyword not at a line start", "shop", comment("please run /agent-smith", true, "shop"), nil,
 			`no project matches (shop: comment has no /agent-smith command; shop-frontend: no label "frontend")`},
 		{"keyword in a quote", "shop", comment("> /agent-smith fix-bug\nno, don't", true, "shop"), nil,
@@ -157,7 +165,7 @@ func TestResolveMatchesProjectsAndPipelines(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			got := Resolve(cfg, tc.tracker, tc.ev)
+			got := trackers.Resolve(cfg, tc.tracker, tc.ev)
 			g.Expect(got.Matches).To(Equal(tc.want))
 			g.Expect(got.Reason).To(Equal(tc.reason))
 		})
@@ -179,7 +187,7 @@ func TestResolveTicketNeedsATriggerLabel(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			got := ResolveTicket(cfg, "shop", Ticket{ID: "1", State: "open", Labels: tc.labels})
+			got := trackers.ResolveTicket(cfg, "shop", trackers.Ticket{ID: "1", State: "open", Labels: tc.labels})
 			var projects []string
 			for _, m := range got.Matches {
 				projects = append(projects, m.Project)
@@ -187,24 +195,5 @@ func TestResolveTicketNeedsATriggerLabel(t *testing.T) {
 			g.Expect(projects).To(Equal(tc.want))
 			g.Expect(got.Reason).To(Equal(tc.reason))
 		})
-	}
-}
-
-func TestRepoKeyNormalizesURLs(t *testing.T) {
-	same := []string{
-		"https://github.com/acme/shop",
-		"https://GITHUB.com/acme/shop.git",
-		"http://github.com/Acme/Shop/",
-		"https://x-access-token:tok@github.com/acme/shop.git",
-		"git@github.com:acme/shop.git",
-		"ssh://git@github.com/acme/shop",
-	}
-	for _, u := range same {
-		if got := repoKey(u); got != "github.com/acme/shop" {
-			t.Errorf("repoKey(%q) = %q", u, got)
-		}
-	}
-	if repoKey("https://github.com/acme/shop-api") == repoKey("https://github.com/acme/shop") {
-		t.Error("different repositories normalize alike")
 	}
 }

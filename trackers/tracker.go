@@ -78,3 +78,8 @@ var (
 	ErrBadPayload      = errors.New("webhook body does not parse")
 	ErrNotFound        = errors.New("not found")
 )
+
+// ErrNoHost is what a RepoHost constructor returns for a plain git
+// repository: it has no host API, so its branch is pushed and no pull
+// request opens.
+var ErrNoHost = errors.New("plain git repository: no pull requests, the branch is pushed only")

@@ -35,7 +35,14 @@ type Comment struct {
 	// Trusted is set when the author may instruct agent-smith: on GitHub
 	// the author association is OWNER, MEMBER or COLLABORATOR; trackers
 	// whose webhooks only carry authenticated members say how they decide.
-	Trusted   bool
+	// It says nothing about who wrote the comment: work starts only from
+	// a comment that is Trusted and not Own.
+	Trusted bool
+	// Own is set when agent-smith wrote the comment, decided by its author
+	// being the account the tracker acts as (see Identity.Owns), never by
+	// the text alone: a comment by anyone else is never Own, whatever
+	// marker it carries.
+	Own       bool
 	CreatedAt time.Time
 }
 

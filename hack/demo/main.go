@@ -4,6 +4,9 @@
 // request with local sandboxes and the scripted model — or a real model when
 // OPENAI_API_KEY or ANTHROPIC_API_KEY is set. Everything it writes is under
 // tmp/demo.
+//
+// It is a tool, not part of agent-smith: it may use the test stand-ins
+// (githubfake, pipelinetest) production code must not.
 package main
 
 import (
@@ -84,6 +87,16 @@ func run(out io.Writer, root, binary, dir string) error {
 	cmd.Stdout, cmd.Stderr = out, os.Stderr
 	runErr := cmd.Run()
 
+	show(out, say, dir, bare, cfgPath, fake, n)
+	if runErr != nil {
+		return fmt.Errorf("the run did not succeed: %w", runErr)
+	}
+	return nil
+}
+
+// show prints what the run left: its plan, the pushed diff, the pull
+// request, the ticket, and where to look further.
+func show(out io.Writer, say func(string, ...any), dir, bare, cfgPath string, fake *githubfake.Server, n int) {
 	say("The plan")
 	plans, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "plan.md"))
 	for _, p := range plans {
@@ -115,10 +128,6 @@ func run(out io.Writer, root, binary, dir string) error {
 	say("Where to look")
 	fmt.Fprintf(out, "config        %s\nrepository    %s (git --git-dir %s log --oneline --all)\nrun artifacts %s\n",
 		cfgPath, bare, bare, filepath.Join(dir, "runs"))
-	if runErr != nil {
-		return fmt.Errorf("the run did not succeed: %w", runErr)
-	}
-	return nil
 }
 
 // outward are the variables through which agent-smith would reach beyond

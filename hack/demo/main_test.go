@@ -11,12 +11,7 @@ import (
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
-// bin is the agent-smith binary `make demo` runs, built for the tests.
-var bin string
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithAgent(&bin))
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestDemoTurnsTheTicketIntoAPullRequestOfflineInItsDirectory(t *testing.T) {
 	g := NewWithT(t)
@@ -31,7 +26,8 @@ func TestDemoTurnsTheTicketIntoAPullRequestOfflineInItsDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 
 	var out bytes.Buffer
-	g.Expect(run(&out, root, bin, dir)).To(Succeed(), out.String())
+	// The agent-smith binary `make demo` runs, built for the tests.
+	g.Expect(run(&out, root, testenv.AgentBinary(t), dir)).To(Succeed(), out.String())
 	g.Expect(out.String()).To(And(
 		ContainSubstring("agent-smith run (agent: replay)"),
 		ContainSubstring("+echo $(( $1 + $2 ))"),

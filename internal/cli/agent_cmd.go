@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,12 +16,32 @@ import (
 )
 
 // runInject is the sandbox pod's init container: `agent-smith inject PATH`.
-func runInject(args []string, stderr io.Writer) error {
-	if len(args) != 1 {
-		return exitWith(stderr, 2, "usage: agent-smith inject PATH")
+func runInject(args []string, env Env, stdout, stderr io.Writer) error {
+	c := newCommand("inject", "PATH", `agent-smith inject copies this binary to PATH, creating its directory: a sandbox pod's
+init container puts the agent on the volume its toolchain container runs it from.`, env, stdout, stderr)
+	if err := c.parse(args); err != nil {
+		return err
 	}
-	return agent.Inject(args[0])
+	if c.fs.NArg() != 1 {
+		return c.usageError("want one PATH, got %d arguments", c.fs.NArg())
+	}
+	return agent.Inject(c.fs.Arg(0))
 }
+
+// The help of `sandbox-agent`.
+const (
+	agentSummary = `agent-smith sandbox-agent executes the steps of one sandbox job (inside a sandbox pod or a
+local sandbox): it takes them from the sandbox API of the orchestrator replica that owns the
+run, runs them confined to the work root and sends bounded, scrubbed results back.`
+	agentNotes = `Environment:
+  SANDBOX_API_CA   the sandbox API's certificate (PEM), pinned; required for https
+  SANDBOX_TOKEN    the job's agent token, unless --token-stdin
+
+Exit status: 0 after a shutdown step, the sandbox's release or a termination signal, 2 bad
+arguments or an idle timeout, 3 an error it could not recover from (a token the API refuses
+for good).
+`
+)
 
 // runSandboxAgent is the worker in a sandbox: `agent-smith sandbox-agent`.
 // Exit status 0 after a shutdown step, the sandbox's release or a
@@ -32,7 +51,7 @@ func runInject(args []string, stderr io.Writer) error {
 //
 // The process is made non-dumpable before anything else: the commands it
 // runs have its uid, and must not read its token out of /proc.
-func runSandboxAgent(ctx context.Context, args []string, env Env, stderr io.Writer) error {
+func runSandboxAgent(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
 	if err := nodump.Apply(); err != nil {
 		return exitWith(stderr, 3, "sandbox-agent: %v", err)
 	}
@@ -47,7 +66,7 @@ func runSandboxAgent(ctx context.Context, args []string, env Env, stderr io.Writ
 		}
 		return nil
 	}
-	opts, logOpts, tokenStdin, err := parseSandboxAgent(args, env, stderr)
+	opts, tokenStdin, err := parseSandboxAgent(args, env, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -56,7 +75,6 @@ func runSandboxAgent(ctx context.Context, args []string, env Env, stderr io.Writ
 			return exitWith(stderr, 2, "sandbox-agent: --token-stdin: %v", err)
 		}
 	}
-	opts.Logger = logging.New(stderr, logOpts)
 	err = agent.Run(ctx, opts)
 	switch {
 	case err == nil:
@@ -68,35 +86,41 @@ func runSandboxAgent(ctx context.Context, args []string, env Env, stderr io.Writ
 	}
 }
 
-func parseSandboxAgent(args []string, env Env, stderr io.Writer) (agent.Options, logging.Options, bool, error) {
-	fs := flag.NewFlagSet("sandbox-agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// parseSandboxAgent reads the agent's flags and environment; it says
+// whether the token is to come over stdin.
+func parseSandboxAgent(args []string, env Env, stdout, stderr io.Writer) (agent.Options, bool, error) {
+	c := newCommand("sandbox-agent", "[flags]", agentSummary, env, stdout, stderr)
+	c.notes = agentNotes
 	opts := agent.Options{APICert: []byte(env.Get("SANDBOX_API_CA")), Token: env.Get("SANDBOX_TOKEN")}
-	fs.StringVar(&opts.JobID, "job-id", env.Get("JOB_ID"), "job id: [a-z0-9-], at most 100 characters (env JOB_ID)")
-	fs.StringVar(&opts.APIURL, "api-url", env.Get("SANDBOX_API_URL"), "the sandbox API of the orchestrator (env SANDBOX_API_URL; its certificate: env SANDBOX_API_CA)")
-	tokenStdin := fs.Bool("token-stdin", false, "read the token from stdin, a socket, once this process is non-dumpable (else env SANDBOX_TOKEN)")
-	fs.StringVar(&opts.WorkRoot, "work-root", "", "directory steps are confined to (default the working directory)")
+	fs := c.fs
+	fs.StringVar(&opts.JobID, "job-id", "", "the sandbox job's `ID`: [a-z0-9-], at most 100 characters")
+	c.envDefault("job-id", "JOB_ID")
+	fs.StringVar(&opts.APIURL, "api-url", "", "take steps from the sandbox API at `URL`")
+	c.envDefault("api-url", "SANDBOX_API_URL")
+	tokenStdin := fs.Bool("token-stdin", false, "read the token from stdin, a socket, once this process is non-dumpable")
+	fs.StringVar(&opts.WorkRoot, "work-root", "", "confine steps to `DIR` (default the working directory)")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 15*time.Minute, "exit with status 2 when no step came for this long")
 	fs.DurationVar(&opts.AuthGrace, "auth-grace", time.Minute, "exit with status 3 when the sandbox API refused the token for this long")
 	verbose := fs.Bool("verbose", false, "log debug messages")
-	logFormat := fs.String("log-format", logging.JSON, "log format: json or console")
-	if err := fs.Parse(args); err != nil {
-		return opts, logging.Options{}, false, exitError(2)
+	logFormat := fs.String("log-format", logging.JSON, "log `FORMAT`: json or console")
+	if err := c.parse(args); err != nil {
+		return opts, false, err
 	}
 	if fs.NArg() > 0 {
-		return opts, logging.Options{}, false, exitWith(stderr, 2, "sandbox-agent: unexpected arguments %q", fs.Args())
+		return opts, false, c.usageError("unexpected arguments %q", fs.Args())
 	}
 	logOpts := logging.Options{Format: *logFormat}
 	if err := logOpts.Validate(); err != nil {
-		return opts, logOpts, false, exitWith(stderr, 2, "sandbox-agent: --%v", err)
+		return opts, false, c.usageError("--%v", err)
 	}
 	if *verbose {
 		logOpts.Verbosity = 1
 	}
 	if !*tokenStdin && opts.Token == "" {
-		return opts, logOpts, false, exitWith(stderr, 2, "sandbox-agent: no token: set SANDBOX_TOKEN or pass --token-stdin")
+		return opts, false, c.usageError("no token: set SANDBOX_TOKEN or pass --token-stdin")
 	}
-	return opts, logOpts, *tokenStdin, nil
+	opts.Logger = logging.New(stderr, logOpts)
+	return opts, *tokenStdin, nil
 }
 
 // tokenFromStdin is the local backend's handshake: stdin is a socket to

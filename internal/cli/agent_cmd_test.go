@@ -15,7 +15,7 @@ func TestInjectCopiesTheExecutableWithMode0755(t *testing.T) {
 	g := NewWithT(t)
 	dst := filepath.Join(t.TempDir(), "shared", "agent")
 	var stderr bytes.Buffer
-	g.Expect(runInject([]string{dst}, &stderr)).To(Succeed())
+	g.Expect(runInject([]string{dst}, envFrom(nil), &stderr, &stderr)).To(Succeed())
 	fi, err := os.Stat(dst)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o755)))
@@ -28,8 +28,8 @@ func TestInjectCopiesTheExecutableWithMode0755(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(entries).To(HaveLen(1), "no temporary copy left behind")
 
-	g.Expect(runInject(nil, &stderr)).To(Equal(exitError(2)))
-	g.Expect(stderr.String()).To(ContainSubstring("usage: agent-smith inject PATH"))
+	g.Expect(runInject(nil, envFrom(nil), &stderr, &stderr)).To(Equal(exitError(2)))
+	g.Expect(stderr.String()).To(ContainSubstring("inject: want one PATH, got 0 arguments"))
 }
 
 func TestSandboxAgentRefusesBadArgumentsWithStatus2(t *testing.T) {
@@ -43,8 +43,8 @@ func TestSandboxAgentRefusesBadArgumentsWithStatus2(t *testing.T) {
 		{name: "no API URL", args: []string{"--job-id", "j1"}, want: "no sandbox API URL"},
 		{name: "no job id", args: []string{"--api-url", "http://127.0.0.1:1"}, want: "invalid job id"},
 		{name: "job id with capitals", args: []string{"--api-url", "http://127.0.0.1:1", "--job-id", "Run-1"}, want: "only [a-z0-9-] allowed"},
-		{name: "plain http beyond loopback", args: []string{"--api-url", "http://10.0.0.7:8081", "--job-id", "j1"}, want: "plain http only on loopback"},
-		{name: "https without the certificate", args: []string{"--api-url", "https://10.0.0.7:8081", "--job-id", "j1"}, want: "without the certificate to pin"},
+		{name: "plain http beyond loopback", args: []string{"--api-url", "http://10.0.0.7:8443", "--job-id", "j1"}, want: "plain http only on loopback"},
+		{name: "https without the certificate", args: []string{"--api-url", "https://10.0.0.7:8443", "--job-id", "j1"}, want: "without the certificate to pin"},
 		{name: "missing work root", args: []string{"--api-url", "http://127.0.0.1:1", "--job-id", "j1", "--work-root", "/nonexistent/dir"}, want: "work root"},
 		{name: "unknown flag", args: []string{"--nope"}, want: "flag provided but not defined"},
 		{name: "stray argument", args: []string{"--job-id", "j1", "extra"}, want: `unexpected arguments ["extra"]`},
@@ -53,14 +53,14 @@ func TestSandboxAgentRefusesBadArgumentsWithStatus2(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			var stderr bytes.Buffer
-			err := runSandboxAgent(context.Background(), tt.args, getenv, &stderr)
+			err := runSandboxAgent(context.Background(), tt.args, getenv, &stderr, &stderr)
 			g.Expect(err).To(Equal(exitError(2)))
 			g.Expect(stderr.String()).To(ContainSubstring(tt.want))
 		})
 	}
 	var stderr bytes.Buffer
 	g := NewWithT(t)
-	g.Expect(runSandboxAgent(context.Background(), []string{"--job-id", "j1", "--api-url", "http://127.0.0.1:1"}, envFrom(nil), &stderr)).To(Equal(exitError(2)))
+	g.Expect(runSandboxAgent(context.Background(), []string{"--job-id", "j1", "--api-url", "http://127.0.0.1:1"}, envFrom(nil), &stderr, &stderr)).To(Equal(exitError(2)))
 	g.Expect(stderr.String()).To(ContainSubstring("no token: set SANDBOX_TOKEN or pass --token-stdin"))
 }
 
@@ -74,7 +74,7 @@ func TestSandboxAgentReadsItsEnvironmentAndWaitsOutAnUnreachableAPI(t *testing.T
 	g.Expect(l.Close()).To(Succeed())
 	env := map[string]string{"SANDBOX_API_URL": "http://" + addr, "JOB_ID": "from-env", "SANDBOX_TOKEN": "t0ken-of-the-job"}
 	var stderr bytes.Buffer
-	err = runSandboxAgent(context.Background(), []string{"--idle-timeout", "1s", "--work-root", t.TempDir()}, envFrom(env), &stderr)
+	err = runSandboxAgent(context.Background(), []string{"--idle-timeout", "1s", "--work-root", t.TempDir()}, envFrom(env), &stderr, &stderr)
 	g.Expect(err).To(Equal(exitError(2)))
 	g.Expect(stderr.String()).To(And(ContainSubstring(`"job":"from-env"`), ContainSubstring("idle timeout")))
 	g.Expect(stderr.String()).NotTo(ContainSubstring("t0ken-of-the-job"))

@@ -9,7 +9,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,14 +20,14 @@ const usage = `agent-smith turns tracker tickets into pull requests.
 
 Usage:
   agent-smith serve [flags]                     run the orchestrator (webhooks, workers, leader duties)
-  agent-smith run --project P --ticket T        run one ticket in the foreground, with local sandboxes
-  agent-smith config validate [-f FILE]         check agentsmith.yml (default $AGENTSMITH_CONFIG)
-  agent-smith config print [-f FILE]            print the resolved configuration, secrets redacted
+  agent-smith run --project PROJECT --ticket ID [flags]
+                                                run one ticket in the foreground, with local sandboxes
+  agent-smith config validate [-c FILE]         check agentsmith.yml (default $AGENTSMITH_CONFIG)
+  agent-smith config print [-c FILE]            print the resolved configuration, secrets redacted
   agent-smith inject PATH                       copy this binary to PATH (sandbox init container)
-  agent-smith sandbox-agent --job-id ID          execute sandbox steps (inside a sandbox)
-  agent-smith sandbox-gate --job-id ID --remote URL --branch B
-                                                the git of a sandbox (its native sidecar)
-  agent-smith version                           print the version
+  agent-smith sandbox-agent [flags]             execute sandbox steps (inside a sandbox)
+  agent-smith sandbox-gate [flags]              the git of a sandbox (its native sidecar)
+  agent-smith version                           print the version and the image it belongs to
 
 Run "agent-smith COMMAND -h" for a command's flags.
 `
@@ -53,18 +52,17 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "version":
-		fmt.Fprintln(stdout, "agent-smith", version.Version)
-		return nil
+		return runVersion(rest, env, stdout, stderr)
 	case "config":
 		return runConfig(rest, env, stdout, stderr)
 	case "inject":
-		return runInject(rest, stderr)
+		return runInject(rest, env, stdout, stderr)
 	case "sandbox-agent":
-		return runSandboxAgent(ctx, rest, env, stderr)
+		return runSandboxAgent(ctx, rest, env, stdout, stderr)
 	case "sandbox-gate":
 		return runSandboxGate(ctx, rest, env, os.Stdin, stdout, stderr)
 	case "serve":
-		return runServe(ctx, rest, env, stderr)
+		return runServe(ctx, rest, env, stdout, stderr)
 	case "run":
 		return runRun(ctx, rest, env, stdout, stderr)
 	case "help", "-h", "--help":
@@ -76,6 +74,21 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 	}
 }
 
+// runVersion implements `agent-smith version`: the release and the image
+// sandbox pods inject the agent from unless the config names another.
+func runVersion(args []string, env Env, stdout, stderr io.Writer) error {
+	c := newCommand("version", "", "agent-smith version prints the release of this binary and the image it is published as\n"+
+		"(the default sandbox.agent_image).", env, stdout, stderr)
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if c.fs.NArg() > 0 {
+		return c.usageError("unexpected argument %q", c.fs.Arg(0))
+	}
+	_, err := fmt.Fprintf(stdout, "agent-smith %s\nimage %s\n", version.Version, version.OwnImage())
+	return err
+}
+
 // ExitCode is the process exit status for Main's error. An error the
 // command has not already told the user about is written to stderr.
 func ExitCode(err error, stderr io.Writer) int {
@@ -85,8 +98,6 @@ func ExitCode(err error, stderr io.Writer) int {
 		return 0
 	case errors.As(err, &exit):
 		return int(exit)
-	case errors.Is(err, flag.ErrHelp):
-		return 2
 	default:
 		fmt.Fprintln(stderr, "agent-smith:", err)
 		return 1

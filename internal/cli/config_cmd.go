@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -11,12 +10,25 @@ import (
 	"github.com/agent-smith/agent-smith/config"
 )
 
-const configUsage = `Usage:
-  agent-smith config validate [-f FILE]   check agentsmith.yml and summarise it
-  agent-smith config print [-f FILE]      print the resolved config, secrets redacted
+const configUsage = `agent-smith config checks and shows agentsmith.yml.
 
-FILE defaults to $AGENTSMITH_CONFIG.
+Usage:
+  agent-smith config validate [-c FILE]   check agentsmith.yml and summarise it
+  agent-smith config print [-c FILE]      print the resolved config, secrets redacted
+
+FILE defaults to $AGENTSMITH_CONFIG. Run "agent-smith config COMMAND -h" for a command's flags.
 `
+
+// The config commands' help.
+const (
+	configValidateSummary = `agent-smith config validate checks agentsmith.yml as serve would load it: ${VAR} references
+expanded from the environment (an empty variable is an error here), defaults applied,
+every problem reported with file:line and key path. A valid file is summarised.`
+	configPrintSummary = `agent-smith config print prints agentsmith.yml resolved: variables expanded, defaults
+filled in, secrets redacted.`
+	configNotes = `Exit status: 0 valid, 1 the file has problems (one line each on stderr), 2 bad usage.
+`
+)
 
 // runConfig implements `agent-smith config validate|print`.
 func runConfig(args []string, env Env, stdout, stderr io.Writer) error {
@@ -26,14 +38,14 @@ func runConfig(args []string, env Env, stdout, stderr io.Writer) error {
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "validate":
-		cfg, err := loadConfigForCommand(cmd, rest, env, stderr)
+		cfg, err := configCommand(cmd, configValidateSummary, rest, env, stdout, stderr)
 		if err != nil {
 			return err
 		}
 		cfg.WriteSummary(stdout)
 		return nil
 	case "print":
-		cfg, err := loadConfigForCommand(cmd, rest, env, stderr)
+		cfg, err := configCommand(cmd, configPrintSummary, rest, env, stdout, stderr)
 		if err != nil {
 			return err
 		}
@@ -52,36 +64,40 @@ func runConfig(args []string, env Env, stdout, stderr io.Writer) error {
 	}
 }
 
-// loadConfigForCommand parses the command's flags and loads the config. A
-// config with problems is reported on stderr, one line per problem and a
-// count, and ends the command with status 1.
-func loadConfigForCommand(cmd string, args []string, env Env, stderr io.Writer) (*config.Config, error) {
-	fs := flag.NewFlagSet("config "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "", "path of agentsmith.yml (default $AGENTSMITH_CONFIG)")
-	if err := fs.Parse(args); err != nil {
+// configCommand parses the flags of `config CMD` and loads the config.
+func configCommand(cmd, summary string, args []string, env Env, stdout, stderr io.Writer) (*config.Config, error) {
+	c := newCommand("config "+cmd, "[-c FILE]", summary, env, stdout, stderr)
+	c.notes = configNotes
+	var path string
+	c.configFlag(&path)
+	if err := c.parse(args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "config %s: unexpected argument %q\n", cmd, fs.Arg(0))
-		return nil, exitError(2)
-	}
-	path := *file
-	if path == "" {
-		path = env.Get("AGENTSMITH_CONFIG")
+	if c.fs.NArg() > 0 {
+		return nil, c.usageError("unexpected argument %q", c.fs.Arg(0))
 	}
 	if path == "" {
-		fmt.Fprintf(stderr, "config %s: no config file: pass -f FILE or set AGENTSMITH_CONFIG\n", cmd)
-		return nil, exitError(2)
+		return nil, c.usageError("no config file: pass -c FILE or set AGENTSMITH_CONFIG")
 	}
+	return loadConfig(path, env, stderr)
+}
+
+// loadConfig loads the config at path. A config with problems is reported
+// on stderr, one line per problem and a count, and ends the command with
+// status 1; its warnings (a model whose limits and price nobody knows) go
+// to stderr too, and the command goes on.
+func loadConfig(path string, env Env, stderr io.Writer) (*config.Config, error) {
 	// An empty variable counts as unset here: an empty credential is an
 	// error an operator checking a config wants to hear about.
 	lookup := func(name string) (string, bool) {
 		v, ok := env(name)
 		return v, ok && v != ""
 	}
-	cfg, err := config.Load(path, lookup)
+	cfg, err := config.Load(path, lookup, configKinds())
 	if err == nil {
+		for _, w := range cfg.Warnings {
+			fmt.Fprintln(stderr, "warning: "+w.Error())
+		}
 		return cfg, nil
 	}
 	var problems config.Errors

@@ -70,6 +70,8 @@ func TestConfigValidateSummarisesAGoodFile(t *testing.T) {
 		"webhooks POST /webhooks/azure_devops, /webhooks/azure_devops/acme-platform",
 		"todolist-docs",
 		"azure_openai",
+		"planning           o4-mini (deployment o4-mini): context 128000 (config), output cap 32000 of 100000, $1.10 in / $4.40 out / $0.275 cached per Mtok (config) [catalog, read 2026-12-05]\n",
+		"execution, review  gpt-4.1 (deployment gpt-4.1): context 128000 (config), output cap 16000 of 32768",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
@@ -110,6 +112,47 @@ func TestConfigValidateReportsEveryErrorAndExitsOne(t *testing.T) {
 	}
 }
 
+// config validate warns about a model it knows no limits or price of and
+// goes on; a model the api_version cannot serve is an error.
+func TestConfigValidateWarnsAboutUnknownModelsAndRefusesWhatCannotServe(t *testing.T) {
+	data, err := os.ReadFile(todoList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(doc string) string {
+		path := filepath.Join(t.TempDir(), "agentsmith.yml")
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	unknown := strings.Replace(string(data), "        model: o4-mini\n", "        model: o5-turbo\n", 1)
+	path := write(unknown)
+	stdout, stderr, err := runCLI(t, todoListEnv, "config", "validate", "-f", path)
+	if err != nil {
+		t.Fatalf("err = %v, stderr = %q", err, stderr)
+	}
+	want := "warning: " + path + ":" + strconv.Itoa(lineWith(t, unknown, "model: o5-turbo")) +
+		`: agents.azure-openai-default.models.planning.model: model "o5-turbo" is not in the catalog: its context window, output cap and price are unknown; set them in the agent's catalog.o5-turbo entry` + "\n"
+	if stderr != want {
+		t.Errorf("stderr = %q, want %q", stderr, want)
+	}
+	if !strings.Contains(stdout, "o5-turbo (deployment o4-mini): context 128000 (config), output cap 32000, no price known") {
+		t.Errorf("summary lacks the unknown model's line:\n%s", stdout)
+	}
+
+	dated := strings.Replace(string(data), "api_version: v1", "api_version: 2024-10-21", 1)
+	path = write(dated)
+	_, stderr, err = runCLI(t, todoListEnv, "config", "validate", "-f", path)
+	if exitCode(err) != 1 {
+		t.Fatalf("exit = %v, want status 1", err)
+	}
+	if want := path + ":" + strconv.Itoa(lineWith(t, dated, "api_version:")) +
+		": agents.azure-openai-default.api_version: o4-mini needs api_version 2025-04-01-preview or later (or v1); 2024-10-21 cannot serve it"; !strings.HasPrefix(stderr, want) {
+		t.Errorf("stderr = %q, want it to start with %q", stderr, want)
+	}
+}
+
 func TestConfigFileComesFromFlagOrEnvironment(t *testing.T) {
 	env := map[string]string{"AGENTSMITH_CONFIG": todoList}
 	for k, v := range todoListEnv {
@@ -118,8 +161,14 @@ func TestConfigFileComesFromFlagOrEnvironment(t *testing.T) {
 	if _, stderr, err := runCLI(t, env, "config", "validate"); err != nil {
 		t.Errorf("with AGENTSMITH_CONFIG: %v %s", err, stderr)
 	}
+	// One flag style everywhere: -c, --config, and -f as before.
+	for _, flag := range []string{"-c", "--config", "-f", "-config"} {
+		if _, stderr, err := runCLI(t, todoListEnv, "config", "validate", flag, todoList); err != nil {
+			t.Errorf("with %s: %v %s", flag, err, stderr)
+		}
+	}
 	_, stderr, err := runCLI(t, todoListEnv, "config", "validate")
-	if exitCode(err) != 2 || !strings.Contains(stderr, "pass -f FILE or set AGENTSMITH_CONFIG") {
+	if exitCode(err) != 2 || !strings.Contains(stderr, "pass -c FILE or set AGENTSMITH_CONFIG") {
 		t.Errorf("without a file: exit %v, stderr %q", err, stderr)
 	}
 	_, stderr, err = runCLI(t, todoListEnv, "config", "frobnicate")

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -18,27 +17,25 @@ import (
 	"github.com/agent-smith/agent-smith/internal/logging"
 	"github.com/agent-smith/agent-smith/internal/nodump"
 	"github.com/agent-smith/agent-smith/runs"
-	"github.com/agent-smith/agent-smith/runs/pipeline"
 	"github.com/agent-smith/agent-smith/runs/worker"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/connect"
-	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
-const runUsage = `Usage:
-  agent-smith run --project P --ticket T [--config FILE] [--pipeline NAME]
-                  [--sandbox local|kubernetes] [--runs-dir DIR] [--verbose]
+// The help of `run`.
+const (
+	runSummary = `agent-smith run executes one run of a ticket in the foreground and prints its progress.
+Its sandboxes are always local agent processes on this machine (sandbox pods need the
+sandbox reconciler of agent-smith serve; $SANDBOX_TYPE is not read). The pipeline comes
+from the ticket's labels unless --pipeline names one.`
+	runNotes = `Environment:
+  REDIS_URL   the Redis to use; unset: an embedded in-memory server. With a shared Redis
+              the run's keys stay apart from a serving orchestrator's ({redis_prefix}run:).
 
-Executes one run of ticket T in the foreground and prints its progress.
-FILE defaults to $AGENTSMITH_CONFIG. Redis is $REDIS_URL, else an embedded
-in-memory server; with $REDIS_URL the run's keys are kept apart from a
-serving orchestrator's (prefix {redis_prefix}run:). The pipeline comes from
-the ticket's labels unless --pipeline names one.
-
-Exit status: 0 the run succeeded, 1 it failed, 2 bad usage or
-configuration, 3 the plan asked questions (answer on the ticket and run
-again).
+Exit status: 0 the run succeeded, 1 it failed, 2 bad usage or configuration, 3 the plan
+asked questions (answer on the ticket and run again).
 `
+)
 
 // progressPoll is how often the run's event stream is read for printing.
 const progressPoll = 200 * time.Millisecond
@@ -49,45 +46,35 @@ type runOptions struct {
 	verbose                                  bool
 }
 
-func parseRun(args []string, env Env, stderr io.Writer) (runOptions, error) {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { _, _ = fmt.Fprint(stderr, runUsage) }
+func parseRun(args []string, env Env, stdout, stderr io.Writer) (runOptions, error) {
+	c := newCommand("run", "--project PROJECT --ticket ID [flags]", runSummary, env, stdout, stderr)
+	c.notes = runNotes
 	var o runOptions
-	fs.StringVar(&o.file, "config", env.Get("AGENTSMITH_CONFIG"), "path of agentsmith.yml")
-	fs.StringVar(&o.project, "project", "", "project of the ticket")
-	fs.StringVar(&o.ticket, "ticket", "", "ticket id: issue number, work item id or issue key")
-	fs.StringVar(&o.pipeline, "pipeline", "", "pipeline to run instead of the one the ticket's labels select")
-	backend := fs.String("sandbox", "", "sandbox backend: local or kubernetes (default $SANDBOX_TYPE, else local)")
-	fs.StringVar(&o.runsDir, "runs-dir", "", "where run artifacts are kept (default orchestrator.runs_dir, else a temporary directory)")
-	fs.BoolVar(&o.verbose, "verbose", false, "log what the orchestrator does on stderr")
-	if err := fs.Parse(args); err != nil {
-		return o, exitError(2)
+	c.configFlag(&o.file)
+	c.fs.StringVar(&o.project, "project", "", "the ticket's `PROJECT` in agentsmith.yml")
+	c.fs.StringVar(&o.ticket, "ticket", "", "the `ID` of the ticket: issue number, work item id or issue key")
+	c.fs.StringVar(&o.pipeline, "pipeline", "", "run pipeline `NAME` ("+strings.Join(config.Pipelines(), ", ")+") instead of the one the ticket's labels select")
+	c.fs.StringVar(&o.runsDir, "runs-dir", "", "keep the run's artifacts in `DIR` (default orchestrator.runs_dir, else a temporary directory)")
+	c.fs.BoolVar(&o.verbose, "verbose", false, "log what the orchestrator does on stderr")
+	if err := c.parse(args); err != nil {
+		return o, err
 	}
-	usageErr := func(format string, a ...any) error { return exitWith(stderr, 2, "run: "+format, a...) }
 	switch {
-	case fs.NArg() > 0:
-		return o, usageErr("unexpected argument %q", fs.Arg(0))
+	case c.fs.NArg() > 0:
+		return o, c.usageError("unexpected argument %q", c.fs.Arg(0))
 	case o.file == "":
-		return o, usageErr("no config file: pass --config FILE or set AGENTSMITH_CONFIG")
+		return o, c.usageError("no config file: pass -c FILE or set AGENTSMITH_CONFIG")
 	case o.project == "" || o.ticket == "":
-		return o, usageErr("--project and --ticket are required")
+		return o, c.usageError("--project and --ticket are required")
 	case o.pipeline != "" && !config.IsPipeline(o.pipeline):
-		return o, usageErr("unknown pipeline %q (want %s)", o.pipeline, strings.Join(config.Pipelines(), ", "))
-	}
-	kind, err := sandboxBackend(*backend, env)
-	if err != nil {
-		return o, usageErr("%v", err)
-	}
-	if kind == sandboxKubernetes {
-		return o, usageErr("the kubernetes sandbox needs the sandbox reconciler that `agent-smith serve` runs; use --sandbox local")
+		return o, c.usageError("unknown pipeline %q (want %s)", o.pipeline, strings.Join(config.Pipelines(), ", "))
 	}
 	return o, nil
 }
 
 // runRun implements `agent-smith run`.
 func runRun(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
-	o, err := parseRun(args, env, stderr)
+	o, err := parseRun(args, env, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -95,7 +82,7 @@ func runRun(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	if err := nodump.Apply(); err != nil {
 		return exitWith(stderr, 3, "run: %v", err)
 	}
-	cfg, err := loadConfigForCommand("run", []string{"-f", o.file}, env, stderr)
+	cfg, err := loadConfig(o.file, env, stderr)
 	if err != nil {
 		if errors.Is(err, exitError(1)) {
 			return exitError(2)
@@ -199,10 +186,10 @@ func submission(cfg *config.Config, project string, t trackers.Ticket, override 
 	}
 	sub := runs.Submission{
 		Project: project, Pipeline: pipe, Tracker: p.Tracker, Ticket: t.ID, TicketURL: t.URL, TicketTitle: t.Title,
-		Labels: labels, Repos: slices.Clone(p.Repos), Context: map[string]string{intake.ContextTrigger: "agent-smith run"},
+		Labels: labels, Repos: slices.Clone(p.Repos), Trigger: "agent-smith run",
 	}
-	if trig := p.Trigger(); trig != nil && trig.DoneStatus != "" {
-		sub.Context[intake.ContextDoneStatus] = trig.DoneStatus
+	if trig := p.Trigger(); trig != nil {
+		sub.DoneStatus = trig.DoneStatus
 	}
 	return sub
 }
@@ -250,7 +237,7 @@ func report(r runs.Run, runsDir string, stdout, stderr io.Writer) error {
 		return nil
 	case runs.StateAwaitingInput:
 		_, _ = fmt.Fprintf(stdout, "run %s is waiting for answers to its questions:\n", r.ID)
-		for _, q := range strings.Split(r.Context[pipeline.ContextQuestions], "\n") {
+		for _, q := range r.Questions.Asked {
 			_, _ = fmt.Fprintf(stdout, "  - %s\n", q)
 		}
 		_, _ = fmt.Fprintln(stdout, "answer on the ticket, then run again")

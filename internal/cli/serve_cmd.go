@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -29,22 +28,25 @@ import (
 	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
-const serveUsage = `Usage:
-  agent-smith serve [--config FILE] [--addr :8080] [--sandbox local|kubernetes]
-                    [--sandbox-addr :8081] [--log-format json|console] [-v N]
-
-Runs the orchestrator: the webhook endpoint, probes, metrics and run API on
---addr; queue workers; and, on the elected leader, the pollers and
-housekeeping. With the kubernetes backend, the sandbox API its sandbox pods
-poll is served over TLS on --sandbox-addr. FILE defaults to
-$AGENTSMITH_CONFIG.
-
-Environment: REDIS_URL (unset: an embedded in-memory Redis, state lost on
-exit), REDIS_USERNAME and REDIS_PASSWORD (override the URL's), SANDBOX_TYPE,
-KUBERNETES_NAMESPACE, POD_NAME and POD_UID (the replica's identity; sandbox
-pods are owned by it), POD_IP (where its sandboxes reach it; or
-SANDBOX_API_URL).
+// The help of `serve`.
+const (
+	serveSummary = `agent-smith serve runs the orchestrator: the webhook endpoint, probes, metrics and run API
+on --addr; queue workers; and, on the elected leader, the pollers and housekeeping. With
+kubernetes sandboxes, the sandbox API its sandbox pods poll is served over TLS on
+--sandbox-addr.`
+	serveNotes = `Environment:
+  REDIS_URL              the shared Redis; unset: an embedded in-memory Redis whose state is
+                         lost on exit (a trial, one replica)
+  REDIS_USERNAME,        override the credentials of REDIS_URL (the shipped manifests set
+  REDIS_PASSWORD         them from the Secret)
+  KUBERNETES_NAMESPACE   where sandbox pods and the ConfigMap live (kubernetes sandboxes)
+  POD_NAME, POD_UID      this replica's identity: its runs and sandbox pods are owned by it
+                         (default the host name and process id)
+  POD_IP                 where this replica's sandboxes reach its sandbox API (or set
+                         SANDBOX_API_URL)
+  KUBECONFIG             the cluster to use outside one (default in-cluster, then ~/.kube/config)
 `
+)
 
 // serveOptions are the parsed flags and environment of `serve`.
 type serveOptions struct {
@@ -60,33 +62,34 @@ type serveOptions struct {
 	env         Env
 }
 
-func parseServe(args []string, env Env, stderr io.Writer) (serveOptions, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, serveUsage) }
+func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions, error) {
+	c := newCommand("serve", "[flags]", serveSummary, env, stdout, stderr)
+	c.notes = serveNotes
 	o := serveOptions{env: env}
-	fs.StringVar(&o.configPath, "config", env.Get("AGENTSMITH_CONFIG"), "path of agentsmith.yml")
-	fs.StringVar(&o.addr, "addr", ":8080", "address of the HTTP server (webhooks, probes, metrics, run API)")
-	fs.StringVar(&o.sandboxAddr, "sandbox-addr", ":8081", "address of the sandbox API (kubernetes backend; sandboxes only)")
-	backend := fs.String("sandbox", "", "sandbox backend: local or kubernetes (default $SANDBOX_TYPE, kubernetes in a cluster)")
-	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or console")
-	fs.IntVar(&o.verbosity, "v", 0, "log verbosity (0 info, 1 debug, 2 and more: trace)")
-	fs.StringVar(&o.configMap, "configmap", "agent-smith-config", "ConfigMap holding agentsmith.yml, reloaded on change (kubernetes backend)")
-	if err := fs.Parse(args); err != nil {
-		return o, exitError(2)
+	c.configFlag(&o.configPath)
+	c.fs.StringVar(&o.addr, "addr", ":8080", "serve webhooks, probes, metrics and the run API on `ADDRESS`")
+	c.fs.StringVar(&o.sandboxAddr, "sandbox-addr", ":8443", "serve the sandbox API (TLS, sandboxes only; kubernetes sandboxes) on `ADDRESS`")
+	var backend string
+	c.fs.StringVar(&backend, "sandbox", "", "sandbox backend `KIND`: local or kubernetes; unset: kubernetes inside a cluster, else local")
+	c.envDefault("sandbox", "SANDBOX_TYPE")
+	c.fs.StringVar(&o.logFormat, "log-format", "json", "log `FORMAT`: json or console")
+	c.fs.IntVar(&o.verbosity, "v", 0, "log verbosity: 0 info, 1 debug, 2 and more trace")
+	c.fs.StringVar(&o.configMap, "configmap", "agent-smith-config", "reload agentsmith.yml from ConfigMap `NAME` when it changes (kubernetes sandboxes)")
+	if err := c.parse(args); err != nil {
+		return o, err
 	}
-	usageErr := func(format string, a ...any) error { return exitWith(stderr, 2, "serve: "+format, a...) }
-	if fs.NArg() > 0 {
-		return o, usageErr("unexpected argument %q", fs.Arg(0))
+	usageErr := c.usageError
+	if c.fs.NArg() > 0 {
+		return o, usageErr("unexpected argument %q", c.fs.Arg(0))
 	}
 	if o.configPath == "" {
-		return o, usageErr("no config file: pass --config FILE or set AGENTSMITH_CONFIG")
+		return o, usageErr("no config file: pass -c FILE or set AGENTSMITH_CONFIG")
 	}
 	if err := (logging.Options{Format: o.logFormat}).Validate(); err != nil {
 		return o, usageErr("--%v", err)
 	}
 	var err error
-	if o.backend, err = sandboxBackend(*backend, env); err != nil {
+	if o.backend, err = sandboxBackend(backend, env); err != nil {
 		return o, usageErr("%v", err)
 	}
 	o.owner = replicaIdentity(env)
@@ -108,8 +111,8 @@ func replicaIdentity(env Env) runs.Owner {
 }
 
 // runServe implements `agent-smith serve`.
-func runServe(ctx context.Context, args []string, env Env, stderr io.Writer) error {
-	o, err := parseServe(args, env, stderr)
+func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	o, err := parseServe(args, env, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -125,10 +128,13 @@ func runServe(ctx context.Context, args []string, env Env, stderr io.Writer) err
 	if err != nil {
 		return exitWith(stderr, 2, "serve: read config: %v", err)
 	}
-	cfg, err := config.Parse(raw, o.configPath, env)
+	cfg, err := config.Parse(raw, o.configPath, env, configKinds())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitWith(stderr, 2, "serve: %s is invalid; nothing started", o.configPath)
+	}
+	for _, w := range cfg.Warnings {
+		log.Info("config warning", "problem", w.Error())
 	}
 	trs, err := connect.Trackers(cfg)
 	if err != nil {
@@ -215,7 +221,7 @@ func (r *replica) run(ctx context.Context, loaded []byte) error {
 	})
 	snap, _ := r.current.Load()
 	cfg := snap.Config
-	r.log.Info("starting", "version", version.Version, "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr,
+	r.log.Info("starting", "version", version.Version, "image", version.OwnImage(), "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr,
 		"projects", len(cfg.Projects), "trackers", len(cfg.Trackers), "maxParallelJobs", cfg.Queue.MaxParallelJobs,
 		"webhooks", slices.Sorted(maps.Keys(cfg.WebhookRoutes())))
 

@@ -64,7 +64,7 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 	}
 	sandboxes, err := controllers.NewSandboxReconciler(store, changes, current, board, mgr.GetEventRecorder("agent-smith-sandbox"),
 		controllers.SandboxOptions{Namespace: o.namespace, Owner: o.owner, Tokens: api.gw.Tokens, APIURL: api.url, APICert: api.gw.CertPEM(),
-			Version: version.Version})
+			Image: version.OwnImage()})
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (a *sandboxAPI) NeedLeaderElection() bool { return false }
 // trackers; its ${VAR}s come from env (the Secret as envFrom).
 func buildSnapshot(path string, env Env) controllers.BuildFunc {
 	return func(data []byte) (*trackers.Snapshot, error) {
-		cfg, err := config.Parse(data, path, env)
+		cfg, err := config.Parse(data, path, env, configKinds())
 		if err != nil {
 			return nil, err
 		}

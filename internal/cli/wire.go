@@ -38,6 +38,12 @@ const (
 	sandboxKubernetes = "kubernetes"
 )
 
+// configKinds are the tracker and provider types agentsmith.yml may name:
+// the tables of trackers/connect and llm/providers.
+func configKinds() config.Kinds {
+	return config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()}
+}
+
 // redisConn is the orchestrator's Redis. Sandboxes never talk to it.
 type redisConn struct {
 	Client redis.UniversalClient

@@ -44,7 +44,7 @@ trackers: {issues: {type: github, project: acme/calc, auth: gh}}
 projects: {calc: {agent: replay, tracker: issues, repos: [calc]}}
 skills: {source: default, version: v3.0.1}
 secrets: {gh: token}
-`), "t.yml", nil)
+`), "t.yml", nil, configKinds())
 		g.Expect(err).NotTo(HaveOccurred())
 		return cfg
 	}

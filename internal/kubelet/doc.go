@@ -23,4 +23,6 @@
 // capabilities, seccomp, resource limits, emptyDir sizeLimit, ephemeral
 // storage and runtimeClassName; the apiserver records them, and tests
 // assert them in the pod spec and through admission.
+//
+// Test support: no production package may import it (depguard).
 package kubelet

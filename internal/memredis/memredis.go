@@ -4,6 +4,8 @@
 // requires a password made at start, which only its URL carries: local
 // sandboxes run under the orchestrator's uid and could otherwise reach it
 // on loopback.
+//
+// It imports no package of agent-smith.
 package memredis
 
 import (

@@ -4,5 +4,5 @@
 // readiness check fails), /metrics and the run API over the run store.
 //
 // It serves what it is handed and decides nothing about runs; it must not
-// import the pipeline, the trackers or the sandbox backends.
+// import the pipeline, the workers, controllers, trackers, sandbox or llm.
 package server

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 )
 
@@ -54,7 +55,7 @@ func TestReadyzFailsWhileDrainingOrRedisIsUnreachable(t *testing.T) {
 
 func TestRunAPIListsRunsAndShowsOneWithProgress(t *testing.T) {
 	g := NewWithT(t)
-	store, err := runs.NewStore(rds.Client(t), runs.Options{Prefix: "runapi:"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "runapi:"})
 	g.Expect(err).NotTo(HaveOccurred())
 	res, err := store.Submit(context.Background(), runs.Submission{
 		Project: "todo", Pipeline: "fix-bug", Tracker: "gh", Ticket: "21", Repos: []string{"api"},

@@ -6,17 +6,17 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	// The binary BuildAgent makes runs this package: importing it ties the
+	// The binary buildAgent makes runs this package: importing it ties the
 	// cached results of the tests using it to its source.
 	_ "github.com/agent-smith/agent-smith/sandbox/agent"
 )
 
-// BuildAgent compiles the repository's agent-smith binary to path, through
+// buildAgent compiles the repository's agent-smith binary to path, through
 // a temporary file and a rename so that concurrent test packages never run
 // a half-written binary. It is static (CGO off), as shipped, unless the
 // tests run with the race detector: then so does the binary (which needs
 // cgo), and the agent the tests start is checked too.
-func BuildAgent(path string) error {
+func buildAgent(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("build agent-smith: %w", err)
 	}
@@ -37,25 +37,21 @@ func BuildAgent(path string) error {
 	return nil
 }
 
-// WithAgent builds the agent-smith binary (BuildAgent) into a temporary
-// directory before the tests and points *path at it; the directory is
-// removed after them.
-func WithAgent(path *string) Component {
-	return func() (func(), error) {
-		dir, err := os.MkdirTemp("", "agent-smith-bin-")
-		if err == nil {
-			// Tests run the binary as other users too (a pod's uids).
-			err = os.Chmod(dir, 0o755)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("build agent-smith: %w", err)
-		}
-		bin := filepath.Join(dir, "agent-smith")
-		if err := BuildAgent(bin); err != nil {
-			_ = os.RemoveAll(dir)
-			return nil, err
-		}
-		*path = bin
-		return func() { _ = os.RemoveAll(dir) }, nil
+// buildAgentTemp builds the binary into a temporary directory; stopping
+// removes the directory.
+func buildAgentTemp() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "agent-smith-bin-")
+	if err == nil {
+		// Tests run the binary as other users too (a pod's uids).
+		err = os.Chmod(dir, 0o755)
 	}
+	if err != nil {
+		return "", nil, fmt.Errorf("build agent-smith: %w", err)
+	}
+	bin := filepath.Join(dir, "agent-smith")
+	if err := buildAgent(bin); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return bin, func() { _ = os.RemoveAll(dir) }, nil
 }

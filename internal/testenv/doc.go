@@ -3,8 +3,12 @@
 // agent-smith binary built from this checkout, and an envtest control plane
 // (kube-apiserver + etcd) built by hack/envtest-assets.sh.
 //
-// They are meant to be started once per test package, from TestMain (Main
-// does it for Redis and the binary), and shared by its tests. None skips
-// silently: a missing redis-server or missing envtest binaries fail the
-// package with the command that fixes it.
+// Each is started once per test package by the first test that needs it
+// (SharedRedis, SharedCluster, AgentBinary, or a Shared of the package's
+// own) and stopped by Main after the last test; a test that needs none
+// starts none. None skips silently: a missing redis-server or missing
+// envtest binaries fail the tests that need them with the command that
+// fixes it; only -short skips them.
+//
+// It is test support: no production package may import it (depguard).
 package testenv

@@ -5,48 +5,65 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	. "github.com/onsi/gomega"
 )
 
-// recorder is components that log their starts and stops.
-type recorder struct{ log []string }
-
-func (r *recorder) component(name string, err error) Component {
-	return func() (func(), error) {
-		r.log = append(r.log, "start "+name)
-		if err != nil {
-			return nil, err
-		}
-		return func() { r.log = append(r.log, "stop "+name) }, nil
+func TestSharedStartsOnceWhenFirstAskedAndStopsNewestFirstAfterTheTests(t *testing.T) {
+	g := NewWithT(t)
+	var log []string
+	var mu sync.Mutex
+	record := func(s string) { mu.Lock(); defer mu.Unlock(); log = append(log, s) }
+	thing := func(name string) *Shared[string] {
+		return NewShared(name, func() (string, func(), error) {
+			record("start " + name)
+			return name + " running", func() { record("stop " + name) }, nil
+		})
 	}
+	redis, cluster := thing("redis"), thing("cluster")
+	thing("never asked for")
+	g.Expect(log).To(BeEmpty(), "nothing starts before a test asks")
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			v, err := redis.get()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(v).To(Equal("redis running"))
+		})
+	}
+	wg.Wait()
+	_, _ = cluster.get()
+	g.Expect(log).To(Equal([]string{"start redis", "start cluster"}), "one start each, however many tests ask")
+
+	stops.run()
+	g.Expect(log).To(Equal([]string{"start redis", "start cluster", "stop cluster", "stop redis"}))
+	stops.run()
+	g.Expect(log).To(HaveLen(4), "stopped once")
 }
 
-func (r *recorder) tests(code int) func() int {
-	return func() int { r.log = append(r.log, "tests"); return code }
-}
-
-func TestComponentsStartBeforeTheTestsAndStopInReverseAfterThem(t *testing.T) {
+func TestAFailedStartFailsEveryTestThatAsksWithItsError(t *testing.T) {
 	g := NewWithT(t)
-	r := &recorder{}
-	code := run(r.tests(3), []Component{r.component("redis", nil), r.component("agent", nil)})
-	g.Expect(code).To(Equal(3), "the tests' status")
-	g.Expect(r.log).To(Equal([]string{"start redis", "start agent", "tests", "stop agent", "stop redis"}))
+	starts := 0
+	s := NewShared("redis-server", func() (int, func(), error) {
+		starts++
+		return 0, nil, errors.New("redis-server is not installed: run `make test-deps`")
+	})
+	for range 3 {
+		_, err := s.get()
+		g.Expect(err).To(MatchError(ContainSubstring("make test-deps")))
+	}
+	g.Expect(starts).To(Equal(1), "not tried again by every test")
 }
 
-func TestAComponentThatFailsToStartFailsThePackageWithoutTests(t *testing.T) {
+func TestTheAgentBinaryIsBuiltAsShippedAndRemovedWhenStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the agent-smith binary: skipped with -short")
+	}
 	g := NewWithT(t)
-	r := &recorder{}
-	code := run(r.tests(0), []Component{r.component("redis", nil), r.component("agent", errors.New("go build: exit 1")), r.component("cluster", nil)})
-	g.Expect(code).To(Equal(1))
-	g.Expect(r.log).To(Equal([]string{"start redis", "start agent", "stop redis"}))
-}
-
-func TestWithAgentBuildsTheBinaryAsTheTestsRunAndRemovesIt(t *testing.T) {
-	g := NewWithT(t)
-	var bin string
-	stop, err := WithAgent(&bin)()
+	bin, stop, err := buildAgentTemp()
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(stop) // removing twice is harmless
 

@@ -2,7 +2,9 @@
 // for each, its context window, output cap, whether it reasons and how
 // its effort is set, whether it calls tools and answers in JSON mode over
 // the API this project speaks, and its prices. Every entry names the
-// source it was read from and when (sources.go).
+// source it was read from and when (sources.go); MODELS.md lists every
+// model with its figures, source and date (TestModelsListIsCurrent keeps
+// it in step).
 //
 // It also holds the pure decisions the config and the provider clients
 // share: which entry a configured model name stands for (Lookup,
@@ -150,12 +152,19 @@ func find(fam Provider, model string) (Entry, bool) {
 			continue
 		}
 		for _, id := range e.ids() {
-			if model == id || (strings.HasPrefix(model, id) && snapshotSuffix.MatchString(model[len(id):])) {
+			if NamesModel(model, id) {
 				return *e, true
 			}
 		}
 	}
 	return Entry{}, false
+}
+
+// NamesModel reports whether name is the model id or a dated or versioned
+// name of it (a snapshot suffix: -2025-04-14, -20250929, -001, -latest,
+// -preview): "gpt-4.1-2025-04-14" names gpt-4.1, "gpt-4.1-mini" does not.
+func NamesModel(name, id string) bool {
+	return name == id || (strings.HasPrefix(name, id) && snapshotSuffix.MatchString(name[len(id):]))
 }
 
 // Entries returns a copy of the catalog, for listings and tests.

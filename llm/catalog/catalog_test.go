@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"errors"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -201,4 +202,59 @@ func TestReviewGivesTheLineTheWarningsOrTheReasonASlotCannotWork(t *testing.T) {
 	g.Expect(v.Err).NotTo(HaveOccurred())
 	g.Expect(v.Line).To(Equal("context 128000 (fallback), output cap 16000, no price known"))
 	g.Expect(v.Warnings).To(HaveLen(1))
+}
+
+// Review's errors name the config key at fault, so the config can place
+// them on the line to change.
+func TestLimitErrorsNameTheKeyAtFault(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    catalog.Slot
+		key  string
+	}{
+		{"window", catalog.Slot{Provider: catalog.OpenAI, Model: "gpt-4o", Settings: catalog.Settings{ContextWindow: 200_000}}, "context_window"},
+		{"output above the model's", catalog.Slot{Provider: catalog.OpenAI, Model: "gpt-4o", Settings: catalog.Settings{MaxOutputTokens: 20_000}}, "max_output_tokens"},
+		{"output filling the window", catalog.Slot{Provider: catalog.OpenAI, Model: "gpt-4o", Settings: catalog.Settings{ContextWindow: 8000, MaxOutputTokens: 8000}}, "max_output_tokens"},
+		{"no tools", catalog.Slot{Provider: catalog.OpenAI, Model: "gpt-6.2-astra", Needs: catalog.Needs{Tools: true}}, "model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			var le *catalog.LimitError
+			g.Expect(errors.As(catalog.Review(tc.s).Err, &le)).To(BeTrue())
+			g.Expect(le.Key).To(Equal(tc.key))
+		})
+	}
+}
+
+func TestAnUnsetOutputCapLeavesHalfTheWindowForInput(t *testing.T) {
+	g := NewWithT(t)
+	local := catalog.Resolve(catalog.Ollama, "qwen3:0.6b", nil)
+	l, err := catalog.Decide(local, catalog.Settings{ServerContextLength: 8192})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(l).To(Equal(catalog.Limits{ContextWindow: 8192, MaxOutputTokens: 4096, From: "server"}))
+	_, err = catalog.Decide(local, catalog.Settings{ServerContextLength: 8192, MaxOutputTokens: 8192})
+	g.Expect(err).To(MatchError("max_output_tokens 8192 leaves no room for input in a context window of 8192"), "a configured cap is the config's")
+}
+
+func TestDescribeSaysWhereAFigureComesFrom(t *testing.T) {
+	g := NewWithT(t)
+	local := catalog.Resolve(catalog.Ollama, "qwen3:8b", nil)
+	g.Expect(catalog.Review(catalog.Slot{Provider: catalog.Ollama, Model: "qwen3:8b"}).Line).To(Equal(
+		"context from the server at start, output cap 16000, local: no price"), "before the server is asked")
+	g.Expect(local.PriceFromConfig).To(BeFalse())
+
+	price := 1.5
+	v := catalog.Review(catalog.Slot{Provider: catalog.OpenAI, Model: "gpt-4.1", Override: &catalog.Override{InputPerMillion: &price}})
+	g.Expect(v.Line).To(Equal("context 1047576 (catalog), output cap 16000 of 32768, $1.50 in / $8.00 out / $0.50 cached per Mtok (config) [catalog, read 2026-12-05]"))
+	v = catalog.Review(catalog.Slot{Provider: catalog.OpenAI, Model: "my-finetune", Override: &catalog.Override{InputPerMillion: &price, OutputPerMillion: &price}})
+	g.Expect(v.Line).To(Equal("context 128000 (fallback), output cap 16000, $1.50 in / $1.50 out per Mtok [config]"))
+}
+
+func TestNamesModelTakesSnapshotsNotNeighbours(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(catalog.NamesModel("gpt-4.1", "gpt-4.1")).To(BeTrue())
+	g.Expect(catalog.NamesModel("gpt-4.1-2025-04-14", "gpt-4.1")).To(BeTrue())
+	g.Expect(catalog.NamesModel("claude-sonnet-4-5-20250929", "claude-sonnet-4-5")).To(BeTrue())
+	g.Expect(catalog.NamesModel("gpt-4.1-mini", "gpt-4.1")).To(BeFalse())
+	g.Expect(catalog.NamesModel("claude-sonnet-4-5", "claude-sonnet-4")).To(BeFalse())
 }

@@ -35,6 +35,8 @@ type Known struct {
 	// a price to a model without limits, or the reverse.
 	Limits bool
 	Priced bool
+	// PriceFromConfig says the agent's config set the price.
+	PriceFromConfig bool
 }
 
 // Resolve is the entry of provider's model with the agent's override
@@ -72,7 +74,7 @@ func Resolve(provider Provider, model string, o *Override) Known {
 		setFloat(&r.CacheWrite, o.CacheWritePerMillion)
 		setFloat(&r.Output, o.OutputPerMillion)
 		k.Price = Price{Rates: r}
-		k.Priced = true
+		k.Priced, k.PriceFromConfig = true, true
 		if !ok {
 			k.Source = SourceConfig
 		}
@@ -127,11 +129,27 @@ type Limits struct {
 	From string
 }
 
+// LimitError is a slot the model cannot serve as configured. Key is the
+// agent key at fault (context_window, max_output_tokens, or model), for
+// placing the error in the config.
+type LimitError struct {
+	Key string
+	msg string
+}
+
+func (e *LimitError) Error() string { return e.msg }
+
+func limitError(key, format string, args ...any) error {
+	return &LimitError{Key: key, msg: fmt.Sprintf(format, args...)}
+}
+
 // Decide picks a slot's context window and output cap: the config's when
 // it sets them, else the model's own (from the catalog or the server),
-// else the fallbacks. A config asking for more than the model holds is
-// refused with the model's figure and its source, because the provider
-// would refuse or silently truncate every such call.
+// else the fallbacks. An output cap the config does not set takes at most
+// half the window, so a small local model keeps room for its input. A
+// config asking for more than the model holds is refused with the model's
+// figure and its source, because the provider would refuse or silently
+// truncate every such call. Errors are *LimitError.
 func Decide(k Known, s Settings) (Limits, error) {
 	modelWindow, from := 0, "fallback"
 	switch {
@@ -146,7 +164,7 @@ func Decide(k Known, s Settings) (Limits, error) {
 	}
 	if s.ContextWindow > 0 {
 		if modelWindow > 0 && s.ContextWindow > modelWindow {
-			return Limits{}, fmt.Errorf("context_window %d is more than the %d tokens %s holds (%s)", s.ContextWindow, modelWindow, k.Model, k.origin(from))
+			return Limits{}, limitError("context_window", "context_window %d is more than the %d tokens %s holds (%s)", s.ContextWindow, modelWindow, k.Model, k.origin(from))
 		}
 		l.ContextWindow, l.From = s.ContextWindow, "config"
 	}
@@ -157,12 +175,14 @@ func Decide(k Known, s Settings) (Limits, error) {
 	}
 	if s.MaxOutputTokens > 0 {
 		if modelOut > 0 && s.MaxOutputTokens > modelOut {
-			return Limits{}, fmt.Errorf("max_output_tokens %d is more than the %d tokens %s writes at most (%s)", s.MaxOutputTokens, modelOut, k.Model, k.origin("catalog"))
+			return Limits{}, limitError("max_output_tokens", "max_output_tokens %d is more than the %d tokens %s writes at most (%s)", s.MaxOutputTokens, modelOut, k.Model, k.origin("catalog"))
 		}
 		l.MaxOutputTokens = s.MaxOutputTokens
+	} else {
+		l.MaxOutputTokens = min(l.MaxOutputTokens, l.ContextWindow/2)
 	}
 	if l.MaxOutputTokens >= l.ContextWindow {
-		return Limits{}, fmt.Errorf("max_output_tokens %d leaves no room for input in a context window of %d", l.MaxOutputTokens, l.ContextWindow)
+		return Limits{}, limitError("max_output_tokens", "max_output_tokens %d leaves no room for input in a context window of %d", l.MaxOutputTokens, l.ContextWindow)
 	}
 	if k.Limits && k.MaxInputTokens > 0 {
 		// The loop sends up to window minus output; keep that under the
@@ -194,13 +214,14 @@ type Needs struct {
 }
 
 // CheckSlot refuses a model that cannot do what a slot needs over the API
-// this project speaks. A model the catalog does not know passes.
+// this project speaks. A model the catalog does not know passes. The error
+// is a *LimitError of the key model.
 func CheckSlot(k Known, n Needs) error {
 	if !k.Limits {
 		return nil
 	}
 	if n.Tools && !k.Tools {
-		return fmt.Errorf("%s cannot call tools over the API agent-smith uses for it (%s); the execution slot needs tools", k.Model, k.origin("catalog"))
+		return limitError("model", "%s cannot call tools over the API agent-smith uses for it (%s); the execution slot needs tools", k.Model, k.origin("catalog"))
 	}
 	return nil
 }
@@ -209,7 +230,12 @@ func CheckSlot(k Known, n Needs) error {
 // where they come from, and the price.
 func Describe(provider Provider, k Known, l Limits) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "context %d (%s), output cap %d", l.ContextWindow, l.From, l.MaxOutputTokens)
+	if provider.Local() && l.From == "fallback" {
+		// The server says at start; the fallback is never used.
+		fmt.Fprintf(&b, "context from the server at start, output cap %d", l.MaxOutputTokens)
+	} else {
+		fmt.Fprintf(&b, "context %d (%s), output cap %d", l.ContextWindow, l.From, l.MaxOutputTokens)
+	}
 	if k.Limits && k.MaxOutputTokens > l.MaxOutputTokens {
 		fmt.Fprintf(&b, " of %d", k.MaxOutputTokens)
 	}
@@ -228,6 +254,9 @@ func Describe(provider Provider, k Known, l Limits) string {
 			fmt.Fprintf(&b, " / $%s cache write", money(r.CacheWrite))
 		}
 		b.WriteString(" per Mtok")
+		if k.PriceFromConfig && k.Source != SourceConfig {
+			b.WriteString(" (config)")
+		}
 		if k.Price.LongAbove > 0 {
 			fmt.Fprintf(&b, " (more above %d input tokens)", k.Price.LongAbove)
 		}
@@ -235,7 +264,7 @@ func Describe(provider Provider, k Known, l Limits) string {
 	if src, ok := Sources[k.Source]; ok {
 		fmt.Fprintf(&b, " [catalog, read %s]", src.Read)
 	} else if k.Source == SourceConfig {
-		b.WriteString(" [catalog override]")
+		b.WriteString(" [config]")
 	}
 	return b.String()
 }
@@ -260,9 +289,9 @@ func Warnings(provider Provider, k Known) []string {
 	var w []string
 	switch {
 	case !k.Limits && !k.Priced:
-		w = append(w, fmt.Sprintf("model %q is not in the catalog: its context window, output cap and price are unknown; set them in the agent's catalog override", k.Model))
+		w = append(w, fmt.Sprintf("model %q is not in the catalog: its context window, output cap and price are unknown; set them in the agent's catalog.%s entry", k.Model, k.Model))
 	case !k.Limits:
-		w = append(w, fmt.Sprintf("model %q has no known context window or output cap; set context_window and max_output_tokens in the agent's catalog override", k.Model))
+		w = append(w, fmt.Sprintf("model %q has no known context window or output cap; set context_window and max_output_tokens in the agent's catalog.%s entry", k.Model, k.Model))
 	case !k.Priced:
 		w = append(w, fmt.Sprintf("model %q has no known price: its calls count tokens but no money, so the run's cost cap cannot bind", k.Model))
 	}

@@ -5,4 +5,7 @@
 // It talks plain net/http with typed structs: the official
 // google.golang.org/genai module is not on the module list this project
 // builds from, and it would bring Google's auth stack for one endpoint.
+//
+// Of agent-smith it imports llm, llm/catalog and llm/internal/wire, never
+// config: llm/providers turns an agent's settings into its Options.
 package gemini

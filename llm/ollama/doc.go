@@ -9,4 +9,7 @@
 // task included, while the loop believes it has the whole window. Every
 // call here sends num_ctx = the agent's context window, and the first call
 // refuses a window larger than the model's trained context length.
+//
+// Of agent-smith it imports llm and llm/internal/wire, never config:
+// llm/providers turns an agent's settings into its Options.
 package ollama

@@ -24,8 +24,6 @@ const (
 	FlavorOpenAI Flavor = "openai"
 	// FlavorAzure is an Azure OpenAI resource.
 	FlavorAzure Flavor = "azure_openai"
-	// FlavorOllama is Ollama's OpenAI-compatible /v1 endpoint.
-	FlavorOllama Flavor = "ollama"
 )
 
 // DefaultBaseURL is OpenAI's API.
@@ -35,11 +33,10 @@ const DefaultBaseURL = "https://api.openai.com/v1"
 type Config struct {
 	Flavor Flavor
 	// BaseURL is the API base: OpenAI's by default, the /v1 base of a
-	// compatible server, the Azure resource endpoint
-	// (https://{resource}.openai.azure.com), or Ollama's
-	// (http://host:11434, /v1 is added when missing).
+	// compatible server, or the Azure resource endpoint
+	// (https://{resource}.openai.azure.com).
 	BaseURL string
-	// Model is sent as the model (OpenAI, Ollama). On Azure it names the
+	// Model is sent as the model (OpenAI). On Azure it names the
 	// model the deployment serves, for the catalog; empty takes the
 	// deployment's name.
 	Model string
@@ -87,12 +84,6 @@ func New(cfg Config) (*Client, error) {
 		}
 		// Compatible servers rarely know max_completion_tokens.
 		c.legacyMaxTokens = base != DefaultBaseURL
-		c.url = base + "/chat/completions"
-	case FlavorOllama:
-		if u, err := url.Parse(base); err == nil && (u.Path == "" || u.Path == "/") {
-			base += "/v1"
-		}
-		c.legacyMaxTokens = true
 		c.url = base + "/chat/completions"
 	case FlavorAzure:
 		if err := c.azure(base, cfg); err != nil {
@@ -157,11 +148,24 @@ func (c *Client) describe(cfg Config) error {
 		c.info = catalog.Resolve(catalog.Provider(cfg.Flavor), cfg.Model, nil)
 	}
 	c.effort = cfg.ReasoningEffort
-	if c.effort == "" || !c.info.Limits {
+	if err := CheckEffort(c.info, c.effort); err != nil {
+		return fmt.Errorf("%s: %w", cfg.Flavor, err)
+	}
+	return nil
+}
+
+// CheckEffort refuses a reasoning effort the model does not take. An empty
+// effort, and any effort for a model whose limits are unknown, pass: the
+// server judges those.
+func CheckEffort(k catalog.Known, effort string) error {
+	if effort == "" || !k.Limits {
 		return nil
 	}
-	if !c.info.Reasoning || !slices.Contains(c.info.Efforts, c.effort) {
-		return fmt.Errorf("%s: reasoning effort %q is not one %s takes (%s)", cfg.Flavor, c.effort, c.info.Model, strings.Join(c.info.Efforts, ", "))
+	if !k.Reasoning {
+		return fmt.Errorf("reasoning effort %q: %s is not a reasoning model", effort, k.Model)
+	}
+	if !slices.Contains(k.Efforts, effort) {
+		return fmt.Errorf("reasoning effort %q is not one %s takes (%s)", effort, k.Model, strings.Join(k.Efforts, ", "))
 	}
 	return nil
 }

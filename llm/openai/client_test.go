@@ -86,25 +86,6 @@ func TestAzureUsesTheDeploymentURLAndTheApiKeyHeader(t *testing.T) {
 	g.Expect(req.Body).To(HaveKeyWithValue("response_format", map[string]any{"type": "json_object"}))
 }
 
-func TestOllamaUsesItsV1EndpointWithoutAKey(t *testing.T) {
-	g := NewWithT(t)
-	srv := fake.NewServer(t, false)
-	srv.Queue(fake.Answer{Status: 200, Body: `{"id":"chatcmpl-5","object":"chat.completion","model":"qwen3:8b","choices":[{"index":0,"message":{"role":"assistant","content":"","tool_calls":[{"id":"call_a1","index":0,"type":"function","function":{"name":"finish","arguments":"{\"summary\":\"done\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":300,"completion_tokens":12,"total_tokens":312}}`})
-	c, err := openai.New(openai.Config{Flavor: openai.FlavorOllama, BaseURL: srv.URL, Model: "qwen3:8b"})
-	g.Expect(err).NotTo(HaveOccurred())
-	resp, err := c.Chat(context.Background(), fake.Conversation())
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(resp.ToolCalls[0].Arguments).To(MatchJSON(`{"summary":"done"}`))
-	g.Expect(resp.Usage.InputTokens).To(Equal(300))
-
-	req := srv.Requests()[0]
-	g.Expect(req.Path).To(Equal("/v1/chat/completions"))
-	g.Expect(req.Header.Get("Authorization")).To(BeEmpty())
-	g.Expect(req.Body).To(HaveKeyWithValue("model", "qwen3:8b"))
-	g.Expect(req.Body).To(HaveKeyWithValue("max_tokens", BeNumerically("==", 4096)))
-	g.Expect(req.Body).NotTo(HaveKey("max_completion_tokens"))
-}
-
 func TestOpenAIErrorsAreClassified(t *testing.T) {
 	type check func(g Gomega, err error)
 	retryable := func(after time.Duration) check {

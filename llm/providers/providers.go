@@ -1,9 +1,15 @@
-// Package providers builds the llm.Model of an agent's model slot from the
-// config: it picks the provider by the agent's type, reads the API key from
-// the secrets the agent names, and wraps the provider in what makes every
-// call bind the config's limits (the process-wide gate, the agent's retry
-// and request timeout, recording). It imports every provider package,
-// which is why it is not part of llm.
+// Package providers is the table of model provider types: it maps each
+// agent type of agentsmith.yml to what config reads of its agents' blocks
+// (config.ProviderKind) and to the constructor of its provider. It builds
+// the llm.Model of an agent's model slot from the config: it picks the
+// provider by the agent's type, reads the API key from the secrets the
+// agent names, and wraps the provider in what makes every call bind the
+// config's limits (the process-wide gate, the agent's retry and request
+// timeout, recording). It imports every provider package, which is why it
+// is not part of llm; adding a provider type is one package and one line
+// in Builtin.
+//
+// It must not import runs, trackers, sandbox or controllers.
 package providers
 
 import (
@@ -17,9 +23,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/llm"
-	"github.com/agent-smith/agent-smith/llm/anthropic"
-	"github.com/agent-smith/agent-smith/llm/gemini"
-	"github.com/agent-smith/agent-smith/llm/openai"
+	"github.com/agent-smith/agent-smith/llm/catalog"
 	"github.com/agent-smith/agent-smith/llm/scripted"
 )
 
@@ -39,97 +43,78 @@ type Options struct {
 	BaseDir string
 }
 
-// New returns the model of agentName's slot.
+// New returns the model of agentName's slot, built by the Builtin table.
 func New(ctx context.Context, cfg *config.Config, agentName string, slot llm.Slot, opts Options) (*llm.Model, error) {
-	m, err := build(cfg, agentName, slot, opts)
+	return Builtin().New(ctx, cfg, agentName, slot, opts)
+}
+
+// New returns the model of agentName's slot.
+func (tb Table) New(ctx context.Context, cfg *config.Config, agentName string, slot llm.Slot, opts Options) (*llm.Model, error) {
+	m, err := tb.build(ctx, cfg, agentName, slot, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model for agent %s, slot %s: %w", agentName, slot, err)
 	}
 	logr.FromContextOrDiscard(ctx).V(1).Info("model ready", "agent", agentName, "slot", string(slot), "model", m.Name,
-		"summarizer", m.Summarizer != nil)
+		"contextWindow", m.ContextWindow, "maxOutputTokens", m.MaxOutputTokens, "priced", m.Price.Known, "summarizer", m.Summarizer != nil)
 	return m, nil
 }
 
-func build(cfg *config.Config, agentName string, slot llm.Slot, opts Options) (*llm.Model, error) {
+func (tb Table) build(ctx context.Context, cfg *config.Config, agentName string, slot llm.Slot, opts Options) (*llm.Model, error) {
 	agent, ok := cfg.Agents[agentName]
 	if !ok {
 		return nil, fmt.Errorf("no agent %q in the config", agentName)
+	}
+	entry, ok := tb[string(agent.Type)]
+	if !ok {
+		return nil, fmt.Errorf("unknown agent type %q", agent.Type)
 	}
 	sc, err := llm.SlotConfig(agent, slot)
 	if err != nil {
 		return nil, err
 	}
-	key := ""
+	in := Spec{Agent: agent, Slot: sc, Which: slot, Options: opts}
 	if agent.APIKeySecret != "" {
-		if key, ok = cfg.Secret(agent.APIKeySecret); !ok {
+		if in.Key, ok = cfg.Secret(agent.APIKeySecret); !ok {
 			return nil, fmt.Errorf("the API key secret %q is not defined in secrets", agent.APIKeySecret)
 		}
 	}
-	raw, name, err := rawProvider(agent, sc, key, slot, opts)
+	overrides := overridesOf(agent)
+	in.Info = catalog.Resolve(catalog.Provider(agent.Type), sc.Model, override(agent, overrides, sc.Model))
+	built, err := entry.New(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	p := raw
+	// The limits and price of the model the provider serves: the config's,
+	// else the catalog's (or the server's), else the fallbacks. A type the
+	// catalog does not know (scripted) gets the fallbacks.
+	s := catalogSlot(agent, overrides, slot, sc, built.Name, built.ServerContextLength)
+	v := catalog.Review(s)
+	if v.Err != nil {
+		return nil, v.Err
+	}
+	p := built.Provider
 	if opts.Gate != nil {
 		p = opts.Gate.Wrap(p)
 	}
 	p = llm.WithRetry(p, llm.RetryPolicyFor(agent))
 	if agent.RecordTo != "" {
 		path := resolve(opts.BaseDir, strings.ReplaceAll(agent.RecordTo, "{run}", opts.RunID))
-		p = scripted.Record(p, path, slot, fmt.Sprintf("agent %s, model %s, run %s", agentName, name, opts.RunID))
+		p = scripted.Record(p, path, slot, fmt.Sprintf("agent %s, model %s, run %s", agentName, built.Name, opts.RunID))
 	}
 	m := &llm.Model{
 		Provider:        p,
-		Name:            name,
-		ContextWindow:   agent.ContextWindow,
-		MaxOutputTokens: sc.MaxOutputTokens,
-		Price:           llm.PriceFor(agent.Pricing, name),
+		Name:            built.Name,
+		ContextWindow:   v.Limits.ContextWindow,
+		MaxOutputTokens: v.Limits.MaxOutputTokens,
+		Price:           llm.ModelPrice(catalog.Resolve(s.Provider, s.Model, s.Override)),
 		Compaction:      agent.Compaction,
 	}
-	// A scripted agent condenses mechanically: a summarizer would take
-	// turns meant for the loop.
-	if slot != llm.SlotSummarization && agent.Compaction.Enabled && agent.Type != config.AgentScripted {
-		if m.Summarizer, err = build(cfg, agentName, llm.SlotSummarization, opts); err != nil {
+	if slot != llm.SlotSummarization && agent.Compaction.Enabled && !entry.NoSummarizer {
+		if m.Summarizer, err = tb.build(ctx, cfg, agentName, llm.SlotSummarization, opts); err != nil {
 			return nil, fmt.Errorf("summarization slot: %w", err)
 		}
 	}
 	return m, nil
-}
-
-// rawProvider builds the provider of the agent's type and the model name
-// that prices and reports its calls.
-func rawProvider(agent *config.Agent, sc config.ModelSlot, key string, slot llm.Slot, opts Options) (llm.Provider, string, error) {
-	hc := opts.HTTPClient
-	switch agent.Type {
-	case config.AgentAzureOpenAI:
-		c, err := openai.New(openai.Config{Flavor: openai.FlavorAzure, BaseURL: agent.Endpoint, Deployment: sc.Deployment,
-			APIVersion: agent.APIVersion, APIKey: key, HTTPClient: hc})
-		return c, sc.Model, err
-	case config.AgentOpenAI:
-		c, err := openai.New(openai.Config{Flavor: openai.FlavorOpenAI, BaseURL: agent.Endpoint, Model: sc.Model, APIKey: key, HTTPClient: hc})
-		return c, sc.Model, err
-	case config.AgentOllama:
-		c, err := openai.New(openai.Config{Flavor: openai.FlavorOllama, BaseURL: agent.Endpoint, Model: sc.Model, APIKey: key, HTTPClient: hc})
-		return c, sc.Model, err
-	case config.AgentAnthropic:
-		c, err := anthropic.New(anthropic.Config{BaseURL: agent.Endpoint, Model: sc.Model, APIKey: key, HTTPClient: hc})
-		return c, sc.Model, err
-	case config.AgentGemini:
-		c, err := gemini.New(gemini.Config{BaseURL: agent.Endpoint, Model: sc.Model, APIKey: key, HTTPClient: hc})
-		return c, sc.Model, err
-	case config.AgentScripted:
-		path := resolve(opts.BaseDir, agent.Script)
-		turns, err := scripted.Load(path)
-		if err != nil {
-			return nil, "", err
-		}
-		name := sc.Model
-		if name == "" {
-			name = "scripted"
-		}
-		return scripted.New(path, turns, slot), name, nil
-	}
-	return nil, "", fmt.Errorf("unknown agent type %q", agent.Type)
 }
 
 func resolve(base, path string) string {

@@ -18,13 +18,24 @@ import (
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/llm/internal/fake"
 	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // loadConfig parses an agentsmith.yml whose agents block is agents, with
 // the API keys in the environment the secrets block reads.
 func loadConfig(t *testing.T, agents string) *config.Config {
 	t.Helper()
-	doc := `
+	cfg, err := parseConfig(agents)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// configDoc is an agentsmith.yml whose agents block is agents; project app
+// uses agent main.
+func configDoc(agents string) string {
+	return `
 agents:
 ` + agents + `
 repos:
@@ -41,45 +52,64 @@ secrets:
   gemini_api_key: ${OPENAI_API_KEY}
   github_token: ${GITHUB_TOKEN}
 `
+}
+
+func parseConfig(agents string) (*config.Config, error) {
 	env := map[string]string{"OPENAI_API_KEY": fake.Key, "GITHUB_TOKEN": "ghp-test"}
-	cfg, err := config.Parse([]byte(doc), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return cfg
+	return config.Parse([]byte(configDoc(agents)), "agentsmith.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 }
 
 const chatAnswer = `{"id":"c","model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"hello"}}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}`
 const messagesAnswer = `{"id":"m","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"hello"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":2}}`
+const ollamaAnswer = `{"model":"qwen3:8b","created_at":"2026-11-02T09:21:02.5Z","message":{"role":"assistant","content":"hello"},"done_reason":"stop","done":true,"prompt_eval_count":10,"eval_count":2}`
+
+// showAnswer is Ollama's /api/show of qwen3:8b (context length 40960,
+// tools), the ollama package's contract fixture.
+func showAnswer(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "ollama", "testdata", "show.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
 const geminiAnswer = `{"candidates":[{"content":{"role":"model","parts":[{"text":"hello"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":2,"totalTokenCount":12},"modelVersion":"gemini-2.5-pro"}`
 
 func TestEveryAgentTypeReachesItsAPIWithTheKeyFromSecrets(t *testing.T) {
 	for _, tc := range []struct {
-		typ, agent, answer, path, keyHeader, keyValue, model string
-		tls                                                  bool
+		name, agent, path, keyHeader, keyValue, model string
+		answers                                       []string
+		tls                                           bool
 	}{
-		{typ: "openai", agent: "type: openai\n    model: gpt-4.1", answer: chatAnswer, tls: true,
+		{name: "openai", agent: "type: openai\n    model: gpt-4.1", answers: []string{chatAnswer}, tls: true,
 			path: "/v1/chat/completions", keyHeader: "Authorization", keyValue: "Bearer " + fake.Key, model: "gpt-4.1"},
-		{typ: "azure_openai", agent: "type: azure_openai\n    model: gpt-4.1\n    deployment: gpt41-prod\n    endpoint: {{URL}}", answer: chatAnswer,
+		{name: "azure_openai v1", agent: "type: azure_openai\n    model: gpt-4.1\n    deployment: gpt41-prod\n    endpoint: {{URL}}", answers: []string{chatAnswer},
+			path: "/openai/v1/chat/completions", keyHeader: "api-key", keyValue: fake.Key, model: "gpt41-prod"},
+		{name: "azure_openai dated", agent: "type: azure_openai\n    model: gpt-4.1\n    deployment: gpt41-prod\n    api_version: 2024-10-21\n    endpoint: {{URL}}", answers: []string{chatAnswer},
 			path: "/openai/deployments/gpt41-prod/chat/completions", keyHeader: "api-key", keyValue: fake.Key},
-		{typ: "ollama", agent: "type: ollama\n    model: qwen3-coder:30b\n    endpoint: {{URL}}/v1", answer: chatAnswer,
-			path: "/v1/chat/completions", keyHeader: "Authorization", keyValue: "", model: "qwen3-coder:30b"},
-		{typ: "anthropic", agent: "type: anthropic\n    model: claude-sonnet-4-5\n    endpoint: {{URL}}", answer: messagesAnswer,
+		{name: "ollama", agent: "type: ollama\n    model: qwen3:8b\n    endpoint: {{URL}}", answers: []string{showAnswer(t), showAnswer(t), ollamaAnswer}, // the summarizer is shown too
+			path: "/api/chat", keyHeader: "Authorization", keyValue: "", model: "qwen3:8b"},
+		{name: "anthropic", agent: "type: anthropic\n    model: claude-sonnet-4-5\n    endpoint: {{URL}}", answers: []string{messagesAnswer},
 			path: "/v1/messages", keyHeader: "x-api-key", keyValue: fake.Key, model: "claude-sonnet-4-5"},
-		{typ: "gemini", agent: "type: gemini\n    model: gemini-2.5-pro\n    endpoint: {{URL}}", answer: geminiAnswer,
+		{name: "gemini", agent: "type: gemini\n    model: gemini-2.5-pro\n    endpoint: {{URL}}", answers: []string{geminiAnswer},
 			path: "/v1beta/models/gemini-2.5-pro:generateContent", keyHeader: "x-goog-api-key", keyValue: fake.Key},
 	} {
-		t.Run(tc.typ, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
 			srv := fake.NewServer(t, tc.tls)
-			srv.Queue(fake.Answer{Status: 200, Body: tc.answer})
+			for _, a := range tc.answers {
+				srv.Queue(fake.Answer{Status: 200, Body: a})
+			}
 			cfg := loadConfig(t, "  main:\n    "+strings.ReplaceAll(tc.agent, "{{URL}}", srv.URL))
 			m, err := providers.New(context.Background(), cfg, "main", llm.SlotExecution, providers.Options{HTTPClient: srv.RedirectingClient()})
 			g.Expect(err).NotTo(HaveOccurred())
 			resp, err := m.Provider.Chat(context.Background(), &llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(resp.Text).To(Equal("hello"))
-			req := srv.Requests()[0]
+			reqs := srv.Requests()
+			req := reqs[len(reqs)-1]
 			g.Expect(req.Path).To(Equal(tc.path))
 			g.Expect(req.Header.Get(tc.keyHeader)).To(Equal(tc.keyValue))
 			if tc.model != "" {
@@ -134,8 +164,9 @@ func TestTheAgentsRetryBlockBinds(t *testing.T) {
 		throttled := fake.Answer{Status: 429, Header: map[string]string{"retry-after-ms": "5"}, Body: `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`}
 		srv.Queue(throttled, throttled, fake.Answer{Status: 200, Body: chatAnswer})
 		cfg := loadConfig(t, `  main:
-    type: ollama
+    type: openai
     model: qwen3
+    api_key_secret: ""
     endpoint: `+srv.URL+`
     retry: {max_retries: `+string(rune('0'+tc.retries))+`, initial_delay_ms: 1, backoff_multiplier: 2, max_delay_ms: 10}
 `)
@@ -159,8 +190,9 @@ func TestRecordedRunReplaysAsAScriptedAgent(t *testing.T) {
 		fake.Answer{Status: 200, Body: `{"id":"c","model":"qwen3","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"finish","arguments":"{\"summary\":\"all done\"}"}}]}}],"usage":{"prompt_tokens":50,"completion_tokens":5,"total_tokens":55}}`},
 	)
 	cfg := loadConfig(t, `  main:
-    type: ollama
+    type: openai
     model: qwen3
+    api_key_secret: ""
     endpoint: `+srv.URL+`
     record_to: recordings/{run}.yaml
   replay:
@@ -189,7 +221,7 @@ func TestGateFromOptionsBoundsTheProvider(t *testing.T) {
 	g := NewWithT(t)
 	srv := fake.NewServer(t, false)
 	srv.Queue(fake.Answer{Status: 200, Body: chatAnswer})
-	cfg := loadConfig(t, "  main:\n    type: ollama\n    model: qwen3\n    endpoint: "+srv.URL)
+	cfg := loadConfig(t, "  main:\n    type: openai\n    model: qwen3\n    api_key_secret: \"\"\n    endpoint: "+srv.URL)
 	gate := llm.NewGate(1)
 	m, err := providers.New(context.Background(), cfg, "main", llm.SlotExecution, providers.Options{Gate: gate})
 	g.Expect(err).NotTo(HaveOccurred())

@@ -36,4 +36,6 @@
 //
 // A recording is written in the same format, one turn per call, each run
 // introduced by a comment line, and replays as it is.
+//
+// Of agent-smith it imports llm alone.
 package scripted

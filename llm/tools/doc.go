@@ -8,4 +8,7 @@
 // can act on (a missing file, an ambiguous edit, a refused command) come
 // back as tool errors for the model to read; a sandbox that stops
 // answering halts the loop (llm.Halt).
+//
+// It reaches sandboxes through the interfaces of package sandbox only: it
+// must not import a sandbox backend, runs or trackers.
 package tools

@@ -12,13 +12,9 @@ import (
 )
 
 // The tools run against real sandboxes: the agent-smith binary built from
-// this checkout, started by the local provisioner, spoken to through its
-// sandbox API.
-var bin string
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithAgent(&bin))
-}
+// this checkout (testenv.AgentBinary), started by the local provisioner,
+// spoken to through its sandbox API.
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 var runs atomic.Int32
 
@@ -26,7 +22,7 @@ var runs atomic.Int32
 // (repo → path → content), and releases them when the test ends.
 func provision(t testing.TB, files map[string]map[string]string) map[string]sandbox.Sandbox {
 	t.Helper()
-	p, err := local.New(local.Options{Executable: bin, Dir: t.TempDir()})
+	p, err := local.New(local.Options{Executable: testenv.AgentBinary(t), Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

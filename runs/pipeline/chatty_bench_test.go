@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 )
 
@@ -18,7 +19,7 @@ import (
 // sandbox, less what it was before.
 func BenchmarkChattyTestSuiteRedisMemory(b *testing.B) {
 	var peak int64
-	rdb := rds.Client(b)
+	rdb := testenv.SharedRedis(b).Client(b)
 	for b.Loop() {
 		b.StopTimer()
 		w := newWorld(b, "fix-bug.yaml", "test_command: seq 1 1000000 && sh test.sh")

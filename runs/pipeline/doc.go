@@ -13,4 +13,10 @@
 // a credential helper, never written into a step or into Redis; the model's
 // tools; the tests. The orchestrator side only talks to the tracker, the
 // repository host (pull requests) and the model.
+//
+// It is given its trackers, repository hosts, sandbox backend and models
+// (Deps), and reads what intake recorded from the run's typed fields: it
+// must not import a tracker implementation, trackers/connect,
+// trackers/intake, a sandbox backend, llm/providers, controllers, the
+// workers or internal/* (depguard).
 package pipeline

@@ -19,6 +19,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
@@ -112,15 +113,15 @@ func newWorld(t testing.TB, script, repoKeys string) *world {
 	g.Expect(err).NotTo(HaveOccurred())
 	env := map[string]string{"GH_TOKEN": token, "WEBHOOK_SECRET": webhookSecret}
 	w.cfg, err = config.Parse(fmt.Appendf(nil, configYAML, w.fake.URL, abs, w.runsDir, repoKeys), "e2e.yml",
-		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok }, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	g.Expect(err).NotTo(HaveOccurred())
 
-	w.store, err = runs.NewStore(rds.Client(t), runs.Options{Prefix: w.prefix})
+	w.store, err = runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: w.prefix})
 	g.Expect(err).NotTo(HaveOccurred())
 	// The repository's clone URL is the fake's web URL, where it serves
 	// the bare repository's git behind the token.
 	w.fake.ServeGit(repoName, w.bare)
-	prov, err := local.New(local.Options{Executable: bin, Dir: w.boxes})
+	prov, err := local.New(local.Options{Executable: testenv.AgentBinary(t), Dir: w.boxes})
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { _ = prov.Close() })
 	cfg := w.cfg
@@ -148,6 +149,9 @@ func newWorld(t testing.TB, script, repoKeys string) *world {
 	t.Cleanup(func() { cancel(); <-done })
 
 	tr, err := connect.Tracker(cfg, "issues")
+	g.Expect(err).NotTo(HaveOccurred())
+	// As serve's start does (connect.Warm): comment deliveries wait for it.
+	_, err = tr.(trackers.Self).Self(context.Background())
 	g.Expect(err).NotTo(HaveOccurred())
 	h, err := intake.New(cfg, map[string]trackers.Tracker{"issues": tr}, intake.StoreRuns(w.store), log, nil)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -210,7 +214,7 @@ func (w *world) await(id string, state runs.State) runs.Run {
 func (w *world) expectNothingLeft() {
 	w.t.Helper()
 	g := NewWithT(w.t)
-	g.Expect(rds.Client(w.t).Keys(context.Background(), w.prefix+"sandbox:*").Result()).To(BeEmpty(), "sandbox keys")
+	g.Expect(testenv.SharedRedis(w.t).Client(w.t).Keys(context.Background(), w.prefix+"sandbox:*").Result()).To(BeEmpty(), "sandbox keys")
 	entries, err := os.ReadDir(w.boxes)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(entries).To(BeEmpty(), "sandbox work directories")
@@ -296,7 +300,7 @@ func TestLabeledIssueBecomesAPullRequestThatFixesIt(t *testing.T) {
 	g.Expect(string(kept)).To(And(ContainSubstring("Outcome: succeeded"), ContainSubstring(fmt.Sprintf("pull request #%d", pr.Number))))
 
 	w.expectNothingLeft()
-	keys, err := rds.Client(t).Keys(context.Background(), w.prefix+"ticket:*").Result()
+	keys, err := testenv.SharedRedis(t).Client(t).Keys(context.Background(), w.prefix+"ticket:*").Result()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(keys).To(BeEmpty(), "the ticket's claim ends with the run")
 }
@@ -359,7 +363,7 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 
 	r := w.await(id, runs.StateAwaitingInput)
 	g.Expect(r.Step).To(Equal(pipeline.StepPlan))
-	g.Expect(r.Context).To(HaveKeyWithValue(pipeline.ContextQuestions, "Should add.sh print the sum of its arguments?"))
+	g.Expect(r.Questions).To(Equal(runs.Questions{Asked: []string{"Should add.sh print the sum of its arguments?"}, Round: 1}))
 	is := w.issueState(n)
 	g.Expect(is.Labels).To(ContainElement("agent-smith:awaiting-input"))
 	g.Expect(bodies(is.Comments)).To(ContainElement(And(ContainSubstring("has questions"), ContainSubstring("1. Should add.sh print the sum"))))
@@ -373,7 +377,7 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 
 	r = w.await(id, runs.StateSucceeded)
 	g.Expect(r.Attempt).To(Equal(2))
-	g.Expect(r.Context).To(HaveKeyWithValue(intake.ContextAnswer, "Yes, the sum."))
+	g.Expect(r.Answer).To(Equal(runs.Answer{Text: "Yes, the sum.", Author: "alice"}))
 	g.Expect(pipelinetest.Show(t, w.bare, "agent-smith/"+strconv.Itoa(n), "add.sh")).To(ContainSubstring("$1 + $2"))
 	g.Expect(w.fake.PullRequests(repoName)).To(HaveLen(1))
 	is = w.issueState(n)

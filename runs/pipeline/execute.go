@@ -37,7 +37,7 @@ func (j *job) loop(ctx context.Context, phase string, role skills.Role, in skill
 	if err != nil {
 		return llm.LoopResult{}, err
 	}
-	system, err := j.catalog.Render(skills.System, in)
+	system, err := j.system(in)
 	if err != nil {
 		return llm.LoopResult{}, err
 	}
@@ -60,7 +60,8 @@ func (j *job) loop(ctx context.Context, phase string, role skills.Role, in skill
 
 // execute is the tool loop that implements the plan.
 func (j *job) execute(ctx context.Context) error {
-	res, err := j.loop(ctx, StepExecute, skills.Implementer, j.input(), nil)
+	j.conversation = j.newFrames()
+	res, err := j.loop(ctx, StepExecute, skills.Implementer, j.inputWith(j.conversation), nil)
 	j.history = res.Messages
 	if err != nil {
 		return err
@@ -78,9 +79,10 @@ func (j *job) execute(ctx context.Context) error {
 }
 
 // fixup sends the execution loop back to its conversation with feedback:
-// failing tests or blocking review findings.
+// failing tests or blocking review findings. The ticket's text is framed
+// as in the conversation's first prompt.
 func (j *job) fixup(ctx context.Context, feedback string) error {
-	in := j.input()
+	in := j.inputWith(j.conversation)
 	in.Feedback = feedback
 	res, err := j.loop(ctx, StepExecute+"/fixup", skills.Fixup, in, j.history)
 	j.history = res.Messages

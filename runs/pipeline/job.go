@@ -81,12 +81,14 @@ type job struct {
 	planText string
 	// nothingToDo is set by a plan without steps: the run skips to finalize.
 	nothingToDo bool
-	// history is the execution conversation, continued by fixups.
-	history   []llm.Message
-	summary   string
-	decisions []llm.Decision
-	minor     []Finding
-	published bool
+	// history is the execution conversation, continued by fixups;
+	// conversation frames the ticket's text in all of it.
+	history      []llm.Message
+	conversation frames
+	summary      string
+	decisions    []llm.Decision
+	minor        []Finding
+	published    bool
 }
 
 func (p *Pipeline) newJob(ctx context.Context, run runs.Run) *job {

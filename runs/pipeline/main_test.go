@@ -7,13 +7,7 @@ import (
 )
 
 // The end-to-end tests run real sandboxes: the agent-smith binary built
-// from this checkout, started by the local provisioner, spoken to through
-// the package's redis-server.
-var (
-	rds *testenv.Redis
-	bin string
-)
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&rds), testenv.WithAgent(&bin))
-}
+// from this checkout (testenv.AgentBinary), started by the local
+// provisioner, through its sandbox API; the run store is in the package's
+// redis-server (testenv.SharedRedis). The pure tests need neither.
+func TestMain(m *testing.M) { testenv.Main(m) }

@@ -38,7 +38,7 @@ type Deps struct {
 	// Tracker builds (or returns) the tracker called name of cfg.
 	Tracker func(cfg *config.Config, name string) (trackers.Tracker, error)
 	// RepoHost builds the host of repository name of cfg; an error
-	// matching connect.ErrNoHost means a plain git repository, which is
+	// matching trackers.ErrNoHost means a plain git repository, which is
 	// pushed without a pull request.
 	RepoHost func(cfg *config.Config, repo string) (trackers.RepoHost, error)
 	Store    Store

@@ -6,22 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/skills"
 	"github.com/agent-smith/agent-smith/trackers"
-	"github.com/agent-smith/agent-smith/trackers/intake"
-)
-
-// Run context keys the plan step keeps across attempts.
-const (
-	// contextQuestionRounds counts the times the run parked for answers.
-	contextQuestionRounds = "questionRounds"
-	// ContextQuestions are the last questions the plan asked, one per line.
-	ContextQuestions = "questions"
 )
 
 // maxQuestionRounds bounds the back and forth: a plan still asking after
@@ -114,7 +104,7 @@ func (j *job) planWork(ctx context.Context) error {
 		return err
 	}
 	in := j.input()
-	system, err := j.catalog.Render(skills.System, in)
+	system, err := j.system(in)
 	if err != nil {
 		return err
 	}
@@ -152,11 +142,12 @@ func (j *job) planWork(ctx context.Context) error {
 // awaiting_input without holding sandboxes; intake resumes it with the
 // answering comment, and the next attempt plans again with the answer.
 func (j *job) park(ctx context.Context, questions []string) error {
-	rounds, _ := strconv.Atoi(j.run.Context[contextQuestionRounds])
+	rounds := j.run.Questions.Round
 	if rounds >= maxQuestionRounds {
 		return fmt.Errorf("the plan still has open questions after %d rounds of answers: %s", rounds, strings.Join(questions, " / "))
 	}
-	if _, err := j.tracker.Comment(ctx, j.run.Ticket, questionsComment(j.run.ID, questions)); err != nil {
+	questionsID, err := j.tracker.Comment(ctx, j.run.Ticket, questionsComment(j.run.ID, questions))
+	if err != nil {
 		// Questions nobody can see would park the run for good.
 		return fmt.Errorf("post the plan's questions on the ticket: %w", err)
 	}
@@ -171,15 +162,15 @@ func (j *job) park(ctx context.Context, questions []string) error {
 	}
 	j.release(ctx)
 	j.keepArtifacts(ctx, o)
-	_, err := j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventAwaitInput, runs.Update{
+	_, err = j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventAwaitInput, runs.Update{
 		Attempt: j.run.Attempt, AddUsage: j.usageDelta(),
+		// The comment is the run's own whoever the tracker says wrote it:
+		// the next attempt shows it as agent-smith's questions, and it
+		// never answers itself.
+		QuestionsCommentID: questionsID,
 		// The answer of the last round is used; the next comes with the
 		// resume.
-		Context: map[string]string{
-			contextQuestionRounds: strconv.Itoa(rounds + 1),
-			ContextQuestions:      strings.Join(questions, "\n"),
-			intake.ContextAnswer:  "",
-		},
+		Questions: &runs.Questions{Asked: questions, Round: rounds + 1},
 	})
 	if err != nil {
 		return err

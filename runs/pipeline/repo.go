@@ -9,7 +9,6 @@ import (
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/trackers"
-	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // repo is one repository of the run as the steps learn about it.
@@ -67,14 +66,14 @@ func (j *job) provision(ctx context.Context) error {
 		}
 		host, err := j.p.deps.RepoHost(j.cfg, name)
 		switch {
-		case errors.Is(err, connect.ErrNoHost):
+		case errors.Is(err, trackers.ErrNoHost):
 			r.cloneURL = rc.URL
 		case err != nil:
 			return err
 		default:
 			r.host, r.cloneURL = host, host.CloneURL()
 		}
-		req.Repos = append(req.Repos, sandbox.RepoSpec{Name: name, Image: j.cfg.ToolchainImage(j.run.Project, name, ""),
+		req.Repos = append(req.Repos, sandbox.RepoSpec{Name: name,
 			RemoteURL: r.cloneURL, Branch: branch, AllowCIConfigChanges: j.project.AllowCIConfigChanges})
 		j.repos = append(j.repos, r)
 	}

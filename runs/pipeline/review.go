@@ -116,7 +116,7 @@ func (j *job) askReview(ctx context.Context) (*Review, error) {
 	}
 	in := j.input()
 	in.Diff = diff
-	system, err := j.catalog.Render(skills.System, in)
+	system, err := j.system(in)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/trackers"
 )
 
 // stepState is where a step of the run is.
@@ -64,9 +65,11 @@ type statusView struct {
 	Usage   runs.Usage
 }
 
-// statusMarker starts every status comment, so the run's own comments can
-// be told from people's.
-func statusMarker(run string) string { return "<!-- agent-smith:status run=" + run + " -->" }
+// statusMarker starts every status comment. It tells the kinds of
+// agent-smith's comments apart once the author said they are its own (and,
+// on a tracker where agent-smith acts as a person, which of that person's
+// comments are agent-smith's); in anyone else's comment it means nothing.
+func statusMarker(run string) string { return trackers.MarkPrefix + "status run=" + run + " -->" }
 
 // renderStatus is the status comment.
 func renderStatus(v statusView) string {
@@ -133,7 +136,7 @@ func cell(s string) string {
 // and why.
 func failureComment(run, step, reason string, wip []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "<!-- agent-smith:failed run=%s -->\n### agent-smith failed at step `%s`\n\n%s\n", run, step, quote(reason))
+	fmt.Fprintf(&b, "%sfailed run=%s -->\n### agent-smith failed at step `%s`\n\n%s\n", trackers.MarkPrefix, run, step, quote(reason))
 	if len(wip) > 0 {
 		fmt.Fprintf(&b, "\nThe unfinished work is on %s.\n", strings.Join(wip, ", "))
 	}
@@ -141,9 +144,9 @@ func failureComment(run, step, reason string, wip []string) string {
 	return b.String()
 }
 
-// questionsMarker starts a questions comment: the planner reads these
-// back, with the answers after them, when the run resumes.
-func questionsMarker(run string) string { return "<!-- agent-smith:questions run=" + run + " -->" }
+// questionsMarker starts a questions comment: the planner reads agent-smith's
+// own questions back, with the answers after them, when the run resumes.
+func questionsMarker(run string) string { return trackers.MarkPrefix + "questions run=" + run + " -->" }
 
 // questionsComment asks the ticket's people what the plan needs to know.
 func questionsComment(run string, questions []string) string {
@@ -159,7 +162,7 @@ func questionsComment(run string, questions []string) string {
 // finalComment is the summary comment of a successful run.
 func finalComment(run, summary string, repos []repoResult, u runs.Usage) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "<!-- agent-smith:done run=%s -->\n### agent-smith finished\n\n", run)
+	fmt.Fprintf(&b, "%sdone run=%s -->\n### agent-smith finished\n\n", trackers.MarkPrefix, run)
 	if summary != "" {
 		b.WriteString(strings.TrimSpace(summary) + "\n\n")
 	}

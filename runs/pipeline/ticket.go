@@ -7,7 +7,6 @@ import (
 
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
-	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
 // fetchTicket reads the ticket, opens (or, on a later attempt, takes over)
@@ -106,7 +105,7 @@ func (j *job) editStatusBody(ctx context.Context, body string) {
 // doneStatus is where the ticket goes when the run succeeds: the matched
 // trigger's done_status as intake recorded it, else the project's.
 func (j *job) doneStatus() string {
-	if s := j.run.Context[intake.ContextDoneStatus]; s != "" {
+	if s := j.run.DoneStatus; s != "" {
 		return s
 	}
 	if t := j.project.Trigger(); t != nil {

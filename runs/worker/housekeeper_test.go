@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr/testr"
 	. "github.com/onsi/gomega"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 )
@@ -23,11 +24,11 @@ func (s *countingSweeper) Sweep(context.Context) error {
 
 func TestHousekeeperRecoversRunsOfDeadReplicasAndSweepsWhatNoRunOwns(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
+	testenv.SharedRedis(t).Flush(t)
 	ctx := context.Background()
 	opts := fastQueue
 	opts.Prefix = "housekeeping:"
-	store := newStore(t, rds.URL(), opts)
+	store := newStore(t, testenv.SharedRedis(t).URL(), opts)
 
 	// A replica took a run and died: nothing keeps its heartbeat.
 	id := submitRun(t, store, "31")
@@ -36,7 +37,7 @@ func TestHousekeeperRecoversRunsOfDeadReplicasAndSweepsWhatNoRunOwns(t *testing.
 	g.Expect(taken.ID).To(Equal(id))
 	// A sandbox key of a run that no longer exists.
 	orphan := opts.Prefix + "sandbox:" + sandbox.JobID("20250101-000000-gone", "api", 1) + ":in"
-	rdb := rds.Client(t)
+	rdb := testenv.SharedRedis(t).Client(t)
 	g.Expect(rdb.Set(ctx, orphan, "step", 0).Err()).To(Succeed())
 
 	sweeper := &countingSweeper{}

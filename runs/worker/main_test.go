@@ -7,13 +7,10 @@ import (
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
-// rds is the redis-server shared by the package's tests.
-var rds *testenv.Redis
-
 func TestMain(m *testing.M) {
 	// The test binary doubles as a replica process that tests kill.
 	if os.Getenv(replicaEnv) != "" {
 		os.Exit(runReplica())
 	}
-	testenv.Main(m, testenv.WithRedis(&rds))
+	testenv.Main(m)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 )
 
@@ -32,8 +33,8 @@ func runsGauge(g Gomega, reg *prometheus.Registry) map[string]float64 {
 
 func TestRunsGaugeCountsTheRunsThatWaitOrWorkAtScrapeTime(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
-	store := newStore(t, rds.URL(), fastQueue)
+	testenv.SharedRedis(t).Flush(t)
+	store := newStore(t, testenv.SharedRedis(t).URL(), fastQueue)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(NewRunsCollector(store, testr.New(t)))
 
@@ -82,8 +83,8 @@ func (e finishWithUsage) Execute(ctx context.Context, run runs.Run) error {
 
 func TestAFinishedRunRecordsItsDurationTokensAndCost(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
-	store := newStore(t, rds.URL(), fastQueue)
+	testenv.SharedRedis(t).Flush(t)
+	store := newStore(t, testenv.SharedRedis(t).URL(), fastQueue)
 	w := NewWorkers(store, finishWithUsage{store}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

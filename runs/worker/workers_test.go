@@ -123,9 +123,9 @@ var fastQueue = runs.Options{BlockTimeout: 50 * time.Millisecond, HeartbeatTTL: 
 func TestRunsAreExecutedExactlyOnceAcrossTwoReplicas(t *testing.T) {
 	const n = 40
 	g := NewWithT(t)
-	rds.Flush(t)
-	a := startReplica(t, rds.URL(), "replica-a", fastQueue, false)
-	b := startReplica(t, rds.URL(), "replica-b", fastQueue, false)
+	testenv.SharedRedis(t).Flush(t)
+	a := startReplica(t, testenv.SharedRedis(t).URL(), "replica-a", fastQueue, false)
+	b := startReplica(t, testenv.SharedRedis(t).URL(), "replica-b", fastQueue, false)
 
 	ids := make([]string, n)
 	for i := range ids {
@@ -150,15 +150,15 @@ func TestRunsAreExecutedExactlyOnceAcrossTwoReplicas(t *testing.T) {
 
 func TestDrainHandsRunBackAndAnotherReplicaFinishesItAtOnce(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
+	testenv.SharedRedis(t).Flush(t)
 	// A heartbeat that outlives the test: only a hand-back can move the run.
 	long := runs.Options{BlockTimeout: 50 * time.Millisecond, HeartbeatTTL: time.Hour}
-	a := startReplica(t, rds.URL(), "replica-a", long, true)
+	a := startReplica(t, testenv.SharedRedis(t).URL(), "replica-a", long, true)
 	id := submitRun(t, a.store, "7")
 	g.Eventually(func() map[string][]string { return a.exec.executed() }).
 		WithTimeout(10 * time.Second).Should(HaveKey(id))
 
-	b := startReplica(t, rds.URL(), "replica-b", long, false)
+	b := startReplica(t, testenv.SharedRedis(t).URL(), "replica-b", long, false)
 	a.workers.Drain(10 * time.Millisecond)
 
 	g.Eventually(func() runs.State { return getRun(g, a.store, id).State }).
@@ -171,8 +171,8 @@ func TestDrainHandsRunBackAndAnotherReplicaFinishesItAtOnce(t *testing.T) {
 
 func TestDrainLetsRunsInFlightFinishWithinGrace(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
-	a := startReplica(t, rds.URL(), "replica-a", fastQueue, false)
+	testenv.SharedRedis(t).Flush(t)
+	a := startReplica(t, testenv.SharedRedis(t).URL(), "replica-a", fastQueue, false)
 	id := submitRun(t, a.store, "8")
 	g.Eventually(func() runs.State { return getRun(g, a.store, id).State }).
 		WithTimeout(10 * time.Second).Should(Equal(runs.StateSucceeded))
@@ -187,17 +187,17 @@ func TestDrainLetsRunsInFlightFinishWithinGrace(t *testing.T) {
 
 func TestKilledReplicaRunIsFinishedByAnotherAsNextAttempt(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
-	store := newStore(t, rds.URL(), fastQueue)
+	testenv.SharedRedis(t).Flush(t)
+	store := newStore(t, testenv.SharedRedis(t).URL(), fastQueue)
 	id := submitRun(t, store, "11")
 
-	proc := spawnReplica(t, rds.URL(), "replica-a")
+	proc := spawnReplica(t, testenv.SharedRedis(t).URL(), "replica-a")
 	g.Eventually(func() string { return getRun(g, store, id).Owner.Name }).
 		WithTimeout(30 * time.Second).Should(Equal("replica-a"))
 	g.Expect(proc.Process.Signal(syscall.SIGKILL)).To(Succeed())
 	_ = proc.Wait()
 
-	b := startReplica(t, rds.URL(), "replica-b", fastQueue, false)
+	b := startReplica(t, testenv.SharedRedis(t).URL(), "replica-b", fastQueue, false)
 	g.Eventually(func() runs.State { return getRun(g, store, id).State }).
 		WithTimeout(20 * time.Second).Should(Equal(runs.StateSucceeded))
 	run := getRun(g, store, id)
@@ -208,14 +208,14 @@ func TestKilledReplicaRunIsFinishedByAnotherAsNextAttempt(t *testing.T) {
 
 func TestRunFailsWithReasonAfterMaxAttemptsLostToDeadReplicas(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
+	testenv.SharedRedis(t).Flush(t)
 	opts := fastQueue
 	opts.MaxAttempts = 2
-	store := newStore(t, rds.URL(), opts)
+	store := newStore(t, testenv.SharedRedis(t).URL(), opts)
 	id := submitRun(t, store, "12")
 
 	for attempt := 1; attempt <= 2; attempt++ {
-		proc := spawnReplica(t, rds.URL(), fmt.Sprintf("doomed-%d", attempt), "MAX_ATTEMPTS=2")
+		proc := spawnReplica(t, testenv.SharedRedis(t).URL(), fmt.Sprintf("doomed-%d", attempt), "MAX_ATTEMPTS=2")
 		g.Eventually(func() int {
 			r := getRun(g, store, id)
 			if r.State.Active() {
@@ -227,7 +227,7 @@ func TestRunFailsWithReasonAfterMaxAttemptsLostToDeadReplicas(t *testing.T) {
 		_ = proc.Wait()
 	}
 	// A live replica reclaims the second lost attempt and gives up.
-	startReplica(t, rds.URL(), "replica-b", opts, false)
+	startReplica(t, testenv.SharedRedis(t).URL(), "replica-b", opts, false)
 	g.Eventually(func() runs.State { return getRun(g, store, id).State }).
 		WithTimeout(20 * time.Second).Should(Equal(runs.StateFailed))
 	g.Expect(getRun(g, store, id).Error).To(ContainSubstring("2 attempts"))
@@ -235,9 +235,7 @@ func TestRunFailsWithReasonAfterMaxAttemptsLostToDeadReplicas(t *testing.T) {
 
 func TestQueuedRunSurvivesRedisRestartWithAppendOnly(t *testing.T) {
 	g := NewWithT(t)
-	aof, err := testenv.StartRedis(testenv.WithAppendOnly())
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(aof.Stop)
+	aof := testenv.OwnRedis(t, testenv.WithAppendOnly())
 	store := newStore(t, aof.URL(), fastQueue)
 	id := submitRun(t, store, "13")
 
@@ -335,8 +333,8 @@ func (e finishThenHold) Execute(ctx context.Context, run runs.Run) error {
 
 func TestRunFinishedBeforeItsHeartbeatTickedIsCountedAsItEnded(t *testing.T) {
 	g := NewWithT(t)
-	rds.Flush(t)
-	store := newStore(t, rds.URL(), fastQueue)
+	testenv.SharedRedis(t).Flush(t)
+	store := newStore(t, testenv.SharedRedis(t).URL(), fastQueue)
 	w := NewWorkers(store, finishThenHold{store}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -6,4 +6,6 @@
 // which an init container copies into the repository's toolchain image
 // (Inject). It shares nothing with the orchestrator but Redis and the wire
 // types of package sandbox; credentials reach it as process environment.
+//
+// Of agent-smith it imports sandbox and its internal Redis retry alone.
 package agent

@@ -22,7 +22,7 @@ func TestRunStep(t *testing.T) {
 	}
 	t.Setenv("AGENT_ENV_VAR", "from the agent")
 	t.Setenv("SANDBOX_TOKEN", "the-agents-own-token")
-	t.Setenv("SANDBOX_API_URL", "https://10.0.0.1:8081")
+	t.Setenv("SANDBOX_API_URL", "https://10.0.0.1:8443")
 	tests := []struct {
 		name           string
 		step           sandbox.Step

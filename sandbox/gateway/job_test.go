@@ -16,6 +16,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/internal/agenttest"
@@ -254,7 +255,7 @@ func TestReleaseShutsTheAgentDownAndItsJobIsGone(t *testing.T) {
 	g.Expect(j.Release(ctx)).To(Succeed(), "releasing twice is harmless")
 
 	// An agent of the released job that comes late is told to go.
-	late := agenttest.Start(t, bin, s.api(j.JobID()), j.JobID())
+	late := agenttest.Start(t, testenv.AgentBinary(t), s.api(j.JobID()), j.JobID())
 	g.Eventually(late.Exited(), 10*time.Second).Should(BeClosed())
 	g.Expect(late.ExitCode()).To(Equal(0))
 	g.Expect(late.Output()).To(ContainSubstring("released"))
@@ -305,7 +306,7 @@ func TestAgentWhoseTokenIsRefusedExitsWithStatus3AfterItsGrace(t *testing.T) {
 	other, err := gateway.New(gateway.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	job := newJobID()
-	a := agenttest.Start(t, bin, agenttest.API{URL: s.url, Token: other.Tokens(job).Agent}, job, "--auth-grace", "1s")
+	a := agenttest.Start(t, testenv.AgentBinary(t), agenttest.API{URL: s.url, Token: other.Tokens(job).Agent}, job, "--auth-grace", "1s")
 	g.Eventually(a.Exited(), 10*time.Second).Should(BeClosed())
 	g.Expect(a.ExitCode()).To(Equal(3))
 	g.Expect(a.Output()).To(ContainSubstring("refused the token"))

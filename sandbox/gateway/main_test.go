@@ -18,12 +18,8 @@ import (
 )
 
 // The tests run the real agent (the agent-smith binary built from this
-// checkout) against a gateway served on loopback.
-var bin string
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithAgent(&bin))
-}
+// checkout, testenv.AgentBinary) against a gateway served on loopback.
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // server is a gateway serving on a loopback port until the test ends.
 type server struct {
@@ -86,7 +82,7 @@ func (s *server) startWrappedSandbox(t testing.TB, wrapper []string, flags ...st
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := agenttest.StartWrapped(t, wrapper, bin, s.api(id), id, flags...)
+	a := agenttest.StartWrapped(t, wrapper, testenv.AgentBinary(t), s.api(id), id, flags...)
 	NewWithT(t).Eventually(func() bool { return j.Alive(sandbox.RoleAgent) }, 10*time.Second, 5*time.Millisecond).
 		Should(BeTrue(), "the agent polls")
 	return j, a

@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // testConfig is an agentsmith.yml with repositories that exercise every way
@@ -87,7 +89,7 @@ func loadConfig(t testing.TB) *config.Config {
 	cfg, err := config.Parse([]byte(testConfig), "agentsmith.yml", func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	})
+	}, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("test config: %v", err)
 	}
@@ -102,7 +104,7 @@ func newBuilder(t testing.TB) *kube.Builder {
 	t.Helper()
 	b, err := kube.NewBuilder(kube.BuilderParams{
 		Namespace: "agent-smith", OwnerName: "agent-smith-orchestrator-7d9f8-x2x4q",
-		OwnerUID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42", APIURL: "https://10.0.3.7:8081", APICert: []byte(apiCert), Version: "1.2.3",
+		OwnerUID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42", APIURL: "https://10.0.3.7:8443", APICert: []byte(apiCert), Image: "registry.test/agent-smith:1.2.3",
 	})
 	if err != nil {
 		t.Fatal(err)

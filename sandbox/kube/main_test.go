@@ -6,8 +6,6 @@ import (
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
-var bin string
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithAgent(&bin))
-}
+// The provisioner's tests share the agent binary (testenv.AgentBinary);
+// the pod builder's need nothing.
+func TestMain(m *testing.M) { testenv.Main(m) }

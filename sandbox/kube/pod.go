@@ -84,7 +84,7 @@ type Builder struct {
 	ownerUID  string
 	apiURL    string
 	apiCert   string
-	version   string
+	image     string
 }
 
 // BuilderParams configure a Builder.
@@ -97,12 +97,12 @@ type BuilderParams struct {
 	OwnerName string
 	OwnerUID  string
 	// APIURL is the replica's sandbox API as the sandboxes reach it
-	// (https://POD_IP:8081), APICert its certificate, which they pin.
+	// (https://POD_IP:8443), APICert its certificate, which they pin.
 	APIURL  string
 	APICert []byte
-	// Version is the orchestrator's version: the agent image's tag unless
-	// sandbox.agent_version says otherwise.
-	Version string
+	// Image is the orchestrator's own image (REPO:TAG): sandboxes inject
+	// the agent from it unless the sandbox config names another.
+	Image string
 }
 
 // NewBuilder checks p and returns a Builder.
@@ -114,8 +114,8 @@ func NewBuilder(p BuilderParams) (*Builder, error) {
 	if p.OwnerName == "" || p.OwnerUID == "" {
 		errs = append(errs, errors.New("no owner pod name and uid (POD_NAME, POD_UID)"))
 	}
-	if p.Version == "" {
-		errs = append(errs, errors.New("no orchestrator version"))
+	if p.Image == "" {
+		errs = append(errs, errors.New("no orchestrator image"))
 	}
 	if u, err := url.Parse(p.APIURL); err != nil || u.Scheme != "https" || u.Host == "" || len(p.APICert) == 0 {
 		errs = append(errs, fmt.Errorf("the sandbox API %q is not an https URL with a certificate", p.APIURL))
@@ -124,7 +124,7 @@ func NewBuilder(p BuilderParams) (*Builder, error) {
 		return nil, fmt.Errorf("sandbox pod builder: %w", errors.Join(errs...))
 	}
 	return &Builder{namespace: p.Namespace, ownerName: p.OwnerName, ownerUID: p.OwnerUID,
-		apiURL: p.APIURL, apiCert: string(p.APICert), version: p.Version}, nil
+		apiURL: p.APIURL, apiCert: string(p.APICert), image: p.Image}, nil
 }
 
 // Spec is one sandbox: a repository of one attempt of a run.
@@ -136,16 +136,7 @@ type Spec struct {
 	// Branch is the run's branch (runs.BranchFor): the gate pushes it and
 	// its -wip twin, nothing else.
 	Branch string
-	// Language is the repository's detected language, when known: it
-	// picks the toolchain image if neither the repository nor the project
-	// names one.
-	Language string
 }
-
-// LanguageContextKey is the run context entry (runs.Run.Context) that
-// holds repo's detected language, for whoever detects it before the run's
-// sandboxes are created (from the host's API, say).
-func LanguageContextKey(repo string) string { return "language." + repo }
 
 // JobID is the sandbox's job id: the agent's and the gate's --job-id.
 func (s Spec) JobID() string { return sandbox.JobID(s.RunID, s.Repo, s.Attempt) }
@@ -174,7 +165,9 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 	if !ok {
 		return fail(errors.New("the repository is not in the configuration"))
 	}
-	pp := podParts{sb: cfg.SandboxFor(s.Project), repo: repo, image: cfg.ToolchainImage(s.Project, s.Repo, s.Language)}
+	// The pod exists before the checkout, so the image comes from the
+	// configuration alone (repos.x.language, not detection).
+	pp := podParts{sb: cfg.SandboxFor(s.Project), repo: repo, image: cfg.ToolchainImage(s.Project, s.Repo)}
 	resources, err := mainResources(pp.sb.Resources)
 	if err != nil {
 		return fail(err)
@@ -205,7 +198,7 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 			SecurityContext:       podSecurity,
 			InitContainers: []corev1.Container{{
 				Name:                     InitContainer,
-				Image:                    pp.sb.ResolveAgentImage(b.version),
+				Image:                    pp.sb.ResolveAgentImage(b.image),
 				Args:                     []string{"inject", agentPath},
 				Resources:                injectResources,
 				SecurityContext:          containerSecurity,
@@ -228,9 +221,9 @@ func (b *Builder) objectMeta(s Spec) metav1.ObjectMeta {
 		Annotations: map[string]string{AnnotationJob: s.JobID()},
 		OwnerReferences: []metav1.OwnerReference{{
 			APIVersion: "v1", Kind: "Pod", Name: b.ownerName, UID: types.UID(b.ownerUID),
-			// A pod is not a controller of another pod: nothing reconciles
-			// the sandbox on the owner's behalf, and drain tooling must not
-			// treat it as replicated.
+			// A pod is not a controller of another pod: nothing
+			// reconciles the sandbox on the owner's behalf, and drain
+			// tooling must not treat it as replicated.
 			Controller: ptr.To(false),
 			// Deleting the orchestrator pod must never wait on its
 			// sandboxes.

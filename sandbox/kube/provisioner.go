@@ -65,7 +65,8 @@ func NewProvisioner(gw *gateway.Gateway, board *Board, opts ProvisionerOptions) 
 
 // Provision implements sandbox.Provisioner. The image of a sandbox, its
 // remote and branch come from the configuration and the run (the
-// reconciler builds the pod), so RepoSpec's are not used here.
+// reconciler builds the pod, config.ToolchainImage picks the image), so
+// RepoSpec's are not used here.
 func (p *Provisioner) Provision(ctx context.Context, req sandbox.ProvisionRequest) (map[string]sandbox.Provisioned, error) {
 	if req.RunID == "" || req.Attempt < 1 || len(req.Repos) == 0 {
 		return nil, errors.New("provision: a run id, an attempt and at least one repo are needed")

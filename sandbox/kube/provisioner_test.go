@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/internal/agenttest"
@@ -62,8 +63,8 @@ func startAPI(t *testing.T) api {
 func (a api) sandbox(t *testing.T, job string) (*agenttest.Agent, *agenttest.Agent) {
 	t.Helper()
 	tokens := a.Tokens(job)
-	return agenttest.Start(t, bin, agenttest.API{URL: a.url, Token: tokens.Agent}, job),
-		agenttest.StartGate(t, bin, agenttest.API{URL: a.url, Token: tokens.Gate}, job, "https://git.example/acme/api", "agent-smith/42")
+	return agenttest.Start(t, testenv.AgentBinary(t), agenttest.API{URL: a.url, Token: tokens.Agent}, job),
+		agenttest.StartGate(t, testenv.AgentBinary(t), agenttest.API{URL: a.url, Token: tokens.Gate}, job, "https://git.example/acme/api", "agent-smith/42")
 }
 
 func TestProvisionWaitsForTheReconcilerThenServesStepsAndReleaseStopsTheAgents(t *testing.T) {

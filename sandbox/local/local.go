@@ -10,6 +10,8 @@
 // not: steps run under the orchestrator's uid, so one that ptraces a git
 // push in flight, or writes into the gate's directory, gets around the
 // gate. It is for repositories you trust.
+//
+// Of agent-smith it imports sandbox and its packages gate and gateway.
 package local
 
 import (

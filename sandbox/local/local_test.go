@@ -21,16 +21,12 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox/local"
 )
 
-var bin string
-
-func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithAgent(&bin))
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func newProvisioner(t *testing.T, opts local.Options) (*local.Provisioner, string) {
 	t.Helper()
 	if opts.Executable == "" {
-		opts.Executable = bin
+		opts.Executable = testenv.AgentBinary(t)
 	}
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()

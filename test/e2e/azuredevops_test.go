@@ -17,10 +17,12 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/version"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/runs/pipeline/pipelinetest"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops/adofake"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 const (
@@ -117,7 +119,7 @@ func todoListServeConfig(t *testing.T, fake *adofake.Server, script, prefix stri
 	doc["agents"] = map[string]any{"replay": map[string]any{"type": "scripted", "script": script}}
 	project := block(block(doc, "projects"), "azuredevops-todolist")
 	project["agent"], project["repos"] = "replay", []any{"todolist-api", "todolist-web"}
-	block(doc, "orchestrator")["runs_dir"] = t.TempDir()
+	doc["orchestrator"] = map[string]any{"runs_dir": t.TempDir()}
 	doc["queue"] = map[string]any{"redis_prefix": prefix, "shutdown_grace_seconds": 1}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
@@ -148,7 +150,7 @@ func newTodoListWork(t *testing.T) *todoListWork {
 	t.Setenv("AZURE_OPENAI_API_KEY", "azure-openai-e2e-key")
 	t.Setenv("AZURE_DEVOPS_TOKEN", todoListPAT)
 	t.Setenv("AZURE_DEVOPS_WEBHOOK_SECRET", todoListSecret)
-	seed, err := config.Load(todoList, os.LookupEnv)
+	seed, err := config.Load(todoList, os.LookupEnv, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +247,7 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T
 	work := newTodoListWork(t)
 	w := newKubeWorld(t, kubeWorldOptions{
 		secret:     map[string]string{"AZURE_DEVOPS_TOKEN": todoListPAT},
-		agentImage: work.seed.Sandbox.ResolveAgentImage(version.Version),
+		agentImage: work.seed.Sandbox.ResolveAgentImage(version.OwnImage()),
 	})
 	a := w.startReplica("orchestrator-0", w.writeConfig(todoListServeConfig(t, work.fake, work.script, w.prefix)))
 
@@ -261,7 +263,7 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T
 	for _, l := range lives {
 		repo := l.Created.Labels[kube.LabelRepo]
 		expectSandboxPod(g, l, run, repo, 1, a.owner)
-		g.Expect(l.Created.Spec.Containers[0].Image).To(Equal(work.seed.ToolchainImage("azuredevops-todolist", repo, "")), repo)
+		g.Expect(l.Created.Spec.Containers[0].Image).To(Equal(work.seed.ToolchainImage("azuredevops-todolist", repo)), repo)
 	}
 	g.Expect([]string{lives[0].Created.Labels[kube.LabelRepo], lives[1].Created.Labels[kube.LabelRepo]}).
 		To(ConsistOf("todolist-api", "todolist-web"))

@@ -18,7 +18,6 @@ import (
 	"github.com/agent-smith/agent-smith/runs/pipeline"
 	"github.com/agent-smith/agent-smith/runs/pipeline/pipelinetest"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
-	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
 // pipelineScript is the absolute path of the model script name among the
@@ -94,7 +93,7 @@ func TestQuestionsOnAGitHubIssueParkTheRunAndTheAnswerResumesIt(t *testing.T) {
 	// the ticket.
 	run := w.await(id, runs.StateAwaitingInput)
 	g.Expect(run).To(And(HaveField("Step", pipeline.StepPlan), HaveField("Attempt", 1), HaveField("Owner", a.owner)))
-	g.Expect(run.Context).To(HaveKeyWithValue(pipeline.ContextQuestions, "Should add.sh print the sum of its arguments?"))
+	g.Expect(run.Questions.Asked).To(Equal([]string{"Should add.sh print the sum of its arguments?"}))
 	is := w.issueState(n)
 	g.Expect(is.Labels).To(ContainElement("agent-smith:awaiting-input"))
 	g.Expect(is.Labels).NotTo(ContainElement("agent-smith:in-progress"))
@@ -123,7 +122,7 @@ func TestQuestionsOnAGitHubIssueParkTheRunAndTheAnswerResumesIt(t *testing.T) {
 
 	run = w.await(id, runs.StateSucceeded)
 	g.Expect(run).To(And(HaveField("Attempt", 2), HaveField("Owner", a.owner)))
-	g.Expect(run.Context).To(And(HaveKeyWithValue(intake.ContextAnswer, "Yes, the sum."), HaveKeyWithValue(intake.ContextAnswerBy, "alice")))
+	g.Expect(run.Answer).To(Equal(runs.Answer{Text: "Yes, the sum.", Author: "alice"}))
 	w.expectFixPublished(run, n)
 	g.Expect(w.issueState(n).Labels).NotTo(ContainElement("agent-smith:awaiting-input"))
 	g.Expect(w.progress(id)).To(ContainSubstring("[test] calc: `make test` passed"))

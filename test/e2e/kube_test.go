@@ -50,45 +50,54 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 )
 
-// flowEnv is what the flows of the package share: the redis-server every
-// flow uses, and the envtest control plane of the kubernetes flows. The
-// first flow that needs one starts it (the CLI tests need neither);
-// kubeEnvStopper, a component of TestMain, stops them.
-var flowEnv struct {
-	redisOnce sync.Once
-	redisErr  error
-	redis     *testenv.Redis
+// flowRedisServer is the redis-server every flow uses, started by the
+// first flow as the manifests ship it: the replicas log in as its
+// agent-smith user, and nobody else may do more than PING.
+var flowRedisServer = testenv.NewShared("a redis-server as shipped", func() (*testenv.Redis, func(), error) {
+	r, err := testenv.StartRedis(testenv.WithShippedConfig())
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, r.Stop, nil
+})
 
-	kubeOnce sync.Once
-	kubeErr  error
-	cluster  *testenv.Cluster
-	// agent is the copy of this binary the pods run.
-	agentOnce sync.Once
-	agentErr  error
-	agent     string
-	// kubeconfig is a file for KUBECONFIG, as a replica reads it through
-	// ctrl.GetConfig: an admin user of the control plane.
+// flowRedis is the package's redis-server (flowRedisServer).
+func flowRedis(t *testing.T) *testenv.Redis { t.Helper(); return flowRedisServer.Get(t) }
+
+// kubeEnv is the envtest control plane of the kubernetes flows, with a
+// kubeconfig file for KUBECONFIG, as a replica reads it through
+// ctrl.GetConfig: an admin user of the control plane. The first kubernetes
+// flow starts it; the local flows and the CLI tests never do.
+type kubeEnv struct {
+	cluster    *testenv.Cluster
 	kubeconfig string
 }
 
-// flowRedis is the package's redis-server, started by the first flow.
-func flowRedis(t *testing.T) *testenv.Redis {
-	t.Helper()
-	// Started as the manifests ship it: the replicas log in as its
-	// agent-smith user, and nobody else may do more than PING.
-	flowEnv.redisOnce.Do(func() { flowEnv.redis, flowEnv.redisErr = testenv.StartRedis(testenv.WithShippedConfig()) })
-	if flowEnv.redisErr != nil {
-		t.Fatal(flowEnv.redisErr)
+var sharedKube = testenv.NewShared("an envtest control plane", startKubeEnv)
+
+func startKubeEnv() (*kubeEnv, func(), error) {
+	cluster, err := testenv.StartCluster()
+	if err != nil {
+		return nil, nil, err
 	}
-	return flowEnv.redis
+	env := &kubeEnv{cluster: cluster}
+	stop := func() {
+		if err := cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop envtest:", err)
+		}
+		if env.kubeconfig != "" {
+			_ = os.RemoveAll(filepath.Dir(env.kubeconfig))
+		}
+	}
+	if err := env.writeKubeconfig(); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return env, stop, nil
 }
 
-func startKubeEnv() error {
-	var err error
-	if flowEnv.cluster, err = testenv.StartCluster(); err != nil {
-		return err
-	}
-	user, err := flowEnv.cluster.Env.AddUser(envtest.User{Name: "e2e", Groups: []string{"system:masters"}}, nil)
+func (e *kubeEnv) writeKubeconfig() error {
+	user, err := e.cluster.Env.AddUser(envtest.User{Name: "e2e", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		return fmt.Errorf("envtest user for the replicas: %w", err)
 	}
@@ -100,30 +109,8 @@ func startKubeEnv() error {
 	if err != nil {
 		return err
 	}
-	flowEnv.kubeconfig = filepath.Join(dir, "kubeconfig")
-	return os.WriteFile(flowEnv.kubeconfig, raw, 0o600)
-}
-
-// kubeEnvStopper is the package's test component for flowEnv: it starts
-// nothing (the first flow does) and stops whatever was started.
-func kubeEnvStopper() (func(), error) { return stopFlowEnv, nil }
-
-// stopFlowEnv stops what the flows started, if anything.
-func stopFlowEnv() {
-	if flowEnv.cluster != nil {
-		if err := flowEnv.cluster.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop envtest:", err)
-		}
-	}
-	if flowEnv.redis != nil {
-		flowEnv.redis.Stop()
-	}
-	if flowEnv.kubeconfig != "" {
-		_ = os.RemoveAll(filepath.Dir(flowEnv.kubeconfig))
-	}
-	if flowEnv.agent != "" {
-		_ = os.RemoveAll(filepath.Dir(flowEnv.agent))
-	}
+	e.kubeconfig = filepath.Join(dir, "kubeconfig")
+	return os.WriteFile(e.kubeconfig, raw, 0o600)
 }
 
 // flowWorld is one flow's slice of the shared environment, whichever
@@ -319,13 +306,10 @@ type kubeWorldOptions struct {
 func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
 	t.Helper()
 	flowRedis(t)
-	flowEnv.kubeOnce.Do(func() { flowEnv.kubeErr = startKubeEnv() })
-	if flowEnv.kubeErr != nil {
-		t.Fatal(flowEnv.kubeErr)
-	}
-	t.Setenv("KUBECONFIG", flowEnv.kubeconfig)
+	kenv := sharedKube.Get(t)
+	t.Setenv("KUBECONFIG", kenv.kubeconfig)
 	ctx := context.Background()
-	c, err := client.New(flowEnv.cluster.Config, client.Options{})
+	c, err := client.New(kenv.cluster.Config, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +327,7 @@ func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
 	log := funcr.New(func(prefix, args string) { w.logs.line("kubelet", prefix+" "+args) }, funcr.Options{})
 	// The pods' containers run as their users when the tests run as root
 	// (CI): the toolchain as 1000, the gate as 65532.
-	kl, err := kubelet.Start(flowEnv.cluster.Config, kubelet.Options{
+	kl, err := kubelet.Start(kenv.cluster.Config, kubelet.Options{
 		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {agentImage(t)}}, Env: []string{"PATH=" + os.Getenv("PATH")},
 		RunAsPodUsers: true, Log: log,
 	})
@@ -379,35 +363,38 @@ func (w *kubeWorld) startReplica(name, configPath string) *replica {
 	return r
 }
 
-// agentImage is this test binary where the pods' users may run it (go test
-// builds it in a directory only its user enters), made once per process.
-func agentImage(t *testing.T) string {
-	t.Helper()
-	flowEnv.agentOnce.Do(func() { flowEnv.agent, flowEnv.agentErr = copyExecutable() })
-	if flowEnv.agentErr != nil {
-		t.Fatal(flowEnv.agentErr)
-	}
-	return flowEnv.agent
-}
+// agentCopy is this test binary where the pods' users may run it (go test
+// builds it in a directory only its user enters), made by the first flow
+// that runs pods.
+var agentCopy = testenv.NewShared("a copy of the test binary the pods' users may run", copyExecutable)
 
-func copyExecutable() (string, error) {
+// agentImage is the path of agentCopy.
+func agentImage(t *testing.T) string { t.Helper(); return agentCopy.Get(t) }
+
+func copyExecutable() (string, func(), error) {
 	self, err := os.Executable()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	data, err := os.ReadFile(self)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	dir, err := os.MkdirTemp("", "agent-smith-e2e-agent-")
-	if err == nil {
-		err = os.Chmod(dir, 0o755)
-	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	stop := func() { _ = os.RemoveAll(dir) }
 	path := filepath.Join(dir, "agent-smith")
-	return path, os.WriteFile(path, data, 0o755)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		stop()
+		return "", nil, err
+	}
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return path, stop, nil
 }
 
 // leaseHolder is the holder of the replicas' leader Lease, once there is
@@ -462,7 +449,7 @@ type podHistory struct {
 
 func recordPods(t *testing.T, ns string) *podHistory {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(flowEnv.cluster.Config)
+	cs, err := kubernetes.NewForConfig(sharedKube.Get(t).cluster.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

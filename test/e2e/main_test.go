@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(cli.ExitCode(err, os.Stderr))
 	}
-	testenv.Main(m, kubeEnvStopper)
+	testenv.Main(m)
 }
 
 // todoList is the seed's TodoList configuration the Azure DevOps flows

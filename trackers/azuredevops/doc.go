@@ -10,4 +10,7 @@
 // dev.azure.com organizations and Azure DevOps Server collections,
 // authenticated by a personal access token, and waits out the rate limits
 // Azure DevOps announces with Retry-After.
+//
+// Of production code only trackers/connect imports it; it must not import
+// another tracker, runs, llm or sandbox.
 package azuredevops

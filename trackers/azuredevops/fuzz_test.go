@@ -1,6 +1,7 @@
 package azuredevops
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops/adofake"
+	"github.com/agent-smith/agent-smith/trackers/internal/account"
 )
 
 // FuzzParseWebhook feeds the parser arbitrary bodies: it must never panic,
@@ -29,7 +31,13 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add([]byte(`{"eventType":"workitem.commented","resource":{"id":2,"fields":{"System.History":"<div>a<br"},"commentVersionRef":{"commentId":-1}}}`))
 
 	tr := &Tracker{name: "platform", api: &api{base: "https://dev.azure.com/acme-org"}, project: testProject,
-		secret: []byte(testSecret), triggerTags: []string{"agent-smith"}, openStates: []string{"New", "Active"}}
+		secret: []byte(testSecret), triggerTags: []string{"agent-smith"}, openStates: []string{"New", "Active"},
+		self: account.New(func(context.Context) (trackers.Identity, error) {
+			return trackers.Identity{ID: adofake.Agent.ID, Name: adofake.Agent.UniqueName}, nil
+		})}
+	if _, err := tr.Self(context.Background()); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := tr.ParseWebhook(http.Header{}, body)
 		if err != nil {

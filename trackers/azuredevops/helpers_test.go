@@ -1,6 +1,7 @@
 package azuredevops
 
 import (
+	"context"
 	"testing"
 
 	"github.com/agent-smith/agent-smith/config"
@@ -21,7 +22,7 @@ func testConfig() *config.Config {
 }
 
 func trackerConfig(fake *adofake.Server) *config.Tracker {
-	return &config.Tracker{Type: config.TrackerAzureDevOps, URL: fake.OrgURL(), Organization: testOrg, Project: testProject,
+	return &config.Tracker{Type: Type, URL: fake.OrgURL(), Settings: &Settings{Organization: testOrg}, Project: testProject,
 		Auth: "azure_devops_token", WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"},
 		OpenStates: []string{"New", "Active"}}
 }
@@ -51,6 +52,9 @@ func newFixture(t *testing.T, fakeOpts ...adofake.Option) *fixture {
 	}
 	w := &retrytest.Clock{}
 	w.Install(tr.api.Caller)
+	if _, err := tr.Self(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{fake: fake, tracker: tr, waits: w}
 }
 

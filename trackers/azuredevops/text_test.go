@@ -74,7 +74,7 @@ func TestIdentitiesReadInBothShapes(t *testing.T) {
 		{`"Zhang <LUJING-DEVOPS\\zhang>"`, identity{DisplayName: "Zhang", UniqueName: `LUJING-DEVOPS\zhang`}},
 		{`"dana@acme.example"`, identity{DisplayName: "dana@acme.example", UniqueName: "dana@acme.example"}},
 		{`"Project Collection Build Service"`, identity{DisplayName: "Project Collection Build Service"}},
-		{`{"displayName":"Dana Dev","uniqueName":"dana@acme.example","id":"9d1e"}`, identity{DisplayName: "Dana Dev", UniqueName: "dana@acme.example"}},
+		{`{"displayName":"Dana Dev","uniqueName":"dana@acme.example","id":"9d1e"}`, identity{ID: "9d1e", DisplayName: "Dana Dev", UniqueName: "dana@acme.example"}},
 		{`null`, identity{}},
 	}
 	for _, tc := range cases {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/account"
 )
 
 // Tracker is an Azure DevOps project's work items as a trackers.Tracker.
@@ -21,6 +22,8 @@ type Tracker struct {
 	triggerTags []string
 	openStates  []string
 	pageSize    int
+	// self is the account the token acts as.
+	self *account.Account
 }
 
 var _ trackers.Tracker = (*Tracker)(nil)
@@ -30,7 +33,7 @@ var _ trackers.Tracker = (*Tracker)(nil)
 // or an Azure DevOps Server collection URL), its project, the personal
 // access token the secret named by auth holds. It makes no request.
 func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*Tracker, error) {
-	if t.Type != config.TrackerAzureDevOps {
+	if t.Type != Type {
 		return nil, fmt.Errorf("tracker %s is of type %s, not azure_devops", name, t.Type)
 	}
 	var o options
@@ -45,8 +48,8 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 		return nil, err
 	}
 	base := cmp.Or(o.baseURL, t.URL)
-	if base == "" && t.Organization != "" {
-		base = "https://dev.azure.com/" + url.PathEscape(t.Organization)
+	if org := settingsOf(t).Organization; base == "" && org != "" {
+		base = orgURL(org)
 	}
 	a, err := newAPI(base, tok, o)
 	if err != nil {
@@ -57,6 +60,7 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 		triggerTags: append([]string(nil), t.TriggerLabels...),
 		openStates:  append([]string(nil), t.OpenStates...),
 		pageSize:    min(cmp.Or(o.pageSize, maxPageSize), maxPageSize),
+		self:        account.New(a.learnSelf),
 	}, nil
 }
 
@@ -64,7 +68,7 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 func (t *Tracker) Name() string { return t.name }
 
 // Type is "azure_devops".
-func (t *Tracker) Type() string { return string(config.TrackerAzureDevOps) }
+func (t *Tracker) Type() string { return Type }
 
 // projectPath is the project's segment of API paths.
 func (t *Tracker) projectPath() string { return "/" + pathSegment(t.project) }
@@ -110,8 +114,12 @@ func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error
 	if err != nil {
 		return trackers.Ticket{}, err
 	}
+	self, err := t.Self(ctx)
+	if err != nil {
+		return trackers.Ticket{}, fmt.Errorf("read work item %d: %w", n, err)
+	}
 	tk := t.ticketOf(wi.ID, wi.Fields, wi.MultilineFieldsFormat)
-	if tk.Comments, err = t.comments(ctx, n); err != nil {
+	if tk.Comments, err = t.comments(ctx, n, self); err != nil {
 		return trackers.Ticket{}, err
 	}
 	return tk, nil
@@ -122,7 +130,7 @@ const commentsPageSize = 200
 
 // comments reads every comment of a work item, oldest first, following
 // the continuation token from page to page.
-func (t *Tracker) comments(ctx context.Context, id int) ([]trackers.Comment, error) {
+func (t *Tracker) comments(ctx context.Context, id int, self trackers.Identity) ([]trackers.Comment, error) {
 	var out []trackers.Comment
 	token := ""
 	for page := 1; ; page++ {
@@ -140,7 +148,7 @@ func (t *Tracker) comments(ctx context.Context, id int) ([]trackers.Comment, err
 		}
 		for _, c := range list.Comments {
 			if !c.IsDeleted {
-				out = append(out, c.comment())
+				out = append(out, c.comment(self))
 			}
 		}
 		if list.ContinuationToken == "" || list.ContinuationToken == token {
@@ -155,7 +163,9 @@ func (t *Tracker) commentsPath(id int) string {
 }
 
 // Comment posts a Markdown comment and returns its id. The comment carries
-// agent-smith's mark, so its own delivery is not taken as an instruction.
+// agent-smith's mark: the token is usually a person's, and the mark tells
+// that person's comments from agent-smith's (Own needs both the author
+// and the mark).
 func (t *Tracker) Comment(ctx context.Context, id, body string) (string, error) {
 	n, err := workItemID(id)
 	if err != nil {

@@ -24,9 +24,9 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		{"auth names a missing secret", func(tc *config.Tracker, _ *config.Config) { tc.Auth = "missing" }, `auth "missing" names no secret`},
 		{"auth names an empty secret", func(_ *config.Tracker, c *config.Config) { c.Secrets["azure_devops_token"] = "" }, "names no secret with a value"},
 		{"no project", func(tc *config.Tracker, _ *config.Config) { tc.Project = "" }, "no project"},
-		{"no url and no organization", func(tc *config.Tracker, _ *config.Config) { tc.URL, tc.Organization = "", "" }, "want the https organization"},
+		{"no url and no organization", func(tc *config.Tracker, _ *config.Config) { tc.URL, tc.Settings = "", &Settings{} }, "want the https organization"},
 		{"url that is not http", func(tc *config.Tracker, _ *config.Config) { tc.URL = "ftp://dev.azure.com/acme" }, "want the https organization"},
-		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = config.TrackerJira }, "not azure_devops"},
+		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = "jira" }, "not azure_devops"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,7 +42,7 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 
 func TestTrackerURLDefaultsToTheOrganization(t *testing.T) {
 	g := NewWithT(t)
-	tc := &config.Tracker{Type: config.TrackerAzureDevOps, Organization: "acme org", Project: "Platform Team", Auth: "azure_devops_token"}
+	tc := &config.Tracker{Type: Type, Settings: &Settings{Organization: "acme org"}, Project: "Platform Team", Auth: "azure_devops_token"}
 	tr, err := New("p", tc, testConfig())
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(tr.workItemURL(7)).To(Equal("https://dev.azure.com/acme%20org/Platform%20Team/_workitems/edit/7"))

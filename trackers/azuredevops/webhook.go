@@ -264,9 +264,9 @@ func (t *Tracker) stateMoved(ev *trackers.Event, from, to string) {
 // commented reads the new comment: System.History holds its HTML (the
 // documented payload); a subscription that sends fewer resource details
 // leaves it only in the detailed message, after the headline and the link
-// line. Comments come only from
-// project members, so they are trusted, except agent-smith's own (marked,
-// see ownMark), which are ignored.
+// line. Comments come only from project members, so they are trusted;
+// agent-smith's own (its account's, with its mark) are ignored, and until
+// the tracker knows its account every comment is.
 func (t *Tracker) commented(ev *trackers.Event, env *envelope, r *resource) {
 	var text string
 	if h := r.Fields.str(fieldHistory); h != "" {
@@ -274,10 +274,13 @@ func (t *Tracker) commented(ev *trackers.Event, env *envelope, r *resource) {
 	} else {
 		text = detailedComment(env.DetailedMessage.Text)
 	}
+	author := r.Fields.person(fieldChangedBy)
+	self, known := t.self.Cached()
 	c := &trackers.Comment{
-		Author:  r.Fields.person(fieldChangedBy).name(),
+		Author:  author.name(),
 		Body:    unmarkOwn(text),
-		Trusted: !isOwn(text),
+		Trusted: true,
+		Own:     known && ownedBy(self, author, text),
 	}
 	if r.CommentVersionRef != nil && r.CommentVersionRef.CommentID > 0 {
 		c.ID = strconv.Itoa(r.CommentVersionRef.CommentID)
@@ -286,8 +289,11 @@ func (t *Tracker) commented(ev *trackers.Event, env *envelope, r *resource) {
 		c.CreatedAt = ts
 	}
 	ev.Comment = c
-	if !c.Trusted {
+	switch {
+	case c.Own:
 		ev.Ignore = "comment by agent-smith itself"
+	case !known:
+		ev.Ignore = fmt.Sprintf("which Azure DevOps account agent-smith is on tracker %s is still being learned, so whether %s's comment is its own is not known yet; comment again in a minute", t.name, c.Author)
 	}
 }
 

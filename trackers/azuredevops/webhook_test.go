@@ -16,6 +16,7 @@ import (
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/azuredevops/adofake"
+	"github.com/agent-smith/agent-smith/trackers/internal/account"
 )
 
 // documentedTracker reads the payloads in testdata, which are shaped as
@@ -23,11 +24,18 @@ import (
 // for an organization acme-org. It makes no request.
 func documentedTracker(t testing.TB) *Tracker {
 	t.Helper()
-	tc := &config.Tracker{Type: config.TrackerAzureDevOps, URL: "https://dev.azure.com/acme-org", Organization: testOrg,
+	tc := &config.Tracker{Type: Type, URL: "https://dev.azure.com/acme-org", Settings: &Settings{Organization: testOrg},
 		Project: testProject, Auth: "azure_devops_token", WebhookSecret: testSecret,
 		TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"New", "Active"}}
 	tr, err := New("acme-platform", tc, testConfig())
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Learned without asking dev.azure.com: the token is the Agent's.
+	tr.self = account.New(func(context.Context) (trackers.Identity, error) {
+		return trackers.Identity{ID: adofake.Agent.ID, Name: adofake.Agent.UniqueName}, nil
+	})
+	if _, err := tr.Self(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return tr
@@ -250,7 +258,8 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 			g.Expect(ev.Ignore).To(Equal(tc.ignore))
 			if tc.kind == trackers.EventComment {
 				g.Expect(ev.Comment).NotTo(BeNil())
-				g.Expect(ev.Comment.Trusted).To(Equal(tc.ignore == ""), "only agent-smith's own comments are untrusted")
+				g.Expect(ev.Comment.Trusted).To(BeTrue(), "only project members comment")
+				g.Expect(ev.Comment.Own).To(Equal(tc.ignore != ""), "agent-smith's own comments are Own")
 			}
 		})
 	}
@@ -277,7 +286,7 @@ func TestOwnCommentReadsBackWithoutItsMark(t *testing.T) {
 	tk, err := f.tracker.Ticket(context.Background(), strconv.Itoa(id))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(tk.Comments).To(ConsistOf(HaveField("Body", body)))
-	g.Expect(tk.Comments[0].Trusted).To(BeFalse())
+	g.Expect(tk.Comments[0].Own).To(BeTrue())
 }
 
 func TestParseWebhookRefusesMalformedDeliveries(t *testing.T) {

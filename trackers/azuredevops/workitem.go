@@ -70,6 +70,9 @@ func (f fields) person(name string) identity {
 // REST answers, a "Display Name <unique name>" string in service hook
 // payloads.
 type identity struct {
+	// ID is the identity's id; service hook payloads, whose identity
+	// fields are strings, have none.
+	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
 	UniqueName  string `json:"uniqueName"`
 }
@@ -187,9 +190,9 @@ type commentWire struct {
 }
 
 // comment normalizes a comment: its text as a person reads it, without
-// agent-smith's mark; agent-smith's own comments are not trusted to
-// instruct it, every other one is (only project members can comment).
-func (c commentWire) comment() trackers.Comment {
+// agent-smith's mark. Every comment is trusted (only project members can
+// comment); Own is decided by the author, self, and the mark together.
+func (c commentWire) comment(self trackers.Identity) trackers.Comment {
 	text := c.Text
 	if !strings.EqualFold(c.Format, "markdown") {
 		text = htmlToText(text)
@@ -198,7 +201,8 @@ func (c commentWire) comment() trackers.Comment {
 		ID:        strconv.Itoa(c.ID),
 		Author:    c.CreatedBy.name(),
 		Body:      unmarkOwn(text),
-		Trusted:   !isOwn(text),
+		Trusted:   true,
+		Own:       ownedBy(self, c.CreatedBy, text),
 		CreatedAt: c.CreatedDate,
 	}
 }

@@ -7,6 +7,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/llm/providers"
+	"github.com/agent-smith/agent-smith/trackers"
 )
 
 const everyType = `
@@ -33,7 +35,7 @@ projects:
 
 func TestEveryTrackerAndHostTypeIsBuilt(t *testing.T) {
 	g := NewWithT(t)
-	cfg, err := config.Parse([]byte(everyType), "agentsmith.yml", nil)
+	cfg, err := config.Parse([]byte(everyType), "agentsmith.yml", nil, config.Kinds{Trackers: Kinds(), Providers: providers.Kinds()})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	trs, err := Trackers(cfg)
@@ -42,6 +44,8 @@ func TestEveryTrackerAndHostTypeIsBuilt(t *testing.T) {
 		g.Expect(trs).To(HaveKey(name))
 		g.Expect(trs[name].Name()).To(Equal(name))
 		g.Expect(trs[name].Type()).To(Equal(want))
+		_, learns := trs[name].(trackers.Self)
+		g.Expect(learns).To(BeTrue(), "%s learns its own account, so its comments are told from people's", name)
 	}
 	for _, repo := range []string{"gh", "gl", "ado"} {
 		h, err := RepoHost(cfg, repo)
@@ -49,7 +53,7 @@ func TestEveryTrackerAndHostTypeIsBuilt(t *testing.T) {
 		g.Expect(h.CloneURL()).NotTo(BeEmpty())
 	}
 	_, err = RepoHost(cfg, "plain")
-	g.Expect(errors.Is(err, ErrNoHost)).To(BeTrue())
+	g.Expect(errors.Is(err, trackers.ErrNoHost)).To(BeTrue())
 	_, err = Tracker(cfg, "nope")
 	g.Expect(err).To(MatchError(ContainSubstring(`tracker "nope"`)))
 }

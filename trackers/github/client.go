@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,9 @@ type api struct {
 	*retry.Caller
 	gh          *gh.Client
 	owner, repo string
+	// app calls as the GitHub App itself (a JWT, not an installation
+	// token): GET /app, to learn the App's bot. Nil for token auth.
+	app *gh.Client
 }
 
 func newAPI(apiURL, fullName string, cred credentials, cache bool, o options) (*api, error) {
@@ -81,12 +85,17 @@ func newAPI(apiURL, fullName string, cred credentials, cache bool, o options) (*
 		// the caller's credentials upstream.
 		base = newETagCache(base)
 	}
-	ghOpts := []gh.ClientOptionsFunc{
+	common := []gh.ClientOptionsFunc{
 		// Our own retry layer waits out rate limits with an injectable
 		// clock; go-github's pre-emptive check would bypass it.
 		gh.WithDisableRateLimitCheck(),
 		gh.WithTimeout(requestTimeout),
 	}
+	if apiBase(apiURL) != defaultAPIURL+"/" {
+		common = append(common, gh.WithEnterpriseURLs(apiURL, apiURL))
+	}
+	ghOpts := slices.Clone(common)
+	var appOpts []gh.ClientOptionsFunc
 	switch {
 	case cred.appID != 0:
 		tr, err := ghinstallation.New(base, cred.appID, cred.instID, cred.privateKeyPEM)
@@ -95,20 +104,29 @@ func newAPI(apiURL, fullName string, cred credentials, cache bool, o options) (*
 		}
 		tr.BaseURL = strings.TrimRight(apiBase(apiURL), "/")
 		ghOpts = append(ghOpts, gh.WithTransport(tr))
+		jwt, err := ghinstallation.NewAppsTransport(base, cred.appID, cred.privateKeyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("github app %d: private key %s: %w", cred.appID, cred.credentialName, err)
+		}
+		jwt.BaseURL = tr.BaseURL
+		appOpts = append(slices.Clone(common), gh.WithTransport(jwt))
 	case cred.token != "":
 		ghOpts = append(ghOpts, gh.WithTransport(base), gh.WithAuthToken(cred.token))
 	default:
 		return nil, errors.New("no credentials: set auth (a token secret) or app")
 	}
-	if apiBase(apiURL) != defaultAPIURL+"/" {
-		ghOpts = append(ghOpts, gh.WithEnterpriseURLs(apiURL, apiURL))
-	}
 	client, err := gh.NewClient(ghOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("github client for %s: %w", apiURL, err)
 	}
-	calls := retry.New(retry.Policy{Tracker: "GitHub", Attempts: maxAttempts, MaxWait: orDefault(o.maxWait, defaultMaxWait), Decide: backoff})
-	return &api{Caller: calls, gh: client, owner: owner, repo: repo}, nil
+	a := &api{gh: client, owner: owner, repo: repo,
+		Caller: retry.New(retry.Policy{Tracker: "GitHub", Attempts: maxAttempts, MaxWait: orDefault(o.maxWait, defaultMaxWait), Decide: backoff})}
+	if appOpts != nil {
+		if a.app, err = gh.NewClient(appOpts...); err != nil {
+			return nil, fmt.Errorf("github app client for %s: %w", apiURL, err)
+		}
+	}
+	return a, nil
 }
 
 // apiBase is the API URL with the path go-github uses for it: the public
@@ -133,13 +151,13 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // trackerCredentials reads a tracker's token or App key from the secrets.
 func trackerCredentials(name string, t *config.Tracker, cfg *config.Config) (credentials, error) {
-	if t.App != nil {
-		key, ok := cfg.Secret(t.App.PrivateKeySecret)
+	if app := settingsOf(t).App; app != nil {
+		key, ok := cfg.Secret(app.PrivateKeySecret)
 		if !ok || key == "" {
-			return credentials{}, fmt.Errorf("tracker %s: app private_key_secret %q names no secret with a value", name, t.App.PrivateKeySecret)
+			return credentials{}, fmt.Errorf("tracker %s: app private_key_secret %q names no secret with a value", name, app.PrivateKeySecret)
 		}
-		return credentials{appID: t.App.AppID, instID: t.App.InstallationID, privateKeyPEM: []byte(key),
-			credentialName: t.App.PrivateKeySecret}, nil
+		return credentials{appID: app.AppID, instID: app.InstallationID, privateKeyPEM: []byte(key),
+			credentialName: app.PrivateKeySecret}, nil
 	}
 	return tokenCredentials("tracker "+name, t.Auth, cfg)
 }

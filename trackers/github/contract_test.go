@@ -37,7 +37,7 @@ func (h *harness) config() *config.Config {
 }
 
 func (h *harness) Tracker(t *testing.T, s trackertest.Setup) trackers.Tracker {
-	tc := &config.Tracker{Type: config.TrackerGitHub, URL: h.fake.APIURL(), Project: issuesRepo, Auth: "github_token",
+	tc := &config.Tracker{Type: github.Type, URL: h.fake.APIURL(), Project: issuesRepo, Auth: "github_token",
 		WebhookSecret: s.WebhookSecret, TriggerLabels: s.TriggerLabels, OpenStates: []string{"open"}}
 	tr, err := github.New("shop", tc, h.config(), github.WithHTTPClient(h.fake.Client()))
 	if err != nil {

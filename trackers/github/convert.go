@@ -40,7 +40,7 @@ func repoURLOf(issueURL string) string {
 	return ""
 }
 
-func ticketOf(is *gh.Issue, comments []*gh.IssueComment) trackers.Ticket {
+func ticketOf(is *gh.Issue, comments []*gh.IssueComment, self trackers.Identity) trackers.Ticket {
 	t := trackers.Ticket{
 		ID:    strconv.Itoa(is.GetNumber()),
 		Title: is.GetTitle(),
@@ -61,6 +61,7 @@ func ticketOf(is *gh.Issue, comments []*gh.IssueComment) trackers.Ticket {
 			Author:    c.GetUser().GetLogin(),
 			Body:      c.GetBody(),
 			Trusted:   trusted(c.GetAuthorAssociation()),
+			Own:       owns(self, c.GetUser().GetID(), c.GetBody()),
 			CreatedAt: c.GetCreatedAt().Time,
 		})
 	}

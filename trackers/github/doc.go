@@ -5,4 +5,7 @@
 // requests are opened. It talks to github.com or GitHub Enterprise Server
 // through go-github, authenticated by a token or as a GitHub App
 // installation, and waits out primary and secondary rate limits.
+//
+// Of production code only trackers/connect imports it; it must not import
+// another tracker, runs, llm or sandbox.
 package github

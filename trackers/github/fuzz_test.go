@@ -1,6 +1,7 @@
 package github
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
+	"github.com/agent-smith/agent-smith/trackers/internal/account"
 )
 
 // FuzzParseWebhook feeds the parser arbitrary event names and bodies: it
@@ -36,7 +38,13 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add("issues", []byte(`{"action":"labeled","issue":{"number":1,"labels":[{"name":null}]},"label":{}}`))
 	f.Add("issue_comment", []byte(`{"action":"created","issue":{"number":-1},"comment":{"created_at":"yesterday"}}`))
 
-	tr := &Tracker{name: "shop", secret: []byte(testSecret), triggerLabels: []string{"agent-smith"}, openStates: []string{"open"}}
+	tr := &Tracker{name: "shop", secret: []byte(testSecret), triggerLabels: []string{"agent-smith"}, openStates: []string{"open"},
+		self: account.New(func(context.Context) (trackers.Identity, error) {
+			return trackers.Identity{ID: "1", Name: "hubot"}, nil
+		})}
+	if _, err := tr.Self(context.Background()); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		h := http.Header{}
 		h.Set("X-GitHub-Event", event)

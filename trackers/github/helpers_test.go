@@ -1,6 +1,7 @@
 package github
 
 import (
+	"context"
 	"testing"
 
 	"github.com/agent-smith/agent-smith/config"
@@ -36,11 +37,14 @@ func newFixture(t *testing.T, fakeOpts ...githubfake.Option) *fixture {
 	}
 	w := &retrytest.Clock{}
 	w.Install(tr.api.Caller)
+	if _, err := tr.Self(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{fake: fake, tracker: tr, cfg: cfg, waits: w}
 }
 
 func trackerConfig(fake *githubfake.Server) *config.Tracker {
-	return &config.Tracker{Type: config.TrackerGitHub, URL: fake.APIURL(), Project: shopRepo, Auth: "github_token",
+	return &config.Tracker{Type: Type, URL: fake.APIURL(), Project: shopRepo, Auth: "github_token",
 		WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"open"}}
 }
 

@@ -46,7 +46,7 @@ func (t *Tracker) Candidates(ctx context.Context) ([]trackers.Ticket, error) {
 					continue
 				}
 				seen[is.GetNumber()] = true
-				tk := ticketOf(is, nil)
+				tk := ticketOf(is, nil, trackers.Identity{})
 				if trackers.HasLifecycle(tk.Labels) {
 					continue
 				}

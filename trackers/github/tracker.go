@@ -12,6 +12,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/account"
 )
 
 // Tracker is a GitHub repository's issues as a trackers.Tracker.
@@ -25,6 +26,8 @@ type Tracker struct {
 	// knownLabels are repository labels known to exist, so a lifecycle
 	// label is looked up or created once per process, not on every change.
 	knownLabels sync.Map
+	// self is the account the tracker acts as.
+	self *account.Account
 }
 
 var _ trackers.Tracker = (*Tracker)(nil)
@@ -33,7 +36,7 @@ var _ trackers.Tracker = (*Tracker)(nil)
 // token named by auth, the App private key, the webhook secret) come from
 // cfg. It makes no request.
 func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*Tracker, error) {
-	if t.Type != config.TrackerGitHub {
+	if t.Type != Type {
 		return nil, fmt.Errorf("tracker %s is of type %s, not github", name, t.Type)
 	}
 	var o options
@@ -52,6 +55,7 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 		name: name, api: a, secret: []byte(t.WebhookSecret),
 		triggerLabels: append([]string(nil), t.TriggerLabels...),
 		openStates:    append([]string(nil), t.OpenStates...),
+		self:          account.New(a.learnSelf),
 	}, nil
 }
 
@@ -59,14 +63,19 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 func (t *Tracker) Name() string { return t.name }
 
 // Type is "github".
-func (t *Tracker) Type() string { return string(config.TrackerGitHub) }
+func (t *Tracker) Type() string { return Type }
 
-// Ticket reads an issue with its labels and every comment. Pull requests
-// are not tickets: their numbers answer ErrNotFound.
+// Ticket reads an issue with its labels and every comment, each marked
+// Own when agent-smith's account wrote it. Pull requests are not tickets:
+// their numbers answer ErrNotFound.
 func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error) {
 	n, err := issueNumber(id)
 	if err != nil {
 		return trackers.Ticket{}, err
+	}
+	self, err := t.Self(ctx)
+	if err != nil {
+		return trackers.Ticket{}, fmt.Errorf("read issue %s: %w", id, err)
 	}
 	var is *gh.Issue
 	err = t.api.Call(ctx, "get issue "+id, true, func(ctx context.Context) (err error) {
@@ -83,7 +92,7 @@ func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error
 	if err != nil {
 		return trackers.Ticket{}, err
 	}
-	return ticketOf(is, comments), nil
+	return ticketOf(is, comments, self), nil
 }
 
 func (t *Tracker) comments(ctx context.Context, n int) ([]*gh.IssueComment, error) {

@@ -37,7 +37,7 @@ func TestGitHubAppAuthenticatesWithInstallationTokens(t *testing.T) {
 
 	tc := trackerConfig(fake)
 	tc.Auth = ""
-	tc.App = &config.GitHubApp{AppID: appID, InstallationID: installation, PrivateKeySecret: "github_app_key"}
+	tc.Settings = &Settings{App: &App{AppID: appID, InstallationID: installation, PrivateKeySecret: "github_app_key"}}
 	cfg := &config.Config{Secrets: map[string]string{"github_app_key": pemKey}}
 	tr, err := New("shop", tc, cfg, WithHTTPClient(fake.Client()))
 	g.Expect(err).NotTo(HaveOccurred())
@@ -77,14 +77,14 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		{"no auth", func(tc *config.Tracker, _ *config.Config) { tc.Auth = "" }, "no auth"},
 		{"auth names a missing secret", func(tc *config.Tracker, _ *config.Config) { tc.Auth = "missing" }, `auth "missing" names no secret`},
 		{"app key secret missing", func(tc *config.Tracker, _ *config.Config) {
-			tc.App = &config.GitHubApp{AppID: 1, InstallationID: 2, PrivateKeySecret: "key"}
+			tc.Settings = &Settings{App: &App{AppID: 1, InstallationID: 2, PrivateKeySecret: "key"}}
 		}, `private_key_secret "key" names no secret`},
 		{"app key not PEM", func(tc *config.Tracker, c *config.Config) {
-			tc.App = &config.GitHubApp{AppID: 1, InstallationID: 2, PrivateKeySecret: "key"}
+			tc.Settings = &Settings{App: &App{AppID: 1, InstallationID: 2, PrivateKeySecret: "key"}}
 			c.Secrets["key"] = "not a key"
 		}, "private key key"},
 		{"project not owner/name", func(tc *config.Tracker, _ *config.Config) { tc.Project = "acme" }, "want owner/name"},
-		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = config.TrackerGitLab }, "not github"},
+		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = "gitlab" }, "not github"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -74,6 +74,7 @@ type namePayload struct {
 }
 
 type userPayload struct {
+	ID    int64  `json:"id"`
 	Login string `json:"login"`
 	Type  string `json:"type"`
 }
@@ -180,14 +181,20 @@ func (t *Tracker) commentEvent(ev trackers.Event, p *payload) (trackers.Event, e
 		Trusted:   trusted(c.AuthorAssociation),
 		CreatedAt: c.CreatedAt,
 	}
+	self, known := t.self.Cached()
+	ev.Comment.Own = known && owns(self, c.User.ID, c.Body)
 	switch {
 	case p.Action != "created":
 		ev.Ignore = fmt.Sprintf("comment %s; only new comments are read", p.Action)
 	case p.Issue.PullRequest != nil:
 		ev.Ignore = "comment on a pull request; pull requests are not tickets"
+	case ev.Comment.Own:
+		ev.Ignore = fmt.Sprintf("comment by agent-smith itself (%s)", c.User.Login)
 	case strings.EqualFold(c.User.Type, "Bot"):
-		// agent-smith's own status comments come from a bot account.
+		// Bots (agent-smith's App among them) do not instruct it.
 		ev.Ignore = fmt.Sprintf("comment by bot %s", c.User.Login)
+	case !known:
+		ev.Ignore = fmt.Sprintf("which GitHub account agent-smith is on tracker %s is still being learned, so whether %s's comment is its own is not known yet; comment again in a minute", t.name, c.User.Login)
 	}
 	return ev, nil
 }

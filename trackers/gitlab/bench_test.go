@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/gitlab/gitlabfake"
 )
 
@@ -12,7 +13,7 @@ import (
 // example payloads.
 func BenchmarkWebhookRequestPath(b *testing.B) {
 	tr := &Tracker{name: "shop", api: &api{project: shopProject}, triggerLabels: []string{"agent-smith"}, openStates: []string{stateOpen},
-		judge: func(int64) verdict { return trusted }}
+		judge: func(int64) (verdict, trackers.Identity) { return trusted, trackers.Identity{ID: "1", Dedicated: true} }}
 	tr.secretSum = digest(testSecret)
 	for _, c := range []struct{ event, file string }{{"Issue Hook", "issue_hook.json"}, {"Note Hook", "note_hook_issue.json"}} {
 		body, err := os.ReadFile("testdata/" + c.file)

@@ -26,7 +26,7 @@ const (
 
 func TestGitLabPassesTheTrackerContract(t *testing.T) {
 	trackertest.Run(t, func(t *testing.T) trackertest.Harness {
-		fake := gitlabfake.New(gitlabfake.WithToken(token, botUser), gitlabfake.WithMaxPerPage(3))
+		fake := gitlabfake.New(gitlabfake.WithBotToken(token, botUser), gitlabfake.WithMaxPerPage(3))
 		t.Cleanup(fake.Close)
 		for _, p := range []string{issuesProject, codeProject} {
 			fake.AddProject(p, "main")
@@ -49,7 +49,7 @@ func (h *harness) config() *config.Config {
 }
 
 func (h *harness) Tracker(t *testing.T, s trackertest.Setup) trackers.Tracker {
-	tc := &config.Tracker{Type: config.TrackerGitLab, URL: h.fake.URL, Project: issuesProject, Auth: "gitlab_token",
+	tc := &config.Tracker{Type: gitlab.Type, URL: h.fake.URL, Project: issuesProject, Auth: "gitlab_token",
 		WebhookSecret: s.WebhookSecret, TriggerLabels: s.TriggerLabels, OpenStates: []string{"open"}}
 	tr, err := gitlab.New("shop", tc, h.config(), gitlab.WithHTTPClient(h.fake.Client()))
 	if err != nil {

@@ -75,19 +75,20 @@ func ticketOf(is *gl.Issue) trackers.Ticket {
 
 // commentsOf turns an issue's notes into comments, leaving out system
 // notes (GitLab's record of label and state changes), with Trusted from
-// the members' access levels.
+// the members' access levels and Own from the token's user.
 func commentsOf(notes []*gl.Note, m *membership) []trackers.Comment {
 	var out []trackers.Comment
 	for _, n := range notes {
 		if n.System {
 			continue
 		}
-		level, isSelf := m.levelOf(n.Author.ID)
+		level, self := m.levelOf(n.Author.ID)
 		c := trackers.Comment{
 			ID:      strconv.FormatInt(n.ID, 10),
 			Author:  n.Author.Username,
 			Body:    n.Body,
-			Trusted: !isSelf && level >= trustedLevel,
+			Trusted: level >= trustedLevel,
+			Own:     self.Owns(strconv.FormatInt(n.Author.ID, 10), trackers.Marked(n.Body)),
 		}
 		if n.CreatedAt != nil {
 			c.CreatedAt = *n.CreatedAt

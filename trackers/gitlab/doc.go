@@ -13,4 +13,7 @@
 // /projects/:id/members/all) and trusts a note when its author has at least
 // the Developer role (can push), as GitHub's OWNER/MEMBER/COLLABORATOR.
 // See membership for how the snapshot is kept fresh.
+//
+// Of production code only trackers/connect imports it; it must not import
+// another tracker, runs, llm or sandbox.
 package gitlab

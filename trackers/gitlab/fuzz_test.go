@@ -35,7 +35,9 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add("Confidential Note Hook", []byte(`{"object_attributes":{"id":2,"noteable_type":"Issue","url":"#"},"issue":{"iid":3},"user":null}`))
 
 	tr := &Tracker{name: "shop", api: &api{project: shopProject}, triggerLabels: []string{"agent-smith"}, openStates: []string{stateOpen},
-		judge: func(id int64) verdict { return verdict(id % 4) }}
+		judge: func(id int64) (verdict, trackers.Identity) {
+			return verdict(id % 3), trackers.Identity{ID: "2", Dedicated: id%2 == 0}
+		}}
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		h := http.Header{}
 		h.Set("X-Gitlab-Event", event)

@@ -38,7 +38,7 @@ var fixtureMembers = map[string]int{
 
 func newFixture(t *testing.T, fakeOpts ...gitlabfake.Option) *fixture {
 	t.Helper()
-	fake := gitlabfake.New(append([]gitlabfake.Option{gitlabfake.WithToken(testToken, bot)}, fakeOpts...)...)
+	fake := gitlabfake.New(append([]gitlabfake.Option{gitlabfake.WithBotToken(testToken, bot)}, fakeOpts...)...)
 	t.Cleanup(fake.Close)
 	for _, p := range []string{shopProject, apiProject} {
 		fake.AddProject(p, "main")
@@ -63,7 +63,7 @@ func newFixture(t *testing.T, fakeOpts ...gitlabfake.Option) *fixture {
 }
 
 func trackerConfig(fake *gitlabfake.Server) *config.Tracker {
-	return &config.Tracker{Type: config.TrackerGitLab, URL: fake.URL, Project: shopProject, Auth: "gitlab_token",
+	return &config.Tracker{Type: Type, URL: fake.URL, Project: shopProject, Auth: "gitlab_token",
 		WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"open"}}
 }
 

@@ -16,18 +16,17 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 	"github.com/agent-smith/agent-smith/trackers/gitlab"
 	"github.com/agent-smith/agent-smith/trackers/gitlab/gitlabfake"
 	"github.com/agent-smith/agent-smith/trackers/intake"
 )
 
-// redisServer is the package's redis-server, for the end-to-end tests.
-var redisServer *testenv.Redis
-
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&redisServer))
+	testenv.Main(m)
 }
 
 const webhookSecret = "gitlab-webhook-secret"
@@ -71,7 +70,7 @@ var prefixes atomic.Int64
 
 func newEndToEnd(t *testing.T) *endToEnd {
 	t.Helper()
-	fake := gitlabfake.New(gitlabfake.WithToken(token, botUser))
+	fake := gitlabfake.New(gitlabfake.WithBotToken(token, botUser))
 	t.Cleanup(fake.Close)
 	for _, p := range []string{issuesProject, codeProject} {
 		fake.AddProject(p, "main")
@@ -85,11 +84,11 @@ func newEndToEnd(t *testing.T) *endToEnd {
 	cfg, err := config.Parse(fmt.Appendf(nil, endToEndConfig, fake.URL), "gitlab_test.yml", func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	})
+	}, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	store, err := runs.NewStore(redisServer.Client(t), runs.Options{Prefix: "gl" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "gl" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

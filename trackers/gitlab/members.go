@@ -2,12 +2,16 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/agent-smith/agent-smith/trackers"
 )
 
 // trustedLevel is the least access level whose notes may instruct
@@ -35,8 +39,6 @@ const (
 	unknown verdict = iota
 	untrusted
 	trusted
-	// self: the note is agent-smith's own (the token's user).
-	self
 )
 
 // membership is the project's members with their access levels, as of the
@@ -53,9 +55,10 @@ type membership struct {
 	// callers that find the snapshot stale together read it once.
 	loadMu sync.Mutex
 
-	mu       sync.Mutex
-	levels   map[int64]gl.AccessLevelValue
-	selfID   int64
+	mu     sync.Mutex
+	levels map[int64]gl.AccessLevelValue
+	// self is the token's user, learned with the first snapshot.
+	self     trackers.Identity
 	loadedAt time.Time
 	// kickedAt is when judge last started a background refresh.
 	kickedAt time.Time
@@ -67,31 +70,29 @@ func newMembership(a *api, log logr.Logger) *membership {
 }
 
 // judge says whether the user may instruct agent-smith, from the snapshot
-// alone, and refreshes the snapshot in the background when it is stale or
-// does not know the user.
-func (m *membership) judge(userID int64) verdict {
+// alone, with the token's own user (unknown until the first snapshot),
+// and refreshes the snapshot in the background when it is stale or does
+// not know the user.
+func (m *membership) judge(userID int64) (verdict, trackers.Identity) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.api.Now()
 	if m.levels == nil {
 		m.kickLocked(now, 0)
-		return unknown
+		return unknown, trackers.Identity{}
 	}
 	if now.Sub(m.loadedAt) > membershipTTL {
 		m.kickLocked(now, 0)
 	}
-	if userID == m.selfID {
-		return self
-	}
 	level, ok := m.levels[userID]
-	if !ok {
+	switch {
+	case !ok && strconv.FormatInt(userID, 10) != m.self.ID:
+		// Perhaps a new member: recognised at the next refresh.
 		m.kickLocked(now, unknownAuthorRefresh)
-		return untrusted
+	case level >= trustedLevel:
+		return trusted, m.self
 	}
-	if level >= trustedLevel {
-		return trusted
-	}
-	return untrusted
+	return untrusted, m.self
 }
 
 // kickLocked starts a background refresh unless one is running or the
@@ -146,9 +147,9 @@ func (m *membership) load(ctx context.Context) error {
 // or through a shared group), and replaces the snapshot. m.loadMu is held.
 func (m *membership) loadLocked(ctx context.Context) error {
 	m.mu.Lock()
-	selfID := m.selfID
+	self := m.self
 	m.mu.Unlock()
-	if selfID == 0 {
+	if !self.Known() {
 		var me *gl.User
 		err := m.api.Call(ctx, "read the token's user", true, func(ctx context.Context) (err error) {
 			me, _, err = m.api.gl.Users.CurrentUser(gl.WithContext(ctx))
@@ -157,7 +158,13 @@ func (m *membership) loadLocked(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		selfID = me.ID
+		if me.ID == 0 {
+			return errors.New("GET /user answered without a user id")
+		}
+		// A project or group access token acts as a bot user made for
+		// it; a personal token acts as a person, whose own notes are
+		// theirs unless they carry agent-smith's mark.
+		self = trackers.Identity{ID: strconv.FormatInt(me.ID, 10), Name: me.Username, Dedicated: me.Bot}
 	}
 	levels := map[int64]gl.AccessLevelValue{}
 	opts := &gl.ListProjectMembersOptions{ListOptions: gl.ListOptions{PerPage: 100}}
@@ -185,15 +192,22 @@ func (m *membership) loadLocked(ctx context.Context) error {
 		opts.Page = resp.NextPage
 	}
 	m.mu.Lock()
-	m.levels, m.selfID, m.loadedAt = levels, selfID, m.api.Now()
+	m.levels, m.self, m.loadedAt = levels, self, m.api.Now()
 	m.mu.Unlock()
 	return nil
 }
 
 // levelOf is the snapshot's access level of a user (0 when not a member)
-// and whether the user is the token's own.
-func (m *membership) levelOf(userID int64) (gl.AccessLevelValue, bool) {
+// and the token's own user.
+func (m *membership) levelOf(userID int64) (gl.AccessLevelValue, trackers.Identity) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.levels[userID], userID == m.selfID
+	return m.levels[userID], m.self
+}
+
+// identity is the token's own user; unknown until the first snapshot.
+func (m *membership) identity() trackers.Identity {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.self
 }

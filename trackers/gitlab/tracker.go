@@ -24,8 +24,9 @@ type Tracker struct {
 	triggerLabels []string
 	openStates    []string
 	members       *membership
-	// judge is members.judge; the parser reads trust only through it.
-	judge func(userID int64) verdict
+	// judge is members.judge; the parser reads trust and the token's
+	// own user only through it.
+	judge func(userID int64) (verdict, trackers.Identity)
 
 	// knownLabels are project labels known to exist, so a lifecycle label
 	// is created (with its color) once per process, not on every change.
@@ -40,7 +41,7 @@ var _ trackers.Tracker = (*Tracker)(nil)
 // an access token (personal, project or group) with the api scope. It
 // makes no request.
 func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*Tracker, error) {
-	if t.Type != config.TrackerGitLab {
+	if t.Type != Type {
 		return nil, fmt.Errorf("tracker %s is of type %s, not gitlab", name, t.Type)
 	}
 	o := options{log: logr.Discard()}
@@ -76,7 +77,7 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 func (t *Tracker) Name() string { return t.name }
 
 // Type is "gitlab".
-func (t *Tracker) Type() string { return string(config.TrackerGitLab) }
+func (t *Tracker) Type() string { return Type }
 
 // RefreshMembers reads the project's members now, so notes are judged by
 // current access levels. The wiring calls it once the tracker is built;
@@ -87,6 +88,21 @@ func (t *Tracker) RefreshMembers(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Self is the token's user, learned with the project's members (GET
+// /user): the bot user of a project or group access token, which writes
+// nothing but agent-smith's notes, or the person of a personal token.
+func (t *Tracker) Self(ctx context.Context) (trackers.Identity, error) {
+	if self := t.members.identity(); self.Known() {
+		return self, nil
+	}
+	if err := t.members.ensureFresh(ctx); err != nil {
+		return trackers.Identity{}, fmt.Errorf("tracker %s: learn which GitLab account agent-smith is: %w", t.name, err)
+	}
+	return t.members.identity(), nil
+}
+
+var _ trackers.Self = (*Tracker)(nil)
 
 // Ticket reads an issue with its labels and every note that is not a
 // system note, each marked Trusted by its author's access level (the

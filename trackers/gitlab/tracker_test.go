@@ -27,12 +27,12 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		{"url with credentials", func(tc *config.Tracker, _ *config.Config) {
 			tc.URL = "https://root:" + testToken + "@gitlab.example.com"
 		}, "without credentials"},
-		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = config.TrackerGitHub }, "not gitlab"},
+		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = "github" }, "not gitlab"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			trc := &config.Tracker{Type: config.TrackerGitLab, URL: "https://gitlab.example.com", Project: shopProject, Auth: "gitlab_token"}
+			trc := &config.Tracker{Type: Type, URL: "https://gitlab.example.com", Project: shopProject, Auth: "gitlab_token"}
 			cfg := &config.Config{Secrets: map[string]string{"gitlab_token": testToken}}
 			tc.mutate(trc, cfg)
 			_, err := New("shop", trc, cfg)
@@ -53,7 +53,7 @@ func TestInstanceURLBecomesTheAPIBase(t *testing.T) {
 	}
 	cfg := &config.Config{Secrets: map[string]string{"gitlab_token": testToken}}
 	for instance, want := range cases {
-		tr, err := New("shop", &config.Tracker{Type: config.TrackerGitLab, URL: instance, Project: shopProject, Auth: "gitlab_token"}, cfg)
+		tr, err := New("shop", &config.Tracker{Type: Type, URL: instance, Project: shopProject, Auth: "gitlab_token"}, cfg)
 		if err != nil {
 			t.Fatalf("New with url %q: %v", instance, err)
 		}
@@ -204,17 +204,17 @@ func TestTicketReadsEveryNotePageWithoutSystemNotes(t *testing.T) {
 	g.Expect(tk.Repo).To(Equal(f.fake.URL + "/acme/shop.git"))
 	type note struct {
 		Author, Body string
-		Trusted      bool
+		Trusted, Own bool
 	}
 	var got []note
 	for _, c := range tk.Comments {
-		got = append(got, note{c.Author, c.Body, c.Trusted})
+		got = append(got, note{c.Author, c.Body, c.Trusted, c.Own})
 		g.Expect(c.CreatedAt.IsZero()).To(BeFalse())
 	}
 	g.Expect(got).To(Equal([]note{
-		{"guest", "I see it too", false},
-		{"dev", "/agent-smith fix-bug", true},
-		{bot, "agent-smith is on it", false},
-		{"lead", "/agent-smith fix-bug", true},
-	}), "oldest first, every page, no system note, agent-smith's own notes never trusted")
+		{"guest", "I see it too", false, false},
+		{"dev", "/agent-smith fix-bug", true, false},
+		{bot, "agent-smith is on it", true, true},
+		{"lead", "/agent-smith fix-bug", true, false},
+	}), "oldest first, every page, no system note, agent-smith's own notes (its bot user's) Own")
 }

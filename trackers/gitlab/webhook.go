@@ -259,12 +259,14 @@ func (t *Tracker) noteEvent(ev trackers.Event, p *payload) (trackers.Event, erro
 		ev.Ignore = "system note"
 		return ev, nil
 	}
-	switch t.judge(authorID) {
-	case trusted:
-		ev.Comment.Trusted = true
-	case self:
+	v, self := t.judge(authorID)
+	ev.Comment.Own = self.Owns(strconv.FormatInt(authorID, 10), trackers.Marked(a.Note))
+	switch {
+	case ev.Comment.Own:
 		ev.Ignore = fmt.Sprintf("note by agent-smith's own account %s", author)
-	case unknown:
+	case v == trusted:
+		ev.Comment.Trusted = true
+	case v == unknown:
 		ev.Ignore = fmt.Sprintf("the members of project %s are still being read, so whether %s may instruct agent-smith is not known yet; comment again in a minute", t.api.project, author)
 	}
 	return ev, nil

@@ -151,11 +151,12 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 func TestParseWebhookReadsTheDocumentedPayloads(t *testing.T) {
 	f := newFixture(t)
 	// The documentation's note author (id 42) is a developer there.
-	f.tracker.judge = func(id int64) verdict {
+	self := f.tracker.members.identity()
+	f.tracker.judge = func(id int64) (verdict, trackers.Identity) {
 		if id == 42 {
-			return trusted
+			return trusted, self
 		}
-		return untrusted
+		return untrusted, self
 	}
 	read := func(name string) []byte {
 		b, err := os.ReadFile("testdata/" + name)

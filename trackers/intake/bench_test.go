@@ -21,6 +21,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
 )
@@ -129,7 +130,7 @@ func benchIngest(b *testing.B, mode benchMode, clients int) {
 	jobFile := filepath.Join(b.TempDir(), "job.gob")
 	writeGob(b, jobFile, job)
 
-	rdb := redis.NewClient(&redis.Options{Addr: server.Addr})
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.SharedRedis(b).Addr})
 	defer func() { _ = rdb.Close() }()
 	redisCPU0, cpu0 := redisCPU(b, rdb), processCPU(b)
 	b.SetBytes(int64(len(base.Body)))

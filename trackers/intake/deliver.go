@@ -23,21 +23,6 @@ import (
 	"github.com/agent-smith/agent-smith/trackers"
 )
 
-// Keys intake sets in runs.Submission.Context and in the answers of a
-// resumed run, for the pipeline to read.
-const (
-	// ContextTrigger says what started the run ("label agent-smith added").
-	ContextTrigger = "trigger"
-	// ContextComment is the keyword comment that re-triggered the run.
-	ContextComment = "comment"
-	// ContextDoneStatus is the matched trigger's done_status.
-	ContextDoneStatus = "doneStatus"
-	// ContextAnswer and ContextAnswerBy are the comment that answered a
-	// parked run's questions and its author.
-	ContextAnswer   = "answer"
-	ContextAnswerBy = "answerBy"
-)
-
 // serve handles one delivery: route → method → content type → body →
 // verify → parse → resolve → submit. Nothing is queued unless the delivery
 // verified, and nothing here calls the tracker or a model.
@@ -111,7 +96,9 @@ func (h *Handler) handle(ctx context.Context, snap *snapshot, name string, ev tr
 	case ev.Ignore != "":
 		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: ev.Ignore}
 	}
-	if ev.Kind == trackers.EventComment && ev.Comment != nil && ev.Comment.Trusted {
+	// Only a trusted person's comment answers a parked run: never
+	// agent-smith's own (its questions must not answer themselves).
+	if ev.Kind == trackers.EventComment && ev.Comment != nil && ev.Comment.Trusted && !ev.Comment.Own {
 		if o, s, r, done := h.resume(ctx, name, ev); done {
 			return o, s, r
 		}
@@ -145,7 +132,7 @@ func (h *Handler) resume(ctx context.Context, name string, ev trackers.Event) (o
 				Reason: "delivery " + ev.DeliveryID + " was already received"}, true
 		}
 	}
-	_, err = h.runs.Resume(ctx, run.ID, map[string]string{ContextAnswer: ev.Comment.Body, ContextAnswerBy: ev.Comment.Author})
+	_, err = h.runs.Resume(ctx, run.ID, runs.Answer{Text: ev.Comment.Body, Author: ev.Comment.Author})
 	if err != nil && ev.DeliveryID != "" && !errors.Is(err, runs.ErrIllegalTransition) && !errors.Is(err, runs.ErrNotFound) {
 		// The sender retries a failed delivery: let the retry resume.
 		if ferr := h.runs.ForgetDelivery(context.WithoutCancel(ctx), name, ev.DeliveryID); ferr != nil {
@@ -175,7 +162,10 @@ func (h *Handler) submit(ctx context.Context, name string, ev trackers.Event, ma
 		sub := runs.Submission{
 			DeliveryID: ev.DeliveryID, Project: m.Project, Pipeline: m.Pipeline, Tracker: name,
 			Ticket: ev.Ticket.ID, TicketURL: ev.Ticket.URL, TicketTitle: ev.Ticket.Title,
-			Labels: labels, Repos: m.Repos, Context: submissionContext(ev, m),
+			Labels: labels, Repos: m.Repos, Trigger: ev.Trigger, DoneStatus: m.DoneStatus,
+		}
+		if ev.Comment != nil {
+			sub.Trigger, sub.TriggerComment = "comment by "+ev.Comment.Author, ev.Comment.Body
 		}
 		// One delivery id per project, so a redelivery is recognised for
 		// each project and not only the first.
@@ -212,21 +202,6 @@ func (h *Handler) submit(ctx context.Context, name string, ev trackers.Event, ma
 		return outcomeDuplicate, http.StatusOK, rep
 	}
 	return outcomeActive, http.StatusOK, rep
-}
-
-func submissionContext(ev trackers.Event, m trackers.Match) map[string]string {
-	c := map[string]string{}
-	if ev.Trigger != "" {
-		c[ContextTrigger] = ev.Trigger
-	}
-	if ev.Comment != nil {
-		c[ContextTrigger] = "comment by " + ev.Comment.Author
-		c[ContextComment] = ev.Comment.Body
-	}
-	if m.DoneStatus != "" {
-		c[ContextDoneStatus] = m.DoneStatus
-	}
-	return c
 }
 
 // storeFailure maps a run store error: Redis out of reach is 503, so

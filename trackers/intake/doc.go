@@ -7,4 +7,8 @@
 // the reason when the delivery was understood and deliberately not acted
 // on, 4xx for what cannot be verified or read, 503 while Redis is out of
 // reach so senders that retry will retry.
+//
+// It is given its trackers and the run store: it must not import a tracker
+// implementation, trackers/connect, the pipeline, the workers or
+// controllers.
 package intake

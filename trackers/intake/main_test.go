@@ -20,28 +20,20 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 	"github.com/agent-smith/agent-smith/trackers/github"
 	"github.com/agent-smith/agent-smith/trackers/github/githubfake"
 )
 
-// server is the package's redis-server.
-var server *testenv.Redis
-
+// The end-to-end tests share a redis-server (testenv.SharedRedis).
 func TestMain(m *testing.M) {
 	if job := os.Getenv(loadgenEnv); job != "" {
 		os.Exit(runLoadgen(job))
 	}
-	var err error
-	server, err = testenv.StartRedis()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	server.Stop()
-	os.Exit(code)
+	testenv.Main(m)
 }
 
 const (
@@ -136,11 +128,11 @@ func newEnv(t testing.TB, opts ...Option) *env {
 	cfg, err := config.Parse(fmt.Appendf(nil, configYAML, fake.URL), "intake_test.yml", func(k string) (string, bool) {
 		v, ok := vars[k]
 		return v, ok
-	})
+	}, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	store, err := runs.NewStore(server.Client(t), runs.Options{Prefix: "i" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "i" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +140,11 @@ func newEnv(t testing.TB, opts ...Option) *env {
 	for _, name := range []string{"shop", "docs"} {
 		tr, err := github.New(name, cfg.Trackers[name], cfg, github.WithHTTPClient(fake.Client()))
 		if err != nil {
+			t.Fatal(err)
+		}
+		// As serve's start does (connect.Warm): comment deliveries wait
+		// until the tracker knows its own account.
+		if _, err := tr.Self(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		trs[name] = tr
@@ -174,9 +171,9 @@ func (c *countingRuns) Submit(ctx context.Context, sub runs.Submission) (runs.Su
 	return c.Runs.Submit(ctx, sub)
 }
 
-func (c *countingRuns) Resume(ctx context.Context, id string, answers map[string]string) (runs.Run, error) {
+func (c *countingRuns) Resume(ctx context.Context, id string, answer runs.Answer) (runs.Run, error) {
 	c.resumes.Add(1)
-	return c.Runs.Resume(ctx, id, answers)
+	return c.Runs.Resume(ctx, id, answer)
 }
 
 // answer is a decoded reply.

@@ -47,10 +47,7 @@ func Poll(ctx context.Context, cfg *config.Config, name string, p trackers.Polle
 			sub := runs.Submission{
 				Project: m.Project, Pipeline: m.Pipeline, Tracker: name, Ticket: t.ID, TicketURL: t.URL,
 				TicketTitle: t.Title, Labels: labels, Repos: m.Repos,
-				Context: map[string]string{ContextTrigger: "polled with a trigger label"},
-			}
-			if m.DoneStatus != "" {
-				sub.Context[ContextDoneStatus] = m.DoneStatus
+				Trigger: "polled with a trigger label", DoneStatus: m.DoneStatus,
 			}
 			out, err := rs.Submit(ctx, sub)
 			if err != nil {

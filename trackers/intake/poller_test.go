@@ -12,25 +12,15 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
 )
 
-// countingTracker is a tracker whose polls are counted and find nothing.
-type countingTracker struct {
-	trackers.Tracker
-	polls atomic.Int64
-}
-
-func (c *countingTracker) Candidates(context.Context) ([]trackers.Ticket, error) {
-	c.polls.Add(1)
-	return nil, nil
-}
-
 func pollingSnapshot(t trackers.Tracker) *trackers.Snapshot {
 	return &trackers.Snapshot{
 		Config: &config.Config{Trackers: map[string]*config.Tracker{
-			"acme": {Type: config.TrackerGitHub, Polling: config.Polling{Enabled: true, IntervalSeconds: 1, TimeoutSeconds: 5}},
+			"acme": {Type: "github", Polling: config.Polling{Enabled: true, IntervalSeconds: 1, TimeoutSeconds: 5}},
 		}},
 		Trackers: map[string]trackers.Tracker{"acme": t},
 	}
@@ -91,7 +81,7 @@ func TestJitterSpreadsTheIntervalWithinItsPercent(t *testing.T) {
 // redis-server.
 func pollStore(t *testing.T) *runs.Store {
 	t.Helper()
-	store, err := runs.NewStore(server.Client(t), runs.Options{Prefix: "poller:" + t.Name() + ":"})
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "poller:" + t.Name() + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

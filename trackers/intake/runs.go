@@ -16,9 +16,9 @@ type Runs interface {
 	// AwaitingInput returns the ticket's run parked in awaiting_input, if
 	// it has one.
 	AwaitingInput(ctx context.Context, tracker, ticket string) (runs.Run, bool, error)
-	// Resume queues a parked run again with answers merged into its
-	// context (runs.Store.Resume).
-	Resume(ctx context.Context, id string, answers map[string]string) (runs.Run, error)
+	// Resume queues a parked run again with the answer to its questions
+	// (runs.Store.Resume).
+	Resume(ctx context.Context, id string, answer runs.Answer) (runs.Run, error)
 	// ClaimDelivery records a delivery that resumes a run and reports
 	// whether it is new; ForgetDelivery undoes it when resuming failed.
 	ClaimDelivery(ctx context.Context, tracker, delivery string) (bool, error)

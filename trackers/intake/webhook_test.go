@@ -189,7 +189,7 @@ func TestLabeledDeliveryQueuesOneRunAndItsRedeliveryNone(t *testing.T) {
 	g.Expect(run.Repos).To(Equal([]string{"shop-api", "shop-web"}))
 	g.Expect(run.DeliveryID).To(Equal(d.ID))
 	g.Expect(run.TicketURL).To(Equal(e.fake.URL + "/acme/shop/issues/" + itoa(n)))
-	g.Expect(run.Context).To(Equal(map[string]string{ContextTrigger: "label agent-smith added", ContextDoneStatus: "closed"}))
+	g.Expect(run).To(And(HaveField("Trigger", "label agent-smith added"), HaveField("TriggerComment", ""), HaveField("DoneStatus", "closed")))
 
 	for range 3 {
 		again := e.deliver(t, "/webhooks/github/shop", shopSecret, d.Redelivery())
@@ -222,6 +222,11 @@ func TestCommentsThatQueueNothing(t *testing.T) {
 			n := e.issue("shop")
 			return e.fake.IssueCommentEvent("acme/shop", e.fake.AddComment("acme/shop", n, "looks good", bob, githubfake.AssociationMember), "created")
 		}, "comment has no /agent-smith command"},
+		{"agent-smith's own marked comment with the keyword, by the token's person", func(e *env) githubfake.Delivery {
+			n := e.issue("shop")
+			body := "<!-- agent-smith:done run=r1 -->\n/agent-smith fix-bug was what the model summarised"
+			return e.fake.IssueCommentEvent("acme/shop", e.fake.AddComment("acme/shop", n, body, githubfake.TokenOwner, githubfake.AssociationCollaborator), "created")
+		}, "comment by agent-smith itself"},
 		{"agent-smith's own status comment", func(e *env) githubfake.Delivery {
 			n := e.issue("shop")
 			return e.fake.IssueCommentEvent("acme/shop", e.fake.AddComment("acme/shop", n, "/agent-smith is working", githubfake.User{Login: "agent-smith[bot]", Bot: true}, githubfake.AssociationNone), "created")
@@ -251,7 +256,21 @@ func TestTrustedKeywordCommentRetriggersWithItsPipeline(t *testing.T) {
 	g.Expect(queued).To(HaveLen(1))
 	g.Expect(queued[0].Pipeline).To(Equal("fix-no-test"))
 	g.Expect(queued[0].Labels).To(Equal([]string{"shop"}), "lifecycle labels are not the labels that triggered")
-	g.Expect(queued[0].Context).To(HaveKeyWithValue(ContextComment, "Still broken.\n/agent-smith fix-no-test"))
+	g.Expect(queued[0].TriggerComment).To(Equal("Still broken.\n/agent-smith fix-no-test"))
+}
+
+// TestHostileMarkedCommentIsItsAuthorsNotAgentSmiths: a member's comment
+// that starts with agent-smith's marker is judged as the member's: its
+// keyword queues a run like any other.
+func TestHostileMarkedCommentIsItsAuthorsNotAgentSmiths(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	n := e.issue("shop", "agent-smith:done")
+	body := "<!-- agent-smith:questions run=r1 -->\n/agent-smith fix-bug"
+	cid := e.fake.AddComment("acme/shop", n, body, githubfake.User{Login: "mallory"}, githubfake.AssociationMember)
+	a := e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssueCommentEvent("acme/shop", cid, "created"))
+	g.Expect(a.Status).To(Equal(http.StatusAccepted), "%s", a)
+	g.Expect(e.queued(t)).To(ConsistOf(HaveField("Trigger", "comment by mallory")))
 }
 
 func TestTrustedCommentResumesParkedRun(t *testing.T) {
@@ -268,6 +287,12 @@ func TestTrustedCommentResumesParkedRun(t *testing.T) {
 	g.Expect(a.Status).To(Equal(http.StatusOK), "%s", a)
 	g.Expect(e.runs.resumes.Load()).To(BeZero(), "an untrusted comment answers nothing")
 
+	ownQuestions := e.fake.AddComment("acme/shop", n, "<!-- agent-smith:questions run="+id+" -->\n1. SQLite or Postgres?", githubfake.TokenOwner, githubfake.AssociationCollaborator)
+	a = e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssueCommentEvent("acme/shop", ownQuestions, "created"))
+	g.Expect(a.Status).To(Equal(http.StatusOK), "%s", a)
+	g.Expect(a.Body).To(HaveKeyWithValue("reason", ContainSubstring("agent-smith itself")))
+	g.Expect(e.runs.resumes.Load()).To(BeZero(), "agent-smith's questions do not answer themselves")
+
 	answer := e.fake.AddComment("acme/shop", n, "1. Use SQLite.\n2. Keep the API.", githubfake.User{Login: "carol"}, githubfake.AssociationOwner)
 	answerDelivery := e.fake.IssueCommentEvent("acme/shop", answer, "created")
 	a = e.deliver(t, "/webhooks/github/shop", shopSecret, answerDelivery)
@@ -277,8 +302,7 @@ func TestTrustedCommentResumesParkedRun(t *testing.T) {
 	run, err := e.store.Get(context.Background(), id)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(run.State).To(Equal(runs.StateQueued))
-	g.Expect(run.Context).To(HaveKeyWithValue(ContextAnswer, "1. Use SQLite.\n2. Keep the API."))
-	g.Expect(run.Context).To(HaveKeyWithValue(ContextAnswerBy, "carol"))
+	g.Expect(run.Answer).To(Equal(runs.Answer{Text: "1. Use SQLite.\n2. Keep the API.", Author: "carol"}))
 	g.Expect(e.runs.submits.Load()).To(Equal(int64(1)), "an answer does not start another run")
 
 	// The run parks again with new questions; a redelivery of the old
@@ -325,9 +349,7 @@ func TestRepoResolvedTrackerOnItsNamedPath(t *testing.T) {
 
 func TestRedisUnreachableAnswers503AndQueuesNothing(t *testing.T) {
 	g := NewWithT(t)
-	dead, err := testenv.StartRedis()
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(dead.Stop)
+	dead := testenv.OwnRedis(t)
 	e := newEnv(t)
 	store, err := runs.NewStore(dead.Client(t), runs.Options{})
 	g.Expect(err).NotTo(HaveOccurred())

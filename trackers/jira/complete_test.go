@@ -101,7 +101,7 @@ func TestCompleteChoosesTheTransition(t *testing.T) {
 			g := NewWithT(t)
 			f := newFixture(t, jirafake.WithWorkflow(statuses, transitions))
 			trc := trackerConfig(f.fake)
-			trc.CloseTransitionName = tc.closeTransition
+			trc.Settings.(*Settings).CloseTransitionName = tc.closeTransition
 			tr := f.build(t, trc, testConfig())
 			key := f.issue("agent-smith")
 			g.Expect(tr.Complete(context.Background(), key, tc.doneStatus, "")).To(Succeed())

@@ -37,8 +37,9 @@ func TestJiraPassesTheTrackerContract(t *testing.T) {
 type harness struct{ fake *jirafake.Server }
 
 func (h *harness) Tracker(t *testing.T, s trackertest.Setup) trackers.Tracker {
-	tc := &config.Tracker{Type: config.TrackerJira, URL: h.fake.URL, Project: contractProject, Auth: "jira_token", Email: contractEmail,
-		WebhookSecret: s.WebhookSecret, TriggerLabels: s.TriggerLabels, OpenStates: []string{"To Do", "In Progress"}, AgentUser: "Agent Smith"}
+	tc := &config.Tracker{Type: jira.Type, URL: h.fake.URL, Project: contractProject, Auth: "jira_token",
+		WebhookSecret: s.WebhookSecret, TriggerLabels: s.TriggerLabels, OpenStates: []string{"To Do", "In Progress"},
+		Settings: &jira.Settings{Email: contractEmail, AgentUser: "Agent Smith"}}
 	cfg := &config.Config{Secrets: map[string]string{"jira_token": contractToken}}
 	tr, err := jira.New("shop", tc, cfg, jira.WithHTTPClient(h.fake.Client()))
 	if err != nil {

@@ -162,8 +162,9 @@ func issueRef(id string) (string, error) {
 	return "", fmt.Errorf("ticket id %q is not a Jira issue key: %w", id, trackers.ErrNotFound)
 }
 
-// ticketOf converts an issue (with its comments, when read) to a Ticket.
-func (t *Tracker) ticketOf(is issueJSON, comments []commentJSON) trackers.Ticket {
+// ticketOf converts an issue (with its comments, when read, each Own by
+// self) to a Ticket.
+func (t *Tracker) ticketOf(is issueJSON, comments []commentJSON, self trackers.Identity) trackers.Ticket {
 	tk := trackers.Ticket{
 		ID:    is.Key,
 		Title: is.Fields.Summary,
@@ -180,15 +181,20 @@ func (t *Tracker) ticketOf(is issueJSON, comments []commentJSON) trackers.Ticket
 		tk.Assignee = who(is.Fields.Assignee)
 	}
 	for _, c := range comments {
-		tk.Comments = append(tk.Comments, commentOf(c))
+		tk.Comments = append(tk.Comments, commentOf(c, self))
 	}
 	return tk
 }
 
-func commentOf(c commentJSON) trackers.Comment {
+func commentOf(c commentJSON, self trackers.Identity) trackers.Comment {
+	author := ""
+	if c.Author != nil {
+		author = c.Author.AccountID
+	}
 	return trackers.Comment{
 		ID: c.ID, Author: who(c.Author), Body: string(c.Body),
-		Trusted: trusted(c.Author), CreatedAt: time.Time(c.Created),
+		Trusted: trusted(c.Author), Own: self.Owns(author, trackers.Marked(string(c.Body))),
+		CreatedAt: time.Time(c.Created),
 	}
 }
 

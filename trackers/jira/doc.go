@@ -16,7 +16,7 @@
 //
 // Which webhook deliveries are work:
 //   - jira:issue_created with a trigger label, or assigned to the agent
-//     user (agent_user, or a project's jira_trigger.assignee_name);
+//     user (agent_user, or a project's trigger.assignee_name);
 //   - jira:issue_updated whose changelog adds a trigger label, or sets the
 //     assignee to the agent user;
 //   - a new comment, read from the jira:issue_updated delivery Jira sends
@@ -33,4 +33,7 @@
 // is trusted. Jira Service Management portal
 // customers (accountType customer), apps (app) and anonymous commenters
 // are not; the agent user's own comments are ignored.
+//
+// Of production code only trackers/connect imports it; it must not import
+// another tracker, runs, llm or sandbox.
 package jira

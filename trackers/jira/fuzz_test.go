@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	gojson "github.com/goccy/go-json"
 
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/account"
 	"github.com/agent-smith/agent-smith/trackers/jira/jirafake"
 )
 
@@ -38,7 +40,13 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add([]byte(`{"webhookEvent":"comment_created","issue":{"key":"SHOP-1"},"comment":{"id":"1","body":{"type":"doc"},"created":"yesterday"}}`))
 
 	tr := &Tracker{name: "shop", site: "https://acme.atlassian.net", project: testProject, secret: []byte(testSecret),
-		triggerLabels: []string{"agent-smith"}, openStates: []string{"To Do"}, agentUsers: []string{"Agent Smith"}}
+		triggerLabels: []string{"agent-smith"}, openStates: []string{"To Do"}, agentUsers: []string{"Agent Smith"},
+		self: account.New(func(context.Context) (trackers.Identity, error) {
+			return trackers.Identity{ID: agentUser.AccountID, Name: agentUser.DisplayName, Dedicated: true}, nil
+		})}
+	if _, err := tr.Self(context.Background()); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		h := http.Header{}
 		h.Set("X-Atlassian-Webhook-Identifier", "d-1")

@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -41,6 +42,15 @@ func newFixture(t *testing.T, fakeOpts ...jirafake.Option) *fixture {
 	return f
 }
 
+// learnSelf has the tracker learn its own account, as serve's start does;
+// comment deliveries wait for it.
+func (f *fixture) learnSelf(t *testing.T) {
+	t.Helper()
+	if _, err := f.tracker.Self(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (f *fixture) build(t *testing.T, tc *config.Tracker, cfg *config.Config) *Tracker {
 	t.Helper()
 	tr, err := New("shop", tc, cfg, WithHTTPClient(f.fake.Client()))
@@ -52,9 +62,9 @@ func (f *fixture) build(t *testing.T, tc *config.Tracker, cfg *config.Config) *T
 }
 
 func trackerConfig(fake *jirafake.Server) *config.Tracker {
-	return &config.Tracker{Type: config.TrackerJira, URL: fake.URL, Project: testProject, Auth: "jira_token", Email: testEmail,
+	return &config.Tracker{Type: Type, URL: fake.URL, Project: testProject, Auth: "jira_token",
 		WebhookSecret: testSecret, TriggerLabels: []string{"agent-smith", "ai-fix"}, OpenStates: []string{"To Do", "In Progress"},
-		AgentUser: "Agent Smith"}
+		Settings: &Settings{Email: testEmail, AgentUser: "Agent Smith"}}
 }
 
 func testConfig() *config.Config {

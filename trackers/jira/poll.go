@@ -100,7 +100,7 @@ func (t *Tracker) search(ctx context.Context, jql string) ([]trackers.Ticket, er
 			// Lifecycle labels are excluded by the query already; the
 			// check here keeps a label added mid-poll from slipping
 			// through on a later page.
-			tk := t.ticketOf(is, nil)
+			tk := t.ticketOf(is, nil, trackers.Identity{})
 			if seen[is.Key] || trackers.HasLifecycle(tk.Labels) {
 				continue
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/internal/account"
 	"github.com/agent-smith/agent-smith/trackers/jira/internal/adf"
 )
 
@@ -32,6 +33,8 @@ type Tracker struct {
 	// closeTransition picks among several transitions into done_status.
 	closeTransition string
 	poll            pollState
+	// self is the account the API token acts as.
+	self *account.Account
 }
 
 var _ trackers.Tracker = (*Tracker)(nil)
@@ -40,7 +43,7 @@ var _ trackers.Tracker = (*Tracker)(nil)
 // is the secret auth names in cfg; with email set it is sent with the
 // email as basic auth, without as a bearer token. It makes no request.
 func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*Tracker, error) {
-	if t.Type != config.TrackerJira {
+	if t.Type != Type {
 		return nil, fmt.Errorf("tracker %s is of type %s, not jira", name, t.Type)
 	}
 	var o options
@@ -61,9 +64,10 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 	if err != nil {
 		return nil, fmt.Errorf("tracker %s: %w", name, err)
 	}
+	settings := settingsOf(t)
 	authorization := "Bearer " + token
-	if t.Email != "" {
-		authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(t.Email+":"+token))
+	if settings.Email != "" {
+		authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(settings.Email+":"+token))
 	}
 	client := http.DefaultClient
 	if o.httpClient != nil {
@@ -74,13 +78,15 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 	if maxWait <= 0 {
 		maxWait = defaultMaxWait
 	}
-	return &Tracker{
+	tr := &Tracker{
 		name: name,
 		api:  newAPI(site, client, authorization, maxWait),
 		site: site, project: strings.ToUpper(t.Project), secret: []byte(t.WebhookSecret),
 		triggerLabels: slices.Clone(t.TriggerLabels), openStates: slices.Clone(t.OpenStates),
-		agentUsers: agentUsers(name, t, cfg), closeTransition: t.CloseTransitionName,
-	}, nil
+		agentUsers: agentUsers(name, settings, cfg), closeTransition: settings.CloseTransitionName,
+	}
+	tr.self = account.New(tr.learnSelf)
+	return tr, nil
 }
 
 // checkSite refuses site URLs that are not http(s) or that carry
@@ -99,18 +105,20 @@ func checkSite(site string) error {
 }
 
 // agentUsers collects the tracker's agent_user and the assignee_name of
-// every project's jira_trigger on this tracker.
-func agentUsers(name string, t *config.Tracker, cfg *config.Config) []string {
+// the trigger block of every project on this tracker.
+func agentUsers(name string, s *Settings, cfg *config.Config) []string {
 	var out []string
 	add := func(u string) {
 		if u != "" && !containsFold(out, u) {
 			out = append(out, u)
 		}
 	}
-	add(t.AgentUser)
+	add(s.AgentUser)
 	for _, p := range cfg.ProjectsForTracker(name) {
-		if trig := cfg.Projects[p].JiraTrigger; trig != nil {
-			add(trig.AssigneeName)
+		if trig := cfg.Projects[p].Trigger(); trig != nil {
+			if ts, ok := trig.Settings.(*TriggerSettings); ok {
+				add(ts.AssigneeName)
+			}
 		}
 	}
 	return out
@@ -120,7 +128,7 @@ func agentUsers(name string, t *config.Tracker, cfg *config.Config) []string {
 func (t *Tracker) Name() string { return t.name }
 
 // Type is "jira".
-func (t *Tracker) Type() string { return string(config.TrackerJira) }
+func (t *Tracker) Type() string { return Type }
 
 // Ticket reads an issue with its labels, status and every comment.
 func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error) {
@@ -138,7 +146,11 @@ func (t *Tracker) Ticket(ctx context.Context, id string) (trackers.Ticket, error
 	if err != nil {
 		return trackers.Ticket{}, err
 	}
-	return t.ticketOf(is, comments), nil
+	self, err := t.Self(ctx)
+	if err != nil {
+		return trackers.Ticket{}, fmt.Errorf("read issue %s: %w", key, err)
+	}
+	return t.ticketOf(is, comments, self), nil
 }
 
 // commentPage is the size of the comment pages agent-smith asks for.

@@ -36,7 +36,7 @@ func TestAPIAuthentication(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
 			tc2 := trackerConfig(fake)
-			tc2.Email = tc.email
+			tc2.Settings.(*Settings).Email = tc.email
 			cfg := &config.Config{Secrets: map[string]string{"jira_token": tc.token}}
 			tr, err := New("shop", tc2, cfg, WithHTTPClient(fake.Client()))
 			g.Expect(err).NotTo(HaveOccurred())
@@ -59,7 +59,7 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		mutate func(*config.Tracker, *config.Config)
 		want   string
 	}{
-		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = config.TrackerGitHub }, "not jira"},
+		{"wrong tracker type", func(tc *config.Tracker, _ *config.Config) { tc.Type = "github" }, "not jira"},
 		{"no url", func(tc *config.Tracker, _ *config.Config) { tc.URL = "" }, "no url"},
 		{"url that is not http", func(tc *config.Tracker, _ *config.Config) { tc.URL = "ftp://acme.atlassian.net" }, "is not an http(s) URL"},
 		{"url with credentials", func(tc *config.Tracker, _ *config.Config) {

@@ -135,7 +135,7 @@ func (t *Tracker) normalize(p *payload) (trackers.Event, error) {
 	if p.Issue == nil || !keyPattern.MatchString(p.Issue.Key) {
 		return ev, fmt.Errorf("no issue key")
 	}
-	ev.Ticket = t.ticketOf(*p.Issue, nil)
+	ev.Ticket = t.ticketOf(*p.Issue, nil, trackers.Identity{})
 	if project := projectOf(p.Issue); !strings.EqualFold(project, t.project) {
 		ev.Ignore = fmt.Sprintf("issue %s is in project %s, not %s", p.Issue.Key, project, t.project)
 		return ev, nil
@@ -226,15 +226,20 @@ func (t *Tracker) commentEvent(ev trackers.Event, p *payload) (trackers.Event, e
 	if p.Comment == nil || p.Comment.ID == "" {
 		return ev, fmt.Errorf("no comment")
 	}
-	c := commentOf(*p.Comment)
+	self, known := t.self.Cached()
+	c := commentOf(*p.Comment, self)
 	ev.Comment = &c
 	switch {
 	case p.EventType == "issue_comment_edited":
 		ev.Ignore = "comment edited; only new comments are read"
 	case p.EventType == "issue_comment_deleted":
 		ev.Ignore = "comment deleted"
+	case c.Own:
+		ev.Ignore = fmt.Sprintf("comment by agent-smith itself (%s)", c.Author)
 	case t.isAgent(p.Comment.Author):
 		ev.Ignore = fmt.Sprintf("comment by the agent user %s", c.Author)
+	case !known:
+		ev.Ignore = fmt.Sprintf("which Jira account agent-smith is on tracker %s is still being learned, so whether %s's comment is its own is not known yet; comment again in a minute", t.name, c.Author)
 	}
 	return ev, nil
 }

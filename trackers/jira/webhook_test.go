@@ -62,6 +62,7 @@ func TestVerifyWebhookRefusesWhatItCannotVerify(t *testing.T) {
 
 func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 	f := newFixture(t)
+	f.learnSelf(t)
 	fake := f.fake
 	fake.AddProject("OPS", "Operations")
 	labeled := f.issue("bug", "agent-smith")
@@ -128,7 +129,7 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 			trackers.EventComment, "jira:issue_updated", "", ""},
 		{"edited comment", edited(), trackers.EventComment, "jira:issue_updated", "", "comment edited; only new comments are read"},
 		{"comment by the agent user", fake.Commented(labeled, comment(labeled, "Agent Smith is working on this", agentUser)),
-			trackers.EventComment, "jira:issue_updated", "", "comment by the agent user Agent Smith"},
+			trackers.EventComment, "jira:issue_updated", "", "comment by agent-smith itself (Agent Smith)"},
 		{"comment_created, read from its issue_updated twin", fake.CommentCreated(labeled, comment(labeled, "/agent-smith", alice)),
 			trackers.EventComment, "comment_created", "", "comment_created is not read: the same comment arrives as jira:issue_updated (issue_commented), whose issue carries the labels projects are resolved by; keep the webhook's Issue updated event on"},
 		{"issue deleted", jirafake.Event("jira:issue_deleted", []byte(`{"webhookEvent":"jira:issue_deleted","issue":{"key":"SHOP-1"}}`)),
@@ -158,8 +159,8 @@ func TestProjectAssigneeNamesTriggerToo(t *testing.T) {
 	reviewer := jirafake.User{AccountID: "557058:ai-reviewer", DisplayName: "AI Reviewer"}
 	cfg := testConfig()
 	cfg.Projects = map[string]*config.Project{
-		"shop": {Tracker: "shop", JiraTrigger: &config.Trigger{AssigneeName: "AI Reviewer"}},
-		"ops":  {Tracker: "ops", JiraTrigger: &config.Trigger{AssigneeName: "Not This Tracker's"}},
+		"shop": {Tracker: "shop", TriggerBlock: &config.Trigger{Settings: &TriggerSettings{AssigneeName: "AI Reviewer"}}},
+		"ops":  {Tracker: "ops", TriggerBlock: &config.Trigger{Settings: &TriggerSettings{AssigneeName: "Not This Tracker's"}}},
 	}
 	tr := f.build(t, trackerConfig(f.fake), cfg)
 	key := f.issue("bug")
@@ -174,6 +175,7 @@ func TestProjectAssigneeNamesTriggerToo(t *testing.T) {
 func TestParsedTicketAndCommentCarryWhatTheRunNeeds(t *testing.T) {
 	g := NewWithT(t)
 	f := newFixture(t)
+	f.learnSelf(t)
 	key := f.fake.CreateIssue(testProject, jirafake.NewIssue{Summary: "Crash on save", Description: "Steps:\n1. save\n\nIt crashes.",
 		Labels: []string{"bug", "agent-smith"}, Assignee: &bob, Status: "In Progress"})
 	cid := f.fake.AddComment(key, "/agent-smith fix-bug\nplease", alice)
@@ -219,6 +221,7 @@ func TestCommentTrust(t *testing.T) {
 // parser does not read left in.
 func TestParseWebhookReadsJiraCloudPayloads(t *testing.T) {
 	f := newFixture(t)
+	f.learnSelf(t)
 	cases := []struct {
 		file    string
 		kind    trackers.EventKind

@@ -12,6 +12,8 @@
 //	func TestGitLabPassesTheTrackerContract(t *testing.T) {
 //		trackertest.Run(t, func(t *testing.T) trackertest.Harness { return newHarness(t) })
 //	}
+//
+// Test support: no production package may import it (depguard).
 package trackertest
 
 import (
@@ -56,7 +58,9 @@ const (
 	// ticket or editing its title.
 	DeliveryNotWork
 	// DeliveryComment: a comment Delivery.Comment on the ticket, by an
-	// author who may (Delivery.Trusted) or may not instruct agent-smith.
+	// author who may (Delivery.Trusted) or may not instruct agent-smith:
+	// an untrusted author, or agent-smith itself on a tracker whose
+	// comments all come from trusted members (Azure DevOps).
 	DeliveryComment
 )
 

@@ -2,6 +2,8 @@
 // httptest server whose answers a test queues, which records every
 // request it is sent, and a conversation that exercises every message
 // kind.
+//
+// Test support: no production package may import it (depguard).
 package fake
 
 import (

@@ -1,6 +1,8 @@
 // Package wire is the HTTP plumbing the provider packages share: posting a
 // JSON request, reading a bounded answer, and turning error answers into
 // llm errors without the API key in them.
+//
+// Of agent-smith it imports llm alone.
 package wire
 
 import (

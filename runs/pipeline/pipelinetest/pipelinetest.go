@@ -1,6 +1,9 @@
 // Package pipelinetest builds what end-to-end tests of the pipeline run
 // against: real git repositories (a bare one as the remote, seeded with a
 // small project whose test fails until its bug is fixed).
+//
+// Test support: no production package may import it (depguard). (hack/demo, a
+// tool, uses it.)
 package pipelinetest
 
 import (

@@ -1,6 +1,8 @@
 // Package agenttest runs the sandbox agent and the git gate of the real
-// agent-smith binary (built by testenv.WithAgent) as child processes, for
-// the tests of the sandbox packages.
+// agent-smith binary (built by testenv.AgentBinary) as child processes,
+// for the tests of the sandbox packages.
+//
+// Test support: no production package may import it (depguard).
 package agenttest
 
 import (

@@ -1,6 +1,8 @@
 // Package backoff spaces out the retries of the sandbox's clients of the
 // sandbox API (the agent and the gate) against an orchestrator that is
 // away or restarting.
+//
+// It imports no package of agent-smith.
 package backoff
 
 import (

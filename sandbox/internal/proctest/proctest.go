@@ -1,4 +1,6 @@
 // Package proctest answers questions tests ask about processes.
+//
+// Test support: no production package may import it (depguard).
 package proctest
 
 import (

@@ -16,5 +16,9 @@ func (s *Server) GitRequests() []githttp.Request { return s.git.Requests() }
 func (s *Server) gitAuthorized(_, password string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.tokens) == 0 || s.tokens[password]
+	if len(s.tokens) == 0 {
+		return true
+	}
+	_, ok := s.tokens[password]
+	return ok
 }

@@ -136,10 +136,11 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rt route) {
 		}
 		linked = append(linked, ref.ID)
 	}
+	who, _ := s.callerLocked(r)
 	pr := &PullRequest{
 		ID: s.newID(), SourceRef: req.SourceRefName, TargetRef: req.TargetRefName, Title: req.Title,
 		Description: req.Description, Draft: req.IsDraft, Status: "active", WorkItems: linked,
-		CreatedBy: Agent, CreationDate: timeNow(),
+		CreatedBy: who, CreationDate: timeNow(),
 	}
 	rp.pulls[pr.ID] = pr
 	s.reply(w, http.StatusCreated, s.pullJSON(p, rp, pr))

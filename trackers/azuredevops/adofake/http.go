@@ -72,6 +72,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.playScripted(rec) {
 		return
 	}
+	if len(segs) == 3 && strings.EqualFold(segs[1], "_apis") && strings.EqualFold(segs[2], "connectionData") && r.Method == http.MethodGet {
+		if s.versionOK(rec, r, route{}) {
+			s.connectionData(rec, r)
+		}
+		return
+	}
 	if !strings.EqualFold(segs[2], "_apis") {
 		s.fail(rec, http.StatusNotFound, "The resource cannot be found.", "")
 		return
@@ -129,11 +135,19 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt route) {
 func (s *Server) authorized(r *http.Request) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, ok := s.callerLocked(r)
+	return ok
+}
+
+// callerLocked is who the request's token acts as: Agent when no token is
+// configured. s.mu is held.
+func (s *Server) callerLocked(r *http.Request) (Identity, bool) {
 	if len(s.tokens) == 0 {
-		return true
+		return Agent, true
 	}
 	_, pass, ok := r.BasicAuth()
-	return ok && s.tokens[pass]
+	who, known := s.tokens[pass]
+	return who, ok && known
 }
 
 // playScripted answers with the next scripted answer, if any; a delayed

@@ -13,6 +13,8 @@
 //
 // A repository's git is served over smart HTTP at its clone URL
 // (ServeGit). Paths match without regard to case, as on Azure DevOps.
+//
+// Test support: no production package may import it (depguard).
 package adofake
 
 import (
@@ -41,7 +43,7 @@ type Server struct {
 	git *githttp.Server
 
 	mu       sync.Mutex
-	tokens   map[string]bool
+	tokens   map[string]Identity
 	projects map[string]*project // by lower-case name
 	items    map[int]*WorkItem
 	states   map[string][]string // by lower-case work item type
@@ -62,7 +64,8 @@ type Identity struct {
 	ID          string
 }
 
-// Agent is who every request authenticated with a token acts as.
+// Agent is who a token of WithToken acts as, and every request when no
+// token is configured.
 var Agent = Identity{DisplayName: "Agent Smith", UniqueName: "agent-smith@fabrikam.example", ID: "5e3c1c2b-7a0e-4c57-9d2a-0a6f3f1d9e01"}
 
 // Request is one API request the fake answered.
@@ -79,9 +82,15 @@ type Option func(*Server)
 // WithOrganization names the organization (default "fabrikam").
 func WithOrganization(name string) Option { return func(s *Server) { s.org = name } }
 
-// WithToken makes the fake accept a personal access token as the
+// WithToken makes the fake accept a personal access token of Agent as the
 // basic-auth password. Without any token the fake accepts every request.
-func WithToken(token string) Option { return func(s *Server) { s.tokens[token] = true } }
+func WithToken(token string) Option { return WithTokenOf(token, Agent) }
+
+// WithTokenOf makes the fake accept a personal access token of who: what
+// the API writes with it is by who.
+func WithTokenOf(token string, who Identity) Option {
+	return func(s *Server) { s.tokens[token] = who }
+}
 
 // WithMaxBatch caps how many ids one workitemsbatch request may name
 // (Azure DevOps: 200), so tests can prove clients page.
@@ -110,7 +119,7 @@ func WithTransitions(workItemType, from string, to ...string) Option {
 func New(opts ...Option) *Server {
 	s := &Server{
 		org: "fabrikam", maxBatch: 200, commentsPage: 200, wiqlLimit: 20000,
-		tokens:   map[string]bool{},
+		tokens:   map[string]Identity{},
 		projects: map[string]*project{},
 		items:    map[int]*WorkItem{},
 		states: map[string][]string{

@@ -1,6 +1,7 @@
 package adofake
 
 import (
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -136,3 +137,36 @@ func (s *Server) webURL(w WorkItem) string {
 func pathEscape(s string) string { return url.PathEscape(s) }
 
 func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// connectionData is GET {organization}/_apis/connectionData: who the
+// token authenticates as (authenticatedUser; the same as authorizedUser
+// without impersonation), with the account's unique name in
+// properties.Account.
+func (s *Server) connectionData(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	who, _ := s.callerLocked(r)
+	s.mu.Unlock()
+	user := map[string]any{
+		"id":                  who.ID,
+		"descriptor":          "Microsoft.IdentityModel.Claims.ClaimsIdentity;72f988bf-86f1-41af-91ab-2d7cd011db47\\" + who.UniqueName,
+		"subjectDescriptor":   "aad." + who.ID,
+		"providerDisplayName": who.DisplayName,
+		"isActive":            true,
+		"properties": map[string]any{
+			"Account": map[string]string{"$type": "System.String", "$value": who.UniqueName},
+		},
+		"resourceVersion": 2,
+		"metaTypeId":      0,
+	}
+	s.reply(w, http.StatusOK, map[string]any{
+		"authenticatedUser": user,
+		"authorizedUser":    user,
+		"instanceId":        guid(1, 7),
+		"deploymentId":      guid(2, 7),
+		"deploymentType":    "hosted",
+		"locationServiceData": map[string]any{
+			"serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7", "defaultAccessMappingMoniker": "PublicAccessMapping",
+			"lastChangeId": 1, "lastChangeId64": 1,
+		},
+	})
+}

@@ -114,11 +114,12 @@ func (s *Server) patchWorkItem(w http.ResponseWriter, r *http.Request, rt route)
 		}
 	}
 	*it = next
+	who, _ := s.callerLocked(r)
 	for _, h := range history {
-		s.addCommentLocked(it, h, "html", Agent)
+		s.addCommentLocked(it, h, "html", who)
 	}
 	if len(history) == 0 {
-		s.revise(it, Agent)
+		s.revise(it, who)
 	}
 	s.reply(w, http.StatusOK, s.workItemJSON(snapshot(it), nil))
 }
@@ -354,7 +355,8 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request, rt route) {
 	if !ok {
 		return
 	}
-	c := s.addCommentLocked(it, req.Text, commentFormat(r), Agent)
+	who, _ := s.callerLocked(r)
+	c := s.addCommentLocked(it, req.Text, commentFormat(r), who)
 	s.reply(w, http.StatusOK, s.commentJSON(*it, c))
 }
 

@@ -14,5 +14,9 @@ func (s *Server) GitRequests() []githttp.Request { return s.git.Requests() }
 func (s *Server) gitAuthorized(_, password string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return (len(s.tokens) == 0 && len(s.apps) == 0) || s.tokens[password]
+	if len(s.tokens) == 0 && len(s.apps) == 0 {
+		return true
+	}
+	_, ok := s.tokens[password]
+	return ok
 }

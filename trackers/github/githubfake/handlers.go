@@ -126,10 +126,6 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, rp *repo, 
 	s.reply(w, r, http.StatusOK, out)
 }
 
-// The account the fake's API writes as; what it posts is by the
-// repository's owner, so its author_association is OWNER.
-var apiUser = User{Login: "agent-smith[bot]", Bot: true}
-
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request, rp *repo, is *issue) {
 	var in struct {
 		Body *string `json:"body"`
@@ -142,7 +138,8 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request, rp *repo,
 		s.fail(w, r, http.StatusUnprocessableEntity, "Validation Failed", wireErrorItem{Resource: "IssueComment", Field: "body", Code: "missing_field"})
 		return
 	}
-	c := s.addComment(rp, is, *in.Body, apiUser, AssociationNone)
+	who, _ := s.callerOf(r)
+	c := s.addComment(rp, is, *in.Body, who.user, who.association)
 	w.Header().Set("Location", fmt.Sprintf("%s/issues/comments/%d", s.repoAPI(rp), c.id))
 	s.reply(w, r, http.StatusCreated, s.wireComment(rp, c))
 }
@@ -324,8 +321,9 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repo) {
 	}
 	rp.nextNumber++
 	now := time.Now().UTC().Truncate(time.Second)
+	who, _ := s.callerOf(r)
 	is := &issue{id: s.newID(), number: rp.nextNumber, title: in.Title, body: in.Body, state: "open",
-		author: apiUser, association: AssociationNone, isPull: true, created: now, updated: now}
+		author: who.user, association: who.association, isPull: true, created: now, updated: now}
 	rp.issues[is.number] = is
 	p := &pull{number: is.number, head: head, base: in.Base, draft: in.Draft}
 	rp.pulls[p.number] = p
@@ -375,4 +373,34 @@ func (s *Server) editPull(w http.ResponseWriter, r *http.Request, rp *repo) {
 	}
 	is.updated = time.Now().UTC().Truncate(time.Second)
 	s.reply(w, r, http.StatusOK, s.wirePull(rp, p))
+}
+
+// getAuthenticatedUser is GET /user: the account a personal token acts
+// as. An installation token is no user's: GitHub refuses it with 403.
+func (s *Server) getAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	who, _ := s.callerOf(r)
+	if who.user.Bot {
+		s.fail(w, r, http.StatusForbidden, "Resource not accessible by integration")
+		return
+	}
+	s.reply(w, r, http.StatusOK, s.profile(who.user))
+}
+
+// getUser is GET /users/{username}: any person's public profile, or the
+// bot of a registered App ({slug}[bot]); another bot login is 404.
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	login := r.PathValue("username")
+	u := User{Login: login}
+	if strings.HasSuffix(login, "[bot]") {
+		if !strings.EqualFold(login, AppBot.Login) || len(s.apps) == 0 {
+			s.fail(w, r, http.StatusNotFound, "Not Found")
+			return
+		}
+		u = AppBot
+	}
+	s.reply(w, r, http.StatusOK, s.profile(u))
 }

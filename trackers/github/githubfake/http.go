@@ -66,7 +66,10 @@ func (s *Server) LimitSecondary(n int, retryAfter time.Duration) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	const repo = "/api/v3/repos/{owner}/{repo}"
+	mux.HandleFunc("GET /api/v3/app", s.getApp)
 	mux.HandleFunc("POST /api/v3/app/installations/{id}/access_tokens", s.createInstallationToken)
+	mux.HandleFunc("GET /api/v3/user", s.getAuthenticatedUser)
+	mux.HandleFunc("GET /api/v3/users/{username}", s.getUser)
 	mux.HandleFunc("GET "+repo, s.withRepo(s.getRepo))
 	mux.HandleFunc("GET "+repo+"/issues", s.withRepo(s.listIssues))
 	mux.HandleFunc("GET "+repo+"/issues/{number}", s.withIssue(s.getIssue))
@@ -123,7 +126,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 			s.mu.Unlock()
 			return
 		}
-		isApp := strings.HasPrefix(r.URL.Path, "/api/v3/app/")
+		isApp := r.URL.Path == "/api/v3/app" || strings.HasPrefix(r.URL.Path, "/api/v3/app/")
 		if !isApp && !s.authorized(r) {
 			s.fail(rec, r, http.StatusUnauthorized, "Bad credentials")
 			s.mu.Unlock()
@@ -140,14 +143,22 @@ func (s *Server) gate(next http.Handler) http.Handler {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	if len(s.tokens) == 0 && len(s.apps) == 0 {
-		return true
-	}
+	_, ok := s.callerOf(r)
+	return ok
+}
+
+// callerOf is who the request's token acts as; without any token or App
+// configured every request is TokenOwner's. s.mu is held.
+func (s *Server) callerOf(r *http.Request) (caller, bool) {
+	open := len(s.tokens) == 0 && len(s.apps) == 0
 	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token") {
-		return false
+		return caller{user: TokenOwner, association: AssociationCollaborator}, open
 	}
-	return s.tokens[tok]
+	if c, ok := s.tokens[tok]; ok {
+		return c, true
+	}
+	return caller{user: TokenOwner, association: AssociationCollaborator}, open
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, th throttle) {

@@ -9,6 +9,8 @@
 //
 // Web URLs (html_url, clone_url) live under {URL}/{owner}/{repo}, where a
 // repository's git is served over smart HTTP (ServeGit).
+//
+// Test support: no production package may import it (depguard).
 package githubfake
 
 import (
@@ -33,7 +35,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	repos    map[string]*repo // by lower-case owner/name
-	tokens   map[string]bool
+	tokens   map[string]caller
 	apps     map[int64]*rsa.PublicKey
 	nextID   int64
 	requests []Request
@@ -54,14 +56,39 @@ type Request struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithToken makes the fake accept a personal access token (sent as
-// "Authorization: Bearer …" or "token …"). Without any token or App the
-// fake accepts every request.
-func WithToken(token string) Option { return func(s *Server) { s.tokens[token] = true } }
+// TokenOwner is the person whose personal access token WithToken
+// registers: what the API writes with that token is theirs, as
+// collaborator of every repository.
+var TokenOwner = User{Login: "hubot-maintainer"}
 
-// WithApp registers a GitHub App: JWTs signed with the private key matching
-// pub, issued by appID, may create installation tokens, which the fake then
-// accepts like personal tokens.
+// AppSlug is the slug of every App WithApp registers; what an installation
+// token writes is by the App's bot, AppSlug + "[bot]".
+const AppSlug = "agent-smith"
+
+// AppBot is the bot account of the Apps WithApp registers.
+var AppBot = User{Login: AppSlug + "[bot]", Bot: true}
+
+// caller is who a credential acts as.
+type caller struct {
+	user        User
+	association string
+}
+
+// WithToken makes the fake accept a personal access token (sent as
+// "Authorization: Bearer …" or "token …") of TokenOwner. Without any token
+// or App the fake accepts every request, as TokenOwner.
+func WithToken(token string) Option { return WithTokenOf(token, TokenOwner) }
+
+// WithTokenOf makes the fake accept a personal access token of u, a
+// collaborator of every repository.
+func WithTokenOf(token string, u User) Option {
+	return func(s *Server) { s.tokens[token] = caller{user: u, association: AssociationCollaborator} }
+}
+
+// WithApp registers a GitHub App with the slug AppSlug: JWTs signed with
+// the private key matching pub, issued by appID, may read the App (GET
+// /app) and create installation tokens, which the fake then accepts like
+// personal tokens, acting as AppBot.
 func WithApp(appID int64, pub *rsa.PublicKey) Option {
 	return func(s *Server) { s.apps[appID] = pub }
 }
@@ -80,7 +107,7 @@ func New(opts ...Option) *Server {
 	s := &Server{
 		maxPerPage: 100,
 		repos:      map[string]*repo{},
-		tokens:     map[string]bool{},
+		tokens:     map[string]caller{},
 		apps:       map[int64]*rsa.PublicKey{},
 		nextID:     1000,
 		rate:       rateState{limit: 5000, remaining: 5000, reset: time.Now().Add(time.Hour).Truncate(time.Second)},

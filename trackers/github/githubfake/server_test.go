@@ -133,3 +133,28 @@ func TestSendDeliversSignedWebhooks(t *testing.T) {
 	g.Expect(payload).To(HaveKeyWithValue("repository", HaveKeyWithValue("full_name", "acme/shop")))
 	g.Expect(d.Redelivery().ID).To(Equal(d.ID))
 }
+
+func TestIdentityEndpointsAnswerAsGitHubDoes(t *testing.T) {
+	g := NewWithT(t)
+	s := New(WithToken("ghp_owner"), WithTokenOf("ghp_mallory", User{Login: "mallory"}))
+	t.Cleanup(s.Close)
+	s.mu.Lock()
+	s.tokens["ghs_installation"] = caller{user: AppBot, association: AssociationNone}
+	s.mu.Unlock()
+
+	profile := func(resp *http.Response) map[string]any {
+		var out map[string]any
+		g.Expect(json.NewDecoder(resp.Body).Decode(&out)).To(Succeed())
+		return out
+	}
+	owner := profile(get(t, s, "/user", "ghp_owner"))
+	g.Expect(owner).To(And(HaveKeyWithValue("login", TokenOwner.Login), HaveKeyWithValue("type", "User"), HaveKey("created_at")))
+	mallory := profile(get(t, s, "/user", "ghp_mallory"))
+	g.Expect(mallory["id"]).NotTo(Equal(owner["id"]), "distinct accounts have distinct ids")
+	g.Expect(get(t, s, "/user", "ghs_installation").StatusCode).To(Equal(http.StatusForbidden), "an installation token is no user")
+	g.Expect(get(t, s, "/user", "").StatusCode).To(Equal(http.StatusUnauthorized))
+
+	g.Expect(profile(get(t, s, "/users/mallory", "ghp_owner"))["id"]).To(Equal(mallory["id"]))
+	g.Expect(get(t, s, "/users/agent-smith[bot]", "ghp_owner").StatusCode).To(Equal(http.StatusNotFound), "no App is registered")
+	g.Expect(get(t, s, "/app", "ghp_owner").StatusCode).To(Equal(http.StatusUnauthorized), "GET /app needs the App's JWT")
+}

@@ -3,6 +3,7 @@ package githubfake
 import (
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 )
@@ -153,9 +154,17 @@ func (s *Server) user(u User) wireUser {
 	if u.Bot {
 		typ = "Bot"
 	}
-	id := int64(len(u.Login))*7919 + 1
+	id := userID(u.Login)
 	return wireUser{Login: u.Login, ID: id, NodeID: nodeID("U_", id), Type: typ,
 		AvatarURL: s.URL + "/avatars/" + u.Login, URL: s.APIURL() + "/users/" + u.Login, HTMLURL: s.URL + "/" + u.Login}
+}
+
+// userID is the account id of a login: stable and distinct per login, as
+// GitHub's are, so identity checks by id see different people apart.
+func userID(login string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(strings.ToLower(login)))
+	return int64(h.Sum64()>>34) + 1
 }
 
 func (s *Server) repoAPI(r *repo) string { return s.APIURL() + "/repos/" + r.owner + "/" + r.name }
@@ -254,4 +263,25 @@ func (s *Server) wirePull(r *repo, p *pull) wirePull {
 		w.ClosedAt = &c
 	}
 	return w
+}
+
+// wireProfile is a user as GET /user and GET /users/{username} answer.
+type wireProfile struct {
+	wireUser
+	Name        *string `json:"name"`
+	Company     *string `json:"company"`
+	Blog        string  `json:"blog"`
+	Location    *string `json:"location"`
+	Email       *string `json:"email"`
+	Bio         *string `json:"bio"`
+	PublicRepos int     `json:"public_repos"`
+	Followers   int     `json:"followers"`
+	Following   int     `json:"following"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
+}
+
+func (s *Server) profile(u User) wireProfile {
+	since := ts(time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
+	return wireProfile{wireUser: s.user(u), CreatedAt: since, UpdatedAt: since}
 }

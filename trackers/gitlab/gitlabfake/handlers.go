@@ -14,7 +14,7 @@ func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.users[callerOf(r)]
-	s.writeJSON(w, http.StatusOK, wireCurrentUser{wireUser: s.wireUser(u.id), IsAdmin: u.admin})
+	s.writeJSON(w, http.StatusOK, wireCurrentUser{wireUser: s.wireUser(u.id), Bot: u.bot, IsAdmin: u.admin})
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request, p *project) {

@@ -11,6 +11,8 @@
 //
 // Web URLs live under {URL}/{namespace}/{project}: issues at
 // …/-/issues/{iid}, merge requests at …/-/merge_requests/{iid}.
+//
+// Test support: no production package may import it (depguard).
 package gitlabfake
 
 import (
@@ -58,6 +60,17 @@ type Option func(*Server)
 // token the fake accepts every request as the administrator root.
 func WithToken(token, username string) Option {
 	return func(s *Server) { s.tokens[token] = s.addUser(username).id }
+}
+
+// WithBotToken makes the fake accept token for a bot user called
+// username, as GitLab makes one for each project or group access token
+// (GET /user answers "bot": true for it).
+func WithBotToken(token, username string) Option {
+	return func(s *Server) {
+		u := s.addUser(username)
+		u.bot = true
+		s.tokens[token] = u.id
+	}
 }
 
 // WithMaxPerPage caps per_page (GitLab caps it at 100), so tests can prove

@@ -23,6 +23,8 @@ type user struct {
 	username string
 	name     string
 	admin    bool
+	// bot marks the user of a project or group access token.
+	bot bool
 }
 
 type project struct {

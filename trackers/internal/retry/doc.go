@@ -5,4 +5,6 @@
 // those decisions share: reading Retry-After and recognising a request that
 // failed on the way. What is retryable, and for how long, stays with each
 // tracker.
+//
+// It imports no package of agent-smith.
 package retry

@@ -1,6 +1,6 @@
-// End-to-end tests of Jira webhooks and polling through the intake
-// endpoint, with a real redis-server; apart from the jira package so that
-// its unit tests and fuzz targets need neither Redis nor intake.
+// Package e2e holds the end-to-end tests of Jira webhooks and polling
+// through the intake endpoint, with a real redis-server; apart from the
+// jira package so that the tracker's tests never import intake.
 package e2e
 
 import (
@@ -19,18 +19,17 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
+	"github.com/agent-smith/agent-smith/trackers/connect"
 	"github.com/agent-smith/agent-smith/trackers/intake"
 	"github.com/agent-smith/agent-smith/trackers/jira"
 	"github.com/agent-smith/agent-smith/trackers/jira/jirafake"
 )
 
-// redisServer is the package's redis-server.
-var redisServer *testenv.Redis
-
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.WithRedis(&redisServer))
+	testenv.Main(m)
 }
 
 const (
@@ -98,7 +97,7 @@ func newSite(t *testing.T) *site {
 	cfg, err := config.Parse(fmt.Appendf(nil, intakeYAML, fake.URL), "jira_intake_test.yml", func(k string) (string, bool) {
 		v, ok := vars[k]
 		return v, ok
-	})
+	}, config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -106,7 +105,11 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := runs.NewStore(redisServer.Client(t), runs.Options{Prefix: "jira" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	// As serve's start does (connect.Warm): comment deliveries wait for it.
+	if _, err := tr.Self(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "jira" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +177,7 @@ func TestLabelDeliveryQueuesOneRunAndItsRetriesNone(t *testing.T) {
 	g.Expect(run.Ticket).To(Equal(key))
 	g.Expect(run.TicketURL).To(Equal(s.fake.BrowseURL(key)))
 	g.Expect(run.DeliveryID).To(Equal(d.ID))
-	g.Expect(run.Context).To(Equal(map[string]string{intake.ContextTrigger: "label agent-smith added", intake.ContextDoneStatus: "In Review"}))
+	g.Expect(run).To(And(HaveField("Trigger", "label agent-smith added"), HaveField("DoneStatus", "In Review")))
 
 	retry := d
 	for range 3 {
@@ -194,7 +197,7 @@ func TestAssignmentToTheAgentUserQueuesARun(t *testing.T) {
 	a := s.deliver(t, webhookSecret, s.fake.Assigned(key, nil, alice))
 	g.Expect(a.Status).To(Equal(http.StatusAccepted), "%v", a.Body)
 	g.Expect(s.queued(t)).To(ConsistOf(And(HaveField("Ticket", key), HaveField("Pipeline", "fix-bug"),
-		HaveField("Context", HaveKeyWithValue(intake.ContextTrigger, "assigned to Agent Smith")))))
+		HaveField("Trigger", "assigned to Agent Smith"))))
 }
 
 func TestKeywordCommentQueuesOneRun(t *testing.T) {
@@ -210,7 +213,7 @@ func TestKeywordCommentQueuesOneRun(t *testing.T) {
 	a := s.deliver(t, webhookSecret, s.fake.Commented(key, cid))
 	g.Expect(a.Status).To(Equal(http.StatusAccepted), "%v", a.Body)
 	g.Expect(s.queued(t)).To(ConsistOf(And(HaveField("Ticket", key), HaveField("Pipeline", "fix-bug"),
-		HaveField("Context", HaveKeyWithValue(intake.ContextComment, "/agent-smith fix-bug\nThe log is attached.")))))
+		HaveField("TriggerComment", "/agent-smith fix-bug\nThe log is attached."))))
 }
 
 func TestDeliveriesThatQueueNothing(t *testing.T) {

@@ -113,3 +113,18 @@ func TestTheFakeRefusesWrongCredentials(t *testing.T) {
 	g.Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized))
 	g.Expect(s.Requests()).To(ConsistOf(HaveField("Status", http.StatusUnauthorized)))
 }
+
+func TestMyselfIsTheAuthenticatedAccount(t *testing.T) {
+	g := NewWithT(t)
+	s := New(WithUser("agent@acme.example", "token", User{AccountID: "557058:agent", DisplayName: "Agent", AccountType: "app"}))
+	defer s.Close()
+	status, me := call(t, s, http.MethodGet, "/rest/api/3/myself", "")
+	g.Expect(status).To(Equal(http.StatusOK))
+	g.Expect(me).To(And(HaveKeyWithValue("accountId", "557058:agent"), HaveKeyWithValue("accountType", "app"),
+		HaveKeyWithValue("emailAddress", "agent@acme.example"), HaveKey("self")))
+
+	open := New()
+	defer open.Close()
+	status, _ = call(t, open, http.MethodGet, "/rest/api/3/myself", "")
+	g.Expect(status).To(Equal(http.StatusUnauthorized), "an anonymous request has no self")
+}

@@ -34,6 +34,22 @@ func (s *Server) caller(r *http.Request) User {
 	return User{AccountID: "anonymous", DisplayName: "Anonymous", AccountType: "atlassian"}
 }
 
+// myself is GET /myself: the account the request authenticated as, with
+// its accountType; an anonymous request gets 401, as on Jira Cloud.
+func (s *Server) myself(w http.ResponseWriter, r *http.Request) {
+	id, _ := r.Context().Value(accountKey{}).(string)
+	u, ok := s.users[id]
+	if !ok {
+		s.writeJSON(w, http.StatusUnauthorized, messages("Client must be authenticated to access this resource."))
+		return
+	}
+	me := s.wireUser(v3, u)
+	me["locale"] = "en_US"
+	me["groups"] = map[string]any{"size": 1, "items": []any{}}
+	me["applicationRoles"] = map[string]any{"size": 1, "items": []any{}}
+	s.writeJSON(w, http.StatusOK, me)
+}
+
 // requestedFields parses the fields parameter: names, *all or *navigable
 // (every field); def when absent.
 func requestedFields(list []string, def []string) []string {

@@ -31,6 +31,7 @@ func (s *Server) FailNext(n, status int, retryAfter time.Duration) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	const api = "/rest/api/3"
+	mux.HandleFunc("GET "+api+"/myself", s.locked(s.myself))
 	mux.HandleFunc("GET "+api+"/issue/{key}", s.withIssue(s.getIssue))
 	mux.HandleFunc("PUT "+api+"/issue/{key}", s.withLabelHooks(s.withIssue(s.editIssue)))
 	mux.HandleFunc("GET "+api+"/issue/{key}/comment", s.withIssue(s.listComments))

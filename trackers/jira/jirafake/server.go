@@ -11,6 +11,8 @@
 // them (REST v2 shapes, X-Atlassian-Webhook-Identifier, X-Hub-Signature).
 //
 // Web URLs are {URL}/browse/{KEY}.
+//
+// Test support: no production package may import it (depguard).
 package jirafake
 
 import (

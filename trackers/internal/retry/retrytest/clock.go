@@ -1,5 +1,7 @@
 // Package retrytest gives the tests of tracker clients a clock for their
 // retry.Caller that records the waits asked for instead of spending them.
+//
+// Test support: no production package may import it (depguard).
 package retrytest
 
 import (

@@ -4,6 +4,8 @@
 // status comments, the completion comment) and reads plain text (the ticket
 // body and the comments a plan's questions are answered in), so only the
 // conversion matters, not the rich formatting.
+//
+// It imports no package of agent-smith.
 package adf
 
 import (
