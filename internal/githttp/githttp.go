@@ -4,6 +4,8 @@
 // The tracker fakes mount it at their repositories' clone URLs, so that
 // tests fetch and push with the token the way production does, instead of
 // pointing git elsewhere.
+//
+// Test support: no production package may import it (depguard).
 package githttp
 
 import (
