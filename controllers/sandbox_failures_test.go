@@ -58,7 +58,7 @@ func TestSandboxFailuresFailTheRunFastWithTheirReasonAndRemoveThePods(t *testing
 			_, err := e.provision(run)
 			if tc.after != nil {
 				g.Expect(err).NotTo(HaveOccurred())
-				tc.after(e, kube.PodName(run.ID, "web"))
+				tc.after(e, kube.PodName(run.ID, run.Fence, "web"))
 			} else {
 				g.Expect(err).To(HaveOccurred(), "provisioning fails with the reason")
 				for _, r := range tc.reasons[1:] {
@@ -74,7 +74,7 @@ func TestSandboxFailuresFailTheRunFastWithTheirReasonAndRemoveThePods(t *testing
 			g.Expect(failed.Sandboxes["web"].Phase).To(Equal(runs.SandboxFailed))
 			g.Expect(failed.Sandboxes["web"].Reason).To(ContainSubstring(tc.diagnose))
 			g.Eventually(e.podNames(run.ID)).WithTimeout(30*time.Second).Should(BeEmpty(), "the failed run's pods are cleaned up")
-			g.Expect(e.eventReasons(g, kube.PodName(run.ID, "web"))).To(ContainElement(ReasonSandboxFailed))
+			g.Expect(e.eventReasons(g, kube.PodName(run.ID, run.Fence, "web"))).To(ContainElement(ReasonSandboxFailed))
 		})
 	}
 }

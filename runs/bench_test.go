@@ -55,12 +55,13 @@ func BenchmarkSubmitToDequeue(b *testing.B) {
 	for i, s := range []*Store{a, c} {
 		wg.Go(func() {
 			for {
-				r, err := s.Dequeue(ctx, Owner{Name: "replica-" + strconv.Itoa(i)})
+				l, err := s.Dequeue(ctx, Owner{Name: "replica-" + strconv.Itoa(i)})
 				if err != nil {
 					return
 				}
 				at := time.Now()
-				t0, _ := submitted.Load(r.Ticket)
+				l.Close()
+				t0, _ := submitted.Load(l.Run().Ticket)
 				taken <- at.Sub(t0.(time.Time))
 			}
 		})

@@ -16,7 +16,7 @@ import (
 // first repository with work) and pushes it to the run's branch. It moves
 // the run to publishing first: from here on the run writes to the world.
 func (j *job) push(ctx context.Context) error {
-	if _, err := j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventPublish, runs.Update{Attempt: j.run.Attempt}); err != nil {
+	if _, err := j.lease.Apply(ctx, runs.EventPublish, runs.Update{}); err != nil {
 		return err
 	}
 	j.published = true
@@ -111,6 +111,9 @@ func (j *job) pushBranch(ctx context.Context, r *repo, branch, lease string) err
 		return nil
 	}
 	ref := "refs/heads/" + branch
+	if err := j.lease.Guard(ctx); err != nil {
+		return err
+	}
 	if _, err := j.must(ctx, r, gitStep(gitNetworkTimeout, "push", "--force-with-lease="+ref+":"+lease, "origin", "HEAD:"+ref)); err != nil {
 		return err
 	}
@@ -136,6 +139,9 @@ func (j *job) pullRequests(ctx context.Context) error {
 			Draft: j.project.DraftPullRequests, TicketID: j.run.Ticket, TicketURL: j.ticket.URL,
 		})
 		if err != nil {
+			if j.abandoned(ctx, err) {
+				return err
+			}
 			r.prErr = j.scrub(err.Error())
 			j.note(ctx, "%s: opening the pull request failed: %s", r.name, r.prErr)
 			continue
@@ -143,7 +149,7 @@ func (j *job) pullRequests(ctx context.Context) error {
 		r.pr = &ref
 		opened = append(opened, r)
 		j.progress(ctx, "%s: pull request %s", r.name, ref.URL)
-		if _, err := j.p.deps.Store.Update(ctx, j.run.ID, runs.Update{Attempt: j.run.Attempt, PullRequests: map[string]string{r.name: ref.URL}}); err != nil {
+		if _, err := j.lease.Update(ctx, runs.Update{PullRequests: map[string]string{r.name: ref.URL}}); err != nil {
 			return err
 		}
 	}
@@ -261,8 +267,12 @@ func commitMessage(run runs.Run, title, summary string) string {
 	if s := strings.TrimSpace(summary); s != "" {
 		msg += "\n\n" + s
 	}
-	return msg + "\n\nagent-smith run " + run.ID
+	return msg + "\n\n" + runTrailer(run.ID)
 }
+
+// runTrailer ends the commit message of run's branch: a later execution of
+// the same run reads it back as the sign that the branch is pushed.
+func runTrailer(run string) string { return "agent-smith run " + run }
 
 // sibling is another pull request of the same run.
 type sibling struct {

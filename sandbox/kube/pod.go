@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -110,16 +111,18 @@ func NewBuilder(p BuilderParams) (*Builder, error) {
 		redisURL: p.RedisURL, redisSecret: hasPassword, image: p.Image}, nil
 }
 
-// Spec is one sandbox: a repository of one attempt of a run.
+// Spec is one sandbox: a repository of one start (attempt and fence) of a
+// run.
 type Spec struct {
 	RunID   string
 	Attempt int
+	Fence   int64
 	Project string
 	Repo    string
 }
 
 // JobID is the sandbox's job id: its Redis keys and the agent's --job-id.
-func (s Spec) JobID() string { return sandbox.JobID(s.RunID, s.Repo, s.Attempt) }
+func (s Spec) JobID() string { return sandbox.JobID(s.RunID, s.Repo, s.Attempt, s.Fence) }
 
 // Pod returns the sandbox pod of s as cfg describes it. It fails when cfg
 // cannot produce a pod (an unknown repository, a credential that is not
@@ -200,7 +203,7 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 // orchestrator replica's pod its owner.
 func (b *Builder) objectMeta(s Spec) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
-		Name:        PodName(s.RunID, s.Repo),
+		Name:        PodName(s.RunID, s.Fence, s.Repo),
 		Namespace:   b.namespace,
 		Labels:      b.labels(s),
 		Annotations: map[string]string{AnnotationJob: s.JobID()},
@@ -227,6 +230,7 @@ func (b *Builder) labels(s Spec) map[string]string {
 		LabelRun:       s.RunID,
 		LabelRepo:      LabelValue(s.Repo),
 		LabelOwner:     LabelValue(b.ownerName),
+		LabelFence:     strconv.FormatInt(s.Fence, 10),
 	}
 }
 
@@ -310,5 +314,5 @@ func securityContexts(sb config.Sandbox) (*corev1.PodSecurityContext, *corev1.Se
 // usableRunID reports whether id can be a label value and part of a DNS
 // label as it is: the pod's run label must give the id back.
 func usableRunID(id string) bool {
-	return id != "" && LabelValue(id) == id && PodName(id, "x") == "sandbox-"+id+"-x"
+	return id != "" && LabelValue(id) == id && PodName(id, 0, "x") == "sandbox-"+id+"-0-x"
 }

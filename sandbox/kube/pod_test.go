@@ -24,14 +24,14 @@ func TestSandboxPodMatchesGoldenFile(t *testing.T) {
 	}{
 		// The default: restricted profile, image by configured default,
 		// the token by secretKeyRef, resources from the defaults.
-		{"default", "redis://agent-smith-redis:6379", kube.Spec{RunID: runID, Attempt: 1, Project: "todo", Repo: "api"}},
+		{"default", "redis://agent-smith-redis:6379", kube.Spec{RunID: runID, Attempt: 1, Fence: fence, Project: "todo", Repo: "api"}},
 		// A project that overrides image, agent version, resources and
 		// runs as root.
-		{"project-overrides", "redis://agent-smith-redis:6379", kube.Spec{RunID: runID, Attempt: 2, Project: "heavy", Repo: "api"}},
+		{"project-overrides", "redis://agent-smith-redis:6379", kube.Spec{RunID: runID, Attempt: 2, Fence: fence, Project: "heavy", Repo: "api"}},
 		// A Redis URL with a password is read from the Secret.
-		{"redis-password", "redis://:s3cret@agent-smith-redis:6379/0", kube.Spec{RunID: runID, Attempt: 1, Project: "todo", Repo: "docs"}},
+		{"redis-password", "redis://:s3cret@agent-smith-redis:6379/0", kube.Spec{RunID: runID, Attempt: 1, Fence: fence, Project: "todo", Repo: "docs"}},
 		// A repository name that is no DNS label: shortened with a hash.
-		{"odd-repo-name", "redis://agent-smith-redis:6379", kube.Spec{RunID: runID, Attempt: 3, Project: "todo", Repo: "Billing_Service.v2"}},
+		{"odd-repo-name", "redis://agent-smith-redis:6379", kube.Spec{RunID: runID, Attempt: 3, Fence: fence, Project: "todo", Repo: "Billing_Service.v2"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			pod, err := newBuilder(t, tc.redisURL).Pod(cfg, tc.spec)

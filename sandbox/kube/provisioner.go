@@ -83,7 +83,7 @@ func (p *Provisioner) Provision(ctx context.Context, req sandbox.ProvisionReques
 	jobs := make([]string, len(req.Repos))
 	remotes := make([]*sandbox.Remote, len(req.Repos))
 	for i, repo := range req.Repos {
-		jobs[i] = Spec{RunID: req.RunID, Attempt: req.Attempt, Repo: repo.Name}.JobID()
+		jobs[i] = Spec{RunID: req.RunID, Attempt: req.Attempt, Fence: req.Fence, Repo: repo.Name}.JobID()
 		r, err := sandbox.NewRemote(p.rdb, p.opts.Prefix, jobs[i], p.opts.Remote)
 		if err != nil {
 			return nil, fmt.Errorf("provision run %s: %w", req.RunID, err)

@@ -81,14 +81,14 @@ func TestProvisionGivesEachRepoAnAgentWithItsCredentialsOutsideRedis(t *testing.
 	seen := monitor(t)
 	p, dir := newProvisioner(t, local.Options{})
 	ctx := context.Background()
-	sbs, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "2026-11-28T10-00-00-ab12", Attempt: 1, Repos: []sandbox.RepoSpec{
+	sbs, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "2026-11-28T10-00-00-ab12", Attempt: 1, Fence: 1764324000123, Repos: []sandbox.RepoSpec{
 		{Name: "api", Env: map[string]string{"GIT_TOKEN": "tok-api-5ecret"}},
 		{Name: "web", Env: map[string]string{"GIT_TOKEN": "tok-web-5ecret"}},
 	}})
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { g.Expect(p.Release(ctx, "2026-11-28T10-00-00-ab12")).To(Succeed()) })
 	g.Expect(sbs).To(HaveKey("api"))
-	g.Expect(sbs["api"].JobID()).To(Equal("2026-11-28t10-00-00-ab12-api-1"))
+	g.Expect(sbs["api"].JobID()).To(Equal("2026-11-28t10-00-00-ab12-api-1-miioyf7f"), "the job of the start: attempt and fence")
 
 	workDirs := map[string]bool{}
 	for repo, sb := range sbs {

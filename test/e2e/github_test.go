@@ -234,7 +234,7 @@ func TestLabeledGitHubIssueBecomesAPullRequestThroughASandboxPod(t *testing.T) {
 	g.Expect(lives[0].Deleted).To(BeTrue())
 	pod := lives[0].Created
 	g.Expect(pod.Spec.InitContainers).To(ConsistOf(HaveField("Image", e2eAgentRegistry+"/agent-smith:"+version.Version)))
-	g.Expect(pod.Spec.Containers).To(ConsistOf(HaveField("Args", ContainElements("sandbox-agent", "--job-id", kube.Spec{RunID: id, Attempt: 1, Repo: "calc"}.JobID()))))
+	g.Expect(pod.Spec.Containers).To(ConsistOf(HaveField("Args", ContainElements("sandbox-agent", "--job-id", kube.Spec{RunID: id, Attempt: 1, Fence: run.Fence, Repo: "calc"}.JobID()))))
 	for _, e := range pod.Spec.Containers[0].Env {
 		g.Expect(e.Value).NotTo(ContainSubstring(e2eGitHubToken), "credentials reach the pod by secretKeyRef only")
 	}
@@ -302,7 +302,7 @@ func TestRunOfAStoppedReplicaIsFinishedByAnotherAsItsNextAttempt(t *testing.T) {
 	run := w.run(g, id)
 	g.Expect(run).To(And(HaveField("State", runs.StateRunning), HaveField("Attempt", 1), HaveField("Owner", a.owner)))
 	podA := &corev1.Pod{}
-	g.Expect(w.c.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: kube.PodName(id, "calc")}, podA)).To(Succeed())
+	g.Expect(w.c.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: kube.PodName(id, run.Fence, "calc")}, podA)).To(Succeed())
 	expectSandboxPod(g, podLife{Created: *podA, Phases: []corev1.PodPhase{podA.Status.Phase}}, run, "calc", 1, a.owner)
 
 	// Replica B joins; A, the leader, is stopped while the step still runs.
@@ -321,8 +321,7 @@ func TestRunOfAStoppedReplicaIsFinishedByAnotherAsItsNextAttempt(t *testing.T) {
 	w.expectFixPublished(run, n)
 	g.Expect(w.progress(id)).To(ContainSubstring("[test] calc: `make test` passed"))
 
-	// A's pod went before B's, which took the same name, was created; both
-	// are gone now.
+	// A's pod and B's, each of its own start; both are gone now.
 	w.expectNothingLeft()
 	lives := w.pods.lives()
 	g.Expect(lives).To(HaveLen(2))

@@ -244,12 +244,13 @@ func (e *env) parkRun(t testing.TB, id string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	run, err := e.store.Dequeue(ctx, runs.Owner{Name: "replica-a"})
-	if err != nil || run.ID != id {
-		t.Fatalf("dequeue: %v (got %s, want %s)", err, run.ID, id)
+	lease, err := e.store.Dequeue(ctx, runs.Owner{Name: "replica-a"})
+	if err != nil || lease.Run().ID != id {
+		t.Fatalf("dequeue: %v (want %s)", err, id)
 	}
+	defer lease.Close()
 	for _, ev := range []runs.Event{runs.EventReady, runs.EventAwaitInput} {
-		if _, err := e.store.Apply(ctx, id, ev, runs.Update{Attempt: run.Attempt}); err != nil {
+		if _, err := lease.Apply(ctx, ev, runs.Update{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -29,6 +29,11 @@ type PollResult struct {
 // finishing its last poll): the store's one-run-per-ticket claim makes a
 // ticket that already has a run a no-op, so a ticket is picked up once.
 func Poll(ctx context.Context, cfg *config.Config, name string, p trackers.Poller, rs Runs) (PollResult, error) {
+	return poll(ctx, cfg, name, p, rs, "polled with a trigger label")
+}
+
+// poll is Poll with the trigger the runs it queues record.
+func poll(ctx context.Context, cfg *config.Config, name string, p trackers.Poller, rs Runs, trigger string) (PollResult, error) {
 	log := logr.FromContextOrDiscard(ctx).WithValues("tracker", name)
 	tickets, err := p.Candidates(ctx)
 	if err != nil {
@@ -47,7 +52,7 @@ func Poll(ctx context.Context, cfg *config.Config, name string, p trackers.Polle
 			sub := runs.Submission{
 				Project: m.Project, Pipeline: m.Pipeline, Tracker: name, Ticket: t.ID, TicketURL: t.URL,
 				TicketTitle: t.Title, Labels: labels, Repos: m.Repos,
-				Trigger: "polled with a trigger label", DoneStatus: m.DoneStatus,
+				Trigger: trigger, DoneStatus: m.DoneStatus,
 			}
 			out, err := rs.Submit(ctx, sub)
 			if err != nil {
