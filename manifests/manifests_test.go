@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -111,6 +112,14 @@ func TestEveryObjectOfTheSeedIsThere(t *testing.T) {
 		"Service/agent-smith-orchestrator", "Ingress/agent-smith",
 		"PodDisruptionBudget/agent-smith-orchestrator", "NetworkPolicy/agent-smith-sandboxes",
 	))
+}
+
+// The shipped Redis fsyncs every write: a webhook answered 2xx, a keyword
+// comment or an answer survives a node crash.
+func TestRedisFsyncsEveryWrite(t *testing.T) {
+	redis := find(t, "StatefulSet", "agent-smith-redis", &appsv1.StatefulSet{})
+	args := redis.Spec.Template.Spec.Containers[0].Args
+	NewWithT(t).Expect(strings.Join(args, " ")).To(ContainSubstring("--appendonly yes --appendfsync always"))
 }
 
 // The apiserver accepts every object as written, in the order of the base,
