@@ -4,14 +4,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ErrLeaseExpired: the owner could not renew its lease within the
 // heartbeat TTL (Redis unreachable); it must make no more side effects, and
 // hands the run back once Redis answers again.
 var ErrLeaseExpired = errors.New("run lease expired: Redis did not confirm it within its TTL")
+
+// ErrUnreachable wraps a write of a lease's owner that Redis did not
+// answer (a connection error, a timeout, a restarting Redis still
+// loading): the write may or may not have landed. The owner stops, and the
+// worker hands the run back instead of failing it.
+var ErrUnreachable = errors.New("Redis did not answer")
+
+// unreachable marks err as ErrUnreachable when it is the transport's (or
+// a Redis still loading its data), and leaves the store's own answers
+// (lost, not found, illegal) as they are.
+func unreachable(err error) error {
+	var ne net.Error
+	switch {
+	case err == nil || errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrIllegalTransition):
+		return err
+	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, redis.ErrClosed), strings.Contains(err.Error(), "LOADING"):
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return err
+}
 
 // Lease is one replica's ownership of one start of a run. It holds a local
 // deadline: the send time of the last renewal Redis confirmed plus the
@@ -209,6 +236,7 @@ func (l *Lease) Guard(ctx context.Context) error {
 func (l *Lease) Apply(ctx context.Context, ev Event, u Update) (Run, error) {
 	u.Fence = l.run.Fence
 	run, err := l.store.Apply(ctx, l.run.ID, ev, u)
+	err = unreachable(err)
 	var te *TransitionError
 	if err == nil || !errors.Is(err, ErrLeaseLost) && !errors.Is(err, ErrNotFound) && !errors.As(err, &te) {
 		l.mu.Lock()
@@ -221,12 +249,13 @@ func (l *Lease) Apply(ctx context.Context, ev Event, u Update) (Run, error) {
 // Update records u on the run, fenced to this start.
 func (l *Lease) Update(ctx context.Context, u Update) (Run, error) {
 	u.Fence = l.run.Fence
-	return l.store.Update(ctx, l.run.ID, u)
+	run, err := l.store.Update(ctx, l.run.ID, u)
+	return run, unreachable(err)
 }
 
 // Progress adds a line to the run's event stream, fenced to this start.
 func (l *Lease) Progress(ctx context.Context, step, message string) error {
-	return l.store.appendProgress(ctx, l.run.ID, l.run.Fence, step, message)
+	return unreachable(l.store.appendProgress(ctx, l.run.ID, l.run.Fence, step, message))
 }
 
 // Last is the last event the owner applied (or tried to, when Redis did

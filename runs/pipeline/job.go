@@ -272,10 +272,11 @@ func (j *job) release(ctx context.Context) {
 }
 
 // abandoned reports whether err means the run is no longer this
-// execution's to finish: its context ended or its lease is lost or expired.
+// execution's to finish: its context ended, its lease is lost or expired,
+// or Redis did not answer one of its writes (the worker hands it back).
 func (j *job) abandoned(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || errors.Is(err, runs.ErrLeaseLost) || errors.Is(err, runs.ErrNotFound) ||
-		errors.Is(err, runs.ErrLeaseExpired)
+		errors.Is(err, runs.ErrLeaseExpired) || errors.Is(err, runs.ErrUnreachable)
 }
 
 // abandon stops work on a run that another execution (or nobody, for

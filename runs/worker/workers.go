@@ -29,6 +29,7 @@ type Queue interface {
 	Apply(ctx context.Context, id string, ev runs.Event, u runs.Update) (runs.Run, error)
 	Get(ctx context.Context, id string) (runs.Run, error)
 	Stopped(ctx context.Context, id string, fence int64) error
+	Submit(ctx context.Context, sub runs.Submission) (runs.SubmitResult, error)
 	HeartbeatInterval() time.Duration
 }
 
@@ -205,11 +206,17 @@ func (w *Workers) settle(ctx context.Context, lease *runs.Lease, current runs.Ru
 	log := logr.FromContextOrDiscard(ctx)
 	run := lease.Run()
 	last, lastUpdate, hasLast := lease.Last()
-	s := decide(run.Fence, lastTarget(last, hasLast), current, found, w.runCtx.Err() != nil, lease.Expired())
+	// An execution its lease cut short (expired, lost) or that Redis did
+	// not answer is handed back, never failed: the run did nothing wrong.
+	cutShort := lease.Err() != nil || errors.Is(execErr, runs.ErrUnreachable)
+	s := decide(run.Fence, lastTarget(last, hasLast), current, found, w.runCtx.Err() != nil, cutShort)
 	switch s {
 	case settleLost:
 		log.Info("stopped executing: the run is no longer this start's", "state", current.State, "fenceNow", current.Fence, "reason", context.Cause(ctx))
 		w.metrics.finished.WithLabelValues("lease_lost").Inc()
+		if !found {
+			w.resubmit(ctx, run)
+		}
 		return s
 	case settleReassert:
 		again, err := lease.Apply(ctx, last, lastUpdate)
@@ -225,7 +232,7 @@ func (w *Workers) settle(ctx context.Context, lease *runs.Lease, current runs.Ru
 		if _, err := w.queue.HandBack(ctx, run.ID, run.Fence); err != nil {
 			log.Error(err, "handing the run back failed; it is reclaimed once its heartbeat lapses")
 		} else {
-			log.Info("handed the run back to the queue", "expired", lease.Expired())
+			log.Info("handed the run back to the queue", "expired", lease.Expired(), "reason", errText(lease.Err(), execErr))
 		}
 		w.metrics.finished.WithLabelValues("handed_back").Inc()
 		return s
@@ -250,6 +257,31 @@ func (w *Workers) settle(ctx context.Context, lease *runs.Lease, current runs.Ru
 		w.metrics.ended(current)
 	}
 	return s
+}
+
+// resubmit brings back a run Redis lost (with its last second of writes)
+// while this replica worked on it: under its own id, so that its next
+// start finds the comments this one made by their marks. The ticket may
+// carry a lifecycle label by now, which keeps the leader's recovery pass
+// from finding it.
+func (w *Workers) resubmit(ctx context.Context, run runs.Run) {
+	log := logr.FromContextOrDiscard(ctx)
+	res, err := w.queue.Submit(ctx, run.Resubmission())
+	if err != nil {
+		log.Error(err, "submitting the run Redis lost again failed; a new trigger is needed")
+		return
+	}
+	log.Info("Redis lost the run while it was executed: submitted it again", "outcome", res.Outcome, "runNow", res.RunID)
+}
+
+// errText is the first of errs that is set, as text ("" for none).
+func errText(errs ...error) string {
+	for _, err := range errs {
+		if err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
 
 // lastTarget is the state the owner's last transition leads to ("" when
@@ -287,9 +319,10 @@ const (
 // decide says what follows an execution of the start at fence whose last
 // transition led to last ("" for none), given the run as it is now (found
 // false when it no longer exists), whether this replica is draining and
-// whether the lease expired. A run the executor finished is reported as it
+// whether the execution was cut short (its lease expired or ended, or
+// Redis did not answer one of its writes). A run the executor finished is reported as it
 // ended, even when its heartbeat noticed first and cut the execution short.
-func decide(fence int64, last runs.State, now runs.Run, found, draining, expired bool) settlement {
+func decide(fence int64, last runs.State, now runs.Run, found, draining, cutShort bool) settlement {
 	switch {
 	case !found || now.Fence != fence:
 		return settleLost
@@ -297,7 +330,7 @@ func decide(fence int64, last runs.State, now runs.Run, found, draining, expired
 		return settleReport
 	case last != "" && !last.Active() && last != now.State:
 		return settleReassert
-	case draining || expired:
+	case draining || cutShort:
 		return settleHandBack
 	default:
 		return settleFail
