@@ -23,7 +23,7 @@ var ErrLeaseExpired = errors.New("run lease expired: Redis did not confirm it wi
 // answer (a connection error, a timeout, a restarting Redis still
 // loading): the write may or may not have landed. The owner stops, and the
 // worker hands the run back instead of failing it.
-var ErrUnreachable = errors.New("Redis did not answer")
+var ErrUnreachable = errors.New("no answer from Redis")
 
 // unreachable marks err as ErrUnreachable when it is the transport's (or
 // a Redis still loading its data), and leaves the store's own answers
