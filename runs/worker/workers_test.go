@@ -314,6 +314,7 @@ func TestSettleDecidesByTheRunAsItIsNow(t *testing.T) {
 		{"Redis lost its parking", runs.StateAwaitingInput, at(ours, runs.StateRunning), true, false, false, settleReassert},
 		{"the drain cut it short", runs.StatePublishing, at(ours, runs.StatePublishing), true, true, false, settleHandBack},
 		{"its lease expired in an outage", runs.StateRunning, at(ours, runs.StateRunning), true, false, true, settleHandBack},
+		{"Redis did not answer its publish", runs.StatePublishing, at(ours, runs.StateRunning), true, false, true, settleHandBack},
 		{"the executor left it active", runs.StateRunning, at(ours, runs.StateRunning), true, false, false, settleFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
