@@ -111,15 +111,15 @@ func TestEveryObjectOfTheSeedIsThere(t *testing.T) {
 		"Deployment/agent-smith-orchestrator", "PersistentVolumeClaim/agent-smith-runs",
 		"Service/agent-smith-orchestrator", "Ingress/agent-smith",
 		"PodDisruptionBudget/agent-smith-orchestrator", "NetworkPolicy/agent-smith-sandboxes",
+		"NetworkPolicy/agent-smith-redis", "NetworkPolicy/agent-smith-orchestrator", "ConfigMap/agent-smith-redis",
 	))
 }
 
 // The shipped Redis fsyncs every write: a webhook answered 2xx, a keyword
 // comment or an answer survives a node crash.
 func TestRedisFsyncsEveryWrite(t *testing.T) {
-	redis := find(t, "StatefulSet", "agent-smith-redis", &appsv1.StatefulSet{})
-	args := redis.Spec.Template.Spec.Containers[0].Args
-	NewWithT(t).Expect(strings.Join(args, " ")).To(ContainSubstring("--appendonly yes --appendfsync always"))
+	conf := find(t, "ConfigMap", "agent-smith-redis", &corev1.ConfigMap{}).Data["redis.conf"]
+	NewWithT(t).Expect(strings.Split(conf, "\n")).To(ContainElements("appendonly yes", "appendfsync always"))
 }
 
 // The apiserver accepts every object as written, in the order of the base,

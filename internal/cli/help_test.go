@@ -17,7 +17,8 @@ func TestEveryCommandHelpExitsZeroOnStdout(t *testing.T) {
 		"run":             {"run --project PROJECT --ticket ID [flags]", "-c, -f, --config FILE", "$AGENTSMITH_CONFIG)", "--pipeline NAME", "Exit status:"},
 		"config validate": {"-c, -f, --config FILE", "Exit status:"},
 		"config print":    {"-c, -f, --config FILE", "secrets redacted"},
-		"sandbox-agent":   {"--redis-url URL", "(default $REDIS_URL)", "--idle-timeout DURATION", "15m0s", "Exit status:"},
+		"sandbox-agent":   {"--api-url URL", "(default $SANDBOX_API_URL)", "--idle-timeout DURATION", "15m0s", "SANDBOX_TOKEN", "Exit status:"},
+		"sandbox-gate":    {"--remote URL", "--branch BRANCH", "(default $JOB_ID)", "credential get|store|erase", "Exit status:"},
 		"inject":          {"agent-smith inject PATH"},
 		"version":         {"agent-smith version"},
 	}
