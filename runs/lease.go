@@ -280,7 +280,7 @@ func (s *Store) checkLease(id string, fence int64, st State) {
 	}
 	l := v.(*Lease)
 	switch {
-	case fence != l.run.Fence:
+	case fence != 0 && fence != l.run.Fence: // 0: a reply that does not carry the fence
 		l.end(fmt.Errorf("%w: run %s was started again (fence %d, this start's is %d)", ErrLeaseLost, id, fence, l.run.Fence))
 	case !st.Active():
 		l.end(fmt.Errorf("%w: run %s is %s", ErrLeaseLost, id, st))
