@@ -23,6 +23,7 @@ var (
 	casDelScript    = loadScript("casdel")
 	stoppedScript   = loadScript("stopped")
 	finalizedScript = loadScript("finalized")
+	claimScript     = loadScript("claim")
 )
 
 func loadScript(name string) *redis.Script {

@@ -13,8 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Routes is the orchestrator's one HTTP surface on :8080: the tracker
-// webhooks, the probes, the metrics and the read-only run API.
+// Routes are the orchestrator's two HTTP surfaces. Public (:8080) is what
+// trackers reach, the only one an Ingress or a laptop's tunnel exposes:
+// the webhooks and the probes. Admin (:8081 in a cluster, loopback on a
+// laptop) is for operators: the run API, whose runs carry ticket and
+// comment text, and the metrics; it is never routed from outside, so it
+// needs no credential of its own to be safe by default.
 type Routes struct {
 	// Webhooks serves /webhooks/{tracker-type}[/{tracker-name}].
 	Webhooks http.Handler
@@ -24,18 +28,25 @@ type Routes struct {
 	Gatherer prometheus.Gatherer
 }
 
-// Handler builds the mux.
-func (r Routes) Handler() http.Handler {
+// Public is the mux of the public listener: /webhooks/, /healthz, /readyz;
+// anything else is 404.
+func (r Routes) Public() http.Handler {
 	mux := http.NewServeMux()
 	if r.Webhooks != nil {
 		mux.Handle("/webhooks/", r.Webhooks)
 	}
+	mux.HandleFunc("GET /healthz", r.Health.healthz)
+	mux.HandleFunc("GET /readyz", r.Health.readyz)
+	return mux
+}
+
+// Admin is the mux of the admin listener: /api/runs and /metrics.
+func (r Routes) Admin() http.Handler {
+	mux := http.NewServeMux()
 	if r.Runs != nil {
 		mux.Handle("/api/runs", r.Runs)
 		mux.Handle("/api/runs/", r.Runs)
 	}
-	mux.HandleFunc("GET /healthz", r.Health.healthz)
-	mux.HandleFunc("GET /readyz", r.Health.readyz)
 	if r.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(r.Gatherer, promhttp.HandlerOpts{}))
 	}

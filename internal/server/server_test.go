@@ -32,7 +32,7 @@ func TestReadyzFailsWhileDrainingOrRedisIsUnreachable(t *testing.T) {
 	health := &Health{}
 	var redisErr error
 	health.AddReadinessCheck("redis", func(context.Context) error { return redisErr })
-	srv := httptest.NewServer(Routes{Health: health}.Handler())
+	srv := httptest.NewServer(Routes{Health: health}.Public())
 	defer srv.Close()
 
 	code, _ := get(g, srv, "/readyz")
@@ -63,7 +63,7 @@ func TestRunAPIListsRunsAndShowsOneWithProgress(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	id := res.RunID
 	g.Expect(store.AppendProgress(context.Background(), id, "plan", "planning the change")).To(Succeed())
-	srv := httptest.NewServer(Routes{Health: &Health{}, Runs: RunAPI(store)}.Handler())
+	srv := httptest.NewServer(Routes{Health: &Health{}, Runs: RunAPI(store)}.Admin())
 	defer srv.Close()
 
 	code, body := get(g, srv, "/api/runs")
@@ -86,7 +86,7 @@ func TestHTTPServerServesMetricsAndStopsWithItsContext(t *testing.T) {
 	g := NewWithT(t)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "agentsmith_runs_in_flight", Help: "Runs."}))
-	s := NewHTTPServer("127.0.0.1:0", Routes{Health: &Health{}, Gatherer: reg}.Handler(), testr.New(t))
+	s := NewHTTPServer("127.0.0.1:0", Routes{Health: &Health{}, Gatherer: reg}.Admin(), testr.New(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Start(ctx) }()
@@ -100,4 +100,39 @@ func TestHTTPServerServesMetricsAndStopsWithItsContext(t *testing.T) {
 
 	cancel()
 	g.Eventually(done).Should(Receive(BeNil()))
+}
+
+// TestRunAPIAndMetricsAreOnlyOnTheAdminListener: what a tunnel or an
+// Ingress exposes (the public mux) serves webhooks and probes alone; the
+// runs, with their ticket and comment text, and the metrics answer only on
+// the admin mux.
+func TestRunAPIAndMetricsAreOnlyOnTheAdminListener(t *testing.T) {
+	g := NewWithT(t)
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "split:"})
+	g.Expect(err).NotTo(HaveOccurred())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "agentsmith_runs_in_flight", Help: "Runs."}))
+	webhooks := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusAccepted, map[string]string{"outcome": "queued"})
+	})
+	routes := Routes{Webhooks: webhooks, Runs: RunAPI(store), Health: &Health{}, Gatherer: reg}
+	public, admin := httptest.NewServer(routes.Public()), httptest.NewServer(routes.Admin())
+	defer public.Close()
+	defer admin.Close()
+	status := func(srv *httptest.Server, method, path string) int {
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := http.DefaultClient.Do(req)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, path := range []string{"/api/runs", "/api/runs/20260101-000000-zzzz", "/metrics"} {
+		g.Expect(status(public, http.MethodGet, path)).To(Equal(http.StatusNotFound), "public %s", path)
+	}
+	g.Expect(status(public, http.MethodPost, "/webhooks/github")).To(Equal(http.StatusAccepted))
+	g.Expect(status(public, http.MethodGet, "/readyz")).To(Equal(http.StatusOK))
+	g.Expect(status(admin, http.MethodGet, "/api/runs")).To(Equal(http.StatusOK))
+	g.Expect(status(admin, http.MethodGet, "/metrics")).To(Equal(http.StatusOK))
+	g.Expect(status(admin, http.MethodPost, "/webhooks/github")).To(Equal(http.StatusNotFound), "webhooks are not on the admin listener")
 }

@@ -105,6 +105,12 @@ local function move(id, from, p, sets, c)
     redis.call('HSET', run, 'finishedAt', now, 'finalize', 'pending')
     if c.stopped or not active_states[from] then redis.call('HSET', run, 'stopped', fence) end
     redis.call('XADD', finalize_stream, '*', 'run', id, 'fence', fence)
+    -- The ticket's record tells the next trigger how its last run ended.
+    local t = redis.call('HMGET', run, 'tracker', 'ticket')
+    local record = prefix .. 'ticket-record:' .. t[1] .. ':' .. t[2]
+    if redis.call('HGET', record, 'lastRun') == id then
+      redis.call('HSET', record, 'lastState', p.to, 'lastEndedAt', now)
+    end
   end
   if #sets > 0 then redis.call('HSET', run, unpack(sets)) end
   redis.call('HSET', run, 'state', p.to, 'updatedAt', now)

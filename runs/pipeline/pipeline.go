@@ -18,6 +18,8 @@ import (
 // run's lease: the finalizer records the comments it posted.
 type Store interface {
 	Update(ctx context.Context, id string, u runs.Update) (runs.Run, error)
+	// RecordOwnComment remembers a comment the run posted on its ticket.
+	RecordOwnComment(ctx context.Context, tracker, ticket, commentID string) error
 }
 
 // ModelFactory builds the model of an agent's slot for a run

@@ -21,8 +21,9 @@ func (j *job) fetchTicket(ctx context.Context) error {
 		return fmt.Errorf("tracker %s: %w", j.run.Tracker, err)
 	}
 	// Every write goes through the lease's guard: an owner that lost the
-	// run writes nothing more to its ticket.
-	j.tracker = guardTracker(tr, j.lease)
+	// run writes nothing more to its ticket; the comments it posts are
+	// remembered as its own.
+	j.tracker = guardTracker(ownComments{Tracker: tr, store: j.p.deps.Store, log: j.log}, j.lease)
 	t, err := tr.Ticket(ctx, j.run.Ticket)
 	if err != nil {
 		return fmt.Errorf("read ticket %s: %w", j.run.Ticket, err)
