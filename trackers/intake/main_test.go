@@ -274,3 +274,23 @@ func (e *env) issue(labels ...string) int {
 var alice = githubfake.User{Login: "alice"}
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// finalized plays the finalizer for every run that ended: their tickets'
+// claims go.
+func (e *env) finalized(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		entry, ok, err := e.store.NextFinalize(ctx, "finalizer-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return
+		}
+		if err := e.store.Finalized(ctx, entry, runs.FinalizeDone, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
