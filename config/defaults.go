@@ -222,6 +222,7 @@ func queueDefaults(d defaulter, q *Queue) {
 	setDefault(d, "queue.heartbeat_seconds", &q.HeartbeatSeconds, 10)
 	setDefault(d, "queue.retention_hours", &q.RetentionHours, 168)
 	setDefault(d, "queue.redis_prefix", &q.RedisPrefix, "agentsmith:")
+	setDefault(d, "queue.awaiting_input_expiry_hours", &q.AwaitingInputExpiryHours, 336)
 }
 
 func limitsDefaults(d defaulter, l *Limits) {

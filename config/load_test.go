@@ -89,7 +89,7 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 			DefaultPipeline:   "fix-bug",
 		}},
 		{"skills", cfg.Skills, config.Skills{Source: "default", Version: "v3.0.1", CacheDir: "/var/lib/agentsmith/skills"}},
-		{"queue", cfg.Queue, config.Queue{MaxParallelJobs: 4, ShutdownGraceSeconds: 30, MaxAttempts: 3, HeartbeatSeconds: 10, RetentionHours: 168, RedisPrefix: "agentsmith:"}},
+		{"queue", cfg.Queue, config.Queue{MaxParallelJobs: 4, ShutdownGraceSeconds: 30, MaxAttempts: 3, HeartbeatSeconds: 10, RetentionHours: 168, RedisPrefix: "agentsmith:", AwaitingInputExpiryHours: 336}},
 		{"queue heartbeat TTL", cfg.Queue.HeartbeatTTL(), 30 * time.Second},
 		{"limits", cfg.Limits, config.Limits{
 			MaxToolCallsPerLoop: 60, MaxLLMCallsPerLoop: 40, MaxInputTokensPerCall: 200000,

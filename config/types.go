@@ -371,6 +371,9 @@ type Queue struct {
 	HeartbeatSeconds int    `json:"heartbeat_seconds"`
 	RetentionHours   int    `json:"retention_hours"`
 	RedisPrefix      string `json:"redis_prefix"`
+	// AwaitingInputExpiryHours is how long a run parked for answers waits
+	// before it is cancelled (with a comment) and its ticket freed.
+	AwaitingInputExpiryHours int `json:"awaiting_input_expiry_hours"`
 }
 
 // Limits is the `limits` block: the guard rails of the LLM tool loop.

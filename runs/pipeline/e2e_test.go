@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,9 +144,16 @@ func newWorld(t testing.TB, script, repoKeys string) *world {
 		log = logr.Discard()
 	}
 	workers := worker.NewWorkers(w.store, pipe, runs.Owner{Name: "replica-a", UID: "uid-a"}, 2, log, nil)
+	finalizer := worker.NewFinalizer(w.store, pipe, "replica-a", worker.FinalizerOptions{}, log, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = workers.Start(ctx) }()
+	go func() {
+		defer close(done)
+		var both sync.WaitGroup
+		both.Go(func() { _ = workers.Start(ctx) })
+		both.Go(func() { _ = finalizer.Start(ctx) })
+		both.Wait()
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 
 	tr, err := connect.Tracker(cfg, "issues")
@@ -201,10 +209,17 @@ func (w *world) run(id string) runs.Run {
 	return r
 }
 
-// await waits for run id to reach state.
+// await waits for run id to reach state; an ended run, for its ticket to
+// be told too (the finalizer).
 func (w *world) await(id string, state runs.State) runs.Run {
 	w.t.Helper()
-	NewWithT(w.t).Eventually(func() runs.State { return w.run(id).State }, 2*time.Minute, 50*time.Millisecond).
+	NewWithT(w.t).Eventually(func() runs.State {
+		r := w.run(id)
+		if r.Finalize == runs.FinalizePending {
+			return "finalizing"
+		}
+		return r.State
+	}, 2*time.Minute, 50*time.Millisecond).
 		Should(Equal(state), func() string { r := w.run(id); return fmt.Sprintf("step %s, error %q", r.Step, r.Error) })
 	return w.run(id)
 }

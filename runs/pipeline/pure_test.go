@@ -139,8 +139,8 @@ func TestStatusCommentShowsStepsOutcomeAndRepositories(t *testing.T) {
 
 func TestQuestionsAndFailureComments(t *testing.T) {
 	g := NewWithT(t)
-	q := questionsComment("r1", []string{"Sum or difference?", " Which shell? "})
-	g.Expect(q).To(Equal("<!-- agent-smith:questions run=r1 -->\n### agent-smith has questions before it starts\n\n1. Sum or difference?\n2. Which shell?\n\nAnswer in a comment on this ticket; the run continues with your answer.\n"))
+	q := questionsComment(questionsMarker("r1", 2), []string{"Sum or difference?", " Which shell? "})
+	g.Expect(q).To(Equal("<!-- agent-smith:questions run=r1 round=2 -->\n### agent-smith has questions before it starts\n\n1. Sum or difference?\n2. Which shell?\n\nAnswer in a comment on this ticket; the run continues with your answer.\n"))
 	f := failureComment("r1", "test", "tests fail\nFAIL: 6", nil)
 	g.Expect(f).To(ContainSubstring("failed at step `test`\n\n> tests fail\n> FAIL: 6\n"))
 }
