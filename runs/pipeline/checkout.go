@@ -97,9 +97,15 @@ func (j *job) readCheckpoint(ctx context.Context, r *repo) error {
 }
 
 // parseTrailer reads a commit message written by commitMessage: whether it
-// is run's, and the summary between the subject and the trailer.
+// is run's, and the summary between the subject and the trailer. git
+// commit --signoff (projects.<p>.commit.signoff) puts its Signed-off-by
+// lines after the run's trailer.
 func parseTrailer(msg, run string) (summary string, ok bool) {
-	body := strings.TrimSpace(msg)
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	for len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], "Signed-off-by: ") {
+		lines = lines[:len(lines)-1]
+	}
+	body := strings.TrimSpace(strings.Join(lines, "\n"))
 	rest, found := strings.CutSuffix(body, runTrailer(run))
 	if !found {
 		return "", false
