@@ -42,6 +42,13 @@ const (
 	fUpdatedAt        = "updatedAt"
 	fStartedAt        = "startedAt"
 	fFinishedAt       = "finishedAt"
+	fPlan             = "plan"
+	fCancelBy         = "cancelBy"
+	fCancelReason     = "cancelReason"
+	fCancelAt         = "cancelAt"
+	// The event script keeps these two.
+	fEventBytes    = "eventBytes"
+	fEventsDropped = "eventsDropped"
 
 	prPrefix      = "pr."
 	sandboxPrefix = "sandbox."
@@ -111,6 +118,8 @@ func decodeRun(h map[string]string) (Run, error) {
 		Trigger: h[fTrigger], TriggerComment: h[fTriggerComment], DoneStatus: h[fDoneStatus],
 		Questions: Questions{Asked: splitLines(h[fQuestions])},
 		Answer:    Answer{Text: h[fAnswer], Author: h[fAnswerBy]},
+		Plan:      h[fPlan],
+		Cancel:    CancelRequest{By: h[fCancelBy], Reason: h[fCancelReason]},
 	}
 	if r.ID == "" {
 		return Run{}, errors.New("run hash without id")
@@ -148,7 +157,7 @@ func decodeScalars(h map[string]string, r *Run) error {
 	for _, f := range []struct {
 		field string
 		into  *int64
-	}{{fInput, &r.Usage.InputTokens}, {fOutput, &r.Usage.OutputTokens}} {
+	}{{fInput, &r.Usage.InputTokens}, {fOutput, &r.Usage.OutputTokens}, {fEventBytes, &r.Log.Bytes}, {fEventsDropped, &r.Log.Dropped}} {
 		if *f.into, err = parseInt64(h[f.field]); err != nil {
 			return fmt.Errorf("field %s: %w", f.field, err)
 		}
@@ -161,7 +170,7 @@ func decodeScalars(h map[string]string, r *Run) error {
 	for _, f := range []struct {
 		field string
 		into  *time.Time
-	}{{fCreatedAt, &r.CreatedAt}, {fUpdatedAt, &r.UpdatedAt}, {fStartedAt, &r.StartedAt}, {fFinishedAt, &r.FinishedAt}} {
+	}{{fCreatedAt, &r.CreatedAt}, {fUpdatedAt, &r.UpdatedAt}, {fStartedAt, &r.StartedAt}, {fFinishedAt, &r.FinishedAt}, {fCancelAt, &r.Cancel.At}} {
 		ms, err := parseInt64(h[f.field])
 		if err != nil {
 			return fmt.Errorf("field %s: %w", f.field, err)
@@ -253,7 +262,17 @@ type Update struct {
 	Sandboxes map[string]SandboxStatus
 	// AddUsage is added to the run's totals.
 	AddUsage Usage
+	// Plan, when set, replaces the run's plan (Markdown; cut at 16 KiB).
+	Plan string
+
+	// cancel records who called the run off (Cancel sets it).
+	cancel *CancelRequest
+	// restart clears what ended the previous attempt (Restart sets it).
+	restart bool
 }
+
+// maxPlan bounds the plan a run keeps.
+const maxPlan = 16 << 10
 
 // fields renders the update as hash field/value pairs, scrubbed of secrets.
 func (u Update) fields() []any {
@@ -275,6 +294,14 @@ func (u Update) fields() []any {
 	}
 	for _, k := range slices.Sorted(maps.Keys(u.Sandboxes)) {
 		kv = append(kv, sandboxPrefix+k, u.Sandboxes[k].encode())
+	}
+	kv = appendSet(kv, fPlan, head(redact(u.Plan), maxPlan))
+	if c := u.cancel; c != nil {
+		kv = append(kv, fCancelBy, head(redact(c.By), maxShort), fCancelReason, head(redact(c.Reason), maxShort),
+			fCancelAt, strconv.FormatInt(c.At.UnixMilli(), 10))
+	}
+	if u.restart {
+		kv = append(kv, fError, "", fFinishedAt, "", fReclaims, "0", fCancelBy, "", fCancelReason, "", fCancelAt, "")
 	}
 	return kv
 }

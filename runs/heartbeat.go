@@ -36,7 +36,7 @@ func (s *Store) Heartbeat(ctx context.Context, id string, attempt int) error {
 	case "missing":
 		return fmt.Errorf("heartbeat run %s: %w", id, ErrNotFound)
 	case "lost":
-		return fmt.Errorf("heartbeat run %s attempt %d: %w: run is at attempt %s in state %s", id, attempt, ErrLeaseLost, str(rest, 1), str(rest, 0))
+		return fmt.Errorf("heartbeat run %s attempt %d: %w: run is at attempt %s in state %s", id, attempt, lostLease(str(rest, 0)), str(rest, 1), str(rest, 0))
 	}
 	return fmt.Errorf("heartbeat run %s: unexpected script status %q", id, st)
 }

@@ -19,8 +19,9 @@ var (
 	releaseScript   = loadScript("release")
 	reclaimScript   = loadScript("reclaim")
 	heartbeatScript = loadScript("heartbeat")
-	progressScript  = loadScript("progress")
+	eventScript     = loadScript("event")
 	casDelScript    = loadScript("casdel")
+	restartScript   = loadScript("restart")
 )
 
 func loadScript(name string) *redis.Script {

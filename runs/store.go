@@ -20,7 +20,8 @@ const (
 	DefaultRetention    = 7 * 24 * time.Hour
 	// DefaultDeliveryTTL outlasts GitHub's three-day redelivery window.
 	DefaultDeliveryTTL  = 72 * time.Hour
-	DefaultEventLimit   = 1000
+	DefaultEventLimit   = 2000
+	DefaultEventBytes   = 1 << 20
 	DefaultBlockTimeout = 5 * time.Second
 )
 
@@ -51,8 +52,11 @@ type Options struct {
 	// DeliveryTTL is how long a webhook delivery id is remembered; at least
 	// 72 h.
 	DeliveryTTL time.Duration
-	// EventLimit caps each run's event stream.
+	// EventLimit and EventBytes cap each run's event log: the oldest
+	// entries go once it holds more entries or bytes (of field names and
+	// values) than these.
 	EventLimit int64
+	EventBytes int64
 	// BlockTimeout bounds one blocking read of the queue; Dequeue also looks
 	// for runs to reclaim at most this often.
 	BlockTimeout time.Duration
@@ -81,6 +85,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.EventLimit == 0 {
 		o.EventLimit = DefaultEventLimit
 	}
+	if o.EventBytes == 0 {
+		o.EventBytes = DefaultEventBytes
+	}
 	if o.BlockTimeout == 0 {
 		o.BlockTimeout = DefaultBlockTimeout
 	}
@@ -99,6 +106,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.EventLimit < 1 {
 		errs = append(errs, fmt.Errorf("event limit %d: must be positive", o.EventLimit))
+	}
+	if o.EventBytes < 4096 {
+		errs = append(errs, fmt.Errorf("event bytes %d: must be at least 4096 (one entry)", o.EventBytes))
 	}
 	if o.BlockTimeout < time.Millisecond {
 		errs = append(errs, fmt.Errorf("block timeout %s: must be at least 1ms", o.BlockTimeout))
@@ -135,6 +145,7 @@ func (s *Store) eventsKey(id string) string    { return s.opts.Prefix + "run:" +
 func (s *Store) heartbeatKey(id string) string { return s.opts.Prefix + "run:" + id + ":heartbeat" }
 func (s *Store) indexKey(st State) string      { return s.opts.Prefix + "runs:" + string(st) }
 func (s *Store) queueKey() string              { return s.opts.Prefix + "queue" }
+func (s *Store) createdKey() string            { return s.opts.Prefix + "runs:created" }
 func (s *Store) ticketKey(tracker, ticket string) string {
 	return s.opts.Prefix + "ticket:" + tracker + ":" + ticket
 }

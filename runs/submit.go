@@ -111,7 +111,7 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (SubmitResult, error
 			if err != nil {
 				return SubmitResult{}, fmt.Errorf("submit ticket %s: %w", sub.Ticket, err)
 			}
-			s.notify(run)
+			s.recorded(ctx, run, EventSubmit, "")
 			res = SubmitResult{Outcome: OutcomeQueued, RunID: run.ID}
 		default:
 			return SubmitResult{}, fmt.Errorf("submit ticket %s: unexpected script status %q", sub.Ticket, st)

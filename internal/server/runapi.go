@@ -14,7 +14,7 @@ import (
 type RunReader interface {
 	Get(ctx context.Context, id string) (runs.Run, error)
 	List(ctx context.Context, st runs.State, limit int64) ([]runs.Run, error)
-	Progress(ctx context.Context, id, after string, limit int64) ([]runs.Progress, error)
+	Events(ctx context.Context, id, after string, limit int64) ([]runs.Entry, error)
 }
 
 // RunAPI is the read-only run API for operators:
@@ -59,7 +59,7 @@ func RunAPI(store RunReader) http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 			return
 		}
-		progress, err := store.Progress(r.Context(), id, "", 1000)
+		progress, err := store.Events(r.Context(), id, "", 1000)
 		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 			return

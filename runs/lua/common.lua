@@ -8,6 +8,8 @@ local function run_key(id) return prefix .. 'run:' .. id end
 local function heartbeat_key(id) return prefix .. 'run:' .. id .. ':heartbeat' end
 local function events_key(id) return prefix .. 'run:' .. id .. ':events' end
 local function index_key(state) return prefix .. 'runs:' .. state end
+-- every run by creation time, newest last: the run list's order
+local created_key = prefix .. 'runs:created'
 
 local function now_ms()
   local t = redis.call('TIME')

@@ -23,5 +23,9 @@ redis.call('SET', claim, id)
 local entry = redis.call('XADD', queue, '*', 'run', id)
 redis.call('HSET', run, 'entry', entry)
 redis.call('ZADD', index_key('queued'), now, id)
+-- Scored by the queue entry's id (ms and sequence), which orders runs
+-- created in one millisecond too.
+local ms, seq = string.match(entry, '^(%d+)-(%d+)$')
+redis.call('ZADD', created_key, tonumber(ms) * 1000 + math.min(tonumber(seq), 999), id)
 if delivery ~= '' then redis.call('SET', delivery, id, 'PX', delivery_ms) end
 return { 'queued', id, redis.call('HGETALL', run) }
