@@ -149,6 +149,16 @@ func (d Duration) String() string {
 	return v.Round(time.Second).String()
 }
 
+// MarshalJSON adds the entry's line (String) to its fields, so that a
+// client shows entries as the CLI and the page do without rendering them.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	type fields Entry
+	return json.Marshal(struct {
+		fields
+		Line string `json:"line"`
+	}{fields(e), e.String()})
+}
+
 // String renders the entry as one line for people: the CLI, the page, the
 // agent's and the orchestrator's logs. It holds no line break.
 func (e Entry) String() string {

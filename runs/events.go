@@ -71,60 +71,84 @@ func decodeEntries(id string, msgs []redis.XMessage) ([]Entry, error) {
 // followBatch bounds the entries one blocking read of Follow returns.
 const followBatch = 100
 
+// endGrace is how long Follow waits for the log's entry of a run's end
+// once the run's state says it ended: the store appends it just after the
+// transition.
+const endGrace = time.Second
+
 // Follow calls fn with every entry of run id's log after the entry with id
 // after ("" = from the start), oldest first, and waits for new ones until
 // the run has ended and its log is read to the end. It returns the run as
 // it ended; ctx's error once ctx is done; fn's error when fn fails;
 // ErrNotFound when the run is gone. A blocking read of the log lasts at most
 // BlockTimeout, so cancelling ctx returns within one.
+//
+// While entries come, the run's state is not read: an entry of the run's
+// end, or a read that timed out, makes Follow look.
 func (s *Store) Follow(ctx context.Context, id, after string, fn func(Entry) error) (Run, error) {
 	cursor := after
 	if cursor == "" {
 		cursor = "0"
 	}
+	run, err := s.Get(ctx, id)
+	if err != nil {
+		return Run{}, err
+	}
+	final := false // the entry of the run's end was delivered
 	for {
 		if err := ctx.Err(); err != nil {
 			return Run{}, err
 		}
-		// The state is read before the log: a run seen ended here has
-		// appended its last entry before, so the read below gets it.
-		run, err := s.Get(ctx, id)
+		block := s.opts.BlockTimeout
+		if ended := run.State.Terminal(); ended && final {
+			block = -1 // XREAD without BLOCK: drain what is left
+		} else if ended {
+			block = min(block, endGrace)
+		}
+		entries, err := s.readLog(ctx, id, cursor, block)
 		if err != nil {
 			return Run{}, err
 		}
-		streams, err := s.rdb.XRead(ctx, &redis.XReadArgs{
-			Streams: []string{s.eventsKey(id), cursor}, Count: followBatch, Block: s.followBlock(run),
-		}).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return Run{}, fmt.Errorf("follow run %s: %w", id, err)
-		}
-		n := 0
-		for _, st := range streams {
-			entries, err := decodeEntries(id, st.Messages)
-			if err != nil {
+		for _, e := range entries {
+			if err := fn(e); err != nil {
 				return Run{}, err
 			}
-			for _, e := range entries {
-				if err := fn(e); err != nil {
-					return Run{}, err
-				}
-				cursor = e.ID
-				n++
-			}
+			cursor = e.ID
+			final = final || (e.State != nil && e.State.To.Terminal())
 		}
-		if run.State.Terminal() && n < followBatch {
+		if run.State.Terminal() && len(entries) < followBatch && (final || len(entries) == 0) {
 			return run, nil
+		}
+		if len(entries) == 0 || final {
+			if run, err = s.Get(ctx, id); err != nil {
+				return Run{}, err
+			}
+			final = final && run.State.Terminal() // a restarted run goes on
 		}
 	}
 }
 
-// followBlock is how long Follow waits for new entries: not at all for a
-// run that has ended (its log is drained), else one BlockTimeout.
-func (s *Store) followBlock(r Run) time.Duration {
-	if r.State.Terminal() {
-		return -1 // XREAD without BLOCK
+// readLog reads up to followBatch entries after cursor, waiting up to block
+// for the first (block < 0: not at all).
+func (s *Store) readLog(ctx context.Context, id, cursor string, block time.Duration) ([]Entry, error) {
+	streams, err := s.rdb.XRead(ctx, &redis.XReadArgs{
+		Streams: []string{s.eventsKey(id), cursor}, Count: followBatch, Block: block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
 	}
-	return s.opts.BlockTimeout
+	if err != nil {
+		return nil, fmt.Errorf("follow run %s: %w", id, err)
+	}
+	var out []Entry
+	for _, st := range streams {
+		entries, err := decodeEntries(id, st.Messages)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entries...)
+	}
+	return out, nil
 }
 
 // recorded appends the transition that left run in its state to the run's
@@ -140,4 +164,18 @@ func (s *Store) recorded(ctx context.Context, run Run, ev Event, by string) {
 		s.log(ctx).Error(err, "recording a transition in the run's log failed", "run", run.ID, "event", ev)
 	}
 	s.notify(run)
+}
+
+// LastEventID is the id of the newest entry of run id's log, "" when it has
+// none: a follower that reads the log from there misses nothing appended
+// after this call.
+func (s *Store) LastEventID(ctx context.Context, id string) (string, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.eventsKey(id), "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("read the end of the log of run %s: %w", id, err)
+	}
+	if len(msgs) == 0 {
+		return "", nil
+	}
+	return msgs[0].ID, nil
 }
