@@ -16,6 +16,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/console"
 	"github.com/agent-smith/agent-smith/internal/logging"
 	"github.com/agent-smith/agent-smith/internal/server"
 	"github.com/agent-smith/agent-smith/internal/version"
@@ -29,8 +30,9 @@ import (
 
 // The help of `serve`.
 const (
-	serveSummary = `agent-smith serve runs the orchestrator: the webhook endpoint, probes, metrics and run API
-on --addr; queue workers; and, on the elected leader, the pollers and housekeeping.`
+	serveSummary = `agent-smith serve runs the orchestrator: the webhook endpoint, probes, metrics, the run API
+and the web page on --addr; queue workers; and, on the elected leader, the pollers and
+housekeeping.`
 	serveNotes = `Environment:
   REDIS_URL              the shared Redis; unset: an embedded in-memory Redis whose state is
                          lost on exit (a trial, one replica)
@@ -38,6 +40,9 @@ on --addr; queue workers; and, on the elected leader, the pollers and housekeepi
   POD_NAME, POD_UID      this replica's identity: its runs and sandbox pods are owned by it
                          (default the host name and process id)
   KUBECONFIG             the cluster to use outside one (default in-cluster, then ~/.kube/config)
+  AGENTSMITH_API_TOKENS  who may use the run API and the web page: NAME:ROLE:TOKEN entries
+                         separated by commas, ROLE read or admin (cancel, retry), TOKEN at
+                         least 16 characters; unset: the API and the page refuse everyone
 `
 )
 
@@ -51,6 +56,7 @@ type serveOptions struct {
 	namespace  string
 	configMap  string
 	owner      runs.Owner
+	tokens     *console.Tokens
 	env        Env
 }
 
@@ -59,7 +65,7 @@ func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions,
 	c.notes = serveNotes
 	o := serveOptions{env: env}
 	c.configFlag(&o.configPath)
-	c.fs.StringVar(&o.addr, "addr", ":8080", "serve webhooks, probes, metrics and the run API on `ADDRESS`")
+	c.fs.StringVar(&o.addr, "addr", ":8080", "serve webhooks, probes, metrics, the run API and the web page on `ADDRESS`")
 	var backend string
 	c.fs.StringVar(&backend, "sandbox", "", "sandbox backend `KIND`: local or kubernetes; unset: kubernetes inside a cluster, else local")
 	c.envDefault("sandbox", "SANDBOX_TYPE")
@@ -81,6 +87,9 @@ func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions,
 	}
 	var err error
 	if o.backend, err = sandboxBackend(backend, env); err != nil {
+		return o, usageErr("%v", err)
+	}
+	if o.tokens, err = console.ParseTokens(env.Get(console.TokensEnv)); err != nil {
 		return o, usageErr("%v", err)
 	}
 	o.owner = replicaIdentity(env)
@@ -181,7 +190,7 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 	r := &replica{o: o, log: log, current: current, health: &server.Health{}, webhooks: webhooks, parts: parts,
 		workers: worker.NewWorkers(parts.store, pipe, o.owner, cfg.Queue.MaxParallelJobs, log, reg)}
 	r.health.AddReadinessCheck("redis", func(ctx context.Context) error { return conn.Client.Ping(ctx).Err() })
-	routes := server.Routes{Webhooks: webhooks, Runs: server.RunAPI(parts.store), Health: r.health,
+	routes := server.Routes{Webhooks: webhooks, Console: console.New(parts.store, o.tokens, log).Handler(), Health: r.health,
 		Gatherer: prometheus.Gatherers{ctrlmetrics.Registry, reg}}
 	r.runnables = []runnable{
 		server.NewHTTPServer(o.addr, routes.Handler(), log), r.workers,
@@ -204,6 +213,9 @@ func (r *replica) run(ctx context.Context, loaded []byte) error {
 	})
 	snap, _ := r.current.Load()
 	cfg := snap.Config
+	if r.o.tokens.Len() == 0 {
+		r.log.Info("the run API and the web page refuse every request: set " + console.TokensEnv + " to use them")
+	}
 	r.log.Info("starting", "version", version.Version, "image", version.OwnImage(), "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr,
 		"projects", len(cfg.Projects), "trackers", len(cfg.Trackers), "maxParallelJobs", cfg.Queue.MaxParallelJobs,
 		"webhooks", slices.Sorted(maps.Keys(cfg.WebhookRoutes())))

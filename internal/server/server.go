@@ -14,12 +14,13 @@ import (
 )
 
 // Routes is the orchestrator's one HTTP surface on :8080: the tracker
-// webhooks, the probes, the metrics and the read-only run API.
+// webhooks, the probes, the metrics, and the console (the run API and the
+// web page).
 type Routes struct {
 	// Webhooks serves /webhooks/{tracker-type}[/{tracker-name}].
 	Webhooks http.Handler
-	// Runs serves /api/runs.
-	Runs     http.Handler
+	// Console serves /api/ and the web page: every path the others leave.
+	Console  http.Handler
 	Health   *Health
 	Gatherer prometheus.Gatherer
 }
@@ -30,9 +31,8 @@ func (r Routes) Handler() http.Handler {
 	if r.Webhooks != nil {
 		mux.Handle("/webhooks/", r.Webhooks)
 	}
-	if r.Runs != nil {
-		mux.Handle("/api/runs", r.Runs)
-		mux.Handle("/api/runs/", r.Runs)
+	if r.Console != nil {
+		mux.Handle("/", r.Console)
 	}
 	mux.HandleFunc("GET /healthz", r.Health.healthz)
 	mux.HandleFunc("GET /readyz", r.Health.readyz)

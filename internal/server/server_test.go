@@ -12,9 +12,6 @@ import (
 	"github.com/go-logr/logr/testr"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/agent-smith/agent-smith/internal/testenv"
-	"github.com/agent-smith/agent-smith/runs"
 )
 
 func get(g Gomega, srv *httptest.Server, path string) (int, map[string]any) {
@@ -51,35 +48,6 @@ func TestReadyzFailsWhileDrainingOrRedisIsUnreachable(t *testing.T) {
 
 	code, _ = get(g, srv, "/healthz")
 	g.Expect(code).To(Equal(http.StatusOK), "a draining replica is still alive")
-}
-
-func TestRunAPIListsRunsAndShowsOneWithProgress(t *testing.T) {
-	g := NewWithT(t)
-	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "runapi:"})
-	g.Expect(err).NotTo(HaveOccurred())
-	res, err := store.Submit(context.Background(), runs.Submission{
-		Project: "todo", Pipeline: "fix-bug", Tracker: "gh", Ticket: "21", Repos: []string{"api"},
-	})
-	g.Expect(err).NotTo(HaveOccurred())
-	id := res.RunID
-	g.Expect(store.AppendProgress(context.Background(), id, "plan", "planning the change")).To(Succeed())
-	srv := httptest.NewServer(Routes{Health: &Health{}, Runs: RunAPI(store)}.Handler())
-	defer srv.Close()
-
-	code, body := get(g, srv, "/api/runs")
-	g.Expect(code).To(Equal(http.StatusOK))
-	g.Expect(body["runs"]).To(ContainElement(HaveKeyWithValue("id", id)))
-
-	code, body = get(g, srv, "/api/runs/"+id)
-	g.Expect(code).To(Equal(http.StatusOK))
-	g.Expect(body["run"]).To(HaveKeyWithValue("state", "queued"))
-	g.Expect(body["progress"]).To(ContainElement(HaveKeyWithValue("message", "planning the change")))
-
-	code, _ = get(g, srv, "/api/runs/20260101-000000-zzzz")
-	g.Expect(code).To(Equal(http.StatusNotFound))
-	code, body = get(g, srv, "/api/runs?state=bogus")
-	g.Expect(code).To(Equal(http.StatusBadRequest))
-	g.Expect(body["error"]).To(ContainSubstring("bogus"))
 }
 
 func TestHTTPServerServesMetricsAndStopsWithItsContext(t *testing.T) {
