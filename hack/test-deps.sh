@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages when it is missing:
-# redis-server (tests start their own on a free loopback port), git, and
+# redis-server (tests start their own on a free loopback port), git,
 # ripgrep (the sandbox agent's grep uses it when present; a test holds it
-# to the built-in engine).
+# to the built-in engine), and chromium (the web page's browser tests
+# drive it headless).
 # Idempotent; prints nothing when everything is present.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v git >/dev/null || missing+=(git)
 command -v rg >/dev/null || missing+=(ripgrep)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

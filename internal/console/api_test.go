@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -323,4 +324,54 @@ func ids(rs []runs.Run) []string {
 		out = append(out, r.ID)
 	}
 	return out
+}
+
+// dropAfterFirstEntry breaks the first event stream after its first entry,
+// as a proxy or a port-forward that goes away would.
+type dropAfterFirstEntry struct {
+	http.ResponseWriter
+	entries int
+}
+
+func (d *dropAfterFirstEntry) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "event: entry") {
+		if d.entries++; d.entries > 1 {
+			panic(http.ErrAbortHandler)
+		}
+	}
+	return d.ResponseWriter.Write(p)
+}
+
+func (d *dropAfterFirstEntry) Unwrap() http.ResponseWriter { return d.ResponseWriter }
+
+func TestClientFollowResumesAfterADroppedConnection(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t)
+	run := e.submit("shop")
+	for _, msg := range []string{"one", "two", "three"} {
+		g.Expect(e.store.AppendProgress(e.ctx(), run.ID, "", msg)).To(Succeed())
+	}
+	_, err := e.store.Cancel(e.ctx(), run.ID, "alice", "")
+	g.Expect(err).NotTo(HaveOccurred())
+	var streams atomic.Int32
+	h := e.console.Handler()
+	e.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wantsStream(r) {
+			if streams.Add(1) == 1 {
+				w = &dropAfterFirstEntry{ResponseWriter: w}
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+
+	var seen []string
+	ended, err := e.client(readToken).Follow(e.ctx(), run.ID, "", func(en runs.Entry) error {
+		seen = append(seen, en.String())
+		return nil
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(ended.State).To(Equal(runs.StateCancelled))
+	g.Expect(streams.Load()).To(BeEquivalentTo(2), "one reconnect")
+	g.Expect(seen).To(Equal([]string{"run queued (submit, attempt 1)", "one", "two", "three", "run cancelled (cancel, attempt 1) by alice"}),
+		"every entry once, in order")
 }

@@ -66,10 +66,17 @@ func (e *env) ctx() context.Context {
 // submit queues a run of project for a new ticket.
 func (e *env) submit(project string) runs.Run {
 	e.t.Helper()
+	return e.submitTitled(project, "Checkout fails")
+}
+
+// submitTitled queues a run of project for a new ticket titled title.
+func (e *env) submitTitled(project, title string) runs.Run {
+	e.t.Helper()
 	n := strconv.FormatInt(e.tickets.Add(1), 10)
 	res, err := e.store.Submit(e.ctx(), runs.Submission{
-		Project: project, Pipeline: "fix-bug", Tracker: "github", Ticket: "acme/shop#" + n,
-		TicketURL: "https://github.com/acme/shop/issues/" + n, TicketTitle: "Checkout fails " + n, Repos: []string{"shop-api"},
+		Project: project, Pipeline: "fix-bug", Tracker: "github", Ticket: "acme/" + project + "#" + n,
+		TicketURL: "https://github.com/acme/" + project + "/issues/" + n, TicketTitle: title, Repos: []string{"shop-api"},
+		Trigger: "label agent-smith added by alice",
 	})
 	if err != nil {
 		e.t.Fatal(err)
