@@ -68,7 +68,9 @@ func ParseTokens(text string) (*Tokens, error) {
 			errs = append(errs, fmt.Errorf("%s: want NAME:ROLE:TOKEN", where))
 			continue
 		case Role(role) != RoleRead && Role(role) != RoleAdmin:
-			errs = append(errs, fmt.Errorf("%s (%s): role %q is neither read nor admin", where, name, role))
+			// The value is not quoted: a token written where the role goes
+			// must not reach the log.
+			errs = append(errs, fmt.Errorf("%s (%s): the role (second field) is neither read nor admin", where, name))
 			continue
 		case len(secret) < minTokenLen:
 			errs = append(errs, fmt.Errorf("%s (%s): the token has %d characters, fewer than %d (make one with: openssl rand -hex 24)", where, name, len(secret), minTokenLen))
