@@ -11,7 +11,14 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v git >/dev/null || missing+=(git)
 command -v rg >/dev/null || missing+=(ripgrep)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+# Any Chromium or Chrome will do (the browser tests look for the same
+# names; AGENTSMITH_CHROMIUM names another): CI runners have Google Chrome.
+if [ -n "${AGENTSMITH_CHROMIUM:-}" ]; then
+	command -v "$AGENTSMITH_CHROMIUM" >/dev/null || { echo "test-deps: AGENTSMITH_CHROMIUM=$AGENTSMITH_CHROMIUM is not an executable" >&2; exit 1; }
+elif ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null &&
+	! command -v google-chrome-stable >/dev/null && ! command -v google-chrome >/dev/null; then
+	missing+=(chromium)
+fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,14 +19,28 @@ import (
 	"github.com/agent-smith/agent-smith/runs"
 )
 
-// chromiumPath is Debian's chromium (hack/test-deps.sh installs it).
-const chromiumPath = "/usr/bin/chromium"
+// chromium finds the browser: AGENTSMITH_CHROMIUM, else Debian's chromium
+// (hack/test-deps.sh installs it), else a Chromium or Chrome on PATH (CI
+// runners have Google Chrome).
+func chromium() (string, error) {
+	if p := os.Getenv("AGENTSMITH_CHROMIUM"); p != "" {
+		return exec.LookPath(p)
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome-stable", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no chromium, chromium-browser or google-chrome on PATH; install it with make test-deps, or set AGENTSMITH_CHROMIUM")
+}
 
 // browser is one headless Chromium for the package's tests: each test
-// opens tabs in it.
+// opens tabs in it. Without a browser the tests fail (only -short skips
+// them), so `make test` cannot pass without the browser test running.
 var browser = testenv.NewShared("chromium (make test-deps installs it)", func() (context.Context, func(), error) {
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w; install it with make test-deps", chromiumPath, err)
+	chromiumPath, err := chromium()
+	if err != nil {
+		return nil, nil, err
 	}
 	dir, err := os.MkdirTemp("", "agentsmith-chromium-")
 	if err != nil {
