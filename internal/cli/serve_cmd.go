@@ -144,7 +144,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	if conn.Embedded {
 		log.Info("WARNING: REDIS_URL is not set; using an embedded in-memory Redis. Queued and running runs are LOST when this process exits, and no other replica can share the work. Set REDIS_URL for anything but a trial.", "url", conn.URL)
 	}
-	r, err := newReplica(o, conn, &trackers.Snapshot{Config: cfg, Trackers: trs}, log)
+	r, err := newReplica(o, conn, &trackers.Snapshot{Config: cfg, Trackers: trs}, log, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
@@ -164,8 +164,16 @@ type replica struct {
 	parts     *serveParts
 }
 
-// newReplica assembles a replica from its first configuration.
-func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log logr.Logger) (*replica, error) {
+// metricsRegistry is where a replica registers its metrics and /metrics
+// gathers them from.
+type metricsRegistry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// newReplica assembles a replica from its first configuration; its own
+// metrics go to reg.
+func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log logr.Logger, reg metricsRegistry) (*replica, error) {
 	cfg := first.Config
 	current := trackers.NewCurrent(first)
 	parts, err := newServeParts(o, conn, current, log)
@@ -181,7 +189,6 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 	// agent-smith's metrics are the replica's own; /metrics adds
 	// controller-runtime's (its global registry, with Go's and the
 	// process's).
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(worker.NewRunsCollector(parts.store, log))
 	webhooks, err := intake.New(cfg, first.Trackers, intake.StoreRuns(parts.store), log, reg)
 	if err != nil {
@@ -196,6 +203,7 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 		server.NewHTTPServer(o.addr, routes.Handler(), log), r.workers,
 		intake.NewPoller(current, intake.StoreRuns(parts.store), log, reg),
 		worker.NewHousekeeper(parts.store, o.owner.Name, housekeepingInterval, log, parts.sweepers...),
+		worker.NewLeaderGauge(reg),
 	}
 	return r, nil
 }
