@@ -96,7 +96,7 @@ func TestMakeRunServesTheLocalExampleWithoutClusterOrRedis(t *testing.T) {
 	g.Eventually(func() int { return status(base + "/readyz") }).WithTimeout(20*time.Second).Should(Equal(http.StatusOK), "%s", &logs)
 	g.Expect(status(base + "/healthz")).To(Equal(http.StatusOK))
 	g.Expect(status(base + "/metrics")).To(Equal(http.StatusOK))
-	g.Expect(status(base + "/api/runs")).To(Equal(http.StatusUnauthorized), "the run API needs a token")
+	g.Expect(status(base+"/api/runs")).To(Equal(http.StatusUnauthorized), "the run API needs a token")
 	stdout, stderr, err := runCLI(t, map[string]string{"AGENTSMITH_SERVER": base, "AGENTSMITH_TOKEN": cliAdminToken}, "runs", "list")
 	g.Expect(err).NotTo(HaveOccurred(), stderr)
 	g.Expect(stdout).To(ContainSubstring("(no runs)"), "the runs commands reach it")

@@ -121,8 +121,9 @@ func TestBrowserFollowsARunsTranscriptLive(t *testing.T) {
 	g := NewWithT(t)
 	e := newEnv(t)
 	e.seedRuns(g)
-	run := e.submitTitled("web-shop", "Cart total ignores the discount")
+	e.submitTitled("web-shop", "Cart total ignores the discount")
 	ctx := e.ctx()
+	// The queue holds only that run: the replica takes it.
 	run, err := e.store.Dequeue(ctx, runs.Owner{Name: "agent-smith-orchestrator-7d9f-x2"})
 	g.Expect(err).NotTo(HaveOccurred())
 	e.submitTitled("docs", "Document the retry policy")
