@@ -77,6 +77,8 @@ func sandboxDefaults(d defaulter, s *Sandbox, o Orchestrator) {
 	setDefault(d, "sandbox.resources.memory_request", &s.Resources.MemoryRequest, "256Mi")
 	setDefault(d, "sandbox.resources.cpu_limit", &s.Resources.CPULimit, "1")
 	setDefault(d, "sandbox.resources.memory_limit", &s.Resources.MemoryLimit, "1Gi")
+	setDefault(d, "sandbox.resources.ephemeral_storage_request", &s.Resources.EphemeralStorageRequest, "1Gi")
+	setDefault(d, "sandbox.resources.ephemeral_storage_limit", &s.Resources.EphemeralStorageLimit, "10Gi")
 	setDefault(d, "sandbox.run_as_user", &s.RunAsUser, 1000)
 	setDefault(d, "sandbox.ready_timeout_seconds", &s.ReadyTimeoutSeconds, 120)
 	setDefault(d, "sandbox.step_timeout_seconds", &s.StepTimeoutSeconds, 600)
@@ -143,6 +145,8 @@ func projectDefaults(v *validator, c *Config, name string, p *Project) {
 	setDefault(d, at("sandbox.resources.memory_request"), &o.Resources.MemoryRequest, g.Resources.MemoryRequest)
 	setDefault(d, at("sandbox.resources.cpu_limit"), &o.Resources.CPULimit, g.Resources.CPULimit)
 	setDefault(d, at("sandbox.resources.memory_limit"), &o.Resources.MemoryLimit, g.Resources.MemoryLimit)
+	setDefault(d, at("sandbox.resources.ephemeral_storage_request"), &o.Resources.EphemeralStorageRequest, g.Resources.EphemeralStorageRequest)
+	setDefault(d, at("sandbox.resources.ephemeral_storage_limit"), &o.Resources.EphemeralStorageLimit, g.Resources.EphemeralStorageLimit)
 	setDefault(d, at("sandbox.agent_registry"), &o.AgentRegistry, g.AgentRegistry)
 	setDefault(d, at("sandbox.agent_version"), &o.AgentVersion, g.AgentVersion)
 	if o.RunAsRoot == nil || !d.set[at("sandbox.run_as_root")] {

@@ -346,6 +346,24 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			path:   "sandbox.run_as_user",
 			msg:    "set run_as_root: true",
 		},
+		{
+			name:   "toolchain as the git gate's uid",
+			blocks: webProject + "sandbox:\n  run_as_user: 65532 # <-\n",
+			path:   "sandbox.run_as_user",
+			msg:    "uid 65532 is the git gate's, which holds the git credential",
+		},
+		{
+			name:   "ephemeral storage request over its limit",
+			blocks: webProject + "sandbox:\n  resources:\n    ephemeral_storage_request: 20Gi # <-\n",
+			path:   "sandbox.resources.ephemeral_storage_request",
+			msg:    `"20Gi" is more than ephemeral_storage_limit "10Gi"`,
+		},
+		{
+			name:   "runtime class that is no name",
+			blocks: webProject + "sandbox:\n  runtime_class_name: gVisor! # <-\n",
+			path:   "sandbox.runtime_class_name",
+			msg:    "is not a valid RuntimeClass name",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

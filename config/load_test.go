@@ -58,7 +58,7 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 		{"sandbox.toolchain_images.go", cfg.Sandbox.ToolchainImages["go"], "golang:1.26-bookworm"},
 		{"sandbox.toolchain_images.java", cfg.Sandbox.ToolchainImages["java"], "maven:3-eclipse-temurin-21"},
 		{"sandbox.default_toolchain_image", cfg.Sandbox.DefaultToolchainImage, "buildpack-deps:bookworm-scm"},
-		{"sandbox.resources", cfg.Sandbox.Resources, config.Resources{"100m", "256Mi", "1", "1Gi"}},
+		{"sandbox.resources", cfg.Sandbox.Resources, config.Resources{"100m", "256Mi", "1", "1Gi", "1Gi", "10Gi"}},
 		{"sandbox.run_as_root", cfg.Sandbox.RunAsRoot, false},
 		{"sandbox.run_as_user", cfg.Sandbox.RunAsUser, int64(1000)},
 		{"sandbox ready timeout", cfg.Sandbox.ReadyTimeout(), 120 * time.Second},
@@ -201,7 +201,7 @@ sandbox:
     memory_limit: 2Gi
 `)
 	s := cfg.SandboxFor("web")
-	if want := (config.Resources{"100m", "256Mi", "2", "2Gi"}); s.Resources != want {
+	if want := (config.Resources{"100m", "256Mi", "2", "2Gi", "1Gi", "10Gi"}); s.Resources != want {
 		t.Errorf("resources = %+v, want %+v", s.Resources, want)
 	}
 	if got := s.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:9.9.9"); got != "ghcr.io/agent-smith/agent-smith:0.61.0" {
@@ -236,6 +236,26 @@ sandbox:
 	web = cfg.SandboxFor("web")
 	if got := web.ResolveAgentImage("ghcr.io/agent-smith/agent-smith:v0.2.0"); got != "registry.acme/agents/agent-smith:v0.2.0" {
 		t.Errorf("sandbox.agent_registry over orchestrator.registry: %q", got)
+	}
+}
+
+func TestSandboxIsolationKeys(t *testing.T) {
+	cfg := mustParse(t, baseDoc+webProject)
+	if cfg.Projects["web"].AllowCIConfigChanges || cfg.Sandbox.RuntimeClassName != "" {
+		t.Errorf("defaults: allow_ci_config_changes %v, runtime_class_name %q", cfg.Projects["web"].AllowCIConfigChanges, cfg.Sandbox.RuntimeClassName)
+	}
+	cfg = mustParse(t, baseDoc+webProject+`    allow_ci_config_changes: true
+    sandbox:
+      resources: {ephemeral_storage_limit: 20Gi}
+sandbox:
+  runtime_class_name: gvisor
+`)
+	s := cfg.SandboxFor("web")
+	if !cfg.Projects["web"].AllowCIConfigChanges || s.RuntimeClassName != "gvisor" {
+		t.Errorf("allow_ci_config_changes %v, runtime_class_name %q", cfg.Projects["web"].AllowCIConfigChanges, s.RuntimeClassName)
+	}
+	if s.Resources.EphemeralStorageRequest != "1Gi" || s.Resources.EphemeralStorageLimit != "20Gi" {
+		t.Errorf("ephemeral storage %q/%q", s.Resources.EphemeralStorageRequest, s.Resources.EphemeralStorageLimit)
 	}
 }
 

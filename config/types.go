@@ -50,20 +50,30 @@ type Sandbox struct {
 	Resources             Resources         `json:"resources"`
 	RunAsRoot             bool              `json:"run_as_root"`
 	RunAsUser             int64             `json:"run_as_user"`
-	ReadyTimeoutSeconds   int               `json:"ready_timeout_seconds"`
-	StepTimeoutSeconds    int               `json:"step_timeout_seconds"`
-	IdleTimeoutSeconds    int               `json:"idle_timeout_seconds"`
+	// RuntimeClassName runs sandbox pods under a RuntimeClass (gVisor,
+	// Kata) for isolation from the node's kernel; empty: the default.
+	RuntimeClassName    string `json:"runtime_class_name,omitempty"`
+	ReadyTimeoutSeconds int    `json:"ready_timeout_seconds"`
+	StepTimeoutSeconds  int    `json:"step_timeout_seconds"`
+	IdleTimeoutSeconds  int    `json:"idle_timeout_seconds"`
 }
 
 // Resources are Kubernetes quantities for the sandbox's main container.
 // After validation every field parses with resource.ParseQuantity (so
-// resource.MustParse is safe) and each request is at most its limit.
+// resource.MustParse is safe) and each request is at most its limit. The
+// ephemeral storage limit also bounds each of the sandbox's volumes.
 type Resources struct {
-	CPURequest    string `json:"cpu_request,omitempty"`
-	MemoryRequest string `json:"memory_request,omitempty"`
-	CPULimit      string `json:"cpu_limit,omitempty"`
-	MemoryLimit   string `json:"memory_limit,omitempty"`
+	CPURequest              string `json:"cpu_request,omitempty"`
+	MemoryRequest           string `json:"memory_request,omitempty"`
+	CPULimit                string `json:"cpu_limit,omitempty"`
+	MemoryLimit             string `json:"memory_limit,omitempty"`
+	EphemeralStorageRequest string `json:"ephemeral_storage_request,omitempty"`
+	EphemeralStorageLimit   string `json:"ephemeral_storage_limit,omitempty"`
 }
+
+// GateUID is the uid of a sandbox's git gate, which holds the git
+// credential: the toolchain's uid (sandbox.run_as_user) must differ.
+const GateUID = 65532
 
 // Orchestrator is the `orchestrator` block.
 type Orchestrator struct {
@@ -266,6 +276,10 @@ type Project struct {
 	SkillsPath           string          `json:"skills_path,omitempty"`
 	CodingPrinciplesPath string          `json:"coding_principles_path"`
 	DraftPullRequests    bool            `json:"draft_pull_requests"`
+	// AllowCIConfigChanges lets runs push changes to CI configuration
+	// (.github/workflows, .gitlab-ci.yml, …), which a pushed branch runs
+	// with the repository's secrets. Refused by default.
+	AllowCIConfigChanges bool `json:"allow_ci_config_changes"`
 }
 
 // Trigger decides which of a tracker's tickets belong to a project and how

@@ -166,17 +166,17 @@ func (v *validator) resources(path string, r Resources, own func(key string) boo
 		}
 		return qty, true
 	}
-	cpuReq, ok1 := q("cpu_request", r.CPURequest)
-	cpuLim, ok2 := q("cpu_limit", r.CPULimit)
-	memReq, ok3 := q("memory_request", r.MemoryRequest)
-	memLim, ok4 := q("memory_limit", r.MemoryLimit)
-	if ok1 && ok2 && (own("cpu_request") || own("cpu_limit")) && cpuReq.Cmp(cpuLim) > 0 {
-		v.fail(child(path, "cpu_request"), "%s is more than cpu_limit %s",
-			v.quote(child(path, "cpu_request"), r.CPURequest), v.quote(child(path, "cpu_limit"), r.CPULimit))
-	}
-	if ok3 && ok4 && (own("memory_request") || own("memory_limit")) && memReq.Cmp(memLim) > 0 {
-		v.fail(child(path, "memory_request"), "%s is more than memory_limit %s",
-			v.quote(child(path, "memory_request"), r.MemoryRequest), v.quote(child(path, "memory_limit"), r.MemoryLimit))
+	for _, pair := range [][4]string{
+		{"cpu_request", r.CPURequest, "cpu_limit", r.CPULimit},
+		{"memory_request", r.MemoryRequest, "memory_limit", r.MemoryLimit},
+		{"ephemeral_storage_request", r.EphemeralStorageRequest, "ephemeral_storage_limit", r.EphemeralStorageLimit},
+	} {
+		req, ok1 := q(pair[0], pair[1])
+		lim, ok2 := q(pair[2], pair[3])
+		if ok1 && ok2 && (own(pair[0]) || own(pair[2])) && req.Cmp(lim) > 0 {
+			v.fail(child(path, pair[0]), "%s is more than %s %s",
+				v.quote(child(path, pair[0]), pair[1]), pair[2], v.quote(child(path, pair[2]), pair[3]))
+		}
 	}
 }
 

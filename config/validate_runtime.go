@@ -34,6 +34,13 @@ func (v *validator) sandbox() {
 		v.fail("sandbox.run_as_user", "must not be negative")
 	case s.RunAsUser == 0 && !s.RunAsRoot:
 		v.fail("sandbox.run_as_user", "uid 0 is root; set run_as_root: true to run sandboxes as root")
+	case s.RunAsUser == GateUID:
+		v.fail("sandbox.run_as_user", "uid %d is the git gate's, which holds the git credential; pick another uid", GateUID)
+	}
+	if s.RuntimeClassName != "" {
+		if errs := validation.IsDNS1123Subdomain(s.RuntimeClassName); len(errs) > 0 {
+			v.fail("sandbox.runtime_class_name", "%s is not a valid RuntimeClass name: %s", v.quote("sandbox.runtime_class_name", s.RuntimeClassName), errs[0])
+		}
 	}
 	v.positive("sandbox.ready_timeout_seconds", s.ReadyTimeoutSeconds)
 	v.positive("sandbox.step_timeout_seconds", s.StepTimeoutSeconds)

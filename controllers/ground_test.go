@@ -106,7 +106,7 @@ func TestManagerCacheSeesOnlyAgentSmithPodsAndItsConfigMap(t *testing.T) {
 	g.Expect(names(cms.Items)).To(Equal([]string{"agent-smith-config"}))
 }
 
-func newClient(t *testing.T) client.Client {
+func newClient(t testing.TB) client.Client {
 	t.Helper()
 	c, err := client.New(testenv.SharedCluster(t).Config, client.Options{})
 	if err != nil {
@@ -116,7 +116,7 @@ func newClient(t *testing.T) client.Client {
 }
 
 // newNamespace creates a namespace of the test's own and deletes it after.
-func newNamespace(t *testing.T, c client.Client) string {
+func newNamespace(t testing.TB, c client.Client) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
 	if err := c.Create(context.Background(), ns); err != nil {
@@ -128,7 +128,7 @@ func newNamespace(t *testing.T, c client.Client) string {
 
 // startManager runs mgr until the test ends or the returned stop is called,
 // which waits for the manager to return.
-func startManager(t *testing.T, mgr ctrl.Manager) (stop func()) {
+func startManager(t testing.TB, mgr ctrl.Manager) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers"
 )
@@ -61,6 +62,16 @@ func protobuf(cfg *rest.Config) *rest.Config {
 	return cfg
 }
 
+// benchAPI gives the benchmark's sandboxes their tokens; no sandbox polls
+// it (no kubelet runs).
+var benchAPI = func() *gateway.Gateway {
+	gw, err := gateway.New(gateway.Options{TLS: true})
+	if err != nil {
+		panic(err)
+	}
+	return gw
+}()
+
 // benchRunsToPods reports latency and rate of n runs entering
 // provisioning at once, and returns the rate in pods/s.
 func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
@@ -95,7 +106,8 @@ func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
 		}})
 	must(b, err)
 	rec, err := NewSandboxReconciler(store, changes, trackers.NewCurrent(&trackers.Snapshot{Config: cfg}), kube.NewBoard(), mgr.GetEventRecorder("agent-smith-sandbox"),
-		SandboxOptions{Namespace: ns, Owner: me, RedisURL: testenv.SharedRedis(b).URL(), Image: "registry.test/agent-smith:test", MaxConcurrentReconciles: workers})
+		SandboxOptions{Namespace: ns, Owner: me, Tokens: benchAPI.Tokens, APIURL: "https://10.0.3.7:8443", APICert: benchAPI.CertPEM(),
+			Image: "registry.test/agent-smith:test", MaxConcurrentReconciles: workers})
 	must(b, err)
 	must(b, rec.SetupWithManager(mgr))
 	done := make(chan error, 1)
@@ -195,11 +207,10 @@ func benchRawCreates(b *testing.B, n, clients int) float64 {
 	c := benchClient(b)
 	ns := benchNamespace(b, c)
 	cfg := sandboxTestConfig(b)
-	builder, err := kube.NewBuilder(kube.BuilderParams{Namespace: ns, OwnerName: "orchestrator-0", OwnerUID: "uid-0", RedisURL: testenv.SharedRedis(b).URL(), Image: "registry.test/agent-smith:test"})
-	must(b, err)
+	builder := testBuilder(b, ns, runs.Owner{Name: "orchestrator-0", UID: "uid-0"})
 	pods := make(chan *corev1.Pod, n)
 	for i := range n {
-		pod, err := builder.Pod(cfg, kube.Spec{RunID: fmt.Sprintf("20261128-000000-%04d", i), Attempt: 1, Project: "todo", Repo: "api"})
+		pod, err := builder.Pod(cfg, kube.Spec{RunID: fmt.Sprintf("20261128-000000-%04d", i), Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
 		must(b, err)
 		pods <- pod
 	}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -10,11 +11,11 @@ import (
 
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 
+	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	. "github.com/onsi/gomega"
 	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,15 +27,18 @@ import (
 	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/connect"
 )
 
 // The sandbox tests run the whole path for real: the run store in Redis
-// notifies the reconciler, which creates pods on the envtest apiserver; the
-// kubelet harness runs them (the real agent binary), and the provisioner
-// hands out sandboxes whose steps the agents answer through Redis.
+// notifies the reconciler, which creates each sandbox's Secret and pod on
+// the envtest apiserver; the kubelet harness runs them (the real agent
+// binary, as the pods' users when the tests run as root), and the
+// provisioner hands out sandboxes whose steps the agents and gates answer
+// through the replica's sandbox API, over TLS.
 
 const (
 	sandboxAgentImage = "registry.test/agent-smith:test"
@@ -42,8 +46,7 @@ const (
 )
 
 // sandboxConfig is the agentsmith.yml of the sandbox tests: api gets the
-// generic image, web the python one, ui the node one named here; all take
-// GIT_TOKEN from the Secret.
+// generic image, web the python one, ui the node one named here.
 const sandboxConfig = `sandbox:
   agent_registry: registry.test
   ready_timeout_seconds: 60
@@ -100,32 +103,37 @@ func sandboxTestConfig(t testing.TB) *config.Config {
 // sandboxEnv is one orchestrator replica with the sandbox backend, in a
 // namespace of its own, with a kubelet for its pods.
 type sandboxEnv struct {
-	t        *testing.T
-	ns       string
-	c        client.Client
-	rdb      *redis.Client
-	cfg      *config.Config
-	store    *runs.Store
-	board    *kube.Board
-	rec      *SandboxReconciler
-	changes  *RunChanges
-	prov     *kube.Provisioner
-	kubelet  *kubelet.Kubelet
-	owner    runs.Owner
-	ownerPod *corev1.Pod
-	mgr      ctrl.Manager
-	stopMgr  func()
-	logs     *syncBuffer
+	t       testing.TB
+	ns      string
+	c       client.Client
+	rdb     *redis.Client
+	cfg     *config.Config
+	store   *runs.Store
+	board   *kube.Board
+	rec     *SandboxReconciler
+	changes *RunChanges
+	prov    *kube.Provisioner
+	kubelet *kubelet.Kubelet
+	api     sandboxAPI
+	agent   string
+	// whilePending, when set, runs once a run has started and before it
+	// is provisioned.
+	whilePending func(run runs.Run)
+	log          logr.Logger
+	owner        runs.Owner
+	ownerPod     *corev1.Pod
+	mgr          ctrl.Manager
+	stopMgr      func()
+	logs         *syncBuffer
 }
 
 type sandboxEnvOptions struct {
 	resync       time.Duration
-	readyTimeout int  // seconds; default the config's
-	noSecret     bool // the Secret lacks the token's key
+	readyTimeout int // seconds; default the config's
 	replica      string
 }
 
-func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
+func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
 	t.Helper()
 	agent := testenv.AgentBinary(t)
 	testenv.SharedRedis(t).Flush(t)
@@ -135,12 +143,7 @@ func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
 	}
 	ctx := context.Background()
 	e.ns = newNamespace(t, e.c)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: e.cfg.Sandbox.SecretName},
-		StringData: map[string]string{"GITHUB_TOKEN": sandboxToken}}
-	if o.noSecret {
-		secret.StringData = map[string]string{"SOMETHING_ELSE": "x"}
-	}
-	must(t, e.c.Create(ctx, secret))
+	e.api = startSandboxAPI(t)
 	if o.replica == "" {
 		o.replica = "orchestrator-0"
 	}
@@ -170,19 +173,58 @@ func startSandboxEnv(t *testing.T, o sandboxEnvOptions) *sandboxEnv {
 	must(t, err)
 	e.store = store
 	e.rec, err = NewSandboxReconciler(store, e.changes, trackers.NewCurrent(&trackers.Snapshot{Config: e.cfg}), e.board, mgr.GetEventRecorder("agent-smith-sandbox"), SandboxOptions{
-		Namespace: e.ns, Owner: e.owner, RedisURL: testenv.SharedRedis(t).URL(), Image: "registry.test/agent-smith:test", ResyncInterval: o.resync,
+		Namespace: e.ns, Owner: e.owner, Tokens: e.api.Tokens, APIURL: e.api.url, APICert: e.api.CertPEM(),
+		Image: "registry.test/agent-smith:test", ResyncInterval: o.resync,
 	})
 	must(t, err)
 	must(t, e.rec.SetupWithManager(mgr))
 	e.stopMgr = startManager(t, mgr)
 
-	e.kubelet, err = kubelet.Start(testenv.SharedCluster(t).Config, kubelet.Options{
-		Namespace: e.ns, Entrypoints: map[string][]string{sandboxAgentImage: {agent}}, Log: log.WithName("kubelet"),
-	})
-	must(t, err)
-	t.Cleanup(e.kubelet.Stop)
-	e.prov = kube.NewProvisioner(e.rdb, e.board, kube.ProvisionerOptions{Prefix: e.cfg.Queue.RedisPrefix})
+	e.agent, e.log = agent, log
+	e.startKubelet()
+	e.prov = kube.NewProvisioner(e.api.Gateway, e.board, kube.ProvisionerOptions{})
 	return e
+}
+
+// startKubelet runs the namespace's pods: the agent image is the agent
+// binary; containers run as their pods' users when the tests run as root.
+func (e *sandboxEnv) startKubelet() {
+	var err error
+	e.kubelet, err = kubelet.Start(testenv.SharedCluster(e.t).Config, kubelet.Options{
+		Namespace: e.ns, Entrypoints: map[string][]string{sandboxAgentImage: {e.agent}}, RunAsPodUsers: true, Log: e.log.WithName("kubelet"),
+	})
+	must(e.t, err)
+	e.t.Cleanup(e.kubelet.Stop)
+}
+
+// sandboxAPI is the replica's sandbox API, served over TLS on loopback
+// (the kubelet harness gives every pod 127.0.0.1 as its address).
+type sandboxAPI struct {
+	*gateway.Gateway
+	url string
+}
+
+func startSandboxAPI(t testing.TB) sandboxAPI {
+	t.Helper()
+	gw, err := gateway.New(gateway.Options{TLS: true})
+	must(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = gw.Serve(ctx, l) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return sandboxAPI{gw, "https://" + l.Addr().String()}
+}
+
+// testBuilder makes pods as replica owner of namespace ns would, with a
+// sandbox API of its own.
+func testBuilder(t testing.TB, ns string, owner runs.Owner) *kube.Builder {
+	t.Helper()
+	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: ns, OwnerName: owner.Name, OwnerUID: owner.UID,
+		APIURL: "https://10.0.3.7:8443", APICert: []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), Image: "registry.test/agent-smith:test"})
+	must(t, err)
+	return b
 }
 
 func must(t testing.TB, err error) {
@@ -217,10 +259,11 @@ func (e *sandboxEnv) takeRun(id string, owner runs.Owner) runs.Run {
 	return run
 }
 
-// builder makes pods as the replica owner would.
+// builder makes pods as the replica owner would, with this env's API.
 func (e *sandboxEnv) builder(owner runs.Owner) *kube.Builder {
 	e.t.Helper()
-	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: e.ns, OwnerName: owner.Name, OwnerUID: owner.UID, RedisURL: testenv.SharedRedis(e.t).URL(), Image: "registry.test/agent-smith:test"})
+	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: e.ns, OwnerName: owner.Name, OwnerUID: owner.UID,
+		APIURL: e.api.url, APICert: e.api.CertPEM(), Image: "registry.test/agent-smith:test"})
 	must(e.t, err)
 	return b
 }
@@ -233,7 +276,8 @@ func (e *sandboxEnv) otherReplica(name string) runs.Owner {
 	return runs.Owner{Name: p.Name, UID: string(p.UID)}
 }
 
-// provision is what the pipeline does first: wait for the run's sandboxes.
+// provision is what the pipeline does first: wait for the run's
+// sandboxes. It returns their workspaces.
 func (e *sandboxEnv) provision(run runs.Run) (map[string]sandbox.Sandbox, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -241,7 +285,12 @@ func (e *sandboxEnv) provision(run runs.Run) (map[string]sandbox.Sandbox, error)
 	for _, r := range run.Repos {
 		req.Repos = append(req.Repos, sandbox.RepoSpec{Name: r})
 	}
-	return e.prov.Provision(ctx, req)
+	got, err := e.prov.Provision(ctx, req)
+	out := map[string]sandbox.Sandbox{}
+	for repo, p := range got {
+		out[repo] = p.Work
+	}
+	return out, err
 }
 
 // pods are the sandbox pods of run, by name.
@@ -271,11 +320,17 @@ func (e *sandboxEnv) run(g Gomega, id string) runs.Run {
 	return r
 }
 
-// jobKeys are the Redis keys of the sandbox jobs of run.
-func (e *sandboxEnv) jobKeys(g Gomega, runID string) []string {
-	keys, err := e.rdb.Keys(context.Background(), e.cfg.Queue.RedisPrefix+"sandbox:"+runID+"-*").Result()
-	g.Expect(err).NotTo(HaveOccurred())
-	return keys
+// secretNames are the sandbox Secrets of run that exist.
+func (e *sandboxEnv) secretNames(runID string) func(Gomega) []string {
+	return func(g Gomega) []string {
+		list := &corev1.SecretList{}
+		g.Expect(e.c.List(context.Background(), list, client.InNamespace(e.ns), client.MatchingLabels{kube.LabelRun: runID})).To(Succeed())
+		var names []string
+		for _, s := range list.Items {
+			names = append(names, s.Name)
+		}
+		return names
+	}
 }
 
 // eventReasons are the reasons of the events about pod name, oldest first.

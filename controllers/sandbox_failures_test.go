@@ -1,10 +1,13 @@
 package controllers
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
@@ -27,11 +30,22 @@ func TestSandboxFailuresFailTheRunFastWithTheirReasonAndRemoveThePods(t *testing
 			diagnose: `Failed: failed to pull and unpack image "python:3.12-slim"`,
 		},
 		{
-			name:     "credential missing from the Secret",
-			repos:    []string{"web"},
-			opts:     sandboxEnvOptions{noSecret: true},
-			reasons:  []string{"CreateContainerConfigError", "couldn't find key GITHUB_TOKEN in Secret"},
-			diagnose: "(events: Failed: Error: couldn't find key GITHUB_TOKEN",
+			// The kubelet reads a container's secretKeyRef as it starts it:
+			// a sandbox whose Secret went missing cannot start.
+			name:  "the sandbox's Secret missing when its pod starts",
+			repos: []string{"web"},
+			before: func(e *sandboxEnv) {
+				e.kubelet.Stop()
+				e.whilePending = func(run runs.Run) {
+					name := kube.PodName(run.ID, "web")
+					NewWithT(e.t).Eventually(e.podNames(run.ID)).WithTimeout(30 * time.Second).Should(ConsistOf(name))
+					secret := kube.SecretName(kube.Spec{RunID: run.ID, Attempt: run.Attempt, Repo: "web"}.JobID())
+					must(e.t, e.c.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: secret}}))
+					e.startKubelet()
+				}
+			},
+			reasons:  []string{"CreateContainerConfigError", "secret \"sandbox-"},
+			diagnose: "(events: Failed: Error: secret \"sandbox-",
 		},
 		{
 			name:    "OOM kill while running",
@@ -55,6 +69,9 @@ func TestSandboxFailuresFailTheRunFastWithTheirReasonAndRemoveThePods(t *testing
 				repos = []string{"api", "web"}
 			}
 			run := e.startRun("acme/api#2", repos...)
+			if e.whilePending != nil {
+				e.whilePending(run)
+			}
 			_, err := e.provision(run)
 			if tc.after != nil {
 				g.Expect(err).NotTo(HaveOccurred())

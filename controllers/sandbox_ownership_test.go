@@ -23,9 +23,8 @@ func TestSandboxPodsCarryTheLabelsTheManagerCacheSelects(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect([]string{kube.LabelName, kube.LabelComponent, kube.LabelManagedBy, kube.LabelPartOf, kube.LabelInstance, kube.AppName}).
 		To(Equal([]string{LabelName, LabelComponent, LabelManagedBy, LabelPartOf, LabelInstance, AppName}))
-	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: "ns", OwnerName: "o", OwnerUID: "u", RedisURL: "redis://r:6379", Image: "registry.test/agent-smith:1"})
-	g.Expect(err).NotTo(HaveOccurred())
-	pod, err := b.Pod(sandboxTestConfig(t), kube.Spec{RunID: planRun, Attempt: 1, Project: "todo", Repo: "api"})
+	b := testBuilder(t, "ns", runs.Owner{Name: "o", UID: "u"})
+	pod, err := b.Pod(sandboxTestConfig(t), kube.Spec{RunID: planRun, Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
 	g.Expect(err).NotTo(HaveOccurred())
 	var selector labels.Selector
 	for obj, by := range CacheOptions("ns", "agent-smith-config").ByObject {
@@ -42,7 +41,7 @@ func TestPodsOfUnknownAndFinishedRunsAreDeleted(t *testing.T) {
 	ctx := context.Background()
 
 	// A pod this replica made for a run Redis does not know (lost, or expired).
-	orphan, err := e.builder(e.owner).Pod(e.cfg, kube.Spec{RunID: "20261128-000000-zzzz", Attempt: 1, Project: "todo", Repo: "api"})
+	orphan, err := e.builder(e.owner).Pod(e.cfg, kube.Spec{RunID: "20261128-000000-zzzz", Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(e.c.Create(ctx, orphan)).To(Succeed())
 	g.Eventually(e.podNames("20261128-000000-zzzz")).WithTimeout(30 * time.Second).Should(BeEmpty())
@@ -113,7 +112,7 @@ func TestPodOfAnotherReplicaHoldingTheNameIsReplacedWhenTheRunMovesHere(t *testi
 	// The old replica ran attempt 1 and drained; its pod is still there.
 	id := e.submit("acme/api#6", "api")
 	first := e.takeRun(id, old)
-	stale, err := e.builder(old).Pod(e.cfg, kube.Spec{RunID: id, Attempt: 1, Project: "todo", Repo: "api"})
+	stale, err := e.builder(old).Pod(e.cfg, kube.Spec{RunID: id, Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(e.c.Create(ctx, stale)).To(Succeed())
 	_, err = e.store.HandBack(ctx, id, first.Attempt)
@@ -186,7 +185,7 @@ func TestLeaderSweepDeletesSandboxPodsOfRunsThatNoLongerExistWhoeverMadeThem(t *
 	_, err := e.store.Apply(ctx, finished.ID, runs.EventFail, runs.Update{Attempt: 1, Error: "boom"})
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, id := range []string{live.ID, finished.ID, "20261128-000000-zzzz"} {
-		pod, err := b.Pod(e.cfg, kube.Spec{RunID: id, Attempt: 1, Project: "todo", Repo: "api"})
+		pod, err := b.Pod(e.cfg, kube.Spec{RunID: id, Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(e.c.Create(ctx, pod)).To(Succeed())
 	}

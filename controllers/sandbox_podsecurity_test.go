@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 )
 
@@ -22,11 +23,7 @@ func TestRestrictedNamespaceAdmitsTheDefaultSandboxPodAndRefusesARootOne(t *test
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
-	b, err := kube.NewBuilder(kube.BuilderParams{Namespace: ns.Name, OwnerName: "orchestrator-0", OwnerUID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42",
-		RedisURL: "redis://agent-smith-redis:6379", Image: "registry.test/agent-smith:test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testBuilder(t, ns.Name, runs.Owner{Name: "orchestrator-0", UID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42"})
 	cfg := sandboxTestConfig(t)
 	for _, tc := range []struct {
 		name     string
@@ -39,7 +36,7 @@ func TestRestrictedNamespaceAdmitsTheDefaultSandboxPodAndRefusesARootOne(t *test
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
 			cfg.Projects["todo"].Sandbox.RunAsRoot = &tc.asRoot
-			pod, err := b.Pod(cfg, kube.Spec{RunID: planRun, Attempt: 1, Project: "todo", Repo: "api"})
+			pod, err := b.Pod(cfg, kube.Spec{RunID: planRun, Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
 			g.Expect(err).NotTo(HaveOccurred())
 			pod.Name += map[bool]string{true: "-root", false: ""}[tc.asRoot]
 			err = c.Create(ctx, pod)

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/agent-smith/agent-smith/runs"
+	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers"
 )
@@ -37,8 +38,13 @@ type SandboxOptions struct {
 	// Owner is this replica (POD_NAME, POD_UID): the runs it provisions
 	// are the ones it owns, and its pods are owned by it.
 	Owner runs.Owner
-	// RedisURL is how the agents reach Redis (see kube.BuilderParams).
-	RedisURL string
+	// Tokens gives a job's sandbox its credentials for the sandbox API
+	// (gateway.Gateway.Tokens), written into its Secret.
+	Tokens func(job string) gateway.Tokens
+	// APIURL and APICert are the replica's sandbox API as sandboxes reach
+	// it (see kube.BuilderParams).
+	APIURL  string
+	APICert []byte
 	// Image is the orchestrator's own image, the agent image's default.
 	Image string
 	// MaxConcurrentReconciles bounds the runs reconciled at once; default
@@ -98,10 +104,13 @@ func NewSandboxReconciler(store SandboxStore, changes *RunChanges, current *trac
 	}
 	b, err := kube.NewBuilder(kube.BuilderParams{
 		Namespace: opts.Namespace, OwnerName: opts.Owner.Name, OwnerUID: opts.Owner.UID,
-		RedisURL: opts.RedisURL, Image: opts.Image,
+		APIURL: opts.APIURL, APICert: opts.APICert, Image: opts.Image,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if opts.Tokens == nil {
+		return nil, errors.New("sandbox reconciler: no token source for the sandboxes' Secrets")
 	}
 	return &SandboxReconciler{
 		store: store, changes: changes, current: current, board: board, recorder: recorder, builder: b, opts: opts,
@@ -154,10 +163,12 @@ func projectOf(run *runs.Run) string {
 }
 
 // remove deletes pods, each only if it is still the pod that was planned
-// for (a pod of the same name created since is left alone).
+// for (a pod of the same name created since is left alone), and their
+// Secrets.
 func (r *SandboxReconciler) remove(ctx context.Context, removals []podRemoval) error {
 	var errs []error
 	for _, rm := range removals {
+		errs = append(errs, r.deleteSecret(ctx, rm.pod.Annotations[kube.AnnotationJob]))
 		err := r.client.Delete(ctx, rm.pod, client.Preconditions{UID: &rm.pod.UID})
 		switch {
 		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
@@ -180,11 +191,16 @@ func (r *SandboxReconciler) create(ctx context.Context, snap *trackers.Snapshot,
 	log := logr.FromContextOrDiscard(ctx)
 	var errs []error
 	for _, repo := range plan.create {
-		spec := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Project: run.Project, Repo: repo}
+		spec := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Project: run.Project, Repo: repo,
+			Branch: runs.BranchFor(run.Ticket)}
 		pod, err := r.builder.Pod(snap.Config, spec)
 		if err != nil {
 			plan.failed = append(plan.failed, sandboxReport{repo: repo, job: spec.JobID(), reason: err.Error(), record: true})
 			plan.failRun = joinReasons(plan.failRun, err.Error())
+			continue
+		}
+		if err := r.createSecret(ctx, spec); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		err = r.client.Create(ctx, pod)
@@ -197,6 +213,7 @@ func (r *SandboxReconciler) create(ctx context.Context, snap *trackers.Snapshot,
 			taken, err := r.claimName(ctx, pod)
 			errs = append(errs, err)
 			if taken != "" {
+				errs = append(errs, r.deleteSecret(ctx, spec.JobID()))
 				plan.failed = append(plan.failed, sandboxReport{repo: repo, job: spec.JobID(), reason: taken, record: true})
 				plan.failRun = joinReasons(plan.failRun, fmt.Sprintf("sandbox of repo %s: %s", repo, taken))
 			}

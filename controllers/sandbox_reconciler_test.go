@@ -27,7 +27,7 @@ func TestRunWithTwoReposGetsTwoExactPodsWhoseAgentsAnswerAndNothingIsLeftAtTheEn
 	g.Expect(pods).To(HaveLen(2))
 	builder := e.builder(e.owner)
 	for _, repo := range []string{"api", "web"} {
-		want, err := builder.Pod(e.cfg, kube.Spec{RunID: run.ID, Attempt: 1, Project: "todo", Repo: repo})
+		want, err := builder.Pod(e.cfg, kube.Spec{RunID: run.ID, Attempt: 1, Project: "todo", Repo: repo, Branch: runs.BranchFor(run.Ticket)})
 		g.Expect(err).NotTo(HaveOccurred())
 		got, ok := pods[want.Name]
 		g.Expect(ok).To(BeTrue(), "pod %s exists", want.Name)
@@ -42,10 +42,14 @@ func TestRunWithTwoReposGetsTwoExactPodsWhoseAgentsAnswerAndNothingIsLeftAtTheEn
 		"api": {Attempt: 1, Phase: runs.SandboxReady}, "web": {Attempt: 1, Phase: runs.SandboxReady},
 	}))
 
-	res, err := sbs["api"].Run(ctx, sandbox.Step{Kind: sandbox.KindRun, Command: "sh", Args: []string{"-c", `printf '%s %s' "$GIT_TOKEN" "$PWD"`}}, nil)
+	// Each sandbox has its Secret: the tokens its agent and gate took
+	// through secretKeyRef; its steps see neither, nor the git token.
+	g.Expect(e.secretNames(run.ID)(g)).To(ConsistOf(kube.SecretName(sbs["api"].JobID()), kube.SecretName(sbs["web"].JobID())))
+	res, err := sbs["api"].Run(ctx, sandbox.Step{Kind: sandbox.KindRun, Command: "sh", Args: []string{"-c", `env; echo "pwd=$PWD"`}}, nil)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res.ExitCode).To(Equal(0), res.Stderr)
-	g.Expect(res.Stdout).To(HavePrefix(sandboxToken+" "), "the token came from the Secret through secretKeyRef")
+	g.Expect(res.Stdout).To(ContainSubstring("pwd=/"))
+	g.Expect(res.Stdout).NotTo(Or(ContainSubstring("SANDBOX_TOKEN"), ContainSubstring(sandboxToken), ContainSubstring(e.api.Tokens(sbs["api"].JobID()).Agent)))
 	g.Expect(sandbox.WriteFile(ctx, sbs["web"], "app.py", "print('hi')\n")).To(Succeed())
 	text, err := sandbox.ReadFile(ctx, sbs["web"], sandbox.ReadFileRequest{Path: "app.py"})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -60,7 +64,7 @@ func TestRunWithTwoReposGetsTwoExactPodsWhoseAgentsAnswerAndNothingIsLeftAtTheEn
 	g.Expect(err).NotTo(HaveOccurred())
 
 	g.Eventually(e.podNames(run.ID)).WithTimeout(30 * time.Second).Should(BeEmpty())
-	g.Eventually(func(g Gomega) []string { return e.jobKeys(g, run.ID) }).WithTimeout(10 * time.Second).Should(BeEmpty())
+	g.Eventually(e.secretNames(run.ID)).WithTimeout(10*time.Second).Should(BeEmpty(), "the Secrets go with their pods")
 	g.Eventually(func(g Gomega) []string { return e.eventReasons(g, kube.PodName(run.ID, "api")) }).WithTimeout(10*time.Second).Should(
 		ContainElements(ReasonSandboxCreated, ReasonSandboxReady, ReasonSandboxDeleted), "kubectl describe tells the story")
 }

@@ -110,6 +110,7 @@ func TestEveryObjectOfTheSeedIsThere(t *testing.T) {
 		"Deployment/agent-smith-orchestrator", "PersistentVolumeClaim/agent-smith-runs",
 		"Service/agent-smith-orchestrator", "Ingress/agent-smith",
 		"PodDisruptionBudget/agent-smith-orchestrator", "NetworkPolicy/agent-smith-sandboxes",
+		"NetworkPolicy/agent-smith-redis", "NetworkPolicy/agent-smith-orchestrator", "ConfigMap/agent-smith-redis",
 	))
 }
 

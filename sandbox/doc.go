@@ -1,21 +1,13 @@
 // Package sandbox is the boundary between the orchestrator and the places
-// where repositories are changed: the Sandbox interface the pipeline calls,
-// the Provisioner interface the backends implement, the JSON wire protocol
-// spoken over Redis with the in-sandbox agent, and Remote, the Redis-backed
-// Sandbox every backend hands out.
+// where repositories are changed: the Sandbox and Gate interfaces the
+// pipeline calls, the Provisioner interface the backends implement, and the
+// JSON records of the sandbox API (package gateway) that the in-sandbox
+// agent and git gate speak.
 //
-// Keys of one job (prefix default "agentsmith:"):
-//
-//	{prefix}sandbox:{job}:in               LIST    steps; the caller LPUSHes, the agent BRPOPs
-//	{prefix}sandbox:{job}:result:{stepId}  LIST    the one result of one step; the caller BLPOPs
-//	{prefix}sandbox:{job}:events           STREAM  live output of run steps, field "data";
-//	                                               trimmed by the caller after each step it watched
-//	{prefix}sandbox:{job}:heartbeat        STRING  refreshed by the agent, expires when it dies
-//	{prefix}sandbox:{job}:cancel           STRING  id of a step its caller gave up on
-//
-// A result key per step is what makes results impossible to lose to another
-// caller: nobody but the caller that pushed a step knows its id's key.
-// Every key carries a TTL as a safety net; Release deletes them explicitly.
+// A sandbox never talks to Redis, nor to anything of the orchestrator but
+// the sandbox API of the replica that owns its run, with a token valid for
+// its own job and role only. Everything it sends back is bounded (see
+// MaxResultBytes) and untrusted.
 //
 // The sandbox packages must not import runs, trackers, controllers, llm or
 // internal/*: a sandbox knows jobs and steps, nothing of the run around

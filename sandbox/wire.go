@@ -22,8 +22,74 @@ const (
 	KindListFiles     Kind = "listFiles"
 	KindGrep          Kind = "grep"
 	KindDirectoryTree Kind = "directoryTree"
-	KindShutdown      Kind = "shutdown"
+	// KindShutdown ends the agent or the gate that takes it.
+	KindShutdown Kind = "shutdown"
 )
+
+// The step kinds the git gate executes (see Gate): they carry the git
+// credential, and are served on the gate's role only.
+const (
+	KindGitFetch Kind = "gitFetch"
+	KindGitRefs  Kind = "gitRefs"
+	KindGitPush  Kind = "gitPush"
+)
+
+// GateKind reports whether k is executed by the git gate.
+func GateKind(k Kind) bool { return k == KindGitFetch || k == KindGitRefs || k == KindGitPush }
+
+// Roles of the two processes of a sandbox that talk to the sandbox API,
+// each with a token of its own: the agent in the toolchain container, and
+// the git gate beside it.
+const (
+	RoleAgent = "agent"
+	RoleGate  = "gate"
+)
+
+// Bounds of the sandbox API, enforced by the orchestrator before it
+// decodes anything: a result, one request of events, and the events of
+// one step in all.
+const (
+	MaxResultBytes       = 8 << 20
+	MaxEventRequestBytes = 256 << 10
+	StepEventBudget      = 16 << 20
+)
+
+// APIServerName is the name the sandbox API's certificate is made for:
+// clients pin the certificate itself, so the name only has to match it.
+const APIServerName = "sandbox-api.agent-smith.invalid"
+
+// CancelAll, as the cancel of a NextResponse, stops whatever step runs:
+// the sandbox is being released.
+const CancelAll = "*"
+
+// NextRequest is the body of a poll for the next step. Running names the
+// step the poller is executing: such a poll never gets a step, it is the
+// heartbeat and the cancel channel of the running one.
+type NextRequest struct {
+	Running string `json:"running"`
+}
+
+// NextResponse answers a poll: a step to execute, or the id of a step to
+// cancel (CancelAll: every step).
+type NextResponse struct {
+	Step   *Step  `json:"step,omitempty"`
+	Cancel string `json:"cancel,omitempty"`
+}
+
+// GitCredential is what git authenticates to the remote with. It travels
+// only in gate steps, just in time, and is never logged.
+type GitCredential struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// String hides the password.
+func (c GitCredential) String() string { return "{" + c.Username + " [REDACTED]}" }
+
+// MarshalLog hides the password from structured loggers (logr.Marshaler).
+func (c GitCredential) MarshalLog() any {
+	return struct{ Username, Password string }{c.Username, "[REDACTED]"}
+}
 
 // GrepMode selects what a grep step reports.
 type GrepMode string
@@ -46,10 +112,13 @@ type Step struct {
 	StepID         string `json:"stepId"`
 	Kind           Kind   `json:"kind"`
 	TimeoutSeconds int    `json:"timeoutSeconds,omitempty"`
+	// Stream asks for the live events of a run step: set when its caller
+	// watches them, and only then are they sent.
+	Stream bool `json:"stream,omitempty"`
 
 	// run: argv without a shell; Env is merged over the agent's
-	// environment. Env travels through Redis: credentials do not belong
-	// in it (they are the sandbox's process environment, see RepoSpec).
+	// environment. Credentials never belong in it: the toolchain holds
+	// none (git's is the gate's, see Credential).
 	Command          string            `json:"command,omitempty"`
 	Args             []string          `json:"args,omitempty"`
 	WorkingDirectory string            `json:"workingDirectory,omitempty"`
@@ -76,6 +145,18 @@ type Step struct {
 	ContextLines    int      `json:"contextLines,omitempty"`
 	CaseInsensitive bool     `json:"caseInsensitive,omitempty"`
 	ExcludeGlobs    []string `json:"excludeGlobs,omitempty"`
+
+	// Gate kinds. Branch and Branches must be the run's own (the gate
+	// refuses others); Base is the branch to fetch ("" = the remote's
+	// HEAD); Commit the workspace's HEAD to push, which the push bundle
+	// must carry; Lease the branch's SHA the push expects on the remote
+	// ("" = the branch must not exist).
+	Base       string         `json:"base,omitempty"`
+	Branch     string         `json:"branch,omitempty"`
+	Branches   []string       `json:"branches,omitempty"`
+	Commit     string         `json:"commit,omitempty"`
+	Lease      string         `json:"lease,omitempty"`
+	Credential *GitCredential `json:"credential,omitempty"`
 }
 
 // Timeout is the step's effective timeout.
@@ -120,6 +201,13 @@ func (s Step) Validate() error {
 			errs = append(errs, fmt.Errorf("unknown grep outputMode %q", s.OutputMode))
 		}
 	case KindListFiles, KindDirectoryTree, KindShutdown:
+	case KindGitFetch:
+		need(s.Branch != "", "branch")
+	case KindGitRefs:
+		need(len(s.Branches) > 0, "branches")
+	case KindGitPush:
+		need(s.Branch != "", "branch")
+		need(s.Commit != "", "commit")
 	default:
 		return fmt.Errorf("unknown step kind %q", s.Kind)
 	}
@@ -130,7 +218,7 @@ func (s Step) Validate() error {
 }
 
 // ValidateStepID checks a step id: 1-64 characters of [A-Za-z0-9-], as it
-// becomes part of a Redis key.
+// becomes part of a URL path.
 func ValidateStepID(id string) error {
 	ok := id != "" && len(id) <= 64
 	for _, c := range id {
@@ -153,7 +241,7 @@ const (
 	EventCompleted EventKind = "completed"
 )
 
-// StepEvent is live progress of a run step on the events stream. Output
+// StepEvent is live progress of a run step whose caller watches. Output
 // lines are batched: one event carries the lines of one stream gathered in
 // at most 100 ms, up to 512 lines or 16 KiB, each line cut at 4 KiB.
 type StepEvent struct {
@@ -166,8 +254,8 @@ type StepEvent struct {
 	ExitCode int  `json:"exitCode,omitempty"`
 	TimedOut bool `json:"timedOut,omitempty"`
 	// Completed only: output lines not streamed, because the step's
-	// streaming budget was spent or Redis could not keep up. The result
-	// still carries the captured output.
+	// streaming budget was spent or its watcher could not keep up. The
+	// result still carries the captured output.
 	DroppedLines int64 `json:"droppedLines,omitempty"`
 }
 

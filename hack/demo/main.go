@@ -76,12 +76,9 @@ func run(out io.Writer, root, binary, dir string) error {
 	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, configTemplate, fake.URL, agentBlock, agent, filepath.Join(dir, "runs")), 0o644); err != nil {
 		return err
 	}
-	// git in the sandboxes clones the stand-in's URL; this sends it to the
-	// local repository instead.
-	gitconfig := fmt.Sprintf("[url %q]\n\tinsteadOf = %s/acme/calc\n", bare, fake.URL)
-	if err := os.WriteFile(filepath.Join(dir, "home", ".gitconfig"), []byte(gitconfig), 0o644); err != nil {
-		return err
-	}
+	// The stand-in serves the local repository's git at its clone URL,
+	// behind the token, as GitHub would.
+	fake.ServeGit("acme/calc", bare)
 
 	say("agent-smith run (agent: %s)", agent)
 	cmd := exec.Command(binary, "run", "--config", cfgPath, "--project", "calc", "--ticket", strconv.Itoa(n))

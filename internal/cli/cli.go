@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/agent-smith/agent-smith/internal/version"
 )
@@ -26,6 +27,7 @@ Usage:
   agent-smith config print [-c FILE]            print the resolved configuration, secrets redacted
   agent-smith inject PATH                       copy this binary to PATH (sandbox init container)
   agent-smith sandbox-agent [flags]             execute sandbox steps (inside a sandbox)
+  agent-smith sandbox-gate [flags]              the git of a sandbox (its native sidecar)
   agent-smith version                           print the version and the image it belongs to
 
 Run "agent-smith COMMAND -h" for a command's flags.
@@ -58,6 +60,8 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 		return runInject(rest, env, stdout, stderr)
 	case "sandbox-agent":
 		return runSandboxAgent(ctx, rest, env, stdout, stderr)
+	case "sandbox-gate":
+		return runSandboxGate(ctx, rest, env, os.Stdin, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, env, stdout, stderr)
 	case "run":

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/logging"
+	"github.com/agent-smith/agent-smith/internal/nodump"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/runs/worker"
 	"github.com/agent-smith/agent-smith/trackers"
@@ -77,6 +78,10 @@ func runRun(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	// The process holds every credential; its sandboxes run under its uid.
+	if err := nodump.Apply(); err != nil {
+		return exitWith(stderr, 3, "run: %v", err)
+	}
 	cfg, err := loadConfig(o.file, env, stderr)
 	if err != nil {
 		if errors.Is(err, exitError(1)) {
@@ -135,10 +140,11 @@ func executeOne(ctx context.Context, cfg *config.Config, conn *redisConn, config
 	if err != nil {
 		return runs.Run{}, err
 	}
-	prov, err := localSandboxes(conn, cfg, prefix)
+	prov, err := localSandboxes(cfg, logr.FromContextOrDiscard(ctx))
 	if err != nil {
 		return runs.Run{}, err
 	}
+	defer func() { _ = prov.Close() }()
 	pipe, err := newPipeline(pipelineParts{Config: func() *config.Config { return cfg }, ConfigPath: configPath,
 		Store: store, Provisioner: prov, RunsDir: runsDir})
 	if err != nil {

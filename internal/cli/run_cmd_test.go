@@ -19,10 +19,11 @@ import (
 )
 
 // The test binary doubles as the agent-smith binary: the local sandboxes
-// `run` starts are this executable with the sandbox-agent command. It runs
-// Main as main does, so that an agent stops on SIGTERM as shipped.
+// `run` starts are this executable with the sandbox-agent command, and
+// their gates' credential helper is its sandbox-gate command. It runs Main
+// as main does, so that an agent stops on SIGTERM as shipped.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "sandbox-agent" || os.Args[1] == "inject") {
+	if len(os.Args) > 1 && (os.Args[1] == "sandbox-agent" || os.Args[1] == "sandbox-gate" || os.Args[1] == "inject") {
 		os.Exit(asMain())
 	}
 	testenv.Main(m)
@@ -56,9 +57,8 @@ skills: {source: default, version: v3.0.1}
 secrets: {gh: "${GH_TOKEN}"}
 `
 
-// runWorld is a fake GitHub with the calc issue and a bare repository
-// git is pointed at for the fake's clone URL (through $HOME/.gitconfig,
-// which the local sandboxes inherit), and a config file using script.
+// runWorld is a fake GitHub with the calc issue, serving a bare repository
+// at its clone URL behind the token, and a config file using script.
 func runWorld(t *testing.T, script string) (configPath, bare string, fake *githubfake.Server) {
 	t.Helper()
 	fake = githubfake.New(githubfake.WithToken(runToken))
@@ -67,13 +67,7 @@ func runWorld(t *testing.T, script string) (configPath, bare string, fake *githu
 	n := fake.CreateIssue("acme/calc", githubfake.NewIssue{Title: "add.sh subtracts", Body: "2 + 3 is not -1", Labels: []string{"calc", "bug"}})
 	fake.CreateBranch("acme/calc", "agent-smith/"+strconv.Itoa(n))
 	bare = pipelinetest.BareRepo(t, pipelinetest.Calc)
-
-	home := t.TempDir()
-	gitconfig := fmt.Sprintf("[url %q]\n\tinsteadOf = %s/acme/calc\n", bare, fake.URL)
-	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(gitconfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("HOME", home)
+	fake.ServeGit("acme/calc", bare)
 
 	abs, err := filepath.Abs(filepath.Join("..", "..", "runs", "pipeline", "testdata", script))
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/console"
 	"github.com/agent-smith/agent-smith/internal/logging"
+	"github.com/agent-smith/agent-smith/internal/nodump"
 	"github.com/agent-smith/agent-smith/internal/server"
 	"github.com/agent-smith/agent-smith/internal/version"
 	"github.com/agent-smith/agent-smith/runs"
@@ -32,13 +33,18 @@ import (
 const (
 	serveSummary = `agent-smith serve runs the orchestrator: the webhook endpoint, probes, metrics, the run API
 and the web page on --addr; queue workers; and, on the elected leader, the pollers and
-housekeeping.`
+housekeeping. With kubernetes sandboxes, the sandbox API its sandbox pods poll is served over
+TLS on --sandbox-addr.`
 	serveNotes = `Environment:
   REDIS_URL              the shared Redis; unset: an embedded in-memory Redis whose state is
                          lost on exit (a trial, one replica)
+  REDIS_USERNAME,        override the credentials of REDIS_URL (the shipped manifests set
+  REDIS_PASSWORD         them from the Secret)
   KUBERNETES_NAMESPACE   where sandbox pods and the ConfigMap live (kubernetes sandboxes)
   POD_NAME, POD_UID      this replica's identity: its runs and sandbox pods are owned by it
                          (default the host name and process id)
+  POD_IP                 where this replica's sandboxes reach its sandbox API (or set
+                         SANDBOX_API_URL)
   KUBECONFIG             the cluster to use outside one (default in-cluster, then ~/.kube/config)
   AGENTSMITH_API_TOKENS  who may use the run API and the web page: NAME:ROLE:TOKEN entries
                          separated by commas, ROLE read or admin (cancel, retry), TOKEN at
@@ -48,16 +54,17 @@ housekeeping.`
 
 // serveOptions are the parsed flags and environment of `serve`.
 type serveOptions struct {
-	configPath string
-	addr       string
-	backend    string
-	logFormat  string
-	verbosity  int
-	namespace  string
-	configMap  string
-	owner      runs.Owner
-	tokens     *console.Tokens
-	env        Env
+	configPath  string
+	addr        string
+	sandboxAddr string
+	backend     string
+	logFormat   string
+	verbosity   int
+	namespace   string
+	configMap   string
+	owner       runs.Owner
+	tokens      *console.Tokens
+	env         Env
 }
 
 func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions, error) {
@@ -66,6 +73,7 @@ func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions,
 	o := serveOptions{env: env}
 	c.configFlag(&o.configPath)
 	c.fs.StringVar(&o.addr, "addr", ":8080", "serve webhooks, probes, metrics, the run API and the web page on `ADDRESS`")
+	c.fs.StringVar(&o.sandboxAddr, "sandbox-addr", ":8443", "serve the sandbox API (TLS, sandboxes only; kubernetes sandboxes) on `ADDRESS`")
 	var backend string
 	c.fs.StringVar(&backend, "sandbox", "", "sandbox backend `KIND`: local or kubernetes; unset: kubernetes inside a cluster, else local")
 	c.envDefault("sandbox", "SANDBOX_TYPE")
@@ -118,6 +126,11 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	}
 	log := logging.New(stderr, logging.Options{Format: o.logFormat, Verbosity: o.verbosity})
 	setControllerRuntimeLogger(log)
+	// The process holds every credential; local sandboxes run under its
+	// uid, and must not read them out of /proc.
+	if err := nodump.Apply(); err != nil {
+		return exitWith(stderr, 3, "serve: %v", err)
+	}
 
 	raw, err := os.ReadFile(o.configPath)
 	if err != nil {
@@ -141,8 +154,11 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 		return err
 	}
 	defer conn.Close()
-	if conn.Embedded {
+	switch {
+	case conn.Embedded:
 		log.Info("WARNING: REDIS_URL is not set; using an embedded in-memory Redis. Queued and running runs are LOST when this process exits, and no other replica can share the work. Set REDIS_URL for anything but a trial.", "url", conn.URL)
+	case !conn.Authenticated:
+		log.Info("WARNING: Redis is used without a password: whoever reaches it can read and rewrite every run. Set REDIS_PASSWORD (and REDIS_USERNAME), as the shipped manifests do.", "url", conn.URL)
 	}
 	r, err := newReplica(o, conn, &trackers.Snapshot{Config: cfg, Trackers: trs}, log, prometheus.NewRegistry())
 	if err != nil {
@@ -290,10 +306,13 @@ func newServeParts(o serveOptions, conn *redisConn, current *trackers.Current, l
 	if err != nil {
 		return nil, err
 	}
-	prov, err := localSandboxes(conn, cfg, cfg.Queue.RedisPrefix)
+	prov, err := localSandboxes(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	return &serveParts{store: store, provisioner: prov,
-		start: func(ctx context.Context, rs []runnable, _ []byte) error { return runLocal(ctx, rs) }}, nil
+		start: func(ctx context.Context, rs []runnable, _ []byte) error {
+			defer func() { _ = prov.Close() }()
+			return runLocal(ctx, rs)
+		}}, nil
 }

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 
 	"github.com/go-logr/logr"
@@ -16,6 +18,7 @@ import (
 	"github.com/agent-smith/agent-smith/controllers"
 	"github.com/agent-smith/agent-smith/internal/version"
 	"github.com/agent-smith/agent-smith/runs/worker"
+	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/connect"
@@ -48,6 +51,10 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 		return nil, fmt.Errorf("controller manager: %w", err)
 	}
 	cfg, _ := current.Load()
+	api, err := newSandboxAPI(o, log)
+	if err != nil {
+		return nil, err
+	}
 	board := kube.NewBoard()
 	// The store tells the sandbox reconciler of every transition.
 	changes := controllers.NewRunChanges()
@@ -56,7 +63,8 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 		return nil, err
 	}
 	sandboxes, err := controllers.NewSandboxReconciler(store, changes, current, board, mgr.GetEventRecorder("agent-smith-sandbox"),
-		controllers.SandboxOptions{Namespace: o.namespace, Owner: o.owner, RedisURL: conn.URL, Image: version.OwnImage()})
+		controllers.SandboxOptions{Namespace: o.namespace, Owner: o.owner, Tokens: api.gw.Tokens, APIURL: api.url, APICert: api.gw.CertPEM(),
+			Image: version.OwnImage()})
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +74,7 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 	sweeper := controllers.NewSandboxSweeper(mgr.GetClient(), store, o.namespace, mgr.GetEventRecorder("agent-smith-housekeeper"), log)
 	return &serveParts{
 		store:       store,
-		provisioner: kube.NewProvisioner(conn.Client, board, kube.ProvisionerOptions{Prefix: cfg.Config.Queue.RedisPrefix}),
+		provisioner: kube.NewProvisioner(api.gw, board, kube.ProvisionerOptions{}),
 		sweepers:    []worker.Sweeper{sweeper},
 		start: func(ctx context.Context, rs []runnable, loaded []byte) error {
 			reload := controllers.NewConfigReconciler(mgr.GetClient(), types.NamespacedName{Namespace: o.namespace, Name: o.configMap},
@@ -74,7 +82,7 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 			if err := reload.SetupWithManager(mgr); err != nil {
 				return err
 			}
-			for _, r := range rs {
+			for _, r := range append(rs, api) {
 				if err := mgr.Add(r); err != nil {
 					return err
 				}
@@ -83,6 +91,48 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 		},
 	}, nil
 }
+
+// sandboxAPI serves the replica's sandbox API (package gateway) over TLS
+// on --sandbox-addr: the only way in from its sandboxes.
+type sandboxAPI struct {
+	gw   *gateway.Gateway
+	addr string
+	// url is how sandboxes reach it: SANDBOX_API_URL, else the pod's IP
+	// (POD_IP) and the port.
+	url string
+}
+
+func newSandboxAPI(o serveOptions, log logr.Logger) (*sandboxAPI, error) {
+	_, port, err := net.SplitHostPort(o.sandboxAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--sandbox-addr %q: %w", o.sandboxAddr, err)
+	}
+	url := o.env.Get("SANDBOX_API_URL")
+	if url == "" {
+		ip := o.env.Get("POD_IP")
+		if net.ParseIP(ip) == nil {
+			return nil, errors.New("sandboxes cannot be told where this replica is: set POD_IP (the manifests set it from the downward API) or SANDBOX_API_URL")
+		}
+		url = "https://" + net.JoinHostPort(ip, port)
+	}
+	gw, err := gateway.New(gateway.Options{TLS: true, Log: log.WithName("sandbox-api")})
+	if err != nil {
+		return nil, err
+	}
+	return &sandboxAPI{gw: gw, addr: o.sandboxAddr, url: url}, nil
+}
+
+// Start implements the manager's Runnable: it serves until ctx ends.
+func (a *sandboxAPI) Start(ctx context.Context) error {
+	l, err := net.Listen("tcp", a.addr)
+	if err != nil {
+		return fmt.Errorf("sandbox API: %w", err)
+	}
+	return a.gw.Serve(ctx, l)
+}
+
+// NeedLeaderElection is false: every replica serves its own sandboxes.
+func (a *sandboxAPI) NeedLeaderElection() bool { return false }
 
 // buildSnapshot turns a changed ConfigMap into a configuration with its
 // trackers; its ${VAR}s come from env (the Secret as envFrom).

@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/config"
@@ -42,15 +44,17 @@ func configKinds() config.Kinds {
 	return config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()}
 }
 
-// redisConn is the Redis the orchestrator and its sandbox agents share.
+// redisConn is the orchestrator's Redis. Sandboxes never talk to it.
 type redisConn struct {
 	Client redis.UniversalClient
-	// URL is what sandbox agents connect to.
+	// URL is where it is, for the log (without credentials).
 	URL string
 	// Embedded is set when no REDIS_URL was given and an in-memory server
 	// runs in this process: its data is gone when the process ends.
 	Embedded bool
-	close    func()
+	// Authenticated is set when the connection logs in with a password.
+	Authenticated bool
+	close         func()
 }
 
 // Close closes the client and stops an embedded server.
@@ -61,13 +65,13 @@ func (c *redisConn) Close() {
 	}
 }
 
-// poolSize bounds the connections to Redis. Every sandbox step a run waits
-// on holds one or two in a blocking pop, so the default (10 per CPU) would
-// let a few busy runs starve the webhooks and the queue.
+// poolSize bounds the connections to Redis: workers' blocking reads of the
+// queue hold one each.
 const poolSize = 128
 
-// openRedis connects to REDIS_URL, or starts the embedded in-memory server
-// when it is not set.
+// openRedis connects to REDIS_URL as REDIS_USERNAME with REDIS_PASSWORD
+// (each, when set, over what the URL says: no URL-encoding needed), or
+// starts the embedded in-memory server when REDIS_URL is not set.
 func openRedis(env Env) (*redisConn, error) {
 	url := env.Get("REDIS_URL")
 	if url == "" {
@@ -81,15 +85,25 @@ func openRedis(env Env) (*redisConn, error) {
 			return nil, err
 		}
 		opts.PoolSize = poolSize
-		return &redisConn{Client: redis.NewClient(opts), URL: srv.URL(), Embedded: true, close: srv.Close}, nil
+		return &redisConn{Client: redis.NewClient(opts), URL: "redis://" + srv.Addr(), Embedded: true, Authenticated: true, close: srv.Close}, nil
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		// The URL may hold a password: say what is wrong, not what it is.
 		return nil, errors.New("REDIS_URL is not a redis:// or rediss:// URL")
 	}
+	if u := env.Get("REDIS_USERNAME"); u != "" {
+		opts.Username = u
+	}
+	if p := env.Get("REDIS_PASSWORD"); p != "" {
+		opts.Password = p
+	}
 	opts.PoolSize = poolSize
-	return &redisConn{Client: redis.NewClient(opts), URL: url}, nil
+	shown := &neturl.URL{Scheme: "redis", Host: opts.Addr, Path: fmt.Sprintf("/%d", opts.DB)}
+	if opts.TLSConfig != nil {
+		shown.Scheme = "rediss"
+	}
+	return &redisConn{Client: redis.NewClient(opts), URL: shown.String(), Authenticated: opts.Password != ""}, nil
 }
 
 // newRunStore is the run store for cfg's queue block under prefix (the
@@ -128,13 +142,12 @@ func sandboxBackend(flagValue string, env Env) (string, error) {
 }
 
 // localSandboxes is the local provisioner: one agent process per
-// repository, this binary as the agent, keys under prefix.
-func localSandboxes(conn *redisConn, cfg *config.Config, prefix string) (*local.Provisioner, error) {
+// repository, this binary as the agent and the gates' credential helper.
+// Close it when done.
+func localSandboxes(cfg *config.Config, log logr.Logger) (*local.Provisioner, error) {
 	return local.New(local.Options{
-		Client:      conn.Client,
-		RedisURL:    conn.URL,
-		Prefix:      prefix,
 		IdleTimeout: time.Duration(cfg.Sandbox.IdleTimeoutSeconds) * time.Second,
+		Log:         log,
 	})
 }
 

@@ -9,10 +9,20 @@
 // deletions (the apiserver waits for a kubelet to do that) and never moves a
 // pod backwards (the apiserver would accept Succeeded → Running).
 //
+// Native sidecars (init containers with restartPolicy Always) start
+// before the next container, run beside the containers, are restarted when
+// they exit, and are stopped once the containers have exited, without
+// deciding the pod's phase.
+//
 // It can be told to simulate what only a node produces: image pull
-// failures, an OOM kill, an eviction. Security contexts and resource
-// limits are recorded by the apiserver but not enforced here: processes
-// run as the test's user.
+// failures, an OOM kill, an eviction. With Options.RunAsPodUsers (and the
+// harness running as root) each container runs as its security context's
+// uid and gid, with the pod's fsGroup, and a volume some container mounts
+// read-only is writable only by the one user that mounts it read-write.
+// Not enforced, as they are the kernel's and the runtime's business:
+// capabilities, seccomp, resource limits, emptyDir sizeLimit, ephemeral
+// storage and runtimeClassName; the apiserver records them, and tests
+// assert them in the pod spec and through admission.
 //
 // Test support: no production package may import it (depguard).
 package kubelet

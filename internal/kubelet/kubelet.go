@@ -44,7 +44,12 @@ type Options struct {
 	Dir string
 	// Node is the name pods are bound to; default "envtest-kubelet".
 	Node string
-	Log  logr.Logger
+	// RunAsPodUsers runs each container's processes as its security
+	// context's uid and gid, with the pod's fsGroup, when the harness
+	// runs as root (else it has no say): what a test of the separation of
+	// a pod's containers needs.
+	RunAsPodUsers bool
+	Log           logr.Logger
 }
 
 // Kubelet runs sandbox pods as local processes. Start it, and Stop it at
@@ -86,6 +91,12 @@ func Start(cfg *rest.Config, opts Options) (*Kubelet, error) {
 			return nil, err
 		}
 		k.ownDir = true
+	}
+	if k.asPodUsers() {
+		// The pods' users walk through it to their volumes.
+		if err := os.Chmod(k.opts.Dir, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0,
 		informers.WithNamespace(opts.Namespace),
@@ -262,6 +273,9 @@ func (k *Kubelet) finishDeletion(pod *corev1.Pod, pr *podRun) error {
 	}
 	return nil
 }
+
+// asPodUsers: containers run as their pods' users.
+func (k *Kubelet) asPodUsers() bool { return k.opts.RunAsPodUsers && os.Geteuid() == 0 }
 
 // podDir is where the volumes of pod live.
 func (k *Kubelet) podDir(pod *corev1.Pod) string {

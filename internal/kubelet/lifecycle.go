@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 )
 
 // fault is a node-level event the harness simulates.
@@ -45,13 +46,20 @@ type podRun struct {
 	exited map[string]bool // containers whose process has been waited for
 	fault  fault
 	status corev1.PodStatus
+	// mainDone is set once the main containers have all exited: native
+	// sidecars are then stopped, not restarted.
+	mainDone bool
+	restarts map[string]int32
+	// sidecarDone is closed when a native sidecar's supervision ends.
+	sidecarDone map[string]chan struct{}
 }
 
 func newPodRun(k *Kubelet, pod *corev1.Pod) *podRun {
 	ctx, cancel := context.WithCancel(k.ctx)
 	return &podRun{k: k, namespace: pod.Namespace, name: pod.Name, uid: pod.UID, dir: k.podDir(pod),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		procs: map[string]*exec.Cmd{}, out: map[string]*output{}, exited: map[string]bool{}}
+		procs: map[string]*exec.Cmd{}, out: map[string]*output{}, exited: map[string]bool{}, restarts: map[string]int32{},
+		sidecarDone: map[string]chan struct{}{}}
 }
 
 func (p *podRun) start(pod *corev1.Pod) {
@@ -65,19 +73,38 @@ func (p *podRun) start(pod *corev1.Pod) {
 
 // lifecycle runs the init containers one after the other, then the
 // containers, reporting each step, until they have all exited or the pod
-// is going away.
+// is going away. A native sidecar (an init container with restartPolicy
+// Always) is started, not waited for: it runs beside what follows, is
+// restarted when it exits, and is stopped once the containers have exited.
 func (p *podRun) lifecycle(pod *corev1.Pod) error {
 	p.status = pendingStatus(pod)
+	if err := p.prepareVolumes(pod); err != nil {
+		return err
+	}
 	if err := p.report(); err != nil {
 		return err
 	}
+	var sidecars []corev1.Container
+	var supervised sync.WaitGroup
+	defer supervised.Wait()
 	for _, c := range pod.Spec.InitContainers {
 		started, ok, err := p.launch(pod, c, true)
 		if err != nil || !ok {
 			return err
 		}
+		if sidecar(c) {
+			sidecars = append(sidecars, c)
+			done := make(chan struct{})
+			p.mu.Lock()
+			p.sidecarDone[c.Name] = done
+			p.mu.Unlock()
+			supervised.Go(func() { defer close(done); p.supervise(pod, c) })
+			continue
+		}
 		code, reason, msg := p.wait(c)
+		p.mu.Lock()
 		setContainer(&p.status, true, terminated(c.Name, c.Image, started, code, reason, msg))
+		p.mu.Unlock()
 		if p.ctx.Err() != nil {
 			return nil
 		}
@@ -88,49 +115,122 @@ func (p *podRun) lifecycle(pod *corev1.Pod) error {
 			return err
 		}
 	}
+	p.mu.Lock()
 	setCondition(&p.status, corev1.PodInitialized, corev1.ConditionTrue, "")
+	p.mu.Unlock()
+	phase, err := p.runContainers(pod)
+	if err != nil || p.ctx.Err() != nil {
+		return err
+	}
+	p.stopSidecars(sidecars)
+	return p.finish(pod, phase)
+}
+
+// runContainers starts the pod's containers and waits for them all; the
+// phase is what their exit codes make it.
+func (p *podRun) runContainers(pod *corev1.Pod) (corev1.PodPhase, error) {
 	starts := map[string]metav1.Time{}
 	for _, c := range pod.Spec.Containers {
 		started, ok, err := p.launch(pod, c, false)
 		if err != nil || !ok {
-			return err
+			return "", err
 		}
 		starts[c.Name] = started
 	}
+	p.mu.Lock()
 	p.status.Phase = corev1.PodRunning
 	setCondition(&p.status, corev1.ContainersReady, corev1.ConditionTrue, "")
 	setCondition(&p.status, corev1.PodReady, corev1.ConditionTrue, "")
-	if err := p.report(); err != nil {
-		return err
+	err := p.reportLocked()
+	p.mu.Unlock()
+	if err != nil {
+		return "", err
 	}
 	phase := corev1.PodSucceeded
 	for _, c := range pod.Spec.Containers {
 		code, reason, msg := p.wait(c)
+		p.mu.Lock()
 		setContainer(&p.status, false, terminated(c.Name, c.Image, starts[c.Name], code, reason, msg))
+		p.mu.Unlock()
 		if code != 0 {
 			phase = corev1.PodFailed
 		}
 	}
-	if p.ctx.Err() != nil {
-		return nil
+	return phase, nil
+}
+
+func sidecar(c corev1.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+}
+
+// supervise waits for a native sidecar and restarts it, with a backoff,
+// each time it exits while the pod's containers run.
+func (p *podRun) supervise(pod *corev1.Pod, c corev1.Container) {
+	backoff := 10 * time.Millisecond
+	for {
+		p.wait(c)
+		p.mu.Lock()
+		stop := p.mainDone || p.ctx.Err() != nil
+		p.mu.Unlock()
+		if stop {
+			return
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-p.ctx.Done():
+			t.Stop()
+			return
+		}
+		backoff = min(2*backoff, time.Second)
+		p.mu.Lock()
+		p.restarts[c.Name]++
+		p.mu.Unlock()
+		if _, ok, err := p.launch(pod, c, true); err != nil || !ok {
+			return
+		}
 	}
-	return p.finish(pod, phase)
+}
+
+// stopSidecars ends the native sidecars, the last started first, as the
+// kubelet does once the main containers have exited: SIGTERM, then the
+// grace period, then SIGKILL.
+func (p *podRun) stopSidecars(sidecars []corev1.Container) {
+	p.mu.Lock()
+	p.mainDone = true
+	p.mu.Unlock()
+	for i := len(sidecars) - 1; i >= 0; i-- {
+		c := sidecars[i]
+		p.mu.Lock()
+		cmd, exited, done := p.procs[c.Name], p.exited[c.Name], p.sidecarDone[c.Name]
+		p.mu.Unlock()
+		if !exited {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		}
+		grace := time.NewTimer(30 * time.Second)
+		select {
+		case <-done:
+		case <-grace.C:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		grace.Stop()
+	}
 }
 
 // finish reports the pod's final phase.
 func (p *podRun) finish(pod *corev1.Pod, phase corev1.PodPhase) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.status.Phase = phase
 	setCondition(&p.status, corev1.ContainersReady, corev1.ConditionFalse, "PodCompleted")
 	setCondition(&p.status, corev1.PodReady, corev1.ConditionFalse, "PodCompleted")
-	p.mu.Lock()
-	f := p.fault
-	p.mu.Unlock()
-	if f == faultEvicted {
+	if p.fault == faultEvicted {
 		p.status.Phase = corev1.PodFailed
 		p.status.Reason = "Evicted"
 		p.status.Message = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 42Mi. "
 	}
-	return p.report()
+	return p.reportLocked()
 }
 
 // launch pulls the image, resolves the container's environment and starts
@@ -143,9 +243,13 @@ func (p *podRun) launch(pod *corev1.Pod, c corev1.Container, init bool) (metav1.
 			{"ErrImagePull", fmt.Sprintf("failed to pull and unpack image %q: pull access denied, repository does not exist or may require authorization", c.Image), "Failed"},
 			{"ImagePullBackOff", fmt.Sprintf("Back-off pulling image %q", c.Image), "BackOff"},
 		} {
-			setContainer(&p.status, init, waiting(c.Name, c.Image, step.reason, step.message))
+			// The event first: whoever reacts to the status finds it.
 			p.event(pod, c, init, step.event, step.message)
-			if err := p.report(); err != nil {
+			p.mu.Lock()
+			setContainer(&p.status, init, waiting(c.Name, c.Image, step.reason, step.message))
+			err := p.reportLocked()
+			p.mu.Unlock()
+			if err != nil {
 				return metav1.Time{}, false, err
 			}
 		}
@@ -155,25 +259,29 @@ func (p *podRun) launch(pod *corev1.Pod, c corev1.Container, init bool) (metav1.
 	var cfgErr configError
 	switch {
 	case errors.As(err, &cfgErr):
-		setContainer(&p.status, init, waiting(c.Name, c.Image, "CreateContainerConfigError", cfgErr.msg))
 		p.event(pod, c, init, "Failed", "Error: "+cfgErr.msg)
-		return metav1.Time{}, false, p.report()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		setContainer(&p.status, init, waiting(c.Name, c.Image, "CreateContainerConfigError", cfgErr.msg))
+		return metav1.Time{}, false, p.reportLocked()
 	case err != nil:
 		return metav1.Time{}, false, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ctx.Err() != nil {
-		return metav1.Time{}, false, nil
+	if p.ctx.Err() != nil || (init && p.mainDone) {
+		return metav1.Time{}, false, nil // going away, or a sidecar no longer wanted
 	}
 	if err := cmd.Start(); err != nil {
 		msg := fmt.Sprintf("failed to start container %q: %v", c.Name, err)
 		setContainer(&p.status, init, waiting(c.Name, c.Image, "RunContainerError", msg))
 		return metav1.Time{}, false, p.reportLocked()
 	}
-	p.procs[c.Name], p.out[c.Name] = cmd, out
+	p.procs[c.Name], p.out[c.Name], p.exited[c.Name] = cmd, out, false
 	started := metav1.Now()
-	setContainer(&p.status, init, running(c.Name, c.Image, started))
+	cs := running(c.Name, c.Image, started)
+	cs.RestartCount = p.restarts[c.Name]
+	setContainer(&p.status, init, cs)
 	return started, true, p.reportLocked()
 }
 
@@ -221,7 +329,79 @@ func (p *podRun) command(pod *corev1.Pod, c corev1.Container) (*exec.Cmd, *outpu
 	// Its own process group, to signal everything the container started;
 	// gone with the test process.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if p.k.asPodUsers() {
+		cmd.SysProcAttr.Credential = credential(pod, c)
+	}
 	return cmd, out, nil
+}
+
+// credential is the uid, gid and supplementary group (the pod's fsGroup)
+// container c runs as: its own security context's, else the pod's, else
+// root.
+func credential(pod *corev1.Pod, c corev1.Container) *syscall.Credential {
+	var uid, gid *int64
+	if psc := pod.Spec.SecurityContext; psc != nil {
+		uid, gid = psc.RunAsUser, psc.RunAsGroup
+	}
+	if sc := c.SecurityContext; sc != nil {
+		if sc.RunAsUser != nil {
+			uid = sc.RunAsUser
+		}
+		if sc.RunAsGroup != nil {
+			gid = sc.RunAsGroup
+		}
+	}
+	cred := &syscall.Credential{Uid: uint32(ptr.Deref(uid, 0)), Gid: uint32(ptr.Deref(gid, ptr.Deref(uid, 0)))}
+	if psc := pod.Spec.SecurityContext; psc != nil && psc.FSGroup != nil {
+		cred.Groups = []uint32{uint32(*psc.FSGroup)}
+	}
+	return cred
+}
+
+// volumeDir is the directory of the pod's volume name.
+func (p *podRun) volumeDir(name string) string { return filepath.Join(p.dir, "volumes", name) }
+
+// prepareVolumes makes the pod's volume directories, world-writable as a
+// kubelet makes emptyDirs. Running as the pods' users, a volume that a
+// container mounts read-only is owned instead by the one container user
+// that mounts it read-write, with mode 2755: other users read it, which is
+// what a read-only bind mount lets them do.
+func (p *podRun) prepareVolumes(pod *corev1.Pod) error {
+	writers := map[string]map[uint32]bool{}
+	readOnly := map[string]bool{}
+	for _, c := range append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		for _, vm := range c.VolumeMounts {
+			if vm.ReadOnly {
+				readOnly[vm.Name] = true
+				continue
+			}
+			if writers[vm.Name] == nil {
+				writers[vm.Name] = map[uint32]bool{}
+			}
+			writers[vm.Name][credential(pod, c).Uid] = true
+		}
+	}
+	for _, v := range pod.Spec.Volumes {
+		dir := p.volumeDir(v.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if !p.k.asPodUsers() || !readOnly[v.Name] || len(writers[v.Name]) != 1 {
+			if err := os.Chmod(dir, 0o777); err != nil {
+				return err
+			}
+			continue
+		}
+		for uid := range writers[v.Name] {
+			if err := os.Chown(dir, int(uid), -1); err != nil {
+				return err
+			}
+		}
+		if err := os.Chmod(dir, 0o755|os.ModeSetgid); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mounts maps the container's volume mounts to directories of the pod;
@@ -238,11 +418,7 @@ func (p *podRun) mounts(pod *corev1.Pod, c corev1.Container) (mounts, error) {
 		if vol == nil || vol.EmptyDir == nil {
 			return nil, configErrorf("volume %q: the harness only provides emptyDir volumes", vm.Name)
 		}
-		dir := filepath.Join(p.dir, "volumes", vm.Name)
-		if err := os.MkdirAll(dir, 0o777); err != nil {
-			return nil, err
-		}
-		m[vm.MountPath] = dir
+		m[vm.MountPath] = p.volumeDir(vm.Name)
 	}
 	return m, nil
 }

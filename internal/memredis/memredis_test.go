@@ -11,6 +11,22 @@ import (
 	"github.com/agent-smith/agent-smith/runs"
 )
 
+func TestClientsWithoutThePasswordAreRefused(t *testing.T) {
+	g := NewWithT(t)
+	s, err := Start()
+	g.Expect(err).NotTo(HaveOccurred())
+	defer s.Close()
+	anonymous := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	defer anonymous.Close()
+	g.Expect(anonymous.Get(context.Background(), "x").Err()).To(MatchError(ContainSubstring("NOAUTH")))
+	o, err := redis.ParseURL(s.URL())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(o.Password).To(HaveLen(64))
+	c := redis.NewClient(o)
+	defer c.Close()
+	g.Expect(c.Set(context.Background(), "x", "1", 0).Err()).To(Succeed())
+}
+
 func TestKeysExpireInRealTime(t *testing.T) {
 	g := NewWithT(t)
 	s, err := Start()

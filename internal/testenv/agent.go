@@ -41,6 +41,10 @@ func buildAgent(path string) error {
 // removes the directory.
 func buildAgentTemp() (string, func(), error) {
 	dir, err := os.MkdirTemp("", "agent-smith-bin-")
+	if err == nil {
+		// Tests run the binary as other users too (a pod's uids).
+		err = os.Chmod(dir, 0o755)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("build agent-smith: %w", err)
 	}

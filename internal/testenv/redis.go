@@ -25,6 +25,11 @@ type Redis struct {
 
 	dir  string
 	args []string
+	// shipped: started as manifests/redis.yaml does (see
+	// WithShippedConfig); clients log in as username.
+	shipped  bool
+	username string
+	password string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -39,6 +44,16 @@ type RedisOption func(*Redis)
 // seed's StatefulSet) so that Restart keeps the data set.
 func WithAppendOnly() RedisOption {
 	return func(r *Redis) { r.args = append(r.args, "--appendonly", "yes", "--appendfsync", "always") }
+}
+
+// WithShippedConfig starts the server as manifests/redis.yaml does: the
+// StatefulSet's own script writes the ACL file from REDIS_PASSWORD (a
+// random one here) and starts redis-server with the ConfigMap's
+// redis.conf (maxmemory, noeviction, AOF), paths moved into the server's
+// directory. Clients log in as the agent-smith user (URL, Client); the
+// default user may only PING.
+func WithShippedConfig() RedisOption {
+	return func(r *Redis) { r.shipped = true }
 }
 
 // StartRedis starts redis-server in the foreground as a child process on a
@@ -62,6 +77,13 @@ func StartRedis(opts ...RedisOption) (*Redis, error) {
 	for _, o := range opts {
 		o(r)
 	}
+	if r.shipped {
+		r.args = nil // the shipped redis.conf decides
+		if err := r.shipConfig(); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	if err := r.start(bin); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -74,6 +96,11 @@ func (r *Redis) start(bin string) error {
 	args := append([]string{"--bind", host, "--port", port, "--dir", r.dir,
 		"--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"}, r.args...)
 	cmd := exec.Command(bin, args...)
+	if r.shipped {
+		// The container's script, which execs redis-server with these.
+		cmd = exec.Command("sh", append([]string{filepath.Join(r.dir, "start.sh")}, args...)...)
+		cmd.Env = append(os.Environ(), "REDIS_PASSWORD="+r.password, "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	}
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	// A separate process group keeps a Ctrl-C of `go test` from racing our Stop.
@@ -110,22 +137,46 @@ func (r *Redis) start(bin string) error {
 	}
 }
 
-// URL is the redis:// URL of the server.
-func (r *Redis) URL() string { return "redis://" + r.Addr }
+// URL is the redis:// URL of the server, with the credentials of the
+// shipped configuration.
+func (r *Redis) URL() string {
+	if r.shipped {
+		return "redis://" + r.username + ":" + r.password + "@" + r.Addr
+	}
+	return "redis://" + r.Addr
+}
+
+// Credentials are the user name and password clients log in with (empty
+// without WithShippedConfig).
+func (r *Redis) Credentials() (username, password string) { return r.username, r.password }
 
 // Client returns a new client for the server, closed when the test ends.
 func (r *Redis) Client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	c := redis.NewClient(&redis.Options{Addr: r.Addr, Username: r.username, Password: r.password})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
-// Flush removes every key, so a test starts from an empty data set.
+// Flush removes every key, so a test starts from an empty data set
+// (without FLUSHALL, which the shipped configuration's user may not run).
 func (r *Redis) Flush(t testing.TB) {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	c := redis.NewClient(&redis.Options{Addr: r.Addr, Username: r.username, Password: r.password})
 	defer c.Close()
-	if err := c.FlushAll(context.Background()).Err(); err != nil {
+	ctx := context.Background()
+	if !r.shipped {
+		if err := c.FlushAll(ctx).Err(); err != nil {
+			t.Fatalf("flush redis: %v", err)
+		}
+		return
+	}
+	iter := c.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := c.Unlink(ctx, iter.Val()).Err(); err != nil {
+			t.Fatalf("flush redis: %v", err)
+		}
+	}
+	if err := iter.Err(); err != nil {
 		t.Fatalf("flush redis: %v", err)
 	}
 }
@@ -187,4 +238,12 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// RedisClient is a client of the server at addr logging in as user with
+// password (neither: the default user), closed when the test ends.
+func RedisClient(t testing.TB, addr, user, password string) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr, Username: user, Password: password, MaxRetries: -1})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

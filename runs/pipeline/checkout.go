@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/agent-smith/agent-smith/sandbox"
 )
 
 // checkoutAll checks out every repository at once.
@@ -11,56 +13,47 @@ func (j *job) checkoutAll(ctx context.Context) error {
 	return j.eachRepo(ctx, j.checkout)
 }
 
-// checkout fetches r into its sandbox's work root and checks out the run's
-// branch: the remote one when it exists (a re-run continues the earlier
-// work), else a new one from the base branch. It works in a work root that
-// is not empty (a toolchain may have written its caches there), which
-// `git clone` would refuse.
+// checkout has r's gate fetch the base branch and the run's branch, then
+// makes the sandbox's work root a checkout of the run's branch: the remote
+// one when it exists (a re-run continues the earlier work), else a new one
+// from the base branch. The work root reads the gate's objects as git
+// alternates, so nothing is copied and the sandbox never talks to the
+// remote. It works in a work root that is not empty (a toolchain may have
+// written its caches there), which `git clone` would refuse.
 func (j *job) checkout(ctx context.Context, r *repo) error {
-	setup := [][]string{
-		{"init", "-q"},
-		{"remote", "add", "origin", r.cloneURL},
-		{"config", "--local", "user.name", gitName},
-		{"config", "--local", "user.email", gitEmail},
-	}
-	if r.cfg.Auth != "" {
-		// The empty entry clears helpers from global configs, so only ours
-		// answers for this repository.
-		setup = append(setup,
-			[]string{"config", "--local", "credential.helper", ""},
-			[]string{"config", "--local", "--add", "credential.helper", credentialHelper})
-	}
-	for _, args := range setup {
-		if _, err := j.must(ctx, r, gitStep(gitLocalTimeout, args...)); err != nil {
-			return err
-		}
-	}
 	base, err := j.baseBranch(ctx, r)
 	if err != nil {
 		return err
 	}
-	r.base = base
-	out, err := j.must(ctx, r, gitStep(gitNetworkTimeout, "ls-remote", "--heads", "origin", "refs/heads/"+base, "refs/heads/"+r.branch))
+	fetched, err := r.git.Fetch(ctx, sandbox.FetchRequest{Base: base, Branch: r.branch, Credential: r.cred})
 	if err != nil {
+		return fmt.Errorf("%s: fetch: %w", r.name, err)
+	}
+	r.base, r.baseSHA, r.remoteSHA = fetched.Base, fetched.BaseSHA, fetched.BranchSHA
+	if _, err := j.must(ctx, r, gitStep(gitLocalTimeout, "init", "-q")); err != nil {
 		return err
 	}
-	refs := parseLsRemote(out)
-	r.baseSHA = refs["refs/heads/"+base]
-	if r.baseSHA == "" {
-		return fmt.Errorf("%s: the base branch %s does not exist on the remote", r.name, base)
+	if err := sandbox.WriteFile(ctx, r.sb, ".git/objects/info/alternates", fetched.ObjectsDir+"\n"); err != nil {
+		return fmt.Errorf("%s: point the checkout at the gate's objects: %w", r.name, err)
 	}
-	r.remoteSHA = refs["refs/heads/"+r.branch]
-	fetch := []string{"fetch", "--no-tags", "origin", "+refs/heads/" + base + ":refs/remotes/origin/" + base}
-	start := "origin/" + base
+	start := "refs/remotes/origin/" + r.base
+	setup := [][]string{
+		{"update-ref", start, r.baseSHA},
+		// origin is for show: the sandbox's git has no credential, the
+		// gate fetches and pushes.
+		{"remote", "add", "origin", r.cloneURL},
+		{"config", "--local", "user.name", gitName},
+		{"config", "--local", "user.email", gitEmail},
+	}
 	if r.remoteSHA != "" {
-		fetch = append(fetch, "+refs/heads/"+r.branch+":refs/remotes/origin/"+r.branch)
-		start = "origin/" + r.branch
+		start = "refs/remotes/origin/" + r.branch
+		setup = append(setup, []string{"update-ref", start, r.remoteSHA})
 	}
-	if _, err := j.must(ctx, r, gitStep(gitNetworkTimeout, fetch...)); err != nil {
-		return err
-	}
-	if _, err := j.must(ctx, r, gitStep(gitLocalTimeout, "checkout", "-q", "--no-track", "-B", r.branch, start)); err != nil {
-		return err
+	setup = append(setup, []string{"checkout", "-q", "--no-track", "-B", r.branch, start})
+	for _, args := range setup {
+		if _, err := j.must(ctx, r, gitStep(gitLocalTimeout, args...)); err != nil {
+			return err
+		}
 	}
 	head, err := j.must(ctx, r, gitStep(gitLocalTimeout, "rev-parse", "HEAD"))
 	if err != nil {
@@ -68,7 +61,7 @@ func (j *job) checkout(ctx context.Context, r *repo) error {
 	}
 	r.startSHA = strings.TrimSpace(head)
 	r.checkedOut = true
-	how := "new from " + base
+	how := "new from " + r.base
 	if r.remoteSHA != "" {
 		how = "continuing the existing branch"
 	}
@@ -77,7 +70,8 @@ func (j *job) checkout(ctx context.Context, r *repo) error {
 }
 
 // baseBranch is the branch pull requests go into: the repository's
-// default_branch, else what its host says, else the remote's HEAD.
+// default_branch, else what its host says, else "" for the gate to find
+// the remote's HEAD.
 func (j *job) baseBranch(ctx context.Context, r *repo) (string, error) {
 	if r.cfg.DefaultBranch != "" {
 		return r.cfg.DefaultBranch, nil
@@ -89,13 +83,5 @@ func (j *job) baseBranch(ctx context.Context, r *repo) (string, error) {
 		}
 		return b, nil
 	}
-	out, err := j.must(ctx, r, gitStep(gitNetworkTimeout, "ls-remote", "--symref", "origin", "HEAD"))
-	if err != nil {
-		return "", err
-	}
-	b := parseSymref(out)
-	if b == "" {
-		return "", fmt.Errorf("%s: the remote does not say its default branch; set repos.%s.default_branch", r.name, r.name)
-	}
-	return b, nil
+	return "", nil
 }

@@ -4,32 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/agent-smith/agent-smith/sandbox"
 )
 
-// Timeouts of git steps, in seconds: talking to the remote may take a
-// while on a big repository, local commands do not.
-const (
-	gitNetworkTimeout = 300
-	gitLocalTimeout   = 60
-)
+// gitLocalTimeout is the timeout of the sandbox's git steps, in seconds:
+// none of them talks to the remote (the gate does).
+const gitLocalTimeout = 60
 
 // The commits' author and committer.
 const (
 	gitName  = "Agent Smith"
 	gitEmail = "agent-smith@users.noreply.local"
 )
-
-// credentialHelper answers git's credential requests from $GIT_TOKEN in
-// the sandbox's environment. Only the variable's name is in the step and
-// the repository's config; its value never leaves the sandbox process.
-// x-access-token is GitHub's user name for tokens; GitLab and Azure DevOps
-// accept any user name with a token.
-const credentialHelper = `!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$GIT_TOKEN"; }; f`
 
 // gitEnv keeps git from prompting (a missing credential fails instead of
 // hanging the step) and its messages parseable.
@@ -88,14 +77,7 @@ func display(s sandbox.Step) string {
 	if s.Command == "/bin/sh" && len(s.Args) == 2 && s.Args[0] == "-c" {
 		return s.Args[1]
 	}
-	parts := []string{s.Command}
-	for _, a := range s.Args {
-		if strings.HasPrefix(a, "credential.helper=") || strings.HasPrefix(a, "!f()") {
-			a = "<credential helper>"
-		}
-		parts = append(parts, a)
-	}
-	return strings.Join(parts, " ")
+	return strings.Join(append([]string{s.Command}, s.Args...), " ")
 }
 
 // tail keeps the last n bytes of s, on a line start where it can.
@@ -121,41 +103,6 @@ func head(s string, n int) string {
 		cut = cut[:i]
 	}
 	return cut + "\n[… cut at " + fmt.Sprint(n) + " bytes]"
-}
-
-// branchUnsafe are characters that do not belong in a branch name.
-var branchUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-// branchFor is the branch a ticket's work goes to: agent-smith/{ticket}.
-func branchFor(ticket string) string {
-	return "agent-smith/" + strings.Trim(branchUnsafe.ReplaceAllString(ticket, "-"), "-.")
-}
-
-// wipBranchFor is where a failed run's unfinished work goes.
-func wipBranchFor(ticket string) string { return branchFor(ticket) + "-wip" }
-
-// parseLsRemote maps each ref of `git ls-remote` output to its object id.
-func parseLsRemote(out string) map[string]string {
-	refs := map[string]string{}
-	for _, line := range strings.Split(out, "\n") {
-		sha, ref, ok := strings.Cut(strings.TrimSpace(line), "\t")
-		if ok && sha != "" && !strings.HasPrefix(sha, "ref:") {
-			refs[ref] = sha
-		}
-	}
-	return refs
-}
-
-// parseSymref finds the branch HEAD points to in `git ls-remote --symref
-// origin HEAD` output.
-func parseSymref(out string) string {
-	for _, line := range strings.Split(out, "\n") {
-		target, name, ok := strings.Cut(strings.TrimSpace(line), "\t")
-		if ok && name == "HEAD" && strings.HasPrefix(target, "ref: refs/heads/") {
-			return strings.TrimPrefix(target, "ref: refs/heads/")
-		}
-	}
-	return ""
 }
 
 // eachRepo runs fn for every repository of the run at once and joins the

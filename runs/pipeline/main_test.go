@@ -8,6 +8,6 @@ import (
 
 // The end-to-end tests run real sandboxes: the agent-smith binary built
 // from this checkout (testenv.AgentBinary), started by the local
-// provisioner, spoken to through the package's redis-server
-// (testenv.SharedRedis). The pure tests need neither.
+// provisioner, through its sandbox API; the run store is in the package's
+// redis-server (testenv.SharedRedis). The pure tests need neither.
 func TestMain(m *testing.M) { testenv.Main(m) }

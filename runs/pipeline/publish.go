@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/agent-smith/agent-smith/config"
@@ -110,9 +111,17 @@ func (j *job) pushBranch(ctx context.Context, r *repo, branch, lease string) err
 		j.progress(ctx, "%s: %s is already on the remote", r.name, branch)
 		return nil
 	}
-	ref := "refs/heads/" + branch
-	if _, err := j.must(ctx, r, gitStep(gitNetworkTimeout, "push", "--force-with-lease="+ref+":"+lease, "origin", "HEAD:"+ref)); err != nil {
+	// The commits go to the gate as a bundle of what the base lacks; the
+	// gate pushes them from its own repository.
+	mkdir := sandbox.Step{Kind: sandbox.KindRun, Command: "mkdir", Args: []string{"-p", path.Dir(sandbox.PushBundle)}, TimeoutSeconds: gitLocalTimeout}
+	if _, err := j.must(ctx, r, mkdir); err != nil {
 		return err
+	}
+	if _, err := j.must(ctx, r, gitStep(gitLocalTimeout, "bundle", "create", "-q", sandbox.PushBundle, "HEAD", "^"+r.baseSHA)); err != nil {
+		return err
+	}
+	if _, err := r.git.Push(ctx, sandbox.PushRequest{Branch: branch, Commit: strings.TrimSpace(head), Lease: lease, Credential: r.cred}); err != nil {
+		return fmt.Errorf("%s: push %s: %w", r.name, branch, err)
 	}
 	if branch == r.branch {
 		r.pushed = true
@@ -221,12 +230,12 @@ func (j *job) saveWIP(ctx context.Context, r *repo, step string) (string, error)
 	if err := j.commit(ctx, r, msg); err != nil {
 		return "", err
 	}
-	wip := wipBranchFor(j.run.Ticket)
-	out, err := j.must(ctx, r, gitStep(gitNetworkTimeout, "ls-remote", "--heads", "origin", "refs/heads/"+wip))
+	wip := runs.WIPBranchFor(j.run.Ticket)
+	refs, err := r.git.Refs(ctx, sandbox.RefsRequest{Branches: []string{wip}, Credential: r.cred})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s: read %s on the remote: %w", r.name, wip, err)
 	}
-	if err := j.pushBranch(ctx, r, wip, parseLsRemote(out)["refs/heads/"+wip]); err != nil {
+	if err := j.pushBranch(ctx, r, wip, refs[wip]); err != nil {
 		return "", err
 	}
 	return wip, nil

@@ -145,29 +145,11 @@ func TestQuestionsAndFailureComments(t *testing.T) {
 	g.Expect(f).To(ContainSubstring("failed at step `test`\n\n> tests fail\n> FAIL: 6\n"))
 }
 
-func TestGitOutputParsing(t *testing.T) {
+func TestStepsDisplayAsTheirCommandLine(t *testing.T) {
 	g := NewWithT(t)
-	g.Expect(parseLsRemote("1111\trefs/heads/main\n2222\trefs/heads/agent-smith/7\n")).To(Equal(map[string]string{
-		"refs/heads/main": "1111", "refs/heads/agent-smith/7": "2222"}))
-	g.Expect(parseLsRemote("")).To(BeEmpty())
-	g.Expect(parseSymref("ref: refs/heads/trunk\tHEAD\n3333\tHEAD\n")).To(Equal("trunk"))
-	g.Expect(parseSymref("3333\tHEAD\n")).To(BeEmpty())
-}
-
-func TestBranchNamesAreSafeForEveryTrackersIDs(t *testing.T) {
-	g := NewWithT(t)
-	g.Expect(branchFor("42")).To(Equal("agent-smith/42"))
-	g.Expect(branchFor("SHOP-12")).To(Equal("agent-smith/SHOP-12"))
-	g.Expect(branchFor("a b/..c")).To(Equal("agent-smith/a-b-..c"))
-	g.Expect(wipBranchFor("42")).To(Equal("agent-smith/42-wip"))
-}
-
-func TestCredentialHelperStepsNeverCarryTheToken(t *testing.T) {
-	g := NewWithT(t)
-	step := gitStep(gitLocalTimeout, "config", "--local", "--add", "credential.helper", credentialHelper)
-	g.Expect(step.Args).To(ContainElement(ContainSubstring(`"password=$GIT_TOKEN"`)))
+	step := gitStep(gitLocalTimeout, "checkout", "-q", "-B", "agent-smith/7")
 	g.Expect(step.Env).To(HaveKeyWithValue("GIT_TERMINAL_PROMPT", "0"))
-	g.Expect(display(step)).To(Equal("git config --local --add credential.helper <credential helper>"))
+	g.Expect(display(step)).To(Equal("git checkout -q -B agent-smith/7"))
 	g.Expect(display(sandbox.Step{Command: "/bin/sh", Args: []string{"-c", "make test"}})).To(Equal("make test"))
 }
 

@@ -11,15 +11,15 @@ import (
 	"github.com/agent-smith/agent-smith/trackers"
 )
 
-// envGitToken is the sandbox environment variable the credential helper
-// reads (the Kubernetes pod builder sets the same one from the Secret).
-const envGitToken = "GIT_TOKEN"
-
 // repo is one repository of the run as the steps learn about it.
 type repo struct {
 	name string
 	cfg  *config.Repo
 	sb   sandbox.Sandbox
+	// git is the sandbox's git gate: fetch and push, never the sandbox's
+	// own git; cred is what it authenticates with, nil for none.
+	git  sandbox.Gate
+	cred *sandbox.GitCredential
 	// host opens pull requests; nil for a plain git repository.
 	host trackers.RepoHost
 
@@ -48,21 +48,22 @@ type repo struct {
 // ready once all are up.
 func (j *job) provision(ctx context.Context) error {
 	req := sandbox.ProvisionRequest{RunID: j.run.ID, Attempt: j.run.Attempt}
+	branch := runs.BranchFor(j.run.Ticket)
 	for _, name := range j.run.Repos {
 		rc, ok := j.cfg.Repos[name]
 		if !ok {
 			return fmt.Errorf("repository %s is no longer in the configuration", name)
 		}
-		spec := sandbox.RepoSpec{Name: name}
+		r := &repo{name: name, cfg: rc, branch: branch}
 		if rc.Auth != "" {
 			token, ok := j.cfg.Secret(rc.Auth)
 			if !ok {
 				return fmt.Errorf("repository %s: its auth secret %q is not defined", name, rc.Auth)
 			}
-			spec.Env = map[string]string{envGitToken: token}
+			// x-access-token is GitHub's user name for tokens; GitLab and
+			// Azure DevOps take any user name with a token.
+			r.cred = &sandbox.GitCredential{Username: "x-access-token", Password: token}
 		}
-		req.Repos = append(req.Repos, spec)
-		r := &repo{name: name, cfg: rc, branch: branchFor(j.run.Ticket)}
 		host, err := j.p.deps.RepoHost(j.cfg, name)
 		switch {
 		case errors.Is(err, trackers.ErrNoHost):
@@ -72,20 +73,23 @@ func (j *job) provision(ctx context.Context) error {
 		default:
 			r.host, r.cloneURL = host, host.CloneURL()
 		}
+		req.Repos = append(req.Repos, sandbox.RepoSpec{Name: name,
+			RemoteURL: r.cloneURL, Branch: branch, AllowCIConfigChanges: j.project.AllowCIConfigChanges})
 		j.repos = append(j.repos, r)
 	}
 	// Set before provisioning: Release is then due whatever happens.
 	j.sandboxes = map[string]sandbox.Sandbox{}
-	sbs, err := j.p.deps.Provisioner.Provision(ctx, req)
+	provisioned, err := j.p.deps.Provisioner.Provision(ctx, req)
 	if err != nil {
 		return err
 	}
-	j.sandboxes = sbs
 	for _, r := range j.repos {
-		r.sb = sbs[r.name]
-		if r.sb == nil {
+		p, ok := provisioned[r.name]
+		if !ok || p.Work == nil || p.Git == nil {
 			return fmt.Errorf("the provisioner returned no sandbox for %s", r.name)
 		}
+		r.sb, r.git = p.Work, p.Git
+		j.sandboxes[r.name] = p.Work
 		j.note(ctx, "%s: %s", r.name, r.sb.JobID())
 	}
 	_, err = j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventReady, runs.Update{Attempt: j.run.Attempt})

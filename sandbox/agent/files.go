@@ -32,18 +32,11 @@ func (x *executor) readFile(step sandbox.Step) (sandbox.StepResult, error) {
 	if err != nil {
 		return res, err
 	}
-	f, err := x.ws.root.Open(rel)
+	f, fi, err := x.ws.openRegular(rel, step.Path)
 	if err != nil {
-		return res, fmt.Errorf("read %s: %w", step.Path, unwrapPath(err))
+		return res, err
 	}
 	defer func() { _ = f.Close() }() // read only: nothing to lose
-	fi, err := f.Stat()
-	if err != nil {
-		return res, fmt.Errorf("read %s: %w", step.Path, err)
-	}
-	if fi.IsDir() {
-		return res, fmt.Errorf("%s is a directory: list it instead", step.Path)
-	}
 	windowed := step.StartLine > 0 || step.LineCount > 0
 	if !windowed && fi.Size() > readCap {
 		return res, fmt.Errorf("%s has %d bytes, over the %d-byte read cap: read a window of lines (startLine, lineCount) or grep it", step.Path, fi.Size(), readCap)
@@ -55,7 +48,9 @@ func (x *executor) readFile(step sandbox.Step) (sandbox.StepResult, error) {
 	}
 
 	var out bytes.Buffer
-	r := bufio.NewReaderSize(f, 64<<10)
+	// Only what the file held when it was opened: a file a background
+	// process keeps appending to does not hold the step forever.
+	r := bufio.NewReaderSize(io.LimitReader(f, fi.Size()), 64<<10)
 	n := 0
 	for {
 		line, err := r.ReadSlice('\n')
@@ -195,12 +190,22 @@ func (x *executor) target(path string, create bool) (rel string, mode fs.FileMod
 		return "", 0, nil, fmt.Errorf("%s is a symlink to %s: write its target instead", path, target)
 	case fi.IsDir():
 		return "", 0, nil, fmt.Errorf("%s is a directory", path)
+	case !fi.Mode().IsRegular():
+		return "", 0, nil, fmt.Errorf("%s is %s, not a regular file", path, fileKind(fi.Mode()))
 	case fi.Size() > writeCap:
 		return "", 0, nil, fmt.Errorf("%s has %d bytes, over the %d-byte write cap", path, fi.Size(), writeCap)
 	}
-	data, err = x.ws.root.ReadFile(rel)
+	f, fi, err := x.ws.openRegular(rel, path)
 	if err != nil {
-		return "", 0, nil, fmt.Errorf("read %s: %w", path, unwrapPath(err))
+		return "", 0, nil, err
+	}
+	defer func() { _ = f.Close() }() // read only: nothing to lose
+	data, err = io.ReadAll(io.LimitReader(f, writeCap+1))
+	switch {
+	case err != nil:
+		return "", 0, nil, fmt.Errorf("read %s: %w", path, err)
+	case len(data) > writeCap:
+		return "", 0, nil, fmt.Errorf("%s has more than %d bytes, over the write cap", path, writeCap)
 	}
 	return rel, fi.Mode().Perm(), data, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os/exec"
@@ -36,6 +37,9 @@ func (x *executor) grep(ctx context.Context, step sandbox.Step) (sandbox.StepRes
 	fi, err := x.ws.root.Stat(start)
 	if err != nil {
 		return res, fmt.Errorf("grep %s: %w", displayPath(step.Path), unwrapPath(err))
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return res, fmt.Errorf("%s is %s, not a regular file", displayPath(step.Path), fileKind(fi.Mode()))
 	}
 	pattern := step.Pattern
 	if step.CaseInsensitive {
@@ -235,9 +239,9 @@ type rgMessage struct {
 // the same skips and the same order (by path, directory by directory).
 func (x *executor) goGrep(ctx context.Context, step sandbox.Step, start string, isDir bool, re *regexp.Regexp, acc *grepAcc) error {
 	search := func(rel string) (bool, error) {
-		data, err := x.ws.root.ReadFile(rel)
+		data, err := x.readForGrep(rel)
 		if err != nil || bytes.IndexByte(data, 0) >= 0 {
-			return true, nil // unreadable or binary: skipped like rg does
+			return true, nil // unreadable, special, too big or binary: skipped like rg does
 		}
 		return grepLines(filepath.ToSlash(rel), data, re, acc), nil
 	}
@@ -265,6 +269,20 @@ func (x *executor) goGrep(ctx context.Context, step sandbox.Step, start string, 
 		return fmt.Errorf("grep %s: %w", displayPath(step.Path), unwrapPath(err))
 	}
 	return nil
+}
+
+// readForGrep reads a regular file of at most grepFileCap bytes.
+func (x *executor) readForGrep(rel string) ([]byte, error) {
+	f, _, err := x.ws.openRegular(rel, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // read only: nothing to lose
+	data, err := io.ReadAll(io.LimitReader(f, grepFileCap+1))
+	if err == nil && len(data) > grepFileCap {
+		err = fmt.Errorf("%s is over the grep size cap", rel)
+	}
+	return data, err
 }
 
 // grepLines feeds the matching lines of one file, with their context

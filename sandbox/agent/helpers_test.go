@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/agent-smith/agent-smith/sandbox"
@@ -53,15 +54,19 @@ func newTestExecutor(t *testing.T, files map[string]string) (*executor, *recorde
 	return newExecutor(ws, rec), rec, dir
 }
 
-var stepSeq int
+var stepSeq atomic.Int64
 
 // do runs a step built from s, filling in what every step needs.
 func (x *executor) do(s sandbox.Step) sandbox.StepResult {
-	stepSeq++
+	return x.execute(context.Background(), prepared(s))
+}
+
+// prepared is s with what every step needs filled in.
+func prepared(s sandbox.Step) sandbox.Step {
 	s.SchemaVersion = sandbox.SchemaVersion
-	s.StepID = "s" + strconv.Itoa(stepSeq)
+	s.StepID = "s" + strconv.FormatInt(stepSeq.Add(1), 10)
 	if err := s.Validate(); err != nil {
 		panic(err)
 	}
-	return x.execute(context.Background(), s)
+	return s
 }

@@ -12,9 +12,9 @@ import (
 )
 
 // Limits of a run step's output. The capture cap bounds the result; the
-// batch limits and the streaming budget bound what goes to the events
-// stream, so a command printing gigabytes neither fills Redis nor slows the
-// agent down.
+// batch limits and the streaming budget bound what goes to a watching
+// caller, so a command printing gigabytes neither floods the orchestrator
+// nor slows the agent down.
 const (
 	defaultOutputCap = 1 << 20
 	batchLines       = 512
@@ -82,7 +82,8 @@ func (c *capture) String() string {
 }
 
 // sink is a run step's stdout or stderr: every byte goes to the capture,
-// complete lines go to the batcher while the step's budget lasts.
+// complete lines go to the batcher (of a watched step) while the step's
+// budget lasts.
 type sink struct {
 	kind    sandbox.EventKind
 	capture *capture
@@ -92,6 +93,9 @@ type sink struct {
 
 func (s *sink) Write(p []byte) (int, error) {
 	s.capture.write(p)
+	if s.batch == nil {
+		return len(p), nil
+	}
 	rest := p
 	for len(rest) > 0 {
 		if s.batch.exhausted.Load() {
@@ -119,7 +123,7 @@ func (s *sink) Write(p []byte) (int, error) {
 
 // finish hands over a last line without a newline.
 func (s *sink) finish() {
-	if len(s.partial) > 0 {
+	if s.batch != nil && len(s.partial) > 0 {
 		s.batch.add(s.kind, s.partial)
 		s.partial = nil
 	}

@@ -2,170 +2,130 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
-	"time"
+	"errors"
 
 	"github.com/go-logr/logr"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/sandbox"
-	"github.com/agent-smith/agent-smith/sandbox/internal/redisretry"
+	"github.com/agent-smith/agent-smith/sandbox/internal/apiclient"
 )
 
-// Bounds of the events path: queued events waiting for Redis, entries kept
-// in the stream (room for a reader that lags; a caller that watched a step
-// trims what came before it, so what stays is about one step's output,
-// itself bounded by streamBudget), the stream's lifetime should nobody
-// delete it, and how much one round trip carries.
+// Bounds of the events path: events waiting to be sent (a full queue
+// drops them: a step never waits for its watcher), and what one request
+// carries, below the API's limit.
 const (
 	publishQueue   = 256
-	streamMaxLen   = 10000
-	eventsTTL      = 24 * time.Hour
+	requestBudget  = sandbox.MaxEventRequestBytes * 3 / 4
 	publishPerTrip = 64
 )
 
-// resultTTL keeps a result whose caller is away (a Redis outage, a
-// restarting orchestrator) long enough to be collected.
-const resultTTL = time.Hour
-
-// publisher writes to Redis from one goroutine, in order: a step's events,
-// then its result, often in one round trip. Events are best effort (a full
-// queue or a failing Redis drops them); results are retried until they are
-// in or the agent stops.
+// publisher sends the events of watched steps to the sandbox API from one
+// goroutine, in order, several per request. It is best effort: a failed
+// request drops its events, and a step whose budget the API says is spent
+// streams nothing more.
 type publisher struct {
-	rdb     *redis.Client
-	key     string
-	ch      chan pubItem
-	stopped chan struct{}
-	log     logr.Logger
+	c   *apiclient.Client
+	ch  chan pubItem
+	log logr.Logger
+	// spent is the step whose budget ran out (only the loop uses it).
+	spent string
 }
 
 type pubItem struct {
-	event  []byte
-	result *pendingResult
+	event   *sandbox.StepEvent
+	flushed chan struct{} // a barrier: closed once everything before it went
 }
 
-type pendingResult struct {
-	key  string
-	data []byte
-	done chan error
+func newPublisher(c *apiclient.Client, log logr.Logger) *publisher {
+	return &publisher{c: c, ch: make(chan pubItem, publishQueue), log: log}
 }
 
-func newPublisher(rdb *redis.Client, key string, log logr.Logger) *publisher {
-	return &publisher{rdb: rdb, key: key, ch: make(chan pubItem, publishQueue), stopped: make(chan struct{}), log: log}
-}
-
+// publish queues ev (its lines are masked already); false when it had to
+// be dropped.
 func (p *publisher) publish(ev sandbox.StepEvent) bool {
-	data, err := json.Marshal(ev)
-	if err != nil {
-		return false
-	}
 	select {
-	case p.ch <- pubItem{event: data}:
+	case p.ch <- pubItem{event: &ev}:
 		return true
 	default:
 		return false
 	}
 }
 
-// deliver pushes a result to key after every event published before it,
-// and returns once it is in Redis, or when the agent stops and a last
-// bounded try failed.
-func (p *publisher) deliver(ctx context.Context, key string, data []byte) error {
-	r := &pendingResult{key: key, data: data, done: make(chan error, 1)}
+// flush returns once every event queued before it was sent (or dropped),
+// or ctx ended.
+func (p *publisher) flush(ctx context.Context) {
+	b := pubItem{flushed: make(chan struct{})}
 	select {
-	case p.ch <- pubItem{result: r}:
-	case <-p.stopped:
-		return p.lastTry(ctx, r)
+	case p.ch <- b:
+	case <-ctx.Done():
+		return
 	}
 	select {
-	case err := <-r.done:
-		return err
-	case <-p.stopped:
-		select {
-		case err := <-r.done: // taken and handled before the loop ended
-			return err
-		default:
-			return p.lastTry(ctx, r)
-		}
+	case <-b.flushed:
+	case <-ctx.Done():
 	}
 }
 
-// loop sends what is queued, several items per round trip, until ctx ends.
+// loop sends what is queued until ctx ends.
 func (p *publisher) loop(ctx context.Context) {
-	defer close(p.stopped)
 	for {
-		var items []pubItem
+		var batch []sandbox.StepEvent
+		size := 0
 		select {
 		case it := <-p.ch:
-			items = append(items, it)
+			if it.flushed != nil {
+				close(it.flushed)
+				continue
+			}
+			batch = append(batch, *it.event)
+			size = eventSize(*it.event)
 		case <-ctx.Done():
 			return
 		}
 	more:
-		for len(items) < publishPerTrip && items[len(items)-1].result == nil {
+		for len(batch) < publishPerTrip && size < requestBudget {
 			select {
 			case it := <-p.ch:
-				items = append(items, it)
+				if it.flushed != nil {
+					p.send(ctx, batch)
+					close(it.flushed)
+					batch = nil
+					break more
+				}
+				if it.event.StepID != batch[0].StepID {
+					p.send(ctx, batch)
+					batch, size = nil, 0
+				}
+				batch = append(batch, *it.event)
+				size += eventSize(*it.event)
 			default:
 				break more
 			}
 		}
-		p.send(ctx, items)
+		p.send(ctx, batch)
 	}
 }
 
-func (p *publisher) send(ctx context.Context, items []pubItem) {
-	pipe := p.rdb.Pipeline()
-	events := 0
-	for _, it := range items {
-		if it.event != nil {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: p.key, MaxLen: streamMaxLen, Approx: true, Values: []any{"data", it.event}})
-			events++
-		}
-	}
-	if events > 0 {
-		pipe.Expire(ctx, p.key, eventsTTL)
-	}
-	// Only the last item can be a result (loop stops gathering there).
-	r := items[len(items)-1].result
-	var pushed *redis.IntCmd
-	if r != nil {
-		pushed = pipe.LPush(ctx, r.key, r.data)
-		pipe.Expire(ctx, r.key, resultTTL)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && events > 0 {
-		p.log.V(1).Info("events dropped", "events", events, "err", err.Error())
-	}
-	if r == nil {
+func (p *publisher) send(ctx context.Context, batch []sandbox.StepEvent) {
+	if len(batch) == 0 || batch[0].StepID == p.spent {
 		return
 	}
-	err := pushed.Err()
-	retry := redisretry.Policy(2 * time.Second)
-	for err != nil {
-		p.log.V(1).Info("result not delivered yet; retrying", "key", r.key, "err", err.Error())
-		if !redisretry.Pause(ctx, retry) {
-			err = p.lastTry(ctx, r)
-			break
-		}
-		err = p.push(ctx, r)
+	err := p.c.Events(ctx, batch[0].StepID, batch)
+	switch {
+	case err == nil:
+	case errors.Is(err, apiclient.ErrBudgetSpent):
+		p.spent = batch[0].StepID
+		p.log.V(1).Info("the step's event budget is spent; streaming stopped", "step", p.spent)
+	default:
+		p.log.V(1).Info("events dropped", "events", len(batch), "err", err.Error())
 	}
-	r.done <- err
 }
 
-func (p *publisher) push(ctx context.Context, r *pendingResult) error {
-	_, err := p.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.LPush(ctx, r.key, r.data)
-		pipe.Expire(ctx, r.key, resultTTL)
-		return nil
-	})
-	return err
-}
-
-// lastTry is the one bounded attempt made for a result when the agent was
-// told to stop.
-func (p *publisher) lastTry(ctx context.Context, r *pendingResult) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	return p.push(ctx, r)
+// eventSize is about what ev adds to a request.
+func eventSize(ev sandbox.StepEvent) int {
+	n := 128
+	for _, l := range ev.Lines {
+		n += len(l) + 8
+	}
+	return n
 }

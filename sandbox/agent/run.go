@@ -39,17 +39,24 @@ func (x *executor) run(ctx context.Context, step sandbox.Step) (sandbox.StepResu
 		return res, err
 	}
 
-	batch := startBatcher(step.StepID, x.events)
+	// Events only for a caller that watches them.
+	var batch *batcher
+	if step.Stream {
+		batch = startBatcher(step.StepID, x.events)
+	}
 	stdout := &sink{kind: sandbox.EventStdout, capture: newCapture(x.outputCap), batch: batch}
 	stderr := &sink{kind: sandbox.EventStderr, capture: newCapture(x.outputCap), batch: batch}
+	outW, errW := x.scrub.Writer(stdout), x.scrub.Writer(stderr)
 	cmd := &exec.Cmd{
 		Path: path, Args: append([]string{step.Command}, step.Args...), Dir: dir, Env: env,
-		Stdout: stdout, Stderr: stderr, WaitDelay: pipeGrace,
+		Stdout: outW, Stderr: errW, WaitDelay: pipeGrace,
 		// Pdeathsig: a command does not outlive an agent killed abruptly.
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
-	x.events.publish(sandbox.StepEvent{SchemaVersion: sandbox.SchemaVersion, StepID: step.StepID, Kind: sandbox.EventStarted,
-		Lines: []string{strings.Join(cmd.Args, " ")}, Timestamp: time.Now().UTC()})
+	if batch != nil {
+		x.events.publish(sandbox.StepEvent{SchemaVersion: sandbox.SchemaVersion, StepID: step.StepID, Kind: sandbox.EventStarted,
+			Lines: []string{x.scrub.String(strings.Join(cmd.Args, " "))}, Timestamp: time.Now().UTC()})
+	}
 
 	var timedOut, cancelled bool
 	var waitErr error
@@ -70,9 +77,13 @@ func (x *executor) run(ctx context.Context, step sandbox.Step) (sandbox.StepResu
 		}
 		timer.Stop()
 	}
+	_, _ = outW.Flush(), errW.Flush() // into memory: cannot fail
 	stdout.finish()
 	stderr.finish()
-	dropped := batch.close()
+	var dropped int64
+	if batch != nil {
+		dropped = batch.close()
+	}
 
 	res.Stdout, res.StdoutBytes = stdout.capture.String(), stdout.capture.total
 	res.Stderr, res.StderrBytes = stderr.capture.String(), stderr.capture.total
@@ -89,8 +100,10 @@ func (x *executor) run(ctx context.Context, step sandbox.Step) (sandbox.StepResu
 	case cmd.ProcessState == nil:
 		err = waitErr
 	}
-	x.events.publish(sandbox.StepEvent{SchemaVersion: sandbox.SchemaVersion, StepID: step.StepID, Kind: sandbox.EventCompleted,
-		ExitCode: res.ExitCode, TimedOut: timedOut, DroppedLines: dropped, Timestamp: time.Now().UTC()})
+	if batch != nil {
+		x.events.publish(sandbox.StepEvent{SchemaVersion: sandbox.SchemaVersion, StepID: step.StepID, Kind: sandbox.EventCompleted,
+			ExitCode: res.ExitCode, TimedOut: timedOut, DroppedLines: dropped, Timestamp: time.Now().UTC()})
+	}
 	return res, err
 }
 
@@ -128,8 +141,9 @@ func exitCode(ps *os.ProcessState) int {
 }
 
 // ownEnv are the agent's own settings (see `agent-smith sandbox-agent`),
-// kept from commands: a step has no business talking to Redis.
-var ownEnv = map[string]bool{"REDIS_URL": true, "REDIS_PREFIX": true, "JOB_ID": true}
+// kept from commands: a step has no business with the sandbox API, and
+// none with the agent's token.
+var ownEnv = map[string]bool{"SANDBOX_TOKEN": true, "SANDBOX_API_URL": true, "SANDBOX_API_CA": true, "JOB_ID": true}
 
 // stepEnv is the agent's environment without its own settings.
 func stepEnv() []string {

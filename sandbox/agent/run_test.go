@@ -12,6 +12,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/internal/proctest"
+	"github.com/agent-smith/agent-smith/sandbox/internal/scrub"
 )
 
 func TestRunStep(t *testing.T) {
@@ -20,7 +21,8 @@ func TestRunStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("AGENT_ENV_VAR", "from the agent")
-	t.Setenv("REDIS_URL", "redis://:password@redis:6379")
+	t.Setenv("SANDBOX_TOKEN", "the-agents-own-token")
+	t.Setenv("SANDBOX_API_URL", "https://10.0.0.1:8443")
 	tests := []struct {
 		name           string
 		step           sandbox.Step
@@ -32,7 +34,7 @@ func TestRunStep(t *testing.T) {
 		{name: "no implicit shell", step: sandbox.Step{Command: "echo", Args: []string{"$HOME", "*", "a;b"}}, stdout: "$HOME * a;b\n"},
 		{name: "env merged over the agent's", step: sandbox.Step{Command: "sh", Args: []string{"-c", "echo $STEP_VAR / $AGENT_ENV_VAR"}, Env: map[string]string{"STEP_VAR": "from the step"}},
 			stdout: "from the step / from the agent\n"},
-		{name: "the agent's own settings are not passed on", step: sandbox.Step{Command: "sh", Args: []string{"-c", `echo "[$REDIS_URL]"`}}, stdout: "[]\n"},
+		{name: "the agent's own settings are not passed on", step: sandbox.Step{Command: "sh", Args: []string{"-c", `echo "[$SANDBOX_TOKEN$SANDBOX_API_URL]"`}}, stdout: "[]\n"},
 		{name: "working directory under the root", step: sandbox.Step{Command: "pwd", WorkingDirectory: "sub"}, stdout: filepath.Join(dir, "sub") + "\n"},
 		{name: "default working directory is the root", step: sandbox.Step{Command: "pwd"}, stdout: dir + "\n"},
 		{name: "PATH of the step", step: sandbox.Step{Command: "mytool", Env: map[string]string{"PATH": filepath.Join(dir, "tools") + ":" + os.Getenv("PATH")}}, stdout: "tool ran\n"},
@@ -80,7 +82,7 @@ func TestTimeoutKillsTheWholeProcessGroup(t *testing.T) {
 func TestOutputIsStreamedInOrderedBatches(t *testing.T) {
 	g := NewWithT(t)
 	x, rec, _ := newTestExecutor(t, nil)
-	res := x.do(sandbox.Step{Kind: sandbox.KindRun, Command: "seq", Args: []string{"1", "2000"}})
+	res := x.do(sandbox.Step{Kind: sandbox.KindRun, Command: "seq", Args: []string{"1", "2000"}, Stream: true})
 	g.Expect(res.ExitCode).To(Equal(0))
 	events := rec.all()
 	g.Expect(events[0].Kind).To(Equal(sandbox.EventStarted))
@@ -99,7 +101,7 @@ func TestLongLinesAreCutInEventsButKeptInTheResult(t *testing.T) {
 	g := NewWithT(t)
 	x, rec, _ := newTestExecutor(t, nil)
 	long := strings.Repeat("y", 3*lineMax)
-	res := x.do(sandbox.Step{Kind: sandbox.KindRun, Command: "printf", Args: []string{"%s\nlast line without newline", long}})
+	res := x.do(sandbox.Step{Kind: sandbox.KindRun, Command: "printf", Args: []string{"%s\nlast line without newline", long}, Stream: true})
 	g.Expect(res.Stdout).To(Equal(long + "\nlast line without newline"))
 	var lines []string
 	for _, e := range rec.all() {
@@ -108,6 +110,31 @@ func TestLongLinesAreCutInEventsButKeptInTheResult(t *testing.T) {
 		}
 	}
 	g.Expect(lines).To(Equal([]string{long[:lineMax], "last line without newline"}))
+}
+
+func TestAStepNobodyWatchesStreamsNothing(t *testing.T) {
+	g := NewWithT(t)
+	x, rec, _ := newTestExecutor(t, nil)
+	res := x.do(sandbox.Step{Kind: sandbox.KindRun, Command: "seq", Args: []string{"1", "2000"}})
+	g.Expect(res.ExitCode).To(Equal(0))
+	g.Expect(res.Stdout).To(HaveSuffix("\n2000\n"))
+	g.Expect(rec.all()).To(BeEmpty())
+}
+
+func TestTheAgentsTokenIsMaskedInWhatCommandsPrint(t *testing.T) {
+	g := NewWithT(t)
+	x, rec, _ := newTestExecutor(t, nil)
+	const token = "tok_0123456789abcdefghij"
+	x.scrub = scrub.New(token)
+	// Split across writes, and base64-encoded.
+	res := x.do(sandbox.Step{Kind: sandbox.KindRun, Command: "sh", Stream: true, Args: []string{"-c",
+		`printf 'tok_01234'; sleep 0.05; printf '56789abcdefghij\n'; printf %s "$1" | base64; echo "$1" >&2`, "sh", token}})
+	g.Expect(res.ExitCode).To(Equal(0))
+	g.Expect(res.Stdout).To(Equal(scrub.Mask + "\n" + scrub.Mask + "\n"))
+	g.Expect(res.Stderr).To(Equal(scrub.Mask + "\n"))
+	for _, ev := range rec.all() {
+		g.Expect(strings.Join(ev.Lines, "\n")).NotTo(ContainSubstring("0123456789"))
+	}
 }
 
 func TestCaptureKeepsHeadAndTail(t *testing.T) {

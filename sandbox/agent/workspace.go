@@ -2,9 +2,11 @@ package agent
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // workspace confines every path of a step to the work root. Lexical escapes
@@ -73,4 +75,49 @@ func (w *workspace) dirPath(p string) (string, error) {
 		return "", fmt.Errorf("%q is not a directory", p)
 	}
 	return filepath.Join(w.dir, rel), nil
+}
+
+// openRegular opens rel for reading, and refuses anything but a regular
+// file: a named pipe or a device would block the agent or never end. It
+// opens without blocking (a FIFO's open waits for a writer) and decides on
+// what it opened, so the file cannot be swapped in between. shown is the
+// path the step named, for messages.
+func (w *workspace) openRegular(rel, shown string) (*os.File, fs.FileInfo, error) {
+	f, err := w.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", shown, unwrapPath(err))
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("read %s: %w", shown, err)
+	case fi.IsDir():
+		err = fmt.Errorf("%s is a directory: list it instead", shown)
+	case !fi.Mode().IsRegular():
+		err = fmt.Errorf("%s is %s, not a regular file", shown, fileKind(fi.Mode()))
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "a special file"
 }

@@ -7,9 +7,10 @@
 // The Provisioner never calls the Kubernetes API. The sandbox reconciler
 // (package controllers) creates and deletes the pods from the run state in
 // Redis and posts what it sees on a Board; Provision waits there until
-// every sandbox of the attempt is ready (or one failed) and hands out
-// sandbox.Remotes that talk to the agents through Redis.
+// every sandbox of the attempt is ready (or one failed) and hands out the
+// jobs of the replica's sandbox API (package gateway) that the pod's agent
+// and gate serve.
 //
-// Of agent-smith it imports config and sandbox; it must not import runs,
+// Of agent-smith it imports config and sandbox (and its gateway); it must not import runs,
 // trackers, controllers or llm (the reconciler passes what it needs).
 package kube

@@ -1,6 +1,7 @@
 package kube_test
 
 import (
+	"net"
 	"testing"
 
 	"github.com/agent-smith/agent-smith/config"
@@ -13,6 +14,7 @@ import (
 // of picking a toolchain image and of handing over a credential.
 const testConfig = `sandbox:
   agent_registry: registry.example/acme
+  runtime_class_name: gvisor
   toolchain_images:
     python: python:3.12-slim
 agents:
@@ -60,6 +62,7 @@ projects:
     agent: claude
     tracker: issues
     repos: [api, web, tools]
+    allow_ci_config_changes: true
     sandbox:
       toolchain_image: ghcr.io/acme/heavy:2
       agent_version: 9.9.9
@@ -69,6 +72,7 @@ projects:
         memory_request: 4Gi
         cpu_limit: "4"
         memory_limit: 8Gi
+        ephemeral_storage_limit: 50Gi
 skills:
   version: v3.0.1
 secrets:
@@ -92,11 +96,15 @@ func loadConfig(t testing.TB) *config.Config {
 	return cfg
 }
 
-func newBuilder(t testing.TB, redisURL string) *kube.Builder {
+// apiCert stands for the sandbox API's certificate: public, and only
+// copied into pods by the builder.
+const apiCert = "-----BEGIN CERTIFICATE-----\nMIIBdTCCARugAwIBAgIQGateway\n-----END CERTIFICATE-----\n"
+
+func newBuilder(t testing.TB) *kube.Builder {
 	t.Helper()
 	b, err := kube.NewBuilder(kube.BuilderParams{
 		Namespace: "agent-smith", OwnerName: "agent-smith-orchestrator-7d9f8-x2x4q",
-		OwnerUID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42", RedisURL: redisURL, Image: "registry.test/agent-smith:1.2.3",
+		OwnerUID: "0b6a1e8c-5f43-4d7e-9a51-6c2f0e7d1a42", APIURL: "https://10.0.3.7:8443", APICert: []byte(apiCert), Image: "registry.test/agent-smith:1.2.3",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,3 +113,5 @@ func newBuilder(t testing.TB, redisURL string) *kube.Builder {
 }
 
 const runID = "20261128-210501-k3x9"
+
+func newListener() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

@@ -6,6 +6,6 @@ import (
 	"github.com/agent-smith/agent-smith/internal/testenv"
 )
 
-// The provisioner's tests share a redis-server (testenv.SharedRedis) and
-// the agent binary (testenv.AgentBinary); the pod builder's need neither.
+// The provisioner's tests share the agent binary (testenv.AgentBinary);
+// the pod builder's need nothing.
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -24,23 +25,30 @@ const (
 	// checked out at the root of the work volume, and caches written under
 	// $HOME (.cache, .npm, .m2) must not end up in the pull request.
 	homeDir = "/home/agent-smith"
+	// gitDir is the gate's: its bare repository, which the toolchain reads
+	// (read-only, at the same path) as its checkout's alternates.
+	gitDir = "/var/lib/agent-smith/git"
 )
 
 // Container names.
 const (
 	InitContainer = "inject"
+	// GateContainer is the git gate, a native sidecar: an init container
+	// that keeps running beside the toolchain.
+	GateContainer = "gate"
 	MainContainer = "toolchain"
 )
 
-// Environment variables of the agent container.
+// Environment variables of the agent and the gate.
 const (
-	envRedisURL    = "REDIS_URL"
-	envRedisPrefix = "REDIS_PREFIX"
-	envJobID       = "JOB_ID"
-	// EnvGitToken carries the repository's token: clone, push and host
-	// API calls inside the sandbox read it from here.
-	EnvGitToken = "GIT_TOKEN"
+	envAPIURL = "SANDBOX_API_URL"
+	envAPICA  = "SANDBOX_API_CA"
+	envToken  = "SANDBOX_TOKEN"
+	envJobID  = "JOB_ID"
 )
+
+// sharedSizeLimit bounds the volume that only carries the agent binary.
+var sharedSizeLimit = resource.MustParse("256Mi")
 
 // injectResources are the init container's: it only copies a file. It
 // gets requests and no CPU limit, because a CPU-limited copy step made a
@@ -53,17 +61,30 @@ var injectResources = corev1.ResourceRequirements{
 	Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
 }
 
-// Builder makes sandbox pods. Its fields are the same for every pod an
-// orchestrator replica creates; Pod adds what the run and the config say.
+// gateResources are the gate's: git fetches and pushes, mostly waiting on
+// the network. No CPU limit, like the init container.
+var gateResources = corev1.ResourceRequirements{
+	Requests: corev1.ResourceList{
+		corev1.ResourceCPU:              resource.MustParse("50m"),
+		corev1.ResourceMemory:           resource.MustParse("128Mi"),
+		corev1.ResourceEphemeralStorage: resource.MustParse("64Mi"),
+	},
+	Limits: corev1.ResourceList{
+		corev1.ResourceMemory:           resource.MustParse("1Gi"),
+		corev1.ResourceEphemeralStorage: resource.MustParse("256Mi"),
+	},
+}
+
+// Builder makes sandbox pods and their Secrets. Its fields are the same
+// for every pod an orchestrator replica creates; Pod adds what the run and
+// the config say.
 type Builder struct {
 	namespace string
 	ownerName string
 	ownerUID  string
-	redisURL  string
-	// redisSecret is set when redisURL carries a password: the agent then
-	// reads REDIS_URL from the sandbox Secret instead of the pod spec.
-	redisSecret bool
-	image       string
+	apiURL    string
+	apiCert   string
+	image     string
 }
 
 // BuilderParams configure a Builder.
@@ -75,11 +96,10 @@ type BuilderParams struct {
 	// collector deletes them when that replica's pod goes.
 	OwnerName string
 	OwnerUID  string
-	// RedisURL is how the agents reach Redis. A URL with a password is not
-	// written into the pod spec, where everyone who may read pods sees
-	// it: the agent takes REDIS_URL from the sandbox Secret instead, which
-	// must then hold it under the key REDIS_URL.
-	RedisURL string
+	// APIURL is the replica's sandbox API as the sandboxes reach it
+	// (https://POD_IP:8443), APICert its certificate, which they pin.
+	APIURL  string
+	APICert []byte
 	// Image is the orchestrator's own image (REPO:TAG): sandboxes inject
 	// the agent from it unless the sandbox config names another.
 	Image string
@@ -97,17 +117,14 @@ func NewBuilder(p BuilderParams) (*Builder, error) {
 	if p.Image == "" {
 		errs = append(errs, errors.New("no orchestrator image"))
 	}
-	u, err := url.Parse(p.RedisURL)
-	if err != nil || u.Hostname() == "" {
-		// The URL itself may hold a password: name the problem, not the value.
-		errs = append(errs, errors.New("REDIS_URL is not a redis:// URL with a host"))
+	if u, err := url.Parse(p.APIURL); err != nil || u.Scheme != "https" || u.Host == "" || len(p.APICert) == 0 {
+		errs = append(errs, fmt.Errorf("the sandbox API %q is not an https URL with a certificate", p.APIURL))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("sandbox pod builder: %w", errors.Join(errs...))
 	}
-	_, hasPassword := u.User.Password()
 	return &Builder{namespace: p.Namespace, ownerName: p.OwnerName, ownerUID: p.OwnerUID,
-		redisURL: p.RedisURL, redisSecret: hasPassword, image: p.Image}, nil
+		apiURL: p.APIURL, apiCert: string(p.APICert), image: p.Image}, nil
 }
 
 // Spec is one sandbox: a repository of one attempt of a run.
@@ -116,38 +133,55 @@ type Spec struct {
 	Attempt int
 	Project string
 	Repo    string
+	// Branch is the run's branch (runs.BranchFor): the gate pushes it and
+	// its -wip twin, nothing else.
+	Branch string
 }
 
-// JobID is the sandbox's job id: its Redis keys and the agent's --job-id.
+// JobID is the sandbox's job id: the agent's and the gate's --job-id.
 func (s Spec) JobID() string { return sandbox.JobID(s.RunID, s.Repo, s.Attempt) }
 
-// Pod returns the sandbox pod of s as cfg describes it. It fails when cfg
-// cannot produce a pod (an unknown repository, a credential that is not
-// read from the environment, an unparsable resource quantity).
+// podParts are what Pod assembles the pod from.
+type podParts struct {
+	sb        config.Sandbox
+	repo      *config.Repo
+	image     string
+	ephemeral resource.Quantity
+	container *corev1.SecurityContext
+}
+
+// Pod returns the sandbox pod of s as cfg describes it: the agent's
+// injection, the git gate beside the toolchain, and the toolchain. It
+// fails when cfg cannot produce a pod (an unknown repository, an
+// unparsable resource quantity, a remote the gate cannot use).
 func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 	fail := func(err error) (*corev1.Pod, error) {
 		return nil, fmt.Errorf("sandbox pod for repo %s of run %s: %w", s.Repo, s.RunID, err)
 	}
-	if !usableRunID(s.RunID) || s.Attempt < 1 {
-		return fail(fmt.Errorf("run id %q or attempt %d unusable in a pod", s.RunID, s.Attempt))
+	if !usableRunID(s.RunID) || s.Attempt < 1 || s.Branch == "" {
+		return fail(fmt.Errorf("run id %q, attempt %d or branch %q unusable in a pod", s.RunID, s.Attempt, s.Branch))
 	}
 	repo, ok := cfg.Repos[s.Repo]
 	if !ok {
 		return fail(errors.New("the repository is not in the configuration"))
 	}
-	sb := cfg.SandboxFor(s.Project)
-	resources, err := mainResources(sb.Resources)
+	// The pod exists before the checkout, so the image comes from the
+	// configuration alone (repos.x.language, not detection).
+	pp := podParts{sb: cfg.SandboxFor(s.Project), repo: repo, image: cfg.ToolchainImage(s.Project, s.Repo)}
+	resources, err := mainResources(pp.sb.Resources)
 	if err != nil {
 		return fail(err)
 	}
-	env, err := b.env(cfg, sb, s, repo)
+	pp.ephemeral = resources.Limits[corev1.ResourceEphemeralStorage]
+	gate, err := b.gate(cfg, s, pp)
 	if err != nil {
 		return fail(err)
 	}
-	podSecurity, containerSecurity := securityContexts(sb)
-	args := []string{"sandbox-agent", "--redis-url", "$(" + envRedisURL + ")", "--job-id", s.JobID()}
-	if sb.IdleTimeoutSeconds > 0 {
-		args = append(args, "--idle-timeout", sb.IdleTimeout().String())
+	podSecurity, containerSecurity := securityContexts(pp.sb)
+	pp.container = containerSecurity
+	var runtimeClass *string
+	if pp.sb.RuntimeClassName != "" {
+		runtimeClass = ptr.To(pp.sb.RuntimeClassName)
 	}
 	return &corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
@@ -158,46 +192,27 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 			// Service env vars would only add noise (and hints) to the
 			// environment the model's commands see.
 			EnableServiceLinks: ptr.To(false),
-			SecurityContext:    podSecurity,
+			// The gate's processes stay invisible to the toolchain's.
+			ShareProcessNamespace: ptr.To(false),
+			RuntimeClassName:      runtimeClass,
+			SecurityContext:       podSecurity,
 			InitContainers: []corev1.Container{{
 				Name:                     InitContainer,
-				Image:                    sb.ResolveAgentImage(b.image),
+				Image:                    pp.sb.ResolveAgentImage(b.image),
 				Args:                     []string{"inject", agentPath},
 				Resources:                injectResources,
 				SecurityContext:          containerSecurity,
 				VolumeMounts:             []corev1.VolumeMount{{Name: "shared", MountPath: sharedDir}},
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-			}},
-			Containers: []corev1.Container{{
-				Name: MainContainer,
-				// The pod exists before the checkout, so the image comes from
-				// the configuration alone (repos.x.language, not detection).
-				Image:           cfg.ToolchainImage(s.Project, s.Repo),
-				Command:         []string{agentPath},
-				Args:            args,
-				WorkingDir:      workDir,
-				Env:             env,
-				Resources:       resources,
-				SecurityContext: containerSecurity,
-				VolumeMounts: []corev1.VolumeMount{
-					// Steps must not replace the agent that runs them.
-					{Name: "shared", MountPath: sharedDir, ReadOnly: true},
-					{Name: "work", MountPath: workDir},
-					{Name: "home", MountPath: homeDir},
-				},
-				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-			}},
-			Volumes: []corev1.Volume{
-				{Name: "shared", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-				{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-				{Name: "home", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-			},
+			}, gate},
+			Containers: []corev1.Container{b.toolchain(s, pp, resources)},
+			Volumes:    volumes(pp.ephemeral),
 		},
 	}, nil
 }
 
-// objectMeta names the pod after its run and repository and makes the
-// orchestrator replica's pod its owner.
+// objectMeta names the pod (and its Secret): labels, the job, and the
+// orchestrator pod that owns it.
 func (b *Builder) objectMeta(s Spec) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name:        PodName(s.RunID, s.Repo),
@@ -217,6 +232,114 @@ func (b *Builder) objectMeta(s Spec) metav1.ObjectMeta {
 	}
 }
 
+// gate is the git gate: a native sidecar (an init container that keeps
+// running) from the toolchain image, for its git, running the injected
+// agent-smith under a uid of its own. It alone gets the git credential,
+// step by step, and writes the git volume; it reads the workspace.
+func (b *Builder) gate(cfg *config.Config, s Spec, pp podParts) (corev1.Container, error) {
+	remote, err := remoteURL(pp.repo.URL)
+	if err != nil {
+		return corev1.Container{}, err
+	}
+	args := []string{"sandbox-gate", "--job-id", s.JobID(), "--remote", remote, "--branch", s.Branch,
+		"--git-dir", gitDir, "--work-root", workDir}
+	if !pp.ephemeral.IsZero() {
+		args = append(args, "--max-bundle-bytes", strconv.FormatInt(pp.ephemeral.Value(), 10))
+	}
+	if p := cfg.Projects[s.Project]; p != nil && p.AllowCIConfigChanges {
+		args = append(args, "--allow-ci-config-changes")
+	}
+	return corev1.Container{
+		Name:          GateContainer,
+		Image:         pp.image,
+		RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
+		Command:       []string{agentPath},
+		Args:          args,
+		Env:           b.apiEnv(s, SecretGateToken),
+		Resources:     gateResources,
+		SecurityContext: &corev1.SecurityContext{
+			RunAsUser: ptr.To[int64](config.GateUID), RunAsGroup: ptr.To[int64](config.GateUID), RunAsNonRoot: ptr.To(true),
+			AllowPrivilegeEscalation: ptr.To(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "shared", MountPath: sharedDir, ReadOnly: true},
+			{Name: "git", MountPath: gitDir},
+			{Name: "work", MountPath: workDir, ReadOnly: true},
+		},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}, nil
+}
+
+// toolchain is the main container: the agent as PID 1 and the steps.
+func (b *Builder) toolchain(s Spec, pp podParts, resources corev1.ResourceRequirements) corev1.Container {
+	args := []string{"sandbox-agent", "--job-id", s.JobID()}
+	if pp.sb.IdleTimeoutSeconds > 0 {
+		args = append(args, "--idle-timeout", pp.sb.IdleTimeout().String())
+	}
+	env := append(b.apiEnv(s, SecretAgentToken),
+		// The toolchain image may have no home for a non-root uid.
+		corev1.EnvVar{Name: "HOME", Value: homeDir})
+	return corev1.Container{
+		Name:            MainContainer,
+		Image:           pp.image,
+		Command:         []string{agentPath},
+		Args:            args,
+		WorkingDir:      workDir,
+		Env:             env,
+		Resources:       resources,
+		SecurityContext: pp.container,
+		VolumeMounts: []corev1.VolumeMount{
+			// Steps must not replace the agent that runs them, nor write
+			// the gate's repository.
+			{Name: "shared", MountPath: sharedDir, ReadOnly: true},
+			{Name: "work", MountPath: workDir},
+			{Name: "home", MountPath: homeDir},
+			{Name: "git", MountPath: gitDir, ReadOnly: true},
+		},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+}
+
+// apiEnv is how the agent or the gate reaches the sandbox API: its URL and
+// certificate (public), and its own token, a reference into the pod's
+// Secret resolved by the kubelet: the value is in neither the pod spec nor
+// Redis.
+func (b *Builder) apiEnv(s Spec, tokenKey string) []corev1.EnvVar {
+	return []corev1.EnvVar{
+		{Name: envAPIURL, Value: b.apiURL},
+		{Name: envAPICA, Value: b.apiCert},
+		{Name: envJobID, Value: s.JobID()},
+		{Name: envToken, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: SecretName(s.JobID())}, Key: tokenKey,
+		}}},
+	}
+}
+
+// volumes are the pod's emptyDirs, each bounded: shared holds one binary,
+// the others at most the sandbox's ephemeral storage limit.
+func volumes(limit resource.Quantity) []corev1.Volume {
+	dir := func(name string, size resource.Quantity) corev1.Volume {
+		v := corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+		if !size.IsZero() {
+			v.EmptyDir.SizeLimit = ptr.To(size)
+		}
+		return v
+	}
+	return []corev1.Volume{dir("shared", sharedSizeLimit), dir("work", limit), dir("home", limit), dir("git", limit)}
+}
+
+// remoteURL is the repository's URL as the gate gets it: without
+// credentials, which belong in the Secret.
+func remoteURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("repository URL %q: the sandbox's git gate speaks https only", raw)
+	}
+	u.User = nil
+	return u.String(), nil
+}
+
 func (b *Builder) labels(s Spec) map[string]string {
 	return map[string]string{
 		LabelName:      AppName,
@@ -228,36 +351,6 @@ func (b *Builder) labels(s Spec) map[string]string {
 		LabelRepo:      LabelValue(s.Repo),
 		LabelOwner:     LabelValue(b.ownerName),
 	}
-}
-
-// env is the agent container's environment. Credentials are references
-// into the sandbox Secret, resolved by the kubelet: their values are in
-// neither the pod spec nor Redis.
-func (b *Builder) env(cfg *config.Config, sb config.Sandbox, s Spec, repo *config.Repo) ([]corev1.EnvVar, error) {
-	fromSecret := func(name, key string) corev1.EnvVar {
-		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: sb.SecretName}, Key: key,
-		}}}
-	}
-	redisURL := corev1.EnvVar{Name: envRedisURL, Value: b.redisURL}
-	if b.redisSecret {
-		redisURL = fromSecret(envRedisURL, envRedisURL)
-	}
-	env := []corev1.EnvVar{
-		redisURL,
-		{Name: envRedisPrefix, Value: cfg.Queue.RedisPrefix},
-		{Name: envJobID, Value: s.JobID()},
-		// The toolchain image may have no home for a non-root uid.
-		{Name: "HOME", Value: homeDir},
-	}
-	if repo.Auth != "" {
-		key, ok := cfg.SecretEnv[repo.Auth]
-		if !ok {
-			return nil, fmt.Errorf("secret %q is not written as ${VAR} in agentsmith.yml, so the sandbox cannot take it from Secret %s", repo.Auth, sb.SecretName)
-		}
-		env = append(env, fromSecret(EnvGitToken, key))
-	}
-	return env, nil
 }
 
 // mainResources turns the sandbox.resources block into requirements; an
@@ -272,8 +365,10 @@ func mainResources(r config.Resources) (corev1.ResourceRequirements, error) {
 	}{
 		{out.Requests, corev1.ResourceCPU, "cpu_request", r.CPURequest},
 		{out.Requests, corev1.ResourceMemory, "memory_request", r.MemoryRequest},
+		{out.Requests, corev1.ResourceEphemeralStorage, "ephemeral_storage_request", r.EphemeralStorageRequest},
 		{out.Limits, corev1.ResourceCPU, "cpu_limit", r.CPULimit},
 		{out.Limits, corev1.ResourceMemory, "memory_limit", r.MemoryLimit},
+		{out.Limits, corev1.ResourceEphemeralStorage, "ephemeral_storage_limit", r.EphemeralStorageLimit},
 	} {
 		if q.value == "" {
 			continue
@@ -290,7 +385,8 @@ func mainResources(r config.Resources) (corev1.ResourceRequirements, error) {
 // securityContexts are the restricted Pod Security profile (non-root uid,
 // no privilege escalation, every capability dropped, the runtime's seccomp
 // profile), or for run_as_root the baseline one: root with the runtime's
-// default capabilities, still without privilege escalation.
+// default capabilities, still without privilege escalation. The gate has
+// its own (GateUID, restricted) either way.
 func securityContexts(sb config.Sandbox) (*corev1.PodSecurityContext, *corev1.SecurityContext) {
 	seccomp := &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
 	if sb.RunAsRoot {

@@ -6,16 +6,16 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/gateway"
 	"github.com/agent-smith/agent-smith/sandbox/internal/agenttest"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 )
 
 type provisioned struct {
-	Sandboxes map[string]sandbox.Sandbox
+	Sandboxes map[string]sandbox.Provisioned
 	Err       error
 }
 
@@ -36,22 +36,47 @@ func request(attempt int, repos ...string) sandbox.ProvisionRequest {
 	return req
 }
 
-func jobKeys(g Gomega, rdb *redis.Client, job string) []string {
-	keys, err := rdb.Keys(context.Background(), sandbox.DefaultPrefix+"sandbox:"+job+":*").Result()
-	g.Expect(err).NotTo(HaveOccurred())
-	return keys
+// api is a sandbox API on loopback, as the replica serves it.
+type api struct {
+	*gateway.Gateway
+	url string
+}
+
+func startAPI(t *testing.T) api {
+	t.Helper()
+	gw, err := gateway.New(gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := newListener()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = gw.Serve(ctx, l) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return api{gw, "http://" + l.Addr().String()}
+}
+
+// sandbox starts the agent and the gate of job, as its pod would.
+func (a api) sandbox(t *testing.T, job string) (*agenttest.Agent, *agenttest.Agent) {
+	t.Helper()
+	tokens := a.Tokens(job)
+	return agenttest.Start(t, testenv.AgentBinary(t), agenttest.API{URL: a.url, Token: tokens.Agent}, job),
+		agenttest.StartGate(t, testenv.AgentBinary(t), agenttest.API{URL: a.url, Token: tokens.Gate}, job, "https://git.example/acme/api", "agent-smith/42")
 }
 
 func TestProvisionWaitsForTheReconcilerThenServesStepsAndReleaseStopsTheAgents(t *testing.T) {
 	g := NewWithT(t)
-	testenv.SharedRedis(t).Flush(t)
+	a := startAPI(t)
 	board := kube.NewBoard()
-	rdb := testenv.SharedRedis(t).Client(t)
-	p := kube.NewProvisioner(rdb, board, kube.ProvisionerOptions{})
+	p := kube.NewProvisioner(a.Gateway, board, kube.ProvisionerOptions{})
 	api, web := kube.Spec{RunID: runID, Attempt: 2, Repo: "api"}.JobID(), kube.Spec{RunID: runID, Attempt: 2, Repo: "web"}.JobID()
 
 	done := provisionAsync(p, request(2, "api", "web"))
-	agents := []*agenttest.Agent{agenttest.Start(t, testenv.AgentBinary(t), testenv.SharedRedis(t).URL(), api), agenttest.Start(t, testenv.AgentBinary(t), testenv.SharedRedis(t).URL(), web)}
+	agentA, gateA := a.sandbox(t, api)
+	agentW, gateW := a.sandbox(t, web)
 	board.Ready(runID, api)
 	board.Ready(runID, kube.Spec{RunID: runID, Attempt: 1, Repo: "web"}.JobID())
 	g.Consistently(done).WithTimeout(300*time.Millisecond).ShouldNot(Receive(), "one sandbox is ready, and a report about attempt 1 does not count for attempt 2")
@@ -61,25 +86,31 @@ func TestProvisionWaitsForTheReconcilerThenServesStepsAndReleaseStopsTheAgents(t
 	g.Eventually(done).WithTimeout(10 * time.Second).Should(Receive(&got))
 	g.Expect(got.Err).NotTo(HaveOccurred())
 	g.Expect(got.Sandboxes).To(HaveKey("api"))
-	g.Expect(got.Sandboxes["web"].JobID()).To(Equal(web))
-	res, err := got.Sandboxes["api"].Run(context.Background(), sandbox.Step{Kind: sandbox.KindRun, Command: "echo", Args: []string{"hello"}}, nil)
+	g.Expect(got.Sandboxes["web"].Work.JobID()).To(Equal(web))
+	res, err := got.Sandboxes["api"].Work.Run(context.Background(), sandbox.Step{Kind: sandbox.KindRun, Command: "echo", Args: []string{"hello"}}, nil)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res.ExitCode).To(Equal(0))
+	// The gate's steps reach the gate: it refuses a branch that is not
+	// the run's without asking the remote.
+	_, err = got.Sandboxes["api"].Git.Fetch(context.Background(), sandbox.FetchRequest{Branch: "main"})
+	g.Expect(err).To(MatchError(ContainSubstring(`branch "main" is not the run's`)))
 
 	g.Expect(p.Release(context.Background(), runID)).To(Succeed())
-	for _, a := range agents {
-		g.Eventually(a.Exited()).WithTimeout(10 * time.Second).Should(BeClosed())
-		g.Expect(a.ExitCode()).To(Equal(0), "the agent stopped on the shutdown step")
+	for _, agent := range []*agenttest.Agent{agentA, agentW} {
+		g.Eventually(agent.Exited()).WithTimeout(10 * time.Second).Should(BeClosed())
+		g.Expect(agent.ExitCode()).To(Equal(0), "the agent stopped on the shutdown step")
 	}
-	g.Eventually(func(g Gomega) []string { return append(jobKeys(g, rdb, api), jobKeys(g, rdb, web)...) }).Should(BeEmpty())
+	for _, gate := range []*agenttest.Agent{gateA, gateW} {
+		g.Consistently(gate.Exited()).ShouldNot(BeClosed(), "a native sidecar idles until its pod ends")
+		g.Expect(gate.Output()).To(ContainSubstring("shutdown"))
+	}
 	g.Expect(p.Release(context.Background(), runID)).To(Succeed(), "a second release has nothing to do")
 }
 
 func TestProvisionFailsWithTheReasonTheReconcilerPosted(t *testing.T) {
 	g := NewWithT(t)
-	testenv.SharedRedis(t).Flush(t)
 	board := kube.NewBoard()
-	p := kube.NewProvisioner(testenv.SharedRedis(t).Client(t), board, kube.ProvisionerOptions{})
+	p := kube.NewProvisioner(startAPI(t).Gateway, board, kube.ProvisionerOptions{})
 	done := provisionAsync(p, request(1, "api", "web"))
 	board.Ready(runID, kube.Spec{RunID: runID, Attempt: 1, Repo: "api"}.JobID())
 	board.Failed(runID, kube.Spec{RunID: runID, Attempt: 1, Repo: "web"}.JobID(), `ImagePullBackOff: Back-off pulling image "python:9"`)
@@ -90,17 +121,16 @@ func TestProvisionFailsWithTheReasonTheReconcilerPosted(t *testing.T) {
 
 func TestProvisionGivesUpWhenNothingIsReported(t *testing.T) {
 	g := NewWithT(t)
-	p := kube.NewProvisioner(testenv.SharedRedis(t).Client(t), kube.NewBoard(), kube.ProvisionerOptions{Wait: 50 * time.Millisecond})
+	p := kube.NewProvisioner(startAPI(t).Gateway, kube.NewBoard(), kube.ProvisionerOptions{Wait: 50 * time.Millisecond})
 	_, err := p.Provision(context.Background(), request(1, "api"))
 	g.Expect(err).To(MatchError(context.DeadlineExceeded))
 }
 
-func TestProvisionFailsWhenTheAgentNeverHeartbeats(t *testing.T) {
+func TestProvisionFailsWhenTheAgentNeverPolls(t *testing.T) {
 	g := NewWithT(t)
-	testenv.SharedRedis(t).Flush(t)
 	board := kube.NewBoard()
-	p := kube.NewProvisioner(testenv.SharedRedis(t).Client(t), board, kube.ProvisionerOptions{AgentWait: 100 * time.Millisecond})
+	p := kube.NewProvisioner(startAPI(t).Gateway, board, kube.ProvisionerOptions{AgentWait: 100 * time.Millisecond})
 	board.Ready(runID, kube.Spec{RunID: runID, Attempt: 1, Repo: "api"}.JobID())
 	_, err := p.Provision(context.Background(), request(1, "api"))
-	g.Expect(err).To(MatchError(ContainSubstring("gave no heartbeat")))
+	g.Expect(err).To(MatchError(ContainSubstring("the agent of job " + kube.Spec{RunID: runID, Attempt: 1, Repo: "api"}.JobID() + " does not poll")))
 }

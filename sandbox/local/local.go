@@ -1,28 +1,39 @@
 // Package local is the sandbox backend without a cluster (SANDBOX_TYPE=local):
 // every (run, repo) gets `agent-smith sandbox-agent` as a child process in
-// a fresh temporary work directory, spoken to through Redis like a pod.
-// It is what `make run`, the CLI and the demo use; it isolates nothing
-// beyond the work directory and the environment.
+// a fresh temporary work directory, reached through a sandbox API of its
+// own on loopback, and a git gate (package gate) in this process. It is
+// what `make run`, the CLI and the demo use.
 //
-// Of agent-smith it imports sandbox alone.
+// What it isolates: a step's environment holds no credential (the agent's
+// token comes over a socket once the agent is non-dumpable, the git token
+// stays in the gate), and a job reaches only its own steps. What it does
+// not: steps run under the orchestrator's uid, so one that ptraces a git
+// push in flight, or writes into the gate's directory, gets around the
+// gate. It is for repositories you trust.
+//
+// Of agent-smith it imports sandbox and its packages gate and gateway.
 package local
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/gate"
+	"github.com/agent-smith/agent-smith/sandbox/gateway"
 )
 
 // passEnv are the variables of the orchestrator's environment an agent
@@ -32,58 +43,53 @@ var passEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_A
 
 // Options configure the provisioner.
 type Options struct {
-	// Client reaches the Redis the agents use (RedisURL).
-	Client   redis.UniversalClient
-	RedisURL string
-	// Prefix of the Redis keys; default sandbox.DefaultPrefix.
-	Prefix string
-	// Executable is the agent-smith binary; default this process's own.
+	// Executable is the agent-smith binary: the agents, and the gates'
+	// credential helper; default this process's own.
 	Executable string
 	// Dir holds the work directories; default the system's temporary one.
 	Dir string
-	// Env is added to what agents inherit (see passEnv), before the
-	// repository's own RepoSpec.Env.
+	// Env is added to what agents inherit (see passEnv).
 	Env []string
 	// IdleTimeout ends an agent nobody talks to (an orchestrator that
 	// died without releasing). Default 15m.
 	IdleTimeout time.Duration
-	// ReadyTimeout bounds the wait for an agent's first heartbeat.
-	// Default 30s.
+	// ReadyTimeout bounds the wait for an agent's first poll. Default 30s.
 	ReadyTimeout time.Duration
 	// ShutdownGrace is how long Release waits for an agent to exit after
 	// the shutdown step, before signals. Default 10s.
 	ShutdownGrace time.Duration
-	// Remote tunes the sandboxes handed out.
-	Remote sandbox.RemoteOptions
+	// Gateway tunes the sandbox API the agents poll.
+	Gateway gateway.Options
+	Log     logr.Logger
 }
 
-// Provisioner implements sandbox.Provisioner with local processes.
+// Provisioner implements sandbox.Provisioner with local processes. Close
+// it when done.
 type Provisioner struct {
-	opts Options
+	opts     Options
+	gw       *gateway.Gateway
+	url      string
+	shutdown context.CancelFunc
+	serve    chan error
+
 	mu   sync.Mutex
 	runs map[string][]*instance
 }
 
 var _ sandbox.Provisioner = (*Provisioner)(nil)
 
-// instance is one running agent.
+// instance is one running agent and its gate.
 type instance struct {
 	repo   string
-	dir    string
+	dir    string // holds work/ and gate/
 	cmd    *exec.Cmd
 	exited chan struct{}
-	remote *sandbox.Remote
+	job    *gateway.Job
 	output *tailWriter
 }
 
-// New checks opts and returns a provisioner.
+// New checks opts and serves the agents' sandbox API on loopback.
 func New(opts Options) (*Provisioner, error) {
-	if opts.Client == nil || opts.RedisURL == "" {
-		return nil, errors.New("local sandboxes need a Redis client and its URL")
-	}
-	if opts.Prefix == "" {
-		opts.Prefix = sandbox.DefaultPrefix
-	}
 	if opts.Executable == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -100,28 +106,51 @@ func New(opts Options) (*Provisioner, error) {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 10 * time.Second
 	}
-	return &Provisioner{opts: opts, runs: map[string][]*instance{}}, nil
+	opts.Gateway.TLS = false // loopback
+	opts.Gateway.Log = opts.Log
+	gw, err := gateway.New(opts.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox API for local sandboxes: %w", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	p := &Provisioner{opts: opts, gw: gw, url: "http://" + l.Addr().String(), shutdown: stop, serve: make(chan error, 1),
+		runs: map[string][]*instance{}}
+	go func() { p.serve <- gw.Serve(ctx, l) }()
+	return p, nil
+}
+
+// Close stops the sandbox API. Release the runs first.
+func (p *Provisioner) Close() error {
+	p.shutdown()
+	return <-p.serve
 }
 
 // Provision implements sandbox.Provisioner.
-func (p *Provisioner) Provision(ctx context.Context, req sandbox.ProvisionRequest) (map[string]sandbox.Sandbox, error) {
+func (p *Provisioner) Provision(ctx context.Context, req sandbox.ProvisionRequest) (map[string]sandbox.Provisioned, error) {
 	if req.RunID == "" || len(req.Repos) == 0 {
 		return nil, errors.New("provision: a run id and at least one repo are needed")
 	}
-	out := make(map[string]sandbox.Sandbox, len(req.Repos))
+	out := make(map[string]sandbox.Provisioned, len(req.Repos))
 	var started []*instance
 	for _, repo := range req.Repos {
 		if _, dup := out[repo.Name]; dup || repo.Name == "" {
 			err := fmt.Errorf("provision run %s: repo name %q empty or repeated", req.RunID, repo.Name)
 			return nil, errors.Join(err, p.stopAll(ctx, started))
 		}
-		inst, err := p.start(ctx, sandbox.JobID(req.RunID, repo.Name, req.Attempt), repo)
+		inst, git, err := p.start(ctx, sandbox.JobID(req.RunID, repo.Name, req.Attempt), repo)
 		if err != nil {
 			err = fmt.Errorf("provision run %s: %w", req.RunID, err)
 			return nil, errors.Join(err, p.stopAll(ctx, started))
 		}
 		started = append(started, inst)
-		out[repo.Name] = inst.remote
+		out[repo.Name] = sandbox.Provisioned{Work: inst.job}
+		if git != nil {
+			out[repo.Name] = sandbox.Provisioned{Work: inst.job, Git: git}
+		}
 	}
 	p.mu.Lock()
 	p.runs[req.RunID] = append(p.runs[req.RunID], started...)
@@ -129,65 +158,121 @@ func (p *Provisioner) Provision(ctx context.Context, req sandbox.ProvisionReques
 	return out, nil
 }
 
-func (p *Provisioner) start(ctx context.Context, job string, repo sandbox.RepoSpec) (*instance, error) {
+func (p *Provisioner) start(ctx context.Context, job string, repo sandbox.RepoSpec) (*instance, *gate.Gate, error) {
 	log := logr.FromContextOrDiscard(ctx).WithValues("repo", repo.Name, "job", job)
 	dir, err := os.MkdirTemp(p.opts.Dir, "agent-smith-"+job+"-")
 	if err != nil {
-		return nil, fmt.Errorf("work directory for %s: %w", repo.Name, err)
+		return nil, nil, fmt.Errorf("work directory for %s: %w", repo.Name, err)
 	}
-	remote, err := sandbox.NewRemote(p.opts.Client, p.opts.Prefix, job, p.opts.Remote)
+	work := filepath.Join(dir, "work")
+	var git *gate.Gate
+	if repo.RemoteURL != "" {
+		git, err = p.gate(dir, work, repo)
+	}
+	if err == nil {
+		err = os.Mkdir(work, 0o755)
+	}
+	var j *gateway.Job
+	if err == nil {
+		j, err = p.gw.Open(job)
+	}
 	if err != nil {
 		_ = os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("sandbox for %s: %w", repo.Name, err)
+	}
+	inst := &instance{repo: repo.Name, dir: dir, job: j, exited: make(chan struct{}), output: &tailWriter{log: log}}
+	if err := p.launch(inst, job, work); err != nil {
+		_ = j.Release(ctx)
+		_ = os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	if err := p.awaitReady(ctx, inst); err != nil {
+		return nil, nil, errors.Join(err, p.stop(ctx, inst))
+	}
+	log.V(1).Info("local sandbox ready", "dir", work, "pid", inst.cmd.Process.Pid)
+	return inst, git, nil
+}
+
+// gate makes the repository's git gate, in a directory of its own next
+// to the work directory.
+func (p *Provisioner) gate(dir, work string, repo sandbox.RepoSpec) (*gate.Gate, error) {
+	gateDir := filepath.Join(dir, "gate")
+	if err := os.Mkdir(gateDir, 0o700); err != nil {
 		return nil, err
 	}
-	inst := &instance{repo: repo.Name, dir: dir, remote: remote, exited: make(chan struct{}), output: &tailWriter{log: log}}
-	cmd := exec.Command(p.opts.Executable, "sandbox-agent", "--work-root", dir, "--idle-timeout", p.opts.IdleTimeout.String())
-	cmd.Dir = dir
-	cmd.Env = p.env(job, repo)
+	return gate.New(gate.Options{
+		Dir: gateDir, Remote: repo.RemoteURL, Branch: repo.Branch, AllowCIConfigChanges: repo.AllowCIConfigChanges,
+		WorkRoot: work, Helper: []string{p.opts.Executable, "sandbox-gate", "credential"}, Log: p.opts.Log,
+	})
+}
+
+// launch starts the agent and hands it its token over a socket on its
+// stdin, once it says it is non-dumpable: the token is never in its
+// environment or arguments, where /proc would show it to its steps.
+func (p *Provisioner) launch(inst *instance, job, work string) error {
+	ours, theirs, err := socketPair()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ours.Close() }()
+	cmd := exec.Command(p.opts.Executable, "sandbox-agent", "--job-id", job, "--work-root", work,
+		"--idle-timeout", p.opts.IdleTimeout.String(), "--token-stdin")
+	cmd.Dir = work
+	cmd.Env = p.env()
+	cmd.Stdin = theirs
 	cmd.Stdout, cmd.Stderr = inst.output, inst.output
 	// Its own process group, so a terminal's Ctrl-C reaches the
 	// orchestrator first and Release decides; gone with the orchestrator.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("start sandbox agent for %s: %w", repo.Name, err)
+	err = cmd.Start()
+	_ = theirs.Close()
+	if err != nil {
+		return fmt.Errorf("start sandbox agent for %s: %w", inst.repo, err)
 	}
 	inst.cmd = cmd
 	go func() { _ = cmd.Wait(); close(inst.exited) }()
-	if err := p.awaitReady(ctx, inst); err != nil {
-		return nil, errors.Join(err, p.stop(ctx, inst))
+	_ = ours.SetDeadline(time.Now().Add(p.opts.ReadyTimeout))
+	line, err := bufio.NewReader(ours).ReadString('\n')
+	if err == nil && line != "nodump\n" {
+		err = fmt.Errorf("unexpected %q", line)
 	}
-	log.V(1).Info("local sandbox ready", "dir", dir, "pid", cmd.Process.Pid)
-	return inst, nil
+	if err == nil {
+		_, err = ours.WriteString(p.gw.Tokens(job).Agent + "\n")
+	}
+	if err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-inst.exited
+		return fmt.Errorf("sandbox agent for %s did not take its token: %w; its output: %s", inst.repo, err, inst.output.tail())
+	}
+	return nil
 }
 
-// env is what an agent starts with. REDIS_URL travels as environment, not
-// as an argument that every `ps` shows.
-func (p *Provisioner) env(job string, repo sandbox.RepoSpec) []string {
+// env is what an agent starts with: no secret, the API's address.
+func (p *Provisioner) env() []string {
 	var env []string
 	for _, k := range passEnv {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
 	}
-	env = append(env, p.opts.Env...)
-	env = append(env, "REDIS_URL="+p.opts.RedisURL, "REDIS_PREFIX="+p.opts.Prefix, "JOB_ID="+job)
-	for k, v := range repo.Env {
-		env = append(env, k+"="+v)
-	}
-	return env
+	return append(append(env, p.opts.Env...), "SANDBOX_API_URL="+p.url)
 }
 
-// awaitReady waits for the agent's first heartbeat.
+func socketPair() (ours, theirs *os.File, err error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("token socket: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "token"), os.NewFile(uintptr(fds[1]), "agent-stdin"), nil
+}
+
+// awaitReady waits for the agent's first poll.
 func (p *Provisioner) awaitReady(ctx context.Context, inst *instance) error {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ReadyTimeout)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for {
-		if ok, err := inst.remote.Alive(ctx); err == nil && ok {
-			return nil
-		}
+	for !inst.job.Alive(sandbox.RoleAgent) {
 		select {
 		case <-inst.exited:
 			return fmt.Errorf("sandbox agent for %s exited before it was ready (%s): %s", inst.repo, inst.cmd.ProcessState, inst.output.tail())
@@ -196,6 +281,7 @@ func (p *Provisioner) awaitReady(ctx context.Context, inst *instance) error {
 		case <-tick.C:
 		}
 	}
+	return nil
 }
 
 // Release implements sandbox.Provisioner.
@@ -219,10 +305,10 @@ func (p *Provisioner) stopAll(ctx context.Context, insts []*instance) error {
 
 // stop ends one agent: the shutdown step (which first cancels a running
 // step), then SIGTERM and SIGKILL to its process group if it lingers; then
-// its directory and keys go.
+// its directories go.
 func (p *Provisioner) stop(ctx context.Context, inst *instance) error {
 	var errs []error
-	if err := inst.remote.Release(ctx); err != nil {
+	if err := inst.job.Release(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	pgid := inst.cmd.Process.Pid
@@ -239,10 +325,6 @@ func (p *Provisioner) stop(ctx context.Context, inst *instance) error {
 		if isClosed(inst.exited) {
 			break
 		}
-	}
-	// An agent killed mid-step may have written keys after the first Release.
-	if err := inst.remote.Release(ctx); err != nil {
-		errs = append(errs, err)
 	}
 	if err := os.RemoveAll(inst.dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove work directory of %s: %w", inst.repo, err))

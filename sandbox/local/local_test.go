@@ -1,21 +1,21 @@
 package local_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 
+	"github.com/agent-smith/agent-smith/internal/githttp"
 	"github.com/agent-smith/agent-smith/internal/testenv"
+	"github.com/agent-smith/agent-smith/runs/pipeline/pipelinetest"
 	"github.com/agent-smith/agent-smith/sandbox"
 	"github.com/agent-smith/agent-smith/sandbox/internal/proctest"
 	"github.com/agent-smith/agent-smith/sandbox/local"
@@ -25,7 +25,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func newProvisioner(t *testing.T, opts local.Options) (*local.Provisioner, string) {
 	t.Helper()
-	opts.Client, opts.RedisURL, opts.Executable = testenv.SharedRedis(t).Client(t), testenv.SharedRedis(t).URL(), testenv.AgentBinary(t)
+	if opts.Executable == "" {
+		opts.Executable = testenv.AgentBinary(t)
+	}
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
@@ -33,93 +35,86 @@ func newProvisioner(t *testing.T, opts local.Options) (*local.Provisioner, strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = p.Close() })
 	return p, opts.Dir
-}
-
-// monitor records every command Redis receives until the test ends, as
-// redis-cli MONITOR would show them.
-func monitor(t *testing.T) func() string {
-	conn, err := net.Dial("tcp", testenv.SharedRedis(t).Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if _, err := conn.Write([]byte("MONITOR\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(conn)
-	if line, err := r.ReadString('\n'); err != nil || line != "+OK\r\n" {
-		t.Fatalf("MONITOR: %q, %v", line, err)
-	}
-	var mu sync.Mutex
-	var b strings.Builder
-	go func() {
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			b.WriteString(line)
-			mu.Unlock()
-		}
-	}()
-	return func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return b.String()
-	}
 }
 
 func run(argv ...string) sandbox.Step {
 	return sandbox.Step{Kind: sandbox.KindRun, Command: argv[0], Args: argv[1:]}
 }
 
-func TestProvisionGivesEachRepoAnAgentWithItsCredentialsOutsideRedis(t *testing.T) {
+const gitToken = "ghp_localGateTokenThatNoStepMaySee0123"
+
+// remote is a bare repository served over smart HTTP behind the token.
+func remote(t *testing.T) (url, bare string) {
+	t.Helper()
+	bare = pipelinetest.BareRepo(t, pipelinetest.Calc)
+	srv := githttp.New(func(_, password string) bool { return password == gitToken })
+	srv.Add("/acme/calc", bare)
+	web := httptest.NewServer(srv.Wrap(http.NotFoundHandler()))
+	t.Cleanup(web.Close)
+	return web.URL + "/acme/calc", bare
+}
+
+func TestProvisionGivesEachRepoAnAgentAndAGateAndNoStepACredential(t *testing.T) {
 	g := NewWithT(t)
 	t.Setenv("ORCHESTRATOR_ONLY_SECRET", "not-for-sandboxes")
-	seen := monitor(t)
+	url, bare := remote(t)
 	p, dir := newProvisioner(t, local.Options{})
 	ctx := context.Background()
-	sbs, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "2026-11-28T10-00-00-ab12", Attempt: 1, Repos: []sandbox.RepoSpec{
-		{Name: "api", Env: map[string]string{"GIT_TOKEN": "tok-api-5ecret"}},
-		{Name: "web", Env: map[string]string{"GIT_TOKEN": "tok-web-5ecret"}},
+	got, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "2026-11-28T10-00-00-ab12", Attempt: 1, Repos: []sandbox.RepoSpec{
+		{Name: "api", RemoteURL: url, Branch: "agent-smith/7"},
+		{Name: "web", RemoteURL: url, Branch: "agent-smith/7"},
 	}})
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { g.Expect(p.Release(ctx, "2026-11-28T10-00-00-ab12")).To(Succeed()) })
-	g.Expect(sbs).To(HaveKey("api"))
-	g.Expect(sbs["api"].JobID()).To(Equal("2026-11-28t10-00-00-ab12-api-1"))
+	g.Expect(got["api"].Work.JobID()).To(Equal("2026-11-28t10-00-00-ab12-api-1"))
 
 	workDirs := map[string]bool{}
-	for repo, sb := range sbs {
-		// The command proves it has the token without the token being in
-		// the step or in the output.
-		res, err := sb.Run(ctx, run("sh", "-c", `test -z "$ORCHESTRATOR_ONLY_SECRET" && printf %s "$GIT_TOKEN" | sha256sum && pwd`), nil)
+	for repo, sb := range got {
+		res, err := sb.Work.Run(ctx, run("sh", "-c", `env; echo "pwd=$(pwd)"`), nil)
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(res.ExitCode).To(Equal(0), "%s sees none of the orchestrator's secrets", repo)
-		lines := strings.Fields(res.Stdout)
-		sum := sha256.Sum256([]byte("tok-" + repo + "-5ecret"))
-		g.Expect(lines[0]).To(Equal(hex.EncodeToString(sum[:])), "%s sees its own token", repo)
-		wd := lines[len(lines)-1]
+		g.Expect(res.Stdout).NotTo(ContainSubstring("ORCHESTRATOR_ONLY_SECRET"), "%s sees none of the orchestrator's secrets", repo)
+		g.Expect(res.Stdout).NotTo(Or(ContainSubstring("SANDBOX_"), ContainSubstring(gitToken)), "nor the agent's own settings")
+		wd := strings.TrimPrefix(res.Stdout[strings.LastIndex(res.Stdout, "pwd="):], "pwd=")
 		g.Expect(wd).To(HavePrefix(dir))
-		workDirs[wd] = true
+		workDirs[strings.TrimSpace(wd)] = true
 	}
 	g.Expect(workDirs).To(HaveLen(2), "one work directory per repo")
-	g.Eventually(seen).Should(ContainSubstring("pwd"), "the monitor sees the steps")
-	g.Expect(seen()).NotTo(ContainSubstring("5ecret"), "credentials never pass through Redis")
+
+	// The gate fetches with the credential; the workspace reads its
+	// objects and hands its commit back as a bundle; the gate pushes it.
+	api := got["api"]
+	cred := &sandbox.GitCredential{Username: "x-access-token", Password: gitToken}
+	fetched, err := api.Git.Fetch(ctx, sandbox.FetchRequest{Branch: "agent-smith/7", Credential: cred})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(fetched.Base).To(Equal("main"))
+	g.Expect(sandbox.WriteFile(ctx, api.Work, ".git/objects/info/alternates", fetched.ObjectsDir+"\n")).NotTo(HaveOccurred())
+	script := fmt.Sprintf(`git init -q && git update-ref refs/remotes/origin/main %[1]s && git checkout -q -b agent-smith/7 %[1]s &&
+echo fixed > add.sh && git -c user.name=a -c user.email=a@a commit -qam fix && mkdir -p .git/agent-smith &&
+git bundle create -q %[2]s HEAD ^%[1]s && git rev-parse HEAD`, fetched.BaseSHA, sandbox.PushBundle)
+	res, err := api.Work.Run(ctx, run("sh", "-c", script), nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res.ExitCode).To(Equal(0), res.Stderr)
+	head := strings.TrimSpace(res.Stdout)
+	pushed, err := api.Git.Push(ctx, sandbox.PushRequest{Branch: "agent-smith/7", Commit: head, Credential: cred})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(pushed).To(Equal(sandbox.PushResult{Pushed: true, RemoteSHA: head}))
+	g.Expect(pipelinetest.Git(t, bare, "rev-parse", "agent-smith/7")).To(Equal(head))
 }
 
-func TestReleaseStopsAgentsAndRemovesTheirDirectoriesAndKeys(t *testing.T) {
+func TestReleaseStopsAgentsAndRemovesTheirDirectories(t *testing.T) {
 	g := NewWithT(t)
 	p, dir := newProvisioner(t, local.Options{})
 	ctx := context.Background()
-	sbs, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "run-1", Repos: []sandbox.RepoSpec{{Name: "one"}, {Name: "two"}}})
+	got, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "run-1", Repos: []sandbox.RepoSpec{{Name: "one"}, {Name: "two"}}})
 	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got["one"].Git).To(BeNil(), "no remote, no gate")
 
 	// One agent is busy with a long command when the run is released.
 	started := make(chan int, 1)
 	go func() {
-		_, _ = sbs["one"].Run(ctx, run("sh", "-c", "echo $$; exec sleep 300"), func(e sandbox.StepEvent) {
+		_, _ = got["one"].Work.Run(ctx, run("sh", "-c", "echo $$; exec sleep 300"), func(e sandbox.StepEvent) {
 			if e.Kind == sandbox.EventStdout {
 				var pid int
 				_, _ = fmt.Sscan(e.Lines[0], &pid)
@@ -129,29 +124,27 @@ func TestReleaseStopsAgentsAndRemovesTheirDirectoriesAndKeys(t *testing.T) {
 	}()
 	var pid int
 	g.Eventually(started).Should(Receive(&pid))
-	_, err = sbs["two"].Run(ctx, run("echo", "leave keys behind"), nil)
-	g.Expect(err).NotTo(HaveOccurred())
 
 	g.Expect(p.Release(ctx, "run-1")).To(Succeed())
 	g.Expect(proctest.Gone(pid)).To(BeTrue(), "the running command was stopped")
 	g.Expect(os.ReadDir(dir)).To(BeEmpty(), "work directories removed")
-	g.Expect(testenv.SharedRedis(t).Client(t).Keys(ctx, "agentsmith:sandbox:run-1-*").Val()).To(BeEmpty())
 	g.Expect(p.Release(ctx, "run-1")).To(Succeed(), "releasing twice is harmless")
-	_, err = sbs["two"].Run(ctx, run("true"), nil)
+	_, err = got["two"].Work.Run(ctx, run("true"), nil)
 	g.Expect(err).To(MatchError(sandbox.ErrReleased))
 }
 
 func TestProvisionFailsCleanlyWhenAnAgentCannotStart(t *testing.T) {
 	g := NewWithT(t)
-	p, dir := newProvisioner(t, local.Options{ReadyTimeout: 5 * time.Second})
-	// A Redis URL the agent refuses: it exits with status 2 at once.
-	bad, err := local.New(local.Options{Client: testenv.SharedRedis(t).Client(t), RedisURL: "nosuchscheme://x", Executable: testenv.AgentBinary(t), Dir: dir})
-	g.Expect(err).NotTo(HaveOccurred())
-	_, err = bad.Provision(context.Background(), sandbox.ProvisionRequest{RunID: "run-2", Repos: []sandbox.RepoSpec{{Name: "x"}}})
-	g.Expect(err).To(MatchError(And(ContainSubstring("exited before it was ready"), ContainSubstring("redis url"))))
+	// An executable that is no agent: it never takes its token.
+	notAnAgent := filepath.Join(t.TempDir(), "not-an-agent")
+	g.Expect(os.WriteFile(notAnAgent, []byte("#!/bin/sh\necho not an agent >&2\nexit 2\n"), 0o755)).To(Succeed())
+	p, dir := newProvisioner(t, local.Options{Executable: notAnAgent, ReadyTimeout: 5 * time.Second})
+	_, err := p.Provision(context.Background(), sandbox.ProvisionRequest{RunID: "run-2", Repos: []sandbox.RepoSpec{{Name: "x"}}})
+	g.Expect(err).To(MatchError(And(ContainSubstring("did not take its token"), ContainSubstring("not an agent"))))
 	g.Expect(os.ReadDir(dir)).To(BeEmpty(), "nothing left behind")
 
-	_, err = p.Provision(context.Background(), sandbox.ProvisionRequest{RunID: "run-3", Repos: []sandbox.RepoSpec{{Name: "a"}, {Name: "a"}}})
+	good, dir := newProvisioner(t, local.Options{})
+	_, err = good.Provision(context.Background(), sandbox.ProvisionRequest{RunID: "run-3", Repos: []sandbox.RepoSpec{{Name: "a"}, {Name: "a"}}})
 	g.Expect(err).To(MatchError(ContainSubstring(`repo name "a" empty or repeated`)))
 	g.Expect(os.ReadDir(dir)).To(BeEmpty(), "the first repo's agent was stopped again")
 }

@@ -139,10 +139,10 @@ type todoListWork struct {
 	dana   adofake.Identity
 	item   int
 	branch string
-	// bares are the repositories' remotes by repo key; gitMirrors point git
-	// in the sandboxes at them for the fake's clone URLs.
-	bares, gitMirrors map[string]string
-	script            string
+	// bares are the repositories' remotes by repo key, served by the fake
+	// at their clone URLs.
+	bares  map[string]string
+	script string
 }
 
 func newTodoListWork(t *testing.T) *todoListWork {
@@ -156,7 +156,7 @@ func newTodoListWork(t *testing.T) *todoListWork {
 	}
 	fake := adofake.New(adofake.WithOrganization("acme-org"), adofake.WithToken(todoListPAT))
 	t.Cleanup(fake.Close)
-	w := &todoListWork{t: t, seed: seed, fake: fake, bares: map[string]string{}, gitMirrors: map[string]string{},
+	w := &todoListWork{t: t, seed: seed, fake: fake, bares: map[string]string{},
 		dana: adofake.Identity{DisplayName: "Dana Dev", UniqueName: "dana@acme.example", ID: "d4a"}}
 	w.item = fake.CreateWorkItem(adofake.NewWorkItem{Project: "Platform", Type: "Bug", Title: "Due dates shift by one day",
 		State: "Active", AreaPath: `Platform\TodoList\Api`, Tags: []string{"bug"}, CreatedBy: w.dana})
@@ -167,7 +167,7 @@ func newTodoListWork(t *testing.T) *todoListWork {
 		// fake does not see git pushes.
 		fake.CreateBranch("Platform", r.name, w.branch)
 		w.bares[key] = pipelinetest.BareRepo(t, r.files)
-		w.gitMirrors[fake.OrgURL()+"/Platform/_git/"+r.name] = w.bares[key]
+		fake.ServeGit("Platform", r.name, w.bares[key])
 	}
 	w.script = filepath.Join(t.TempDir(), "todolist.yaml")
 	if err := os.WriteFile(w.script, []byte(todoListScript), 0o644); err != nil {
@@ -248,7 +248,6 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsInTwoRepositories(t *testing.T
 	w := newKubeWorld(t, kubeWorldOptions{
 		secret:     map[string]string{"AZURE_DEVOPS_TOKEN": todoListPAT},
 		agentImage: work.seed.Sandbox.ResolveAgentImage(version.OwnImage()),
-		gitMirrors: work.gitMirrors,
 	})
 	a := w.startReplica("orchestrator-0", w.writeConfig(todoListServeConfig(t, work.fake, work.script, w.prefix)))
 

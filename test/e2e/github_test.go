@@ -87,13 +87,9 @@ func newGitHubCalc(t *testing.T, scriptPath string) *gitHubCalc {
 	fake.AddRepo(e2eGitHubRepo, "main")
 	t.Setenv("GH_TOKEN", e2eGitHubToken)
 	t.Setenv("E2E_WEBHOOK_SECRET", e2eGitHubSecret)
-	return &gitHubCalc{t: t, fake: fake, bare: pipelinetest.BareRepo(t, pipelinetest.Calc), script: scriptPath, runsDir: t.TempDir()}
-}
-
-// gitMirrors points git in the sandboxes at the bare repository for the
-// fake's clone URL.
-func (c *gitHubCalc) gitMirrors() map[string]string {
-	return map[string]string{c.fake.URL + "/" + e2eGitHubRepo: c.bare}
+	c := &gitHubCalc{t: t, fake: fake, bare: pipelinetest.BareRepo(t, pipelinetest.Calc), script: scriptPath, runsDir: t.TempDir()}
+	fake.ServeGit(e2eGitHubRepo, c.bare)
+	return c
 }
 
 // bind makes w the world that serves the project.
@@ -112,7 +108,6 @@ func newGitHubWorld(t *testing.T, scriptPath string) *gitHubWorld {
 	w := newKubeWorld(t, kubeWorldOptions{
 		secret:     map[string]string{"GH_TOKEN": e2eGitHubToken},
 		agentImage: e2eAgentRegistry + "/agent-smith:" + version.Version,
-		gitMirrors: calc.gitMirrors(),
 	})
 	calc.bind(w.flowWorld)
 	return &gitHubWorld{kubeWorld: w, gitHubCalc: calc}
@@ -233,10 +228,20 @@ func TestLabeledGitHubIssueBecomesAPullRequestThroughASandboxPod(t *testing.T) {
 	expectSandboxPod(g, lives[0], run, "calc", 1, a.owner)
 	g.Expect(lives[0].Deleted).To(BeTrue())
 	pod := lives[0].Created
-	g.Expect(pod.Spec.InitContainers).To(ConsistOf(HaveField("Image", e2eAgentRegistry+"/agent-smith:"+version.Version)))
-	g.Expect(pod.Spec.Containers).To(ConsistOf(HaveField("Args", ContainElements("sandbox-agent", "--job-id", kube.Spec{RunID: id, Attempt: 1, Repo: "calc"}.JobID()))))
-	for _, e := range pod.Spec.Containers[0].Env {
-		g.Expect(e.Value).NotTo(ContainSubstring(e2eGitHubToken), "credentials reach the pod by secretKeyRef only")
+	job := kube.Spec{RunID: id, Attempt: 1, Repo: "calc"}.JobID()
+	g.Expect(pod.Spec.InitContainers).To(HaveExactElements(
+		HaveField("Image", e2eAgentRegistry+"/agent-smith:"+version.Version),
+		And(HaveField("Name", kube.GateContainer), HaveField("Args", ContainElements("sandbox-gate", "--job-id", job, "--remote", w.fake.URL+"/"+e2eGitHubRepo)))))
+	g.Expect(pod.Spec.Containers).To(ConsistOf(HaveField("Args", ContainElements("sandbox-agent", "--job-id", job))))
+	for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
+		for _, e := range c.Env {
+			g.Expect(e.Value).NotTo(ContainSubstring(e2eGitHubToken), "no credential in the pod spec")
+		}
+	}
+	// The git token went to the fake's git with the gate's pushes.
+	g.Expect(w.fake.GitRequests()).To(ContainElement(HaveField("Service", "git-receive-pack")))
+	for _, r := range w.fake.GitRequests() {
+		g.Expect(r.Authorized || r.User == "").To(BeTrue(), "git's first request asks without credentials; no other is refused: %+v", r)
 	}
 }
 
@@ -272,7 +277,15 @@ const slowFixScript = `
 // gate directory.
 func writeSlowFixScript(t *testing.T) (script, gate string) {
 	t.Helper()
-	dir := t.TempDir()
+	// The sandboxes' users make the gate directory here.
+	dir, err := os.MkdirTemp("", "agent-smith-slow-fix-")
+	if err == nil {
+		err = os.Chmod(dir, 0o777)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	gate, script = filepath.Join(dir, "first-attempt"), filepath.Join(dir, "slow-fix.yaml")
 	if err := os.WriteFile(script, fmt.Appendf(nil, slowFixScript, gate), 0o644); err != nil {
 		t.Fatal(err)

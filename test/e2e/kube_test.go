@@ -12,6 +12,7 @@ package e2e
 // azuredevops_test.go and local_test.go.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -48,6 +49,20 @@ import (
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 )
+
+// flowRedisServer is the redis-server every flow uses, started by the
+// first flow as the manifests ship it: the replicas log in as its
+// agent-smith user, and nobody else may do more than PING.
+var flowRedisServer = testenv.NewShared("a redis-server as shipped", func() (*testenv.Redis, func(), error) {
+	r, err := testenv.StartRedis(testenv.WithShippedConfig())
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, r.Stop, nil
+})
+
+// flowRedis is the package's redis-server (flowRedisServer).
+func flowRedis(t *testing.T) *testenv.Redis { t.Helper(); return flowRedisServer.Get(t) }
 
 // kubeEnv is the envtest control plane of the kubernetes flows, with a
 // kubeconfig file for KUBECONFIG, as a replica reads it through
@@ -111,7 +126,7 @@ type flowWorld struct {
 
 func newFlowWorld(t *testing.T, prefix string) *flowWorld {
 	t.Helper()
-	w := &flowWorld{t: t, rdb: testenv.SharedRedis(t).Client(t), prefix: prefix, logs: &flowLog{}}
+	w := &flowWorld{t: t, rdb: flowRedis(t).Client(t), prefix: prefix, logs: &flowLog{}}
 	var err error
 	if w.store, err = runs.NewStore(w.rdb, runs.Options{Prefix: w.prefix}); err != nil {
 		t.Fatal(err)
@@ -137,25 +152,47 @@ func (w *flowWorld) writeConfig(yml []byte) string {
 // replica is one `agent-smith serve` process: this test binary, as
 // TestMain lets it play agent-smith.
 type replica struct {
-	owner  runs.Owner
-	url    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
+	owner runs.Owner
+	url   string
+	// sandboxAPI is where its sandboxes reach it (kubernetes backend).
+	sandboxAPI string
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	err        error
 }
 
 // startServe starts a replica named name, serving configPath on the
 // flow's Redis with env added to the test process's environment (the
 // backend's part), on a free port; it returns once the replica is ready.
 // The test's end stops it.
-func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env map[string]string) *replica {
+func (w *flowWorld) startServe(name, configPath string, owner runs.Owner, env map[string]string, args ...string) *replica {
 	w.t.Helper()
-	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, testenv.SharedRedis(w.t).URL()
+	return w.startServeAs(name, configPath, owner, env, serveProcess{args: args})
+}
+
+// serveProcess is how a replica's process differs from the default: this
+// binary, as the test's user.
+type serveProcess struct {
+	args []string
+	// exe and user, when set, run the replica as another user (and so its
+	// local sandboxes), from a copy of this binary that user may run.
+	exe  string
+	user *syscall.Credential
+}
+
+// startServeAs is startServe with p.
+func (w *flowWorld) startServeAs(name, configPath string, owner runs.Owner, env map[string]string, p serveProcess) *replica {
+	w.t.Helper()
+	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, flowRedis(w.t).URL()
 	addr := freeAddr(w.t)
-	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--log-format", "console")
+	exe := cmp.Or(p.exe, os.Args[0])
+	cmd := exec.Command(exe, append([]string{"serve", "--addr", addr, "--log-format", "console"}, p.args...)...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if p.user != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.user}
 	}
 	cmd.Stdout, cmd.Stderr = io.Discard, w.logs.writer(name)
 	// A sandbox process still holding the log pipe must not hold up the
@@ -231,13 +268,18 @@ func (w *flowWorld) progress(id string) string {
 	return b.String()
 }
 
-// expectNoSandboxKeys waits for the flow's sandbox wire-protocol keys to
-// be gone from Redis.
+// expectNoSandboxKeys checks that no sandbox key is in Redis: sandboxes
+// never talk to it.
 func (w *flowWorld) expectNoSandboxKeys() {
 	w.t.Helper()
-	NewWithT(w.t).Eventually(func() ([]string, error) {
-		return w.rdb.Keys(context.Background(), w.prefix+"sandbox:*").Result()
-	}).WithTimeout(time.Minute).Should(BeEmpty(), "sandbox keys in Redis")
+	ctx := context.Background()
+	var keys []string
+	iter := w.rdb.Scan(ctx, 0, w.prefix+"sandbox:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	NewWithT(w.t).Expect(iter.Err()).NotTo(HaveOccurred())
+	NewWithT(w.t).Expect(keys).To(BeEmpty(), "sandbox keys in Redis")
 }
 
 // kubeWorld is a flow served by replicas with the kubernetes sandbox
@@ -259,14 +301,11 @@ type kubeWorldOptions struct {
 	// agentImage is the init container's image, which the kubelet runs as
 	// this test binary.
 	agentImage string
-	// gitMirrors maps a repository's clone URL to the bare repository git
-	// in the sandboxes fetches and pushes instead, as a mirror would.
-	gitMirrors map[string]string
 }
 
 func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
 	t.Helper()
-	testenv.SharedRedis(t)
+	flowRedis(t)
 	kenv := sharedKube.Get(t)
 	t.Setenv("KUBECONFIG", kenv.kubeconfig)
 	ctx := context.Background()
@@ -285,19 +324,12 @@ func newKubeWorld(t *testing.T, o kubeWorldOptions) *kubeWorld {
 		t.Fatalf("create the sandbox Secret: %v", err)
 	}
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(o.gitMirrors))}
-	i := 0
-	for url, bare := range o.gitMirrors {
-		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=url.%s.insteadOf", i, bare), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, url))
-		i++
-	}
 	log := funcr.New(func(prefix, args string) { w.logs.line("kubelet", prefix+" "+args) }, funcr.Options{})
+	// The pods' containers run as their users when the tests run as root
+	// (CI): the toolchain as 1000, the gate as 65532.
 	kl, err := kubelet.Start(kenv.cluster.Config, kubelet.Options{
-		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {self}}, Env: env, Log: log,
+		Namespace: w.ns, Entrypoints: map[string][]string{o.agentImage: {agentImage(t)}}, Env: []string{"PATH=" + os.Getenv("PATH")},
+		RunAsPodUsers: true, Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -317,12 +349,52 @@ func (w *kubeWorld) startReplica(name, configPath string) *replica {
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "agent-smith", Image: "registry.test/agent-smith:" + version.Version}}},
 	}
 	NewWithT(w.t).Expect(w.c.Create(context.Background(), pod)).To(Succeed())
-	return w.startServe(name, configPath, runs.Owner{Name: pod.Name, UID: string(pod.UID)}, map[string]string{
+	// The kubelet harness gives every pod 127.0.0.1: the replica's sandbox
+	// API is on a port of its own there.
+	api := freeAddr(w.t)
+	r := w.startServe(name, configPath, runs.Owner{Name: pod.Name, UID: string(pod.UID)}, map[string]string{
 		"SANDBOX_TYPE":         "kubernetes",
 		"KUBERNETES_NAMESPACE": w.ns,
 		"POD_NAME":             pod.Name,
 		"POD_UID":              string(pod.UID),
-	})
+		"POD_IP":               "127.0.0.1",
+	}, "--sandbox-addr", api)
+	r.sandboxAPI = "https://" + api
+	return r
+}
+
+// agentCopy is this test binary where the pods' users may run it (go test
+// builds it in a directory only its user enters), made by the first flow
+// that runs pods.
+var agentCopy = testenv.NewShared("a copy of the test binary the pods' users may run", copyExecutable)
+
+// agentImage is the path of agentCopy.
+func agentImage(t *testing.T) string { t.Helper(); return agentCopy.Get(t) }
+
+func copyExecutable() (string, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "agent-smith-e2e-agent-")
+	if err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = os.RemoveAll(dir) }
+	path := filepath.Join(dir, "agent-smith")
+	if err := os.Chmod(dir, 0o755); err != nil {
+		stop()
+		return "", nil, err
+	}
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return path, stop, nil
 }
 
 // leaseHolder is the holder of the replicas' leader Lease, once there is

@@ -36,21 +36,10 @@ type localWorld struct {
 // localWorlds numbers the local flows' Redis key prefixes.
 var localWorlds atomic.Int64
 
-// newLocalWorld builds the world. The sandboxes inherit $HOME from the
-// replicas, as a developer's would: its .gitconfig points git at the bare
-// repository of each clone URL of gitMirrors, as a mirror would.
-func newLocalWorld(t *testing.T, gitMirrors map[string]string) *localWorld {
+// newLocalWorld builds the world.
+func newLocalWorld(t *testing.T) *localWorld {
 	t.Helper()
 	w := &localWorld{flowWorld: newFlowWorld(t, fmt.Sprintf("e2e-local-%d:", localWorlds.Add(1)))}
-	var gitconfig strings.Builder
-	for url, bare := range gitMirrors {
-		fmt.Fprintf(&gitconfig, "[url %q]\n\tinsteadOf = %s\n", bare, url)
-	}
-	home := t.TempDir()
-	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(gitconfig.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("HOME", home)
 	// The local backend makes work directories in the system's temporary
 	// directory; the flow's own shows what is left there.
 	w.boxes = t.TempDir()
@@ -142,7 +131,7 @@ func processesIn(dir string) map[int]string {
 func TestTodoListWorkItemBecomesLinkedPullRequestsThroughLocalSandboxes(t *testing.T) {
 	g := NewWithT(t)
 	work := newTodoListWork(t)
-	w := newLocalWorld(t, work.gitMirrors)
+	w := newLocalWorld(t)
 	a := w.startReplica("replica-a", w.writeConfig(todoListServeConfig(t, work.fake, work.script, w.prefix)))
 
 	id := work.tag(a)
@@ -168,7 +157,7 @@ func TestRunOfAStoppedLocalReplicaIsFinishedByAnotherAsItsNextAttempt(t *testing
 	g := NewWithT(t)
 	script, gate := writeSlowFixScript(t)
 	calc := newGitHubCalc(t, script)
-	w := newLocalWorld(t, calc.gitMirrors())
+	w := newLocalWorld(t)
 	calc.bind(w.flowWorld)
 	config := calc.serveConfig(4)
 	a := w.startReplica("replica-a", config)

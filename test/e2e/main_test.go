@@ -20,11 +20,12 @@ import (
 
 // The test binary doubles as the agent-smith binary: the replicas (`serve`
 // processes), the containers of the sandbox pods the kubelet harness runs
-// (the init container's `inject`, then `sandbox-agent`) and the local
-// sandboxes are this executable. It runs cli.Main as main does, so that
+// (the init container's `inject`, the `sandbox-gate` sidecar, then
+// `sandbox-agent`) and the local sandboxes (and their gates' credential
+// helper) are this executable. It runs cli.Main as main does, so that
 // each stops on SIGTERM as shipped.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "sandbox-agent" || os.Args[1] == "inject") {
+	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "sandbox-agent" || os.Args[1] == "sandbox-gate" || os.Args[1] == "inject") {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err := cli.Main(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
 		stop()

@@ -228,8 +228,9 @@ func unavailable(err error) bool {
 	if _, ok := errors.AsType[net.Error](err); ok {
 		return true
 	}
-	// Replies of a Redis that is up but cannot serve writes right now.
-	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY"} {
+	// Replies of a Redis that is up but cannot serve writes right now (OOM:
+	// full, at maxmemory with noeviction).
+	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "OOM"} {
 		if redis.HasErrorPrefix(err, prefix) {
 			return true
 		}

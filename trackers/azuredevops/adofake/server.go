@@ -11,7 +11,8 @@
 // workitem.commented) the way Azure DevOps sends them, authenticated with
 // basic auth.
 //
-// Paths match without regard to case, as on Azure DevOps.
+// A repository's git is served over smart HTTP at its clone URL
+// (ServeGit). Paths match without regard to case, as on Azure DevOps.
 //
 // Test support: no production package may import it (depguard).
 package adofake
@@ -23,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agent-smith/agent-smith/internal/githttp"
 )
 
 // Server is the fake. Its methods are safe for concurrent use with the
@@ -36,6 +39,8 @@ type Server struct {
 	maxBatch     int
 	commentsPage int
 	wiqlLimit    int
+
+	git *githttp.Server
 
 	mu       sync.Mutex
 	tokens   map[string]Identity
@@ -128,7 +133,8 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.git = githttp.New(s.gitAuthorized)
+	s.srv = httptest.NewServer(s.git.Wrap(http.HandlerFunc(s.serve)))
 	s.URL = s.srv.URL
 	return s
 }

@@ -7,7 +7,8 @@
 // (JWT → installation token) authentication; and it builds and sends
 // webhook deliveries signed the way GitHub signs them.
 //
-// Web URLs (html_url, clone_url) live under {URL}/{owner}/{repo}.
+// Web URLs (html_url, clone_url) live under {URL}/{owner}/{repo}, where a
+// repository's git is served over smart HTTP (ServeGit).
 //
 // Test support: no production package may import it (depguard).
 package githubfake
@@ -18,6 +19,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"time"
+
+	"github.com/agent-smith/agent-smith/internal/githttp"
 )
 
 // Server is the fake. Its methods are safe for concurrent use with the
@@ -27,6 +30,7 @@ type Server struct {
 	URL string
 
 	srv        *httptest.Server
+	git        *githttp.Server
 	maxPerPage int
 
 	mu       sync.Mutex
@@ -112,7 +116,8 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.srv = httptest.NewServer(s.routes())
+	s.git = githttp.New(s.gitAuthorized)
+	s.srv = httptest.NewServer(s.git.Wrap(s.routes()))
 	s.URL = s.srv.URL
 	return s
 }

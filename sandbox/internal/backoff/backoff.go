@@ -1,8 +1,9 @@
-// Package redisretry spaces out the retries of the sandbox's Redis clients
-// (the orchestrator's side and the agent) against a Redis that is away.
+// Package backoff spaces out the retries of the sandbox's clients of the
+// sandbox API (the agent and the gate) against an orchestrator that is
+// away or restarting.
 //
 // It imports no package of agent-smith.
-package redisretry
+package backoff
 
 import (
 	"context"

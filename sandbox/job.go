@@ -8,34 +8,12 @@ import (
 	"strings"
 )
 
-// DefaultPrefix prefixes every Redis key of agent-smith unless configured
-// otherwise; the agent takes the same default.
-const DefaultPrefix = "agentsmith:"
-
-// MaxJobIDLen bounds job ids so that keys, pod labels and process
+// MaxJobIDLen bounds job ids so that URLs, pod labels and process
 // arguments stay short.
 const MaxJobIDLen = 100
 
-// Keys are the Redis keys of one job.
-type Keys struct {
-	In        string
-	Events    string
-	Heartbeat string
-	Cancel    string
-	base      string
-}
-
-// KeysFor returns the keys of job under prefix.
-func KeysFor(prefix, job string) Keys {
-	base := prefix + "sandbox:" + job + ":"
-	return Keys{In: base + "in", Events: base + "events", Heartbeat: base + "heartbeat", Cancel: base + "cancel", base: base}
-}
-
-// Result is the key the result of one step is pushed to.
-func (k Keys) Result(stepID string) string { return k.base + "result:" + stepID }
-
 // ValidateJobID checks a job id: 1 to MaxJobIDLen characters of [a-z0-9-],
-// so that it is safe in keys, labels and names.
+// so that it is safe in URL paths, labels and names.
 func ValidateJobID(id string) error {
 	if id == "" || len(id) > MaxJobIDLen {
 		return fmt.Errorf("invalid job id %q: want 1-%d characters", id, MaxJobIDLen)

@@ -1,4 +1,4 @@
-package sandbox_test
+package gateway_test
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/sandbox"
+	"github.com/agent-smith/agent-smith/sandbox/gateway"
 )
 
-// Run with: go test -run '^$' -bench . -benchtime 1x ./sandbox/ (make bench).
+// Run with: go test -run '^$' -bench . -benchtime 1x ./sandbox/gateway/ (make bench).
 // One iteration of the latency benchmarks is a thousand steps, so that
 // their percentiles mean something at any -benchtime.
 
@@ -28,55 +28,53 @@ func percentile(d []time.Duration, p float64) time.Duration {
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// BenchmarkRunTrueStep measures a trivial run step through Redis and the
-// agent against the same command started directly with os/exec. The
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// BenchmarkRunTrueStep measures a trivial run step through the sandbox API
+// and the agent against the same command started directly with os/exec,
+// over TLS (the kubernetes backend) and plain loopback HTTP (local). The
 // protocol's own cost is sandbox-p50 minus agent-exec-p50.
 func BenchmarkRunTrueStep(b *testing.B) {
-	r, _ := startSandbox(b, sandbox.RemoteOptions{})
-	ctx := context.Background()
-	rdb := testenv.SharedRedis(b).Client(b)
-	var remote, inAgent, direct, ping []time.Duration
-	for b.Loop() {
-		for range samples {
-			t0 := time.Now()
-			if err := rdb.Ping(ctx).Err(); err != nil {
-				b.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		tls  bool
+	}{{"tls", true}, {"plain", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			j, _ := startGateway(b, gateway.Options{TLS: tc.tls}).startSandbox(b)
+			ctx := context.Background()
+			var remote, inAgent, direct []time.Duration
+			for b.Loop() {
+				for range samples {
+					t0 := time.Now()
+					res, err := j.Run(ctx, run("true"), nil)
+					remote = append(remote, time.Since(t0))
+					if err != nil || res.ExitCode != 0 {
+						b.Fatalf("run true: %v %+v", err, res)
+					}
+					inAgent = append(inAgent, seconds(res.DurationSeconds))
+					t0 = time.Now()
+					if err := exec.Command("true").Run(); err != nil {
+						b.Fatal(err)
+					}
+					direct = append(direct, time.Since(t0))
+				}
 			}
-			ping = append(ping, time.Since(t0))
-			t0 = time.Now()
-			res, err := r.Run(ctx, run("true"), nil)
-			remote = append(remote, time.Since(t0))
-			if err != nil || res.ExitCode != 0 {
-				b.Fatalf("run true: %v %+v", err, res)
-			}
-			inAgent = append(inAgent, seconds(res.DurationSeconds))
-			t0 = time.Now()
-			if err := exec.Command("true").Run(); err != nil {
-				b.Fatal(err)
-			}
-			direct = append(direct, time.Since(t0))
-		}
+			rp50, dp50, ap50 := percentile(remote, .5), percentile(direct, .5), percentile(inAgent, .5)
+			b.ReportMetric(micros(rp50), "sandbox-p50-µs")
+			b.ReportMetric(micros(percentile(remote, .99)), "sandbox-p99-µs")
+			b.ReportMetric(micros(dp50), "exec-p50-µs")
+			b.ReportMetric(micros(rp50-dp50), "overhead-p50-µs")
+			// The agent's own time for the step (it starts `true` too):
+			// what is left is the protocol, HTTP and JSON.
+			b.ReportMetric(micros(ap50), "agent-exec-p50-µs")
+			b.ReportMetric(micros(rp50-ap50), "protocol-p50-µs")
+		})
 	}
-	rp50, rp99 := percentile(remote, .5), percentile(remote, .99)
-	dp50, dp99 := percentile(direct, .5), percentile(direct, .99)
-	b.ReportMetric(micros(rp50), "sandbox-p50-µs")
-	b.ReportMetric(micros(rp99), "sandbox-p99-µs")
-	b.ReportMetric(micros(dp50), "exec-p50-µs")
-	b.ReportMetric(micros(dp99), "exec-p99-µs")
-	b.ReportMetric(micros(rp50-dp50), "overhead-p50-µs")
-	b.ReportMetric(float64(rp50)/float64(dp50), "ratio-p50")
-	// The agent's own time for the step (it starts `true` too): what is
-	// left is the protocol, Redis hops and JSON.
-	b.ReportMetric(micros(percentile(inAgent, .5)), "agent-exec-p50-µs")
-	// One Redis round trip from here, for scale: a step costs a few.
-	b.ReportMetric(micros(percentile(ping, .5)), "redis-ping-p50-µs")
 }
-
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // BenchmarkReadFile100KiB measures a readFile of a 100 KiB source file.
 func BenchmarkReadFile100KiB(b *testing.B) {
-	r, a := startSandbox(b, sandbox.RemoteOptions{})
+	j, a := startGateway(b, gateway.Options{TLS: true}).startSandbox(b)
 	line := strings.Repeat("x", 99) + "\n"
 	if err := os.WriteFile(filepath.Join(a.WorkDir, "big.go"), []byte(strings.Repeat(line, 1024)), 0o644); err != nil {
 		b.Fatal(err)
@@ -86,7 +84,7 @@ func BenchmarkReadFile100KiB(b *testing.B) {
 	for b.Loop() {
 		for range samples {
 			t0 := time.Now()
-			res, err := r.Run(ctx, sandbox.Step{Kind: sandbox.KindReadFile, Path: "big.go"}, nil)
+			res, err := j.Run(ctx, sandbox.Step{Kind: sandbox.KindReadFile, Path: "big.go"}, nil)
 			took = append(took, time.Since(t0))
 			if err != nil || len(res.OutputContent) != 100*1024 {
 				b.Fatalf("read: %v (%d bytes)", err, len(res.OutputContent))
@@ -100,15 +98,16 @@ func BenchmarkReadFile100KiB(b *testing.B) {
 }
 
 // BenchmarkEventStreaming1e6Lines measures how fast the output of a command
-// printing a million lines reaches onEvent.
+// printing a million lines reaches onEvent, and what the step's budget
+// leaves out.
 func BenchmarkEventStreaming1e6Lines(b *testing.B) {
-	r, _ := startSandbox(b, sandbox.RemoteOptions{})
+	j, _ := startGateway(b, gateway.Options{TLS: true}).startSandbox(b)
 	ctx := context.Background()
 	var lines, dropped, events int64
 	var took time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		res, err := r.Run(ctx, run("seq", "1", "1000000"), func(e sandbox.StepEvent) {
+		res, err := j.Run(ctx, run("seq", "1", "1000000"), func(e sandbox.StepEvent) {
 			events++
 			if e.Kind == sandbox.EventStdout {
 				lines += int64(len(e.Lines))
