@@ -40,7 +40,7 @@ build: ## Build the static agent-smith binary for this machine into bin/.
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/agent-smith .
 
 .PHONY: run
-run: build ## Start the orchestrator locally: examples/local/agentsmith.yml, local sandboxes, embedded Redis, :8080.
+run: build ## Start the orchestrator locally: examples/local/agentsmith.yml, local sandboxes, embedded Redis, webhooks on :8080, run API on localhost:8081.
 	@mkdir -p tmp/runs
 	@secret="$${GITHUB_WEBHOOK_SECRET:-$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"; \
 	[ -n "$$GITHUB_WEBHOOK_SECRET" ] || echo "GITHUB_WEBHOOK_SECRET is not set; this run's webhook secret is $$secret"; \

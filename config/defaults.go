@@ -124,15 +124,19 @@ func trackerDefaults(v *validator, path string, t *Tracker) {
 	d := defaulter{v.l.set}
 	at := func(keys string) string { return keyPath(path, keys) }
 	setDefault(d, at("trigger_labels"), &t.TriggerLabels, []string{"agent-smith"})
-	setDefault(d, at("polling.interval_seconds"), &t.Polling.IntervalSeconds, 60)
+	// A poll ends before the next begins. Of interval and timeout, the one
+	// the file leaves out follows the one it gives, so only two values
+	// written in the file can contradict each other.
+	setDefault(d, at("polling.interval_seconds"), &t.Polling.IntervalSeconds, max(60, t.Polling.TimeoutSeconds))
 	setDefault(d, at("polling.jitter_percent"), &t.Polling.JitterPercent, 10)
-	setDefault(d, at("polling.timeout_seconds"), &t.Polling.TimeoutSeconds, 20)
+	setDefault(d, at("polling.timeout_seconds"), &t.Polling.TimeoutSeconds, min(20, max(t.Polling.IntervalSeconds, 1)))
 }
 
 // projectDefaults resolves a project against the global blocks: the sandbox
 // override is merged field by field over the global sandbox, and the
 // trigger block is filled in (or created when the file has none: tickets
-// then match by the tag named like the project).
+// then match by repository when the project's one repository is the
+// tracker's, else by the tag named like the project).
 func projectDefaults(v *validator, c *Config, name string, p *Project) {
 	d := defaulter{v.l.set}
 	path := child("projects", name)
@@ -158,17 +162,33 @@ func projectDefaults(v *validator, c *Config, name string, p *Project) {
 		p.TriggerBlock = &Trigger{Settings: newTrackerSettings(kind.TriggerSettings)}
 	}
 	if t := p.TriggerBlock; t != nil {
-		triggerDefaults(v, v.l.triggerPath(path), t, name, p, c.Trackers[p.Tracker])
+		tp := v.l.triggerPath(path)
+		triggerDefaults(v, tp, t, p, c.Trackers[p.Tracker])
+		// A value written without a strategy names a tag.
+		strategy := ResolveByTag
+		if !d.set[keyPath(tp, "project_resolution.value")] {
+			strategy = defaultStrategy(c, p, kind, c.Trackers[p.Tracker])
+		}
+		setDefault(d, keyPath(tp, "project_resolution.strategy"), &t.ProjectResolution.Strategy, strategy)
+		resolutionDefaults(d, tp, t, name, p)
 	}
 }
 
-func triggerDefaults(v *validator, path string, t *Trigger, project string, p *Project, tracker *Tracker) {
-	if t.Settings != nil {
-		t.Settings.Default(Block{v, path}, tracker)
+// defaultStrategy is how a project whose file says nothing about it
+// matches tickets: by repository when its tracker's tickets live in the
+// one repository the project names (a GitHub or GitLab project of one
+// repository, the common case), else by the label named like the project.
+func defaultStrategy(c *Config, p *Project, kind TrackerKind, tracker *Tracker) string {
+	if kind.RepoTickets && tracker != nil && len(p.Repos) == 1 {
+		if r := c.Repos[p.Repos[0]]; r != nil && trackersRepo(r.URL, tracker.Project) {
+			return ResolveByRepo
+		}
 	}
-	d := defaulter{v.l.set}
+	return ResolveByTag
+}
+
+func resolutionDefaults(d defaulter, path string, t *Trigger, project string, p *Project) {
 	at := func(keys string) string { return keyPath(path, keys) }
-	setDefault(d, at("project_resolution.strategy"), &t.ProjectResolution.Strategy, ResolveByTag)
 	switch t.ProjectResolution.Strategy {
 	case ResolveByTag:
 		setDefault(d, at("project_resolution.value"), &t.ProjectResolution.Value, project)
@@ -177,6 +197,14 @@ func triggerDefaults(v *validator, path string, t *Trigger, project string, p *P
 			setDefault(d, at("project_resolution.value"), &t.ProjectResolution.Value, p.Repos[0])
 		}
 	}
+}
+
+func triggerDefaults(v *validator, path string, t *Trigger, p *Project, tracker *Tracker) {
+	if t.Settings != nil {
+		t.Settings.Default(Block{v, path}, tracker)
+	}
+	d := defaulter{v.l.set}
+	at := func(keys string) string { return keyPath(path, keys) }
 	setDefault(d, at("comment_keyword"), &t.CommentKeyword, defaultCommentKeyword)
 	setDefault(d, at("default_pipeline"), &t.DefaultPipeline, p.DefaultPipeline)
 	setDefault(d, at("pipeline_from_label"), &t.PipelineFromLabel, maps.Clone(p.PipelineFromLabel))
@@ -206,6 +234,7 @@ func limitsDefaults(d defaulter, l *Limits) {
 	setDefault(d, "limits.command_timeout_seconds", &l.CommandTimeoutSeconds, 60)
 	setDefault(d, "limits.max_command_timeout_seconds", &l.MaxCommandTimeoutSeconds, 600)
 	setDefault(d, "limits.command_output_bytes", &l.CommandOutputBytes, 1048576)
+	setDefault(d, "limits.max_runs_per_ticket_per_day", &l.MaxRunsPerTicketPerDay, 5)
 }
 
 // deriveAPIURL is the API base of a repository host, derived from its clone

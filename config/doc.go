@@ -34,9 +34,10 @@
 //   - A project has one trigger block, `trigger`; the key of the original
 //     system for its tracker's type (github_trigger, gitlab_trigger,
 //     azuredevops_trigger, jira_trigger) is accepted for it. A project
-//     without one gets an empty one, matching tickets by the tag named like
-//     the project; a trigger block without project_resolution does the
-//     same. Trigger fields left out inherit from the project
+//     without one gets an empty one. Without project_resolution a project
+//     takes the issues of its repository when it names one repository and
+//     that is where its tracker's tickets live (GitHub, GitLab), else the
+//     tickets labelled like the project. Trigger fields left out inherit from the project
 //     (default_pipeline, pipeline_from_label), the tracker (done_status)
 //     and the tracker's type (Jira: agent_user as assignee_name).
 //   - A project's sandbox block overrides the global one field by field,

@@ -169,6 +169,48 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			msg:   "repo needs a project with exactly one repo, this one has 2",
 		},
 		{
+			name:   "repo resolution on a tracker whose tickets carry no repository",
+			tracks: "  jira:\n    type: jira\n    url: https://acme.atlassian.net\n    project: API\n    auth: github_token\n",
+			blocks: `projects:
+  web:
+    agent: claude
+    tracker: jira
+    repos: [api]
+    jira_trigger:
+      project_resolution: {strategy: repo} # <-
+`,
+			path: "projects.web.jira_trigger.project_resolution.strategy",
+			msg:  `repo only applies to github and gitlab trackers, whose tickets live in a repository; tracker "jira" is of type jira, whose tickets carry no repository: use tag (a label the tickets carry)`,
+		},
+		{
+			name:   "repo resolution on Azure DevOps",
+			tracks: "  boards:\n    type: azure_devops\n    organization: acme\n    project: Portal\n    auth: github_token\n",
+			blocks: `projects:
+  web:
+    agent: claude
+    tracker: boards
+    repos: [api]
+    trigger:
+      project_resolution: {strategy: repo} # <-
+`,
+			path: "projects.web.trigger.project_resolution.strategy",
+			msg:  "repo only applies to github and gitlab trackers",
+		},
+		{
+			name:  "repo resolution on a repository that is not the tracker's",
+			repos: "  web-repo:\n    type: github\n    url: https://github.com/acme/web\n    auth: github_token\n",
+			blocks: `projects:
+  web:
+    agent: claude
+    tracker: issues
+    repos: [web-repo]
+    trigger:
+      project_resolution: {strategy: repo, value: web-repo} # <-
+`,
+			path: "projects.web.trigger.project_resolution.value",
+			msg:  `tracker "issues" reads the tickets of acme/api, so its tickets can never be in repo web-repo (url "https://github.com/acme/web"): use tag, or a tracker of that repository`,
+		},
+		{
 			name:   "invalid quantity",
 			blocks: webProject + "sandbox:\n  resources:\n    memory_limit: 1Gb # <-\n",
 			path:   "sandbox.resources.memory_limit",

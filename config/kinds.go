@@ -41,8 +41,15 @@ type TrackerKind struct {
 	// assignee_name); nil when the type adds nothing there.
 	TriggerSettings func() TrackerSettings
 	// Strategies lists the project_resolution strategies the type's
-	// tickets support; nil means ResolveByTag and ResolveByRepo.
+	// tickets support besides ResolveByRepo (RepoTickets decides that);
+	// nil means ResolveByTag.
 	Strategies []string
+	// RepoTickets says the type's tickets live in a repository, the one
+	// the tracker's project names by its path (GitHub's owner/name,
+	// GitLab's group/name): strategy repo applies, to that repository
+	// only, and a project that names it as its one repository resolves
+	// by it when the file gives no project_resolution.
+	RepoTickets bool
 	// LabelsOptional lets trigger_labels be empty: the type's tickets
 	// trigger another way too (Jira: assignment to agent_user).
 	LabelsOptional bool
@@ -160,10 +167,14 @@ func Default[T any](b Block, key string, field *T, value T) {
 
 // strategies is the list of project_resolution strategies of k.
 func (k TrackerKind) strategies() []string {
-	if k.Strategies == nil {
-		return []string{ResolveByTag, ResolveByRepo}
+	out := slices.Clone(k.Strategies)
+	if out == nil {
+		out = []string{ResolveByTag}
 	}
-	return k.Strategies
+	if k.RepoTickets && !slices.Contains(out, ResolveByRepo) {
+		out = append(out, ResolveByRepo)
+	}
+	return out
 }
 
 // keyIndex maps each settings key of a family of kinds to the kinds that

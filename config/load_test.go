@@ -81,8 +81,10 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 		{"project default_pipeline", p.DefaultPipeline, "fix-bug"},
 		{"project coding_principles_path", p.CodingPrinciplesPath, ".agentsmith/coding-principles.md"},
 		{"project draft_pull_requests", p.DraftPullRequests, false},
+		// The project's one repository is the tracker's: its issues are
+		// the project's.
 		{"project trigger", *p.Trigger(), config.Trigger{
-			ProjectResolution: config.ProjectResolution{Strategy: "tag", Value: "web"},
+			ProjectResolution: config.ProjectResolution{Strategy: "repo", Value: "api"},
 			CommentKeyword:    "/agent-smith",
 			DefaultPipeline:   "fix-bug",
 		}},
@@ -93,7 +95,7 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 			MaxToolCallsPerLoop: 60, MaxLLMCallsPerLoop: 40, MaxInputTokensPerCall: 200000,
 			MaxOutputTokensPerCall: 16000, MaxSecondsPerLoop: 1200, MaxCostUSDPerRun: 5,
 			MaxTokensPerRun: 2000000, MaxConcurrentLLMCalls: 10, CommandTimeoutSeconds: 60,
-			MaxCommandTimeoutSeconds: 600, CommandOutputBytes: 1048576,
+			MaxCommandTimeoutSeconds: 600, CommandOutputBytes: 1048576, MaxRunsPerTicketPerDay: 5,
 		}},
 	}
 	for _, tc := range cases {

@@ -51,10 +51,22 @@ func (c *Config) summarizeProjects(b *strings.Builder) {
 		if t == nil {
 			continue
 		}
-		res := t.ProjectResolution
-		fmt.Fprintf(b, "  %-*s  matches tickets by %s %q\n", width, "", res.Strategy, res.Value)
+		fmt.Fprintf(b, "  %-*s  %s\n", width, "", describeResolution(t.ProjectResolution))
 		fmt.Fprintf(b, "  %-*s  pipelines: default %s%s\n", width, "", t.DefaultPipeline, labelPipelines(t.PipelineFromLabel, c.PipelineTriggers))
 	}
+}
+
+// describeResolution says which tickets a project takes.
+func describeResolution(r ProjectResolution) string {
+	switch r.Strategy {
+	case ResolveByTag:
+		return fmt.Sprintf("resolves tickets by label %q", r.Value)
+	case ResolveByRepo:
+		return fmt.Sprintf("resolves tickets by repository: the issues of repo %s", r.Value)
+	case ResolveByAreaPath:
+		return fmt.Sprintf("resolves tickets by area path %q and below", r.Value)
+	}
+	return fmt.Sprintf("resolves tickets by %s %q", r.Strategy, r.Value)
 }
 
 // labelPipelines lists label → pipeline mappings in the order PipelineFor

@@ -369,4 +369,9 @@ type Limits struct {
 	CommandTimeoutSeconds    int     `json:"command_timeout_seconds"`
 	MaxCommandTimeoutSeconds int     `json:"max_command_timeout_seconds"`
 	CommandOutputBytes       int     `json:"command_output_bytes"`
+	// MaxRunsPerTicketPerDay caps the runs one ticket starts in a rolling
+	// 24 hours, so a ticket that keeps being triggered (or that a broken
+	// tracker keeps offering) spends at most this many runs' budget a
+	// day; 0 means no cap.
+	MaxRunsPerTicketPerDay int `json:"max_runs_per_ticket_per_day"`
 }

@@ -2,9 +2,11 @@ package config
 
 import (
 	"maps"
+	neturl "net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 func (v *validator) projects() {
@@ -81,26 +83,24 @@ func (v *validator) triggers(path string, p *Project, t *Tracker) {
 		v.fail(bp, "tracker %s is of type %s; its projects take %s", v.quote(child(path, "tracker"), p.Tracker), t.Type, want)
 		return
 	}
-	v.trigger(bp, p, kind, trig)
+	v.trigger(bp, p, kind, t, trig)
 	if trig.Settings != nil {
 		trig.Settings.Validate(Block{v, bp}, t)
 	}
 }
 
-func (v *validator) trigger(path string, p *Project, kind TrackerKind, trig *Trigger) {
+func (v *validator) trigger(path string, p *Project, kind TrackerKind, t *Tracker, trig *Trigger) {
 	at := func(keys string) string { return keyPath(path, keys) }
 	res, rp := trig.ProjectResolution, at("project_resolution")
 	if v.oneOf(child(rp, "strategy"), res.Strategy, v.l.schema.strategies...) {
 		switch {
+		case res.Strategy == ResolveByRepo && !kind.RepoTickets:
+			v.fail(child(rp, "strategy"), "repo only applies to %s trackers, whose tickets live in a repository; tracker %s is of type %s, whose tickets carry no repository: use tag (a label the tickets carry)",
+				v.l.schema.supporters(ResolveByRepo), v.quote(child(parent(path), "tracker"), p.Tracker), t.Type)
 		case !slices.Contains(kind.strategies(), res.Strategy):
 			v.fail(child(rp, "strategy"), "%s only applies to %s trackers", res.Strategy, v.l.schema.supporters(res.Strategy))
 		case res.Strategy == ResolveByRepo:
-			switch {
-			case len(p.Repos) != 1:
-				v.fail(child(rp, "strategy"), "repo needs a project with exactly one repo, this one has %d", len(p.Repos))
-			case res.Value != p.Repos[0]:
-				v.fail(child(rp, "value"), "want the project's repo %s", v.quote(child(parent(path), "repos")+"[0]", p.Repos[0]))
-			}
+			v.repoResolution(path, p, t, res)
 		default:
 			// A tag, an area path: the value names it.
 			v.required(child(rp, "value"), res.Value)
@@ -111,6 +111,48 @@ func (v *validator) trigger(path string, p *Project, kind TrackerKind, trig *Tri
 	for _, label := range slices.Sorted(maps.Keys(trig.PipelineFromLabel)) {
 		v.pipeline(child(at("pipeline_from_label"), label), trig.PipelineFromLabel[label])
 	}
+}
+
+// repoResolution checks strategy repo: the project has one repository,
+// the value names it, and it is the tracker's own, since a tracker reads
+// the tickets of its project's repository alone.
+func (v *validator) repoResolution(path string, p *Project, t *Tracker, res ProjectResolution) {
+	rp := keyPath(path, "project_resolution")
+	switch {
+	case len(p.Repos) != 1:
+		v.fail(child(rp, "strategy"), "repo needs a project with exactly one repo, this one has %d", len(p.Repos))
+	case res.Value != p.Repos[0]:
+		v.fail(child(rp, "value"), "want the project's repo %s", v.quote(child(parent(path), "repos")+"[0]", p.Repos[0]))
+	default:
+		// A GitLab project named by its numeric id cannot be compared
+		// with a URL here; the tracker matches deliveries by the id.
+		if r := v.c.Repos[res.Value]; r != nil && !numericProject(t.Project) && !trackersRepo(r.URL, t.Project) {
+			v.fail(child(rp, "value"), "tracker %s reads the tickets of %s, so its tickets can never be in repo %s (url %s): use tag, or a tracker of that repository",
+				v.quote(child(parent(path), "tracker"), p.Tracker), t.Project, res.Value, v.quote(keyPath(child("repos", res.Value), "url"), r.URL))
+		}
+	}
+}
+
+// trackersRepo reports whether the repository at url is the one project
+// names: its URL's path is the project's path (case, a trailing .git and
+// slashes aside), for https and scp-style (git@host:group/name.git) URLs.
+func trackersRepo(url, project string) bool {
+	p := url
+	if u, err := neturl.Parse(url); err == nil && u.Host != "" {
+		p = u.Path
+	} else if _, after, ok := strings.Cut(url, ":"); ok && strings.Contains(url, "@") {
+		p = after
+	}
+	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
+	want := strings.Trim(project, "/")
+	return want != "" && strings.EqualFold(p, want)
+}
+
+// numericProject reports whether a tracker's project is a GitLab project
+// id rather than a path.
+func numericProject(project string) bool {
+	_, err := strconv.ParseUint(project, 10, 64)
+	return err == nil
 }
 
 // localPath checks an optional path that must stay inside the repository.

@@ -141,6 +141,9 @@ func (v *validator) limits() {
 	} {
 		v.positive(p, n)
 	}
+	if l.MaxRunsPerTicketPerDay < 0 {
+		v.fail("limits.max_runs_per_ticket_per_day", "must be 0 (no cap) or more, got %d", l.MaxRunsPerTicketPerDay)
+	}
 	if l.MaxCostUSDPerRun <= 0 {
 		v.fail("limits.max_cost_usd_per_run", "must be greater than 0")
 	}

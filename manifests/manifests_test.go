@@ -5,14 +5,18 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -20,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/server"
 	"github.com/agent-smith/agent-smith/internal/testenv"
 	"github.com/agent-smith/agent-smith/llm/providers"
 	"github.com/agent-smith/agent-smith/trackers/connect"
@@ -181,4 +186,58 @@ func TestConfigMapHoldsAValidConfig(t *testing.T) {
 	// The pod is given time to drain runs before it is killed.
 	deploy := find(t, "Deployment", "agent-smith-orchestrator", &appsv1.Deployment{})
 	g.Expect(*deploy.Spec.Template.Spec.TerminationGracePeriodSeconds).To(BeNumerically(">", cfg.Queue.ShutdownGraceSeconds))
+}
+
+// TestIngressExposesOnlyTheWebhooksPort: the Ingress routes to the
+// Service's http port alone, which serves the webhooks and probes and
+// answers 404 for the run API and the metrics; those are on the admin
+// port, which the pod and the Service have and no Ingress names.
+func TestIngressExposesOnlyTheWebhooksPort(t *testing.T) {
+	g := NewWithT(t)
+	svc := find(t, "Service", "agent-smith-orchestrator", &corev1.Service{})
+	ports := map[string]corev1.ServicePort{}
+	for _, p := range svc.Spec.Ports {
+		ports[p.Name] = p
+	}
+	g.Expect(ports).To(HaveKeyWithValue("admin", HaveField("Port", BeEquivalentTo(8081))))
+	deploy := find(t, "Deployment", "agent-smith-orchestrator", &appsv1.Deployment{})
+	g.Expect(deploy.Spec.Template.Spec.Containers[0].Ports).To(ContainElements(
+		corev1.ContainerPort{Name: "http", ContainerPort: 8080},
+		corev1.ContainerPort{Name: "admin", ContainerPort: 8081},
+	))
+
+	var backends int
+	for _, u := range objects(t) {
+		if u.GetKind() != "Ingress" {
+			continue
+		}
+		ing := &networkingv1.Ingress{}
+		g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ing)).To(Succeed())
+		for _, rule := range ing.Spec.Rules {
+			for _, path := range rule.HTTP.Paths {
+				backends++
+				port := path.Backend.Service.Port
+				g.Expect(path.Path).To(Equal("/webhooks"))
+				g.Expect(port.Name).To(Equal("http"), "Ingress %s names the port by name", ing.Name)
+				g.Expect(port.Name).NotTo(Equal("admin"))
+				g.Expect(port.Number).NotTo(Equal(ports["admin"].Port))
+			}
+		}
+	}
+	g.Expect(backends).To(BeNumerically(">", 0))
+
+	// What the http port serves: the public mux.
+	routes := server.Routes{
+		Webhooks: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }),
+		Console:  http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }),
+		Health:   &server.Health{}, Gatherer: prometheus.NewRegistry(),
+	}
+	public := httptest.NewServer(routes.Public())
+	defer public.Close()
+	for _, path := range []string{"/", "/runs/x", "/api/runs", "/api/runs/x", "/metrics"} {
+		resp, err := http.Get(public.URL + path)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusNotFound), path)
+	}
 }

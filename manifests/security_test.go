@@ -70,8 +70,8 @@ secrets: {gh: token}
 	g.Expect(selects(g, *p.Ingress[0].From[0].PodSelector, orchestrator)).To(BeTrue())
 	g.Expect(selects(g, *p.Ingress[0].From[0].PodSelector, sandbox)).To(BeFalse(), "sandboxes never reach Redis")
 
-	// The orchestrator: 8080 from anywhere (the Ingress), 8443 from
-	// sandboxes only.
+	// The orchestrator: 8080 from anywhere (the Ingress), 8081 (admin)
+	// from any pod but sandboxes, 8443 from sandboxes only.
 	p = find(t, "NetworkPolicy", "agent-smith-orchestrator", &networkingv1.NetworkPolicy{}).Spec
 	g.Expect(selects(g, p.PodSelector, orchestrator)).To(BeTrue())
 	g.Expect(selects(g, p.PodSelector, sandbox)).To(BeFalse())
@@ -79,6 +79,11 @@ secrets: {gh: token}
 		switch ports(rule.Ports)[0] {
 		case 8080:
 			g.Expect(rule.From).To(BeEmpty())
+		case 8081:
+			g.Expect(rule.From).To(HaveLen(1))
+			g.Expect(rule.From[0].NamespaceSelector).NotTo(BeNil(), "Prometheus lives in another namespace")
+			g.Expect(selects(g, *rule.From[0].PodSelector, sandbox)).To(BeFalse(), "sandboxes never reach the run API")
+			g.Expect(selects(g, *rule.From[0].PodSelector, map[string]string{"app": "prometheus"})).To(BeTrue())
 		case 8443:
 			g.Expect(rule.From).To(HaveLen(1))
 			g.Expect(selects(g, *rule.From[0].PodSelector, sandbox)).To(BeTrue())

@@ -22,6 +22,7 @@ var (
 	eventScript     = loadScript("event")
 	casDelScript    = loadScript("casdel")
 	restartScript   = loadScript("restart")
+	claimScript     = loadScript("claim")
 )
 
 func loadScript(name string) *redis.Script {

@@ -23,6 +23,13 @@ const (
 	DefaultEventLimit   = 2000
 	DefaultEventBytes   = 1 << 20
 	DefaultBlockTimeout = 5 * time.Second
+	// DefaultTicketWindow is the rolling window of a ticket's run cap
+	// (Submission.MaxPerDay).
+	DefaultTicketWindow = 24 * time.Hour
+	// minRecordTTL is how long a ticket's record (its last run, the
+	// triggers seen) lasts at least: longer than a replay's dedup, so an
+	// old delivery replayed after it is still not new.
+	minRecordTTL = 90 * 24 * time.Hour
 )
 
 // group is the consumer group every replica's workers read the queue in.
@@ -60,6 +67,9 @@ type Options struct {
 	// BlockTimeout bounds one blocking read of the queue; Dequeue also looks
 	// for runs to reclaim at most this often.
 	BlockTimeout time.Duration
+	// TicketWindow is the rolling window a ticket's runs are counted in
+	// for Submission.MaxPerDay (default 24 h; tests shorten it).
+	TicketWindow time.Duration
 	// Notify is called after every transition this Store applies (the
 	// creation of a run included), with the run as it is afterwards. It runs
 	// on the caller's goroutine and must not block.
@@ -91,6 +101,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.BlockTimeout == 0 {
 		o.BlockTimeout = DefaultBlockTimeout
 	}
+	if o.TicketWindow == 0 {
+		o.TicketWindow = DefaultTicketWindow
+	}
 	var errs []error
 	if o.HeartbeatTTL < 3*time.Millisecond {
 		errs = append(errs, fmt.Errorf("heartbeat TTL %s is too short", o.HeartbeatTTL))
@@ -112,6 +125,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.BlockTimeout < time.Millisecond {
 		errs = append(errs, fmt.Errorf("block timeout %s: must be at least 1ms", o.BlockTimeout))
+	}
+	if o.TicketWindow < time.Millisecond {
+		errs = append(errs, fmt.Errorf("ticket window %s: must be at least 1ms", o.TicketWindow))
 	}
 	return o, errors.Join(errs...)
 }
@@ -152,6 +168,26 @@ func (s *Store) ticketKey(tracker, ticket string) string {
 func (s *Store) deliveryKey(tracker, delivery string) string {
 	return s.opts.Prefix + "delivery:" + tracker + ":" + delivery
 }
+
+// bodyKey remembers a delivery by its body's digest, next to its id.
+func (s *Store) bodyKey(tracker, digest string) string {
+	return s.opts.Prefix + "delivery:" + tracker + ":sha256:" + digest
+}
+
+// The per-ticket keys. Their names do not start with "ticket:", which are
+// the claims the sweeper reads.
+func (s *Store) ticketRecordKey(tracker, ticket string) string {
+	return s.opts.Prefix + "ticket-record:" + tracker + ":" + ticket
+}
+func (s *Store) ticketRunsKey(tracker, ticket string) string {
+	return s.opts.Prefix + "ticket-runs:" + tracker + ":" + ticket
+}
+func (s *Store) ticketOwnKey(tracker, ticket string) string {
+	return s.opts.Prefix + "ticket-own:" + tracker + ":" + ticket
+}
+
+// recordTTL is how long a ticket's record and own comments are kept.
+func (s *Store) recordTTL() time.Duration { return max(s.opts.Retention, minRecordTTL) }
 
 // run executes a script with the prefix and group every script expects.
 func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {

@@ -204,6 +204,8 @@ func dumpKeys(t testing.TB, rdb *redis.Client, prefix string) string {
 			fmt.Fprintln(&b, rdb.XRange(ctx, key, "-", "+").Val())
 		case "zset":
 			fmt.Fprintln(&b, rdb.ZRange(ctx, key, 0, -1).Val())
+		case "set":
+			fmt.Fprintln(&b, rdb.SMembers(ctx, key).Val())
 		default:
 			t.Fatalf("dump: key %s has unexpected type", key)
 		}

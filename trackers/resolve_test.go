@@ -197,3 +197,24 @@ func TestResolveTicketNeedsATriggerLabel(t *testing.T) {
 		})
 	}
 }
+
+// TestShippedJiraGitLabExampleStartsRuns: the example configuration of a
+// Jira tracker with code on GitLab takes the issues its poll lists and
+// the ones assigned to agent-smith, when they carry its label.
+func TestShippedJiraGitLabExampleStartsRuns(t *testing.T) {
+	g := NewWithT(t)
+	env := map[string]string{"GITLAB_TOKEN": "glpat-123456", "JIRA_TOKEN": "jira-123456"}
+	cfg, err := config.Load("../config/testdata/jira-gitlab.yml", func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
+	g.Expect(err).NotTo(HaveOccurred())
+	todo := []trackers.Match{{Project: "todo", Pipeline: "fix-bug", Repos: []string{"todo"}, DoneStatus: "In Review"}}
+
+	polled := trackers.ResolveTicket(cfg, "jira", trackers.Ticket{ID: "TODO-7", State: "To Do", Labels: []string{"todo"}})
+	g.Expect(polled.Matches).To(Equal(todo))
+	assigned := trackers.Resolve(cfg, "jira", trackers.Event{Kind: trackers.EventTicket, Trigger: "assigned to Agent Smith",
+		Ticket: trackers.Ticket{ID: "TODO-8", State: "To Do", Labels: []string{"todo"}}})
+	g.Expect(assigned.Matches).To(Equal(todo))
+	unlabelled := trackers.Resolve(cfg, "jira", trackers.Event{Kind: trackers.EventTicket, Trigger: "assigned to Agent Smith",
+		Ticket: trackers.Ticket{ID: "TODO-9", State: "To Do"}})
+	g.Expect(unlabelled.Reason).To(Equal(`no project matches (todo: no label "todo")`))
+}

@@ -45,6 +45,11 @@ type Webhooks interface {
 	// parse is an error wrapping ErrBadPayload; an event that parses but is
 	// not work is an Event with Ignore set.
 	ParseWebhook(h http.Header, body []byte) (Event, error)
+	// KnownEvents lists the Event.Name values the tracker's webhooks can
+	// carry. The event name comes from the sender (an unsigned header on
+	// GitHub), so metrics label only these; any other name counts as
+	// "other".
+	KnownEvents() []string
 }
 
 // Poller lists the tickets that may be work: open (open_states), carrying a

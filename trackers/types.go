@@ -1,6 +1,9 @@
 package trackers
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -81,6 +84,47 @@ type Event struct {
 	// Ignore, when set, is why the event was understood but is not work
 	// ("action closed", "pull requests are not tickets").
 	Ignore string
+	// Mark places the event in its ticket's history, so a trigger that
+	// was already acted on is recognised when it comes again (a replay, a
+	// redelivery after the dedup window).
+	Mark Mark
+}
+
+// Mark is a trigger's place in its ticket's history, from the tracker's
+// own clock or counter: Seq grows with every change of the ticket (GitHub
+// and GitLab: updated_at or the comment's created_at in milliseconds;
+// Jira: the event's timestamp; Azure DevOps: the work item's revision),
+// and Key names the trigger ("label:agent-smith", "comment:1241",
+// "rev:7"), telling apart two triggers of the same Seq. The zero Mark
+// (polling, a tracker without either) leaves the decision to the
+// ticket's ContentDigest.
+type Mark struct {
+	Key string
+	Seq int64
+}
+
+// MarkAt is the Mark of key at time t (milliseconds; 0 for the zero time).
+func MarkAt(key string, t time.Time) Mark {
+	if t.IsZero() {
+		return Mark{Key: key}
+	}
+	return Mark{Key: key, Seq: t.UnixMilli()}
+}
+
+// ContentDigest is the hex SHA-256 of what a person changes on a ticket to
+// ask for work again: its title, body, state and labels (sorted, without
+// the lifecycle labels agent-smith itself writes). Comments are not part
+// of it. It reads only fields both a webhook payload and a poll fill, so
+// a ticket digests alike whichever way it came.
+func ContentDigest(t Ticket) string {
+	labels := slices.DeleteFunc(slices.Clone(t.Labels), IsLifecycleLabel)
+	slices.Sort(labels)
+	h := sha256.New()
+	// Length-prefixed, so no two tickets share an encoding.
+	for _, part := range append([]string{t.Title, t.Body, strings.ToLower(t.State)}, labels...) {
+		fmt.Fprintf(h, "%d:%s;", len(part), part)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Lifecycle is agent-smith's state of a ticket, kept on the ticket as a

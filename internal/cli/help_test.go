@@ -13,7 +13,7 @@ import (
 func TestEveryCommandHelpExitsZeroOnStdout(t *testing.T) {
 	env := map[string]string{"REDIS_URL": "redis://:hunter2-redis-password@redis:6379", "AGENTSMITH_CONFIG": "/etc/secret-path.yml"}
 	commands := map[string][]string{
-		"serve":           {"Flags:", "-c, -f, --config FILE", "--addr ADDRESS", ":8080", "--sandbox KIND", "$SANDBOX_TYPE)", "Environment:", "REDIS_URL"},
+		"serve":           {"Flags:", "-c, -f, --config FILE", "--addr ADDRESS", ":8080", "--admin-addr ADDRESS", "127.0.0.1:8081", "--sandbox KIND", "$SANDBOX_TYPE)", "Environment:", "REDIS_URL"},
 		"run":             {"run --project PROJECT --ticket ID [flags]", "-c, -f, --config FILE", "$AGENTSMITH_CONFIG)", "--pipeline NAME", "Exit status:"},
 		"config validate": {"-c, -f, --config FILE", "Exit status:"},
 		"config print":    {"-c, -f, --config FILE", "secrets redacted"},

@@ -26,13 +26,13 @@ Usage:
   agent-smith runs retry ID [flags]        a new attempt of a failed or cancelled run (an admin token)
 
 The API is the orchestrator's (--server, default $AGENTSMITH_SERVER); from outside the cluster:
-  kubectl -n agent-smith port-forward deploy/agent-smith-orchestrator 8080
+  kubectl -n agent-smith port-forward svc/agent-smith-orchestrator 8081
 Run "agent-smith runs COMMAND -h" for a command's flags.
 `
 
 // defaultServer is where `kubectl port-forward` and `make run` put the
 // run API.
-const defaultServer = "http://localhost:8080"
+const defaultServer = "http://localhost:8081"
 
 // The exit statuses of `runs logs -f`, beyond 0 (succeeded), 1 and 2.
 const (

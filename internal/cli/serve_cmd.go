@@ -31,10 +31,11 @@ import (
 
 // The help of `serve`.
 const (
-	serveSummary = `agent-smith serve runs the orchestrator: the webhook endpoint, probes, metrics, the run API
-and the web page on --addr; queue workers; and, on the elected leader, the pollers and
-housekeeping. With kubernetes sandboxes, the sandbox API its sandbox pods poll is served over
-TLS on --sandbox-addr.`
+	serveSummary = `agent-smith serve runs the orchestrator: the webhook endpoint and probes on --addr, the
+run API, the web page and metrics on --admin-addr; queue workers; and, on the elected leader,
+the pollers and housekeeping. With kubernetes sandboxes, the sandbox API its sandbox pods poll
+is served over TLS on --sandbox-addr. Expose --addr alone (an Ingress, a tunnel): the run API
+shows ticket text.`
 	serveNotes = `Environment:
   REDIS_URL              the shared Redis; unset: an embedded in-memory Redis whose state is
                          lost on exit (a trial, one replica)
@@ -57,14 +58,17 @@ type serveOptions struct {
 	configPath  string
 	addr        string
 	sandboxAddr string
-	backend     string
-	logFormat   string
-	verbosity   int
-	namespace   string
-	configMap   string
-	owner       runs.Owner
-	tokens      *console.Tokens
-	env         Env
+	// adminAddr serves the run API, the web page and metrics; "" serves
+	// them nowhere.
+	adminAddr string
+	backend   string
+	logFormat string
+	verbosity int
+	namespace string
+	configMap string
+	owner     runs.Owner
+	tokens    *console.Tokens
+	env       Env
 }
 
 func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions, error) {
@@ -72,7 +76,8 @@ func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions,
 	c.notes = serveNotes
 	o := serveOptions{env: env}
 	c.configFlag(&o.configPath)
-	c.fs.StringVar(&o.addr, "addr", ":8080", "serve webhooks, probes, metrics, the run API and the web page on `ADDRESS`")
+	c.fs.StringVar(&o.addr, "addr", ":8080", "serve the webhooks and probes on `ADDRESS`")
+	c.fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the run API, the web page and metrics on `ADDRESS`, or off (default :8081 with kubernetes sandboxes, 127.0.0.1:8081 with local ones)")
 	c.fs.StringVar(&o.sandboxAddr, "sandbox-addr", ":8443", "serve the sandbox API (TLS, sandboxes only; kubernetes sandboxes) on `ADDRESS`")
 	var backend string
 	c.fs.StringVar(&backend, "sandbox", "", "sandbox backend `KIND`: local or kubernetes; unset: kubernetes inside a cluster, else local")
@@ -100,12 +105,29 @@ func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions,
 	if o.tokens, err = console.ParseTokens(env.Get(console.TokensEnv)); err != nil {
 		return o, usageErr("%v", err)
 	}
+	o.adminAddr = adminAddress(o.adminAddr, o.backend)
 	o.owner = replicaIdentity(env)
 	o.namespace = env.Get("KUBERNETES_NAMESPACE")
 	if o.backend == sandboxKubernetes && o.namespace == "" {
 		return o, usageErr("SANDBOX_TYPE=kubernetes needs KUBERNETES_NAMESPACE (the manifests set it from the downward API)")
 	}
 	return o, nil
+}
+
+// adminAddress is where the admin listener binds: in a cluster every
+// interface of the pod (the Service's admin port, which no Ingress
+// routes to), on a laptop the loopback alone, so that a tunnel to the
+// webhook port exposes nothing else.
+func adminAddress(flagValue, backend string) string {
+	switch {
+	case flagValue == "off":
+		return ""
+	case flagValue != "":
+		return flagValue
+	case backend == sandboxKubernetes:
+		return ":8081"
+	}
+	return "127.0.0.1:8081"
 }
 
 // replicaIdentity is this replica's name and uid: the pod's, from the
@@ -216,10 +238,13 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 	routes := server.Routes{Webhooks: webhooks, Console: console.New(parts.store, o.tokens, log).Handler(), Health: r.health,
 		Gatherer: prometheus.Gatherers{ctrlmetrics.Registry, reg}}
 	r.runnables = []runnable{
-		server.NewHTTPServer(o.addr, routes.Handler(), log), r.workers,
+		server.NewHTTPServer(o.addr, routes.Public(), log), r.workers,
 		intake.NewPoller(current, intake.StoreRuns(parts.store), log, reg),
 		worker.NewHousekeeper(parts.store, o.owner.Name, housekeepingInterval, log, parts.sweepers...),
 		worker.NewLeaderGauge(reg),
+	}
+	if o.adminAddr != "" {
+		r.runnables = append(r.runnables, server.NewHTTPServer(o.adminAddr, routes.Admin(), log.WithName("admin")))
 	}
 	return r, nil
 }
@@ -240,7 +265,7 @@ func (r *replica) run(ctx context.Context, loaded []byte) error {
 	if r.o.tokens.Len() == 0 {
 		r.log.Info("the run API and the web page refuse every request: set " + console.TokensEnv + " to use them")
 	}
-	r.log.Info("starting", "version", version.Version, "image", version.OwnImage(), "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr,
+	r.log.Info("starting", "version", version.Version, "image", version.OwnImage(), "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr, "adminAddr", r.o.adminAddr,
 		"projects", len(cfg.Projects), "trackers", len(cfg.Trackers), "maxParallelJobs", cfg.Queue.MaxParallelJobs,
 		"webhooks", slices.Sorted(maps.Keys(cfg.WebhookRoutes())))
 

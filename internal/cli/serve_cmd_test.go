@@ -72,14 +72,16 @@ func status(url string) int {
 func TestMakeRunServesTheLocalExampleWithoutClusterOrRedis(t *testing.T) {
 	g := NewWithT(t)
 	cfg := filepath.Join("..", "..", "examples", "local", "agentsmith.yml")
-	addr := freeAddr(t)
+	addr, adminAddr := freeAddr(t), freeAddr(t)
 	env := map[string]string{"AGENTSMITH_CONFIG": cfg, "GITHUB_WEBHOOK_SECRET": "s3cret", "AGENTSMITH_RUNS_DIR": t.TempDir(),
 		"AGENTSMITH_API_TOKENS": "dev:admin:" + cliAdminToken}
 	var logs syncBuffer
 
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Main(ctx, []string{"serve", "--addr", addr}, envFrom(env), os.Stdout, &logs) }()
+	go func() {
+		done <- Main(ctx, []string{"serve", "--addr", addr, "--admin-addr", adminAddr}, envFrom(env), os.Stdout, &logs)
+	}()
 	t.Cleanup(func() {
 		stop()
 		select {
@@ -95,9 +97,14 @@ func TestMakeRunServesTheLocalExampleWithoutClusterOrRedis(t *testing.T) {
 	base := "http://" + addr
 	g.Eventually(func() int { return status(base + "/readyz") }).WithTimeout(20*time.Second).Should(Equal(http.StatusOK), "%s", &logs)
 	g.Expect(status(base + "/healthz")).To(Equal(http.StatusOK))
-	g.Expect(status(base + "/metrics")).To(Equal(http.StatusOK))
-	g.Expect(status(base+"/api/runs")).To(Equal(http.StatusUnauthorized), "the run API needs a token")
-	stdout, stderr, err := runCLI(t, map[string]string{"AGENTSMITH_SERVER": base, "AGENTSMITH_TOKEN": cliAdminToken}, "runs", "list")
+	// What a tunnel to the webhook port shows: no runs, no page, no metrics.
+	g.Expect(status(base + "/metrics")).To(Equal(http.StatusNotFound))
+	g.Expect(status(base + "/api/runs")).To(Equal(http.StatusNotFound))
+	g.Expect(status(base + "/")).To(Equal(http.StatusNotFound))
+	admin := "http://" + adminAddr
+	g.Eventually(func() int { return status(admin + "/metrics") }).WithTimeout(20*time.Second).Should(Equal(http.StatusOK), "%s", &logs)
+	g.Expect(status(admin+"/api/runs")).To(Equal(http.StatusUnauthorized), "the run API needs a token")
+	stdout, stderr, err := runCLI(t, map[string]string{"AGENTSMITH_SERVER": admin, "AGENTSMITH_TOKEN": cliAdminToken}, "runs", "list")
 	g.Expect(err).NotTo(HaveOccurred(), stderr)
 	g.Expect(stdout).To(ContainSubstring("(no runs)"), "the runs commands reach it")
 	resp, err := http.Post(base+"/webhooks/github", "application/json", bytes.NewReader([]byte(`{}`)))
@@ -130,4 +137,12 @@ func TestServeWithKubernetesSandboxesNeedsANamespace(t *testing.T) {
 	err := Main(context.Background(), []string{"serve", "--config", "x.yml", "--sandbox", "kubernetes"}, envFrom(nil), os.Stdout, &logs)
 	g.Expect(exitCode(err)).To(Equal(2))
 	g.Expect(logs.String()).To(ContainSubstring("KUBERNETES_NAMESPACE"))
+}
+
+func TestAdminListenerDefaultsToLoopbackOnALaptopAndThePodInACluster(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(adminAddress("", sandboxLocal)).To(Equal("127.0.0.1:8081"))
+	g.Expect(adminAddress("", sandboxKubernetes)).To(Equal(":8081"))
+	g.Expect(adminAddress("off", sandboxKubernetes)).To(BeEmpty())
+	g.Expect(adminAddress("127.0.0.1:9000", sandboxKubernetes)).To(Equal("127.0.0.1:9000"))
 }

@@ -13,29 +13,40 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Routes is the orchestrator's one HTTP surface on :8080: the tracker
-// webhooks, the probes, the metrics, and the console (the run API and the
-// web page).
+// Routes are the orchestrator's two HTTP surfaces. Public (:8080) is what
+// trackers reach, the only one an Ingress or a laptop's tunnel exposes:
+// the webhooks and the probes. Admin (:8081 in a cluster, loopback on a
+// laptop) is for operators: the console (the run API, whose runs carry
+// ticket and comment text, and the web page; bearer tokens on top) and
+// the metrics; it is never routed from outside.
 type Routes struct {
 	// Webhooks serves /webhooks/{tracker-type}[/{tracker-name}].
 	Webhooks http.Handler
-	// Console serves /api/ and the web page: every path the others leave.
+	// Console serves /api/ and the web page: every admin path but /metrics.
 	Console  http.Handler
 	Health   *Health
 	Gatherer prometheus.Gatherer
 }
 
-// Handler builds the mux.
-func (r Routes) Handler() http.Handler {
+// Public is the mux of the public listener: /webhooks/, /healthz, /readyz;
+// anything else is 404.
+func (r Routes) Public() http.Handler {
 	mux := http.NewServeMux()
 	if r.Webhooks != nil {
 		mux.Handle("/webhooks/", r.Webhooks)
 	}
+	mux.HandleFunc("GET /healthz", r.Health.healthz)
+	mux.HandleFunc("GET /readyz", r.Health.readyz)
+	return mux
+}
+
+// Admin is the mux of the admin listener: /metrics, and the console on
+// every other path.
+func (r Routes) Admin() http.Handler {
+	mux := http.NewServeMux()
 	if r.Console != nil {
 		mux.Handle("/", r.Console)
 	}
-	mux.HandleFunc("GET /healthz", r.Health.healthz)
-	mux.HandleFunc("GET /readyz", r.Health.readyz)
 	if r.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(r.Gatherer, promhttp.HandlerOpts{}))
 	}

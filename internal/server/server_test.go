@@ -29,7 +29,7 @@ func TestReadyzFailsWhileDrainingOrRedisIsUnreachable(t *testing.T) {
 	health := &Health{}
 	var redisErr error
 	health.AddReadinessCheck("redis", func(context.Context) error { return redisErr })
-	srv := httptest.NewServer(Routes{Health: health}.Handler())
+	srv := httptest.NewServer(Routes{Health: health}.Public())
 	defer srv.Close()
 
 	code, _ := get(g, srv, "/readyz")
@@ -54,7 +54,7 @@ func TestHTTPServerServesMetricsAndStopsWithItsContext(t *testing.T) {
 	g := NewWithT(t)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "agentsmith_runs_in_flight", Help: "Runs."}))
-	s := NewHTTPServer("127.0.0.1:0", Routes{Health: &Health{}, Gatherer: reg}.Handler(), testr.New(t))
+	s := NewHTTPServer("127.0.0.1:0", Routes{Health: &Health{}, Gatherer: reg}.Admin(), testr.New(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Start(ctx) }()
@@ -68,4 +68,45 @@ func TestHTTPServerServesMetricsAndStopsWithItsContext(t *testing.T) {
 
 	cancel()
 	g.Eventually(done).Should(Receive(BeNil()))
+}
+
+// TestRunAPIAndMetricsAreOnlyOnTheAdminListener: what a tunnel or an
+// Ingress exposes (the public mux) serves webhooks and probes alone; the
+// The console (run API and web page), with runs' ticket and comment text,
+// and the metrics answer only on the admin mux.
+func TestConsoleAndMetricsAreOnlyOnTheAdminListener(t *testing.T) {
+	g := NewWithT(t)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "agentsmith_runs_in_flight", Help: "Runs."}))
+	webhooks := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusAccepted, map[string]string{"outcome": "queued"})
+	})
+	// The console's own paths, as internal/console routes them.
+	console := http.NewServeMux()
+	for _, p := range []string{"GET /{$}", "GET /api/runs"} {
+		console.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]any{"runs": []any{}})
+		})
+	}
+	routes := Routes{Webhooks: webhooks, Console: console, Health: &Health{}, Gatherer: reg}
+	public, admin := httptest.NewServer(routes.Public()), httptest.NewServer(routes.Admin())
+	defer public.Close()
+	defer admin.Close()
+	status := func(srv *httptest.Server, method, path string) int {
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := http.DefaultClient.Do(req)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, path := range []string{"/", "/runs/20260101-000000-zzzz", "/api/runs", "/api/runs/20260101-000000-zzzz", "/metrics"} {
+		g.Expect(status(public, http.MethodGet, path)).To(Equal(http.StatusNotFound), "public %s", path)
+	}
+	g.Expect(status(public, http.MethodPost, "/webhooks/github")).To(Equal(http.StatusAccepted))
+	g.Expect(status(public, http.MethodGet, "/readyz")).To(Equal(http.StatusOK))
+	g.Expect(status(admin, http.MethodGet, "/api/runs")).To(Equal(http.StatusOK))
+	g.Expect(status(admin, http.MethodGet, "/")).To(Equal(http.StatusOK), "the web page")
+	g.Expect(status(admin, http.MethodGet, "/metrics")).To(Equal(http.StatusOK))
+	g.Expect(status(admin, http.MethodPost, "/webhooks/github")).To(Equal(http.StatusNotFound), "webhooks are not on the admin listener")
 }

@@ -69,6 +69,11 @@ local function move(id, from, p, sets, c)
     local claim = prefix .. 'ticket:' .. t[1] .. ':' .. t[2]
     if redis.call('GET', claim) == id then redis.call('DEL', claim) end
     redis.call('HSET', run, 'finishedAt', now)
+    -- The ticket's record tells the next trigger how its last run ended.
+    local record = prefix .. 'ticket-record:' .. t[1] .. ':' .. t[2]
+    if redis.call('HGET', record, 'lastRun') == id then
+      redis.call('HSET', record, 'lastState', p.to, 'lastEndedAt', now)
+    end
   end
   if #sets > 0 then redis.call('HSET', run, unpack(sets)) end
   redis.call('HSET', run, 'state', p.to, 'updatedAt', now)

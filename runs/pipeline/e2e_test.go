@@ -371,6 +371,16 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 	w.expectNothingLeft()
 	g.Expect(w.fake.PullRequests(repoName)).To(BeEmpty())
 
+	// The run's comments are recorded as agent-smith's own: the questions'
+	// webhook, however late, does not answer them.
+	for _, own := range []string{r.StatusCommentID, r.QuestionsCommentID} {
+		g.Expect(w.store.OwnComment(context.Background(), "issues", strconv.Itoa(n), own)).To(BeTrue(), own)
+	}
+	questions, err := strconv.ParseInt(r.QuestionsCommentID, 10, 64)
+	g.Expect(err).NotTo(HaveOccurred())
+	w.deliver(w.fake.IssueCommentEvent(repoName, questions, "created"), http.StatusOK)
+	g.Expect(w.run(id).State).To(Equal(runs.StateAwaitingInput))
+
 	comment := w.fake.AddComment(repoName, n, "Yes, the sum.", githubfake.User{Login: "alice"}, githubfake.AssociationOwner)
 	resumed := w.deliver(w.fake.IssueCommentEvent(repoName, comment, "created"), http.StatusAccepted)
 	g.Expect(resumed).To(Equal([]string{id}), "the answer resumes the same run")

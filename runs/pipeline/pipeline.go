@@ -19,6 +19,8 @@ type Store interface {
 	Apply(ctx context.Context, id string, ev runs.Event, u runs.Update) (runs.Run, error)
 	Update(ctx context.Context, id string, u runs.Update) (runs.Run, error)
 	AppendProgress(ctx context.Context, id, step, message string) error
+	// RecordOwnComment remembers a comment the run posted on its ticket.
+	RecordOwnComment(ctx context.Context, tracker, ticket, commentID string) error
 }
 
 // ModelFactory builds the model of an agent's slot for a run

@@ -19,7 +19,7 @@ func (j *job) fetchTicket(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tracker %s: %w", j.run.Tracker, err)
 	}
-	j.tracker = tr
+	j.tracker = ownComments{Tracker: tr, store: j.p.deps.Store, log: j.log}
 	t, err := tr.Ticket(ctx, j.run.Ticket)
 	if err != nil {
 		return fmt.Errorf("read ticket %s: %w", j.run.Ticket, err)

@@ -153,8 +153,11 @@ func (w *flowWorld) writeConfig(yml []byte) string {
 // TestMain lets it play agent-smith.
 type replica struct {
 	owner runs.Owner
-	url   string
-	// sandboxAPI is where its sandboxes reach it (kubernetes backend).
+	// url is the public listener (webhooks, probes), adminURL the admin
+	// one (run API, metrics), sandboxAPI where its sandboxes reach it
+	// (kubernetes backend).
+	url        string
+	adminURL   string
 	sandboxAPI string
 	cmd        *exec.Cmd
 	exited     chan struct{}
@@ -184,9 +187,9 @@ type serveProcess struct {
 func (w *flowWorld) startServeAs(name, configPath string, owner runs.Owner, env map[string]string, p serveProcess) *replica {
 	w.t.Helper()
 	env["AGENTSMITH_CONFIG"], env["REDIS_URL"] = configPath, flowRedis(w.t).URL()
-	addr := freeAddr(w.t)
+	addr, adminAddr := freeAddr(w.t), freeAddr(w.t)
 	exe := cmp.Or(p.exe, os.Args[0])
-	cmd := exec.Command(exe, append([]string{"serve", "--addr", addr, "--log-format", "console"}, p.args...)...)
+	cmd := exec.Command(exe, append([]string{"serve", "--addr", addr, "--admin-addr", adminAddr, "--log-format", "console"}, p.args...)...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -201,7 +204,7 @@ func (w *flowWorld) startServeAs(name, configPath string, owner runs.Owner, env 
 	if err := cmd.Start(); err != nil {
 		w.t.Fatalf("start replica %s: %v", name, err)
 	}
-	r := &replica{owner: owner, url: "http://" + addr, cmd: cmd, exited: make(chan struct{})}
+	r := &replica{owner: owner, url: "http://" + addr, adminURL: "http://" + adminAddr, cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		defer close(r.exited)
 		r.err = cmd.Wait()

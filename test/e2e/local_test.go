@@ -66,7 +66,7 @@ func followRun(r *replica, id string) <-chan followed {
 	done := make(chan followed, 1)
 	go func() {
 		var out strings.Builder
-		env := map[string]string{"AGENTSMITH_SERVER": r.url, "AGENTSMITH_TOKEN": runsToken}
+		env := map[string]string{"AGENTSMITH_SERVER": r.adminURL, "AGENTSMITH_TOKEN": runsToken}
 		err := cli.Main(context.Background(), []string{"runs", "logs", "-f", id},
 			func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out, &out)
 		done <- followed{out.String(), err}

@@ -15,7 +15,7 @@ const Type = "azure_devops"
 func Kind() config.TrackerKind {
 	return config.TrackerKind{
 		Settings:     func() config.TrackerSettings { return &Settings{} },
-		Strategies:   []string{config.ResolveByTag, config.ResolveByAreaPath, config.ResolveByRepo},
+		Strategies:   []string{config.ResolveByTag, config.ResolveByAreaPath},
 		TriggerAlias: "azuredevops_trigger",
 	}
 }

@@ -86,11 +86,14 @@ type envelope struct {
 // is workItemId, its fields after the update are revision.fields, and
 // fields holds the changed ones as oldValue/newValue).
 type resource struct {
-	ID         int    `json:"id"`
-	WorkItemID int    `json:"workItemId"`
-	Fields     fields `json:"fields"`
-	Revision   *struct {
+	ID         int `json:"id"`
+	WorkItemID int `json:"workItemId"`
+	// Rev is the work item's revision after the event.
+	Rev      int    `json:"rev"`
+	Fields   fields `json:"fields"`
+	Revision *struct {
 		ID     int    `json:"id"`
+		Rev    int    `json:"rev"`
 		Fields fields `json:"fields"`
 	} `json:"revision"`
 	CommentVersionRef *struct {
@@ -182,8 +185,31 @@ func (t *Tracker) normalize(env *envelope) (trackers.Event, error) {
 	case eventCommented:
 		t.commented(&ev, env, r)
 	}
+	ev.Mark = markOf(ev, r)
 	return ev, nil
 }
+
+// markOf places a triggering event by the work item's revision, which
+// every change, a comment included, increments.
+func markOf(ev trackers.Event, r *resource) trackers.Mark {
+	rev := r.Rev
+	if r.Revision != nil {
+		rev = cmp.Or(r.Revision.Rev, rev)
+	}
+	switch {
+	case ev.Comment != nil && ev.Comment.ID != "":
+		return trackers.Mark{Key: "comment:" + ev.Comment.ID, Seq: int64(rev)}
+	case ev.Trigger != "":
+		return trackers.Mark{Key: "rev:" + strconv.Itoa(rev), Seq: int64(rev)}
+	}
+	return trackers.Mark{}
+}
+
+// knownEvents are the work item events of Azure DevOps service hooks.
+var knownEvents = []string{eventCreated, eventUpdated, eventCommented, "workitem.deleted", "workitem.restored"}
+
+// KnownEvents lists the work item event names.
+func (t *Tracker) KnownEvents() []string { return slices.Clone(knownEvents) }
 
 func (t *Tracker) open(state string) bool {
 	return slices.ContainsFunc(t.openStates, func(s string) bool { return strings.EqualFold(s, state) })

@@ -72,6 +72,7 @@ func TestDocumentedPayloadsParse(t *testing.T) {
 	comment := &trackers.Comment{ID: "9120344", Author: "Dana Dev", Trusted: true,
 		Body:      "/agent-smith fix-bug\nThe parser drops the offset & uses UTC.",
 		CreatedAt: time.Date(2026, 3, 2, 10, 20, 3, 117_000_000, time.UTC)}
+	commentMark := trackers.Mark{Key: "comment:9120344", Seq: commentRev(t, commented)}
 	cases := []struct {
 		name string
 		body []byte
@@ -79,7 +80,7 @@ func TestDocumentedPayloadsParse(t *testing.T) {
 	}{
 		{"tag added", payload(t, "workitem.updated.json"), trackers.Event{
 			DeliveryID: "3c8e5a1f-27d4-4f0b-8a6e-91d2c4b7f036", Kind: trackers.EventTicket, Name: "workitem.updated",
-			Trigger: "tag agent-smith added",
+			Trigger: "tag agent-smith added", Mark: trackers.Mark{Key: "rev:7", Seq: 7},
 			Ticket: trackers.Ticket{ID: "4711", Title: "Due dates shift by one day",
 				Body: "Saving a todo with a due date in CET stores the day before.\n\nSteps:\nSet the time zone to Europe/Berlin\nCreate a todo due 2026-03-05",
 				URL:  "https://dev.azure.com/acme-org/Platform/_workitems/edit/4711", State: "Active",
@@ -87,7 +88,7 @@ func TestDocumentedPayloadsParse(t *testing.T) {
 		}},
 		{"created with a trigger tag", payload(t, "workitem.created.json"), trackers.Event{
 			DeliveryID: "d41f7a2c-9b8e-4c1d-a3f5-6e7b8c9d0a12", Kind: trackers.EventTicket, Name: "workitem.created",
-			Trigger: "work item created with tag agent-smith",
+			Trigger: "work item created with tag agent-smith", Mark: trackers.Mark{Key: "rev:1", Seq: 1},
 			Ticket: trackers.Ticket{ID: "4712", Title: "Reminder emails go out twice",
 				URL: "https://dev.azure.com/acme-org/Platform/_workitems/edit/4712", State: "New",
 				Labels: []string{"agent-smith", "worker"}, AreaPath: `Platform\TodoList\Worker`},
@@ -98,7 +99,7 @@ func TestDocumentedPayloadsParse(t *testing.T) {
 				Body: "Saving a todo with a due date in CET stores the day before.",
 				URL:  "https://dev.azure.com/acme-org/Platform/_workitems/edit/4711", State: "Active",
 				Labels: []string{"bug", "agent-smith"}, AreaPath: `Platform\TodoList\Api`, Assignee: "Dana Dev"},
-			Comment: comment,
+			Comment: comment, Mark: commentMark,
 		}},
 		{"comment from a server that sends it only in the detailed message", edited(t, commented, func(_, r map[string]any) {
 			delete(r["fields"].(map[string]any), "System.History")
@@ -108,7 +109,7 @@ func TestDocumentedPayloadsParse(t *testing.T) {
 				Body: "Saving a todo with a due date in CET stores the day before.",
 				URL:  "https://dev.azure.com/acme-org/Platform/_workitems/edit/4711", State: "Active",
 				Labels: []string{"bug", "agent-smith"}, AreaPath: `Platform\TodoList\Api`, Assignee: "Dana Dev"},
-			Comment: comment,
+			Comment: comment, Mark: commentMark,
 		}},
 	}
 	for _, tc := range cases {
@@ -119,6 +120,20 @@ func TestDocumentedPayloadsParse(t *testing.T) {
 			g.Expect(ev).To(Equal(tc.want))
 		})
 	}
+}
+
+// commentRev is the work item revision a workitem.commented body
+// reports.
+func commentRev(t *testing.T, body []byte) int64 {
+	var doc struct {
+		Resource struct {
+			Rev int64 `json:"rev"`
+		} `json:"resource"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Resource.Rev == 0 {
+		t.Fatalf("no resource.rev in the commented payload: %v", err)
+	}
+	return doc.Resource.Rev
 }
 
 func TestVerifyWebhookTakesTheSecretAsBasicAuthPasswordOrHeader(t *testing.T) {

@@ -124,6 +124,10 @@ type memoPayload struct {
 	} `json:"comment,omitempty"`
 }
 
+func (m *memoTracker) KnownEvents() []string {
+	return []string{"ticket.opened", "ticket.labeled", "ticket.commented"}
+}
+
 func (m *memoTracker) ParseWebhook(h http.Header, body []byte) (trackers.Event, error) {
 	var p memoPayload
 	if err := json.Unmarshal(body, &p); err != nil {

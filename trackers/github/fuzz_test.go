@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	gojson "github.com/goccy/go-json"
@@ -38,7 +39,7 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add("issues", []byte(`{"action":"labeled","issue":{"number":1,"labels":[{"name":null}]},"label":{}}`))
 	f.Add("issue_comment", []byte(`{"action":"created","issue":{"number":-1},"comment":{"created_at":"yesterday"}}`))
 
-	tr := &Tracker{name: "shop", secret: []byte(testSecret), triggerLabels: []string{"agent-smith"}, openStates: []string{"open"},
+	tr := &Tracker{name: "shop", repo: shopRepo, secret: []byte(testSecret), triggerLabels: []string{"agent-smith"}, openStates: []string{"open"},
 		self: account.New(func(context.Context) (trackers.Identity, error) {
 			return trackers.Identity{ID: "1", Name: "hubot"}, nil
 		})}
@@ -67,6 +68,10 @@ func FuzzParseWebhook(f *testing.F) {
 			if ev.Ignore == "" {
 				t.Fatalf("event %q is not handled but was not ignored", event)
 			}
+			return
+		}
+		if strings.HasPrefix(ev.Ignore, "not this tracker's repository") {
+			// Another repository's issue is not read at all.
 			return
 		}
 		if n, err := strconv.Atoi(ev.Ticket.ID); err != nil || n <= 0 {

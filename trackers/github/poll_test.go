@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -98,5 +99,28 @@ func TestListStateCoversOpenStates(t *testing.T) {
 		if got := listState(tc.states); got != tc.want {
 			t.Errorf("listState(%v) = %q, want %q", tc.states, got, tc.want)
 		}
+	}
+}
+
+// TestPolledAndDeliveredIssuesDigestAlike: the ticket a webhook delivery
+// carries and the one a poll lists have the same ContentDigest, so a
+// ticket worked after its webhook is not taken again by the poller while
+// it is unchanged (its lifecycle label could not be written).
+func TestPolledAndDeliveredIssuesDigestAlike(t *testing.T) {
+	g := NewWithT(t)
+	f := newFixture(t)
+	for _, in := range []githubfake.NewIssue{
+		{Title: "Crash on save", Body: "Steps:\n1. save", Labels: []string{"bug", "agent-smith"}, Assignee: "dev"},
+		{Title: "No body", Labels: []string{"agent-smith"}},
+	} {
+		n := f.fake.CreateIssue(shopRepo, in)
+		d := f.fake.IssuesEvent(shopRepo, n, "labeled", "agent-smith", githubfake.User{Login: "alice"})
+		ev, err := f.tracker.ParseWebhook(d.Header(testSecret), d.Body)
+		g.Expect(err).NotTo(HaveOccurred())
+		polled, err := f.tracker.Candidates(context.Background())
+		g.Expect(err).NotTo(HaveOccurred())
+		i := slices.IndexFunc(polled, func(tk trackers.Ticket) bool { return tk.ID == ev.Ticket.ID })
+		g.Expect(i).To(BeNumerically(">=", 0))
+		g.Expect(trackers.ContentDigest(polled[i])).To(Equal(trackers.ContentDigest(ev.Ticket)), in.Title)
 	}
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/agent-smith/agent-smith/trackers"
 )
 
-// Self is the account the tracker acts as, learned once: with a token, the
+// Self is the account the tracker acts as, learned once (with the
+// repository's id, see learn): with a token, the
 // token's user (GET /user), a person whose comments without agent-smith's
 // mark stay theirs; with a GitHub App, the App's bot ({slug}[bot], from GET
 // /app and GET /users/{slug}[bot]), which writes nothing but agent-smith's
@@ -25,6 +26,24 @@ func (t *Tracker) Self(ctx context.Context) (trackers.Identity, error) {
 }
 
 var _ trackers.Self = (*Tracker)(nil)
+
+// learn is what the tracker learns of GitHub at warm-up (connect.Warm
+// asks for Self): the repository's id, so that webhook deliveries are
+// matched to the repository after a rename, then the account.
+func (t *Tracker) learn(ctx context.Context) (trackers.Identity, error) {
+	if t.repoID.Load() == 0 {
+		var r *gh.Repository
+		err := t.api.Call(ctx, "read repository "+t.repo, true, func(ctx context.Context) (err error) {
+			r, _, err = t.api.gh.Repositories.Get(ctx, t.api.owner, t.api.repo)
+			return err
+		})
+		if err != nil {
+			return trackers.Identity{}, err
+		}
+		t.repoID.Store(r.GetID())
+	}
+	return t.api.learnSelf(ctx)
+}
 
 // learnSelf asks GitHub who the credentials act as.
 func (a *api) learnSelf(ctx context.Context) (trackers.Identity, error) {

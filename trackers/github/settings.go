@@ -15,6 +15,7 @@ func Kind() config.TrackerKind {
 	return config.TrackerKind{
 		Settings:     func() config.TrackerSettings { return &Settings{} },
 		TriggerAlias: "github_trigger",
+		RepoTickets:  true,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	gh "github.com/google/go-github/v88/github"
 
@@ -17,7 +18,9 @@ import (
 
 // Tracker is a GitHub repository's issues as a trackers.Tracker.
 type Tracker struct {
-	name          string
+	name string
+	// repo is the repository the tickets live in, owner/name.
+	repo          string
 	api           *api
 	secret        []byte
 	triggerLabels []string
@@ -28,6 +31,9 @@ type Tracker struct {
 	knownLabels sync.Map
 	// self is the account the tracker acts as.
 	self *account.Account
+	// repoID is the repository's id, learned with self: deliveries of a
+	// renamed repository still name it.
+	repoID atomic.Int64
 }
 
 var _ trackers.Tracker = (*Tracker)(nil)
@@ -51,12 +57,13 @@ func New(name string, t *config.Tracker, cfg *config.Config, opts ...Option) (*T
 	if err != nil {
 		return nil, fmt.Errorf("tracker %s: %w", name, err)
 	}
-	return &Tracker{
-		name: name, api: a, secret: []byte(t.WebhookSecret),
+	tr := &Tracker{
+		name: name, repo: a.owner + "/" + a.repo, api: a, secret: []byte(t.WebhookSecret),
 		triggerLabels: append([]string(nil), t.TriggerLabels...),
 		openStates:    append([]string(nil), t.OpenStates...),
-		self:          account.New(a.learnSelf),
-	}, nil
+	}
+	tr.self = account.New(tr.learn)
+	return tr, nil
 }
 
 // Name is the tracker's key in agentsmith.yml.

@@ -53,9 +53,13 @@ type payload struct {
 	Issue      *issuePayload `json:"issue"`
 	Label      *namePayload  `json:"label"`
 	Comment    *commentData  `json:"comment"`
-	Repository *struct {
-		CloneURL string `json:"clone_url"`
-	} `json:"repository"`
+	Repository *repoPayload  `json:"repository"`
+}
+
+type repoPayload struct {
+	ID       int64  `json:"id"`
+	FullName string `json:"full_name"`
+	CloneURL string `json:"clone_url"`
 }
 
 type issuePayload struct {
@@ -67,6 +71,7 @@ type issuePayload struct {
 	Labels      []namePayload `json:"labels"`
 	Assignee    *userPayload  `json:"assignee"`
 	PullRequest *struct{}     `json:"pull_request"`
+	UpdatedAt   time.Time     `json:"updated_at"`
 }
 
 type namePayload struct {
@@ -126,6 +131,12 @@ func (t *Tracker) normalize(event string, p *payload) (trackers.Event, error) {
 		ev.Kind, ev.Ignore = trackers.EventTicket, fmt.Sprintf("event %s is not handled", event)
 		return ev, nil
 	}
+	// An organization's webhook sends every repository's issues: issue 1
+	// of another repository is not this tracker's issue 1.
+	if why := t.notMine(p.Repository); why != "" {
+		ev.Kind, ev.Ignore = trackers.EventTicket, why
+		return ev, nil
+	}
 	if p.Issue == nil || p.Issue.Number <= 0 {
 		return ev, fmt.Errorf("%s without an issue number", ev.Name)
 	}
@@ -151,6 +162,7 @@ func (t *Tracker) normalize(event string, p *payload) (trackers.Event, error) {
 			ev.Ignore = fmt.Sprintf("issue is %s", ev.Ticket.State)
 		default:
 			ev.Trigger = fmt.Sprintf("label %s added", p.Label.Name)
+			ev.Mark = trackers.MarkAt("label:"+p.Label.Name, p.Issue.UpdatedAt)
 		}
 	case "opened", "reopened":
 		label := t.triggerLabelOf(ev.Ticket.Labels)
@@ -161,6 +173,7 @@ func (t *Tracker) normalize(event string, p *payload) (trackers.Event, error) {
 			ev.Ignore = fmt.Sprintf("issue is %s", ev.Ticket.State)
 		default:
 			ev.Trigger = fmt.Sprintf("issue %s with label %s", p.Action, label)
+			ev.Mark = trackers.MarkAt(p.Action, p.Issue.UpdatedAt)
 		}
 	default:
 		ev.Ignore = fmt.Sprintf("action %s is not work", p.Action)
@@ -181,6 +194,7 @@ func (t *Tracker) commentEvent(ev trackers.Event, p *payload) (trackers.Event, e
 		Trusted:   trusted(c.AuthorAssociation),
 		CreatedAt: c.CreatedAt,
 	}
+	ev.Mark = trackers.MarkAt("comment:"+ev.Comment.ID, c.CreatedAt)
 	self, known := t.self.Cached()
 	ev.Comment.Own = known && owns(self, c.User.ID, c.Body)
 	switch {
@@ -198,6 +212,39 @@ func (t *Tracker) commentEvent(ev trackers.Event, p *payload) (trackers.Event, e
 	}
 	return ev, nil
 }
+
+// notMine says why a delivery about repository r is not for this
+// tracker, or "" when it is: r is the tracker's repository by its full
+// name (case does not matter on GitHub) or, after a rename, by the id
+// learned with the tracker's identity.
+func (t *Tracker) notMine(r *repoPayload) string {
+	want := t.repo
+	switch {
+	case r == nil:
+		return fmt.Sprintf("not this tracker's repository (the delivery names no repository; tracker %s reads %s)", t.name, want)
+	case strings.EqualFold(r.FullName, want):
+		return ""
+	case r.ID != 0 && r.ID == t.repoID.Load():
+		return ""
+	}
+	return fmt.Sprintf("not this tracker's repository (the delivery is for %s; tracker %s reads %s)", r.FullName, t.name, want)
+}
+
+// knownEvents are the event names GitHub's issue webhooks carry.
+var knownEvents = func() []string {
+	names := []string{"ping"}
+	for _, a := range []string{"opened", "edited", "deleted", "pinned", "unpinned", "closed", "reopened", "assigned",
+		"unassigned", "labeled", "unlabeled", "locked", "unlocked", "transferred", "milestoned", "demilestoned", "typed", "untyped"} {
+		names = append(names, "issues."+a)
+	}
+	for _, a := range []string{"created", "edited", "deleted"} {
+		names = append(names, "issue_comment."+a)
+	}
+	return names
+}()
+
+// KnownEvents lists the ping, issues and issue_comment event names.
+func (t *Tracker) KnownEvents() []string { return slices.Clone(knownEvents) }
 
 func ticketFromPayload(p *payload) trackers.Ticket {
 	is := p.Issue

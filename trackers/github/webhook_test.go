@@ -1,6 +1,7 @@
 package github
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,6 +59,12 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 	plain := f.fake.CreateIssue(shopRepo, githubfake.NewIssue{Title: "plain", Labels: []string{"bug"}})
 	closed := f.fake.CreateIssue(shopRepo, githubfake.NewIssue{Title: "closed", Labels: []string{"agent-smith"}, State: "closed"})
 	pr := f.fake.CreateIssue(shopRepo, githubfake.NewIssue{Title: "pr", Labels: []string{"agent-smith"}, PullRequest: true})
+	other := f.fake.CreateIssue(apiRepo, githubfake.NewIssue{Title: "other", Labels: []string{"agent-smith"}})
+	// renamed is d as GitHub sends it after the repository was renamed:
+	// the id stays.
+	renamed := func(d githubfake.Delivery) githubfake.Delivery {
+		return d.WithBody(bytes.ReplaceAll(d.Body, []byte(`"full_name":"acme/shop"`), []byte(`"full_name":"acme/storefront"`)))
+	}
 	comment := func(n int, body string, u githubfake.User, assoc string) githubfake.Delivery {
 		return f.fake.IssueCommentEvent(shopRepo, f.fake.AddComment(shopRepo, n, body, u, assoc), "created")
 	}
@@ -97,6 +104,15 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 			trackers.EventComment, "issue_comment.created", "", "comment by bot agent-smith[bot]"},
 		{"edited comment", f.fake.IssueCommentEvent(shopRepo, f.fake.AddComment(shopRepo, labeled, "/agent-smith", githubfake.User{Login: "bob"}, "OWNER"), "edited"),
 			trackers.EventComment, "issue_comment.edited", "", "comment edited; only new comments are read"},
+		{"issue of another repository of the organization", f.fake.IssuesEvent(apiRepo, other, "labeled", "agent-smith", alice),
+			trackers.EventTicket, "issues.labeled", "", "not this tracker's repository (the delivery is for acme/shop-api; tracker shop reads acme/shop)"},
+		{"comment in another repository of the organization", f.fake.IssueCommentEvent(apiRepo, f.fake.AddComment(apiRepo, other, "/agent-smith", githubfake.User{Login: "bob"}, "OWNER"), "created"),
+			trackers.EventTicket, "issue_comment.created", "", "not this tracker's repository (the delivery is for acme/shop-api; tracker shop reads acme/shop)"},
+		{"repository renamed since: matched by its id", renamed(f.fake.IssuesEvent(shopRepo, labeled, "labeled", "agent-smith", alice)),
+			trackers.EventTicket, "issues.labeled", "label agent-smith added", ""},
+		{"full name spelled in another case", githubfake.Event("issues", bytes.Replace(f.fake.IssuesEvent(shopRepo, labeled, "labeled", "agent-smith", alice).Body,
+			[]byte(`"full_name":"acme/shop"`), []byte(`"full_name":"Acme/Shop"`), 1)),
+			trackers.EventTicket, "issues.labeled", "label agent-smith added", ""},
 		{"ping", f.fake.PingEvent(), trackers.EventPing, "ping", "", ""},
 		{"event agent-smith does not handle", githubfake.Event("push", []byte(`{"ref":"refs/heads/main"}`)),
 			trackers.EventTicket, "push", "", "event push is not handled"},
@@ -135,6 +151,28 @@ func TestParsedTicketAndCommentCarryWhatTheRunNeeds(t *testing.T) {
 	g.Expect(ev.Comment.Body).To(Equal("/agent-smith fix-bug\nplease"))
 	g.Expect(ev.Comment.Trusted).To(BeTrue())
 	g.Expect(ev.Comment.CreatedAt.IsZero()).To(BeFalse())
+	g.Expect(ev.Mark).To(Equal(trackers.MarkAt("comment:"+itoa(int(cid)), ev.Comment.CreatedAt)))
+}
+
+// TestMarksPlaceTriggersInTheIssuesHistory: a trigger is placed by the
+// issue's updated_at (labels, opening) or the comment's created_at, so a
+// later trigger has a higher Seq and the same one comes again with its own.
+func TestMarksPlaceTriggersInTheIssuesHistory(t *testing.T) {
+	g := NewWithT(t)
+	f := newFixture(t)
+	n := f.fake.CreateIssue(shopRepo, githubfake.NewIssue{Title: "crash", Labels: []string{"agent-smith"}})
+	parse := func(d githubfake.Delivery) trackers.Event {
+		ev, err := f.tracker.ParseWebhook(d.Header(testSecret), d.Body)
+		g.Expect(err).NotTo(HaveOccurred())
+		return ev
+	}
+	first := parse(f.fake.IssuesEvent(shopRepo, n, "labeled", "agent-smith", githubfake.User{Login: "alice"}))
+	g.Expect(first.Mark.Key).To(Equal("label:agent-smith"))
+	g.Expect(first.Mark.Seq).To(BeNumerically(">", 0))
+	g.Expect(parse(f.fake.IssuesEvent(shopRepo, n, "opened", "", githubfake.User{Login: "alice"})).Mark.Key).To(Equal("opened"))
+	is, _ := f.fake.Issue(shopRepo, n)
+	g.Expect(first.Mark.Seq).To(Equal(is.UpdatedAt.UnixMilli()))
+	g.Expect(parse(f.fake.IssuesEvent(shopRepo, n, "edited", "", githubfake.User{Login: "alice"})).Mark).To(BeZero(), "no trigger, no mark")
 }
 
 func TestParseWebhookRefusesMalformedDeliveries(t *testing.T) {
@@ -150,9 +188,9 @@ func TestParseWebhookRefusesMalformedDeliveries(t *testing.T) {
 		{"truncated JSON", "issues", string(good.Body[:len(good.Body)/2])},
 		{"JSON null", "issues", "null"},
 		{"array", "issues", "[1,2]"},
-		{"issues event without issue", "issues", `{"action":"labeled","label":{"name":"agent-smith"}}`},
-		{"labeled without label", "issues", `{"action":"labeled","issue":{"number":3,"state":"open"}}`},
-		{"comment event without comment", "issue_comment", `{"action":"created","issue":{"number":3}}`},
+		{"issues event without issue", "issues", `{"action":"labeled","label":{"name":"agent-smith"},"repository":{"full_name":"acme/shop"}}`},
+		{"labeled without label", "issues", `{"action":"labeled","issue":{"number":3,"state":"open"},"repository":{"full_name":"acme/shop"}}`},
+		{"comment event without comment", "issue_comment", `{"action":"created","issue":{"number":3},"repository":{"full_name":"acme/shop"}}`},
 		{"number of the wrong type", "issues", `{"action":"opened","issue":{"number":"3"}}`},
 	}
 	for _, tc := range cases {

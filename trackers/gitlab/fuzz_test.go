@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/go-logr/logr"
+
 	"github.com/agent-smith/agent-smith/trackers"
 	"github.com/agent-smith/agent-smith/trackers/gitlab/gitlabfake"
 )
@@ -30,11 +32,12 @@ func FuzzParseWebhook(f *testing.F) {
 	} {
 		f.Add(d.Event, d.Body)
 	}
-	f.Add("Issue Hook", []byte(`{"object_kind":"issue","object_attributes":{"iid":1,"action":"update","labels":[{"title":null}]},"changes":{"labels":{"current":[{}]}}}`))
-	f.Add("Note Hook", []byte(`{"object_kind":"note","object_attributes":{"id":1,"noteable_type":"Issue","created_at":"yesterday"},"issue":{"iid":-1}}`))
-	f.Add("Confidential Note Hook", []byte(`{"object_attributes":{"id":2,"noteable_type":"Issue","url":"#"},"issue":{"iid":3},"user":null}`))
+	f.Add("Issue Hook", []byte(`{"object_kind":"issue","project":{"id":7,"path_with_namespace":"ACME/shop"},"object_attributes":{"iid":1,"action":"update","labels":[{"title":null}]},"changes":{"labels":{"current":[{}]}}}`))
+	f.Add("Note Hook", []byte(`{"object_kind":"note","project":{"path_with_namespace":"acme/shop"},"object_attributes":{"id":1,"noteable_type":"Issue","created_at":"yesterday"},"issue":{"iid":-1}}`))
+	f.Add("Confidential Note Hook", []byte(`{"project":{"id":7},"object_attributes":{"id":2,"noteable_type":"Issue","url":"#"},"issue":{"iid":3},"user":null}`))
 
-	tr := &Tracker{name: "shop", api: &api{project: shopProject}, triggerLabels: []string{"agent-smith"}, openStates: []string{stateOpen},
+	a := &api{project: shopProject}
+	tr := &Tracker{name: "shop", api: a, members: newMembership(a, logr.Discard()), triggerLabels: []string{"agent-smith"}, openStates: []string{stateOpen},
 		judge: func(id int64) (verdict, trackers.Identity) {
 			return verdict(id % 3), trackers.Identity{ID: "2", Dedicated: id%2 == 0}
 		}}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -223,4 +224,95 @@ func TestDeliveriesThroughTheEndpoint(t *testing.T) {
 			g.Expect(e.queued(t)).To(HaveLen(tc.queued))
 		})
 	}
+}
+
+// TestDeliveriesOfAnotherProjectAreNotTheTrackers replays GitLab's Issue
+// Hook example (issue 23 of gitlabhq/gitlab-test, project id 1, label
+// agent-smith added) with the tracker's token, as a group webhook would
+// send it to a tracker of another project of the group: 200, and no run
+// for that tracker's issue 23. The same bytes to a tracker of that project
+// (by its path in another case, its numeric id, or a path it was renamed
+// to since) queue one.
+func TestDeliveriesOfAnotherProjectAreNotTheTrackers(t *testing.T) {
+	body, err := os.ReadFile("testdata/issue_hook.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, project string
+		status        int
+		reason        string
+	}{
+		{"tracker of another project", "acme/shop", http.StatusOK,
+			"not this tracker's repository (the delivery is for project gitlabhq/gitlab-test; tracker docs reads acme/shop)"},
+		{"tracker of that project, its path in another case", "GitlabHQ/Gitlab-Test", http.StatusAccepted, ""},
+		{"tracker of that project by its id", "1", http.StatusAccepted, ""},
+		{"tracker of that project renamed since", "gitlabhq/renamed", http.StatusAccepted, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			e := newDocsEndToEnd(t, tc.project)
+			a := e.deliver(t, webhookSecret, gitlabfake.Event("Issue Hook", body))
+			g.Expect(a.Status).To(Equal(tc.status), "%+v", a)
+			if tc.reason != "" {
+				g.Expect(a.Reason).To(Equal(tc.reason))
+				g.Expect(e.queued(t)).To(BeEmpty(), "no run for the tracker's own issue 23")
+				return
+			}
+			g.Expect(e.queued(t)).To(ConsistOf(HaveField("Ticket", "23")))
+		})
+	}
+}
+
+// newDocsEndToEnd is the endpoint with a tracker named docs of project
+// (a path or an id), whose project api resolves tickets labelled API.
+func newDocsEndToEnd(t *testing.T, project string) *endToEnd {
+	t.Helper()
+	fake := gitlabfake.New(gitlabfake.WithBotToken(token, botUser))
+	t.Cleanup(fake.Close)
+	path := project
+	if project == "1" {
+		path = "gitlabhq/gitlab-test"
+	}
+	fake.AddProject(path, "master")
+	fake.AddMember(path, botUser, gitlabfake.AccessMaintainer)
+	if project != "acme/shop" {
+		// The example's project: id 1 wherever it lives now.
+		fake.SetProjectID(path, 1)
+	}
+	yml := fmt.Sprintf(`
+agents: {replay: {type: scripted, script: /etc/agent-smith/fix-bug.json}}
+repos: {api: {type: gitlab, url: "%[1]s/acme/api.git", auth: gl}}
+trackers:
+  docs: {type: gitlab, url: "%[1]s", project: "%[2]s", auth: gl, webhook_secret: %[3]s, trigger_labels: [agent-smith]}
+projects:
+  api: {agent: replay, tracker: docs, repos: [api], trigger: {project_resolution: {strategy: tag, value: API}}}
+skills: {source: path, path: /srv/skills}
+secrets: {gl: %[4]s}
+`, fake.URL, project, webhookSecret, token)
+	cfg, err := config.Parse([]byte(yml), "docs.yml", func(string) (string, bool) { return "", false },
+		config.Kinds{Trackers: connect.Kinds(), Providers: providers.Kinds()})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "gl" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := gitlab.New("docs", cfg.Trackers["docs"], cfg, gitlab.WithHTTPClient(fake.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As serve's start does: the project's id is learned with its members.
+	if err := tr.RefreshMembers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := intake.New(cfg, map[string]trackers.Tracker{"docs": tr}, intake.StoreRuns(store), logr.Discard(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &endToEnd{fake: fake, store: store, srv: srv}
 }

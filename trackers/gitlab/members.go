@@ -58,7 +58,10 @@ type membership struct {
 	mu     sync.Mutex
 	levels map[int64]gl.AccessLevelValue
 	// self is the token's user, learned with the first snapshot.
-	self     trackers.Identity
+	self trackers.Identity
+	// project is the project's numeric id, learned with the first
+	// snapshot: deliveries of a renamed or moved project still carry it.
+	project  int64
 	loadedAt time.Time
 	// kickedAt is when judge last started a background refresh.
 	kickedAt time.Time
@@ -147,8 +150,19 @@ func (m *membership) load(ctx context.Context) error {
 // or through a shared group), and replaces the snapshot. m.loadMu is held.
 func (m *membership) loadLocked(ctx context.Context) error {
 	m.mu.Lock()
-	self := m.self
+	self, project := m.self, m.project
 	m.mu.Unlock()
+	if project == 0 {
+		var p *gl.Project
+		err := m.api.Call(ctx, "read project "+m.api.project, true, func(ctx context.Context) (err error) {
+			p, _, err = m.api.gl.Projects.GetProject(m.api.project, nil, gl.WithContext(ctx))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		project = p.ID
+	}
 	if !self.Known() {
 		var me *gl.User
 		err := m.api.Call(ctx, "read the token's user", true, func(ctx context.Context) (err error) {
@@ -192,9 +206,16 @@ func (m *membership) loadLocked(ctx context.Context) error {
 		opts.Page = resp.NextPage
 	}
 	m.mu.Lock()
-	m.levels, m.self, m.loadedAt = levels, self, m.api.Now()
+	m.levels, m.self, m.project, m.loadedAt = levels, self, project, m.api.Now()
 	m.mu.Unlock()
 	return nil
+}
+
+// projectID is the project's numeric id; 0 until the first snapshot.
+func (m *membership) projectID() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.project
 }
 
 // levelOf is the snapshot's access level of a user (0 when not a member)

@@ -11,6 +11,7 @@ func Kind() config.TrackerKind {
 	return config.TrackerKind{
 		Settings:     func() config.TrackerSettings { return &Settings{} },
 		TriggerAlias: "gitlab_trigger",
+		RepoTickets:  true,
 	}
 }
 

@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -97,6 +98,7 @@ type attributes struct {
 	AuthorID     int64  `json:"author_id"`
 	System       bool   `json:"system"`
 	CreatedAt    string `json:"created_at"`
+	UpdatedAt    string `json:"updated_at"`
 }
 
 type hookIssue struct {
@@ -114,8 +116,10 @@ type hookUser struct {
 }
 
 type hookProject struct {
-	WebURL     string `json:"web_url"`
-	GitHTTPURL string `json:"git_http_url"`
+	ID                int64  `json:"id"`
+	PathWithNamespace string `json:"path_with_namespace"`
+	WebURL            string `json:"web_url"`
+	GitHTTPURL        string `json:"git_http_url"`
 }
 
 type hookLabel struct {
@@ -165,13 +169,25 @@ func (t *Tracker) normalize(event string, p *payload) (trackers.Event, error) {
 		ev.Name = event + "." + p.ObjectAttributes.Action
 	}
 	switch event {
-	case eventIssue, eventConfidentialIssue:
-		return t.issueEvent(ev, p)
-	case eventNote, eventConfidentialNote:
-		return t.noteEvent(ev, p)
+	case eventIssue, eventConfidentialIssue, eventNote, eventConfidentialNote:
+	default:
+		ev.Kind, ev.Ignore = trackers.EventTicket, fmt.Sprintf("event %s is not handled", event)
+		return ev, nil
 	}
-	ev.Kind, ev.Ignore = trackers.EventTicket, fmt.Sprintf("event %s is not handled", event)
-	return ev, nil
+	// A group's webhook sends every project's events: issue 1 of another
+	// project is not this tracker's issue 1, and a note there is judged
+	// by another project's members.
+	if why := t.notMine(p.Project); why != "" {
+		ev.Kind, ev.Ignore = trackers.EventTicket, why
+		if event == eventNote || event == eventConfidentialNote {
+			ev.Kind = trackers.EventComment
+		}
+		return ev, nil
+	}
+	if event == eventIssue || event == eventConfidentialIssue {
+		return t.issueEvent(ev, p)
+	}
+	return t.noteEvent(ev, p)
 }
 
 func (t *Tracker) issueEvent(ev trackers.Event, p *payload) (trackers.Event, error) {
@@ -200,6 +216,7 @@ func (t *Tracker) issueEvent(ev trackers.Event, p *payload) (trackers.Event, err
 			ev.Ignore = fmt.Sprintf("issue is %s", ev.Ticket.State)
 		default:
 			ev.Trigger = fmt.Sprintf("issue %s with label %s", past(a.Action), label)
+			ev.Mark = trackers.MarkAt(a.Action, hookTime(a.UpdatedAt))
 		}
 	case "update":
 		if p.Changes == nil || p.Changes.Labels == nil {
@@ -217,6 +234,7 @@ func (t *Tracker) issueEvent(ev trackers.Event, p *payload) (trackers.Event, err
 			ev.Ignore = fmt.Sprintf("issue is %s", ev.Ticket.State)
 		default:
 			ev.Trigger = fmt.Sprintf("label %s added", label)
+			ev.Mark = trackers.MarkAt("label:"+label, hookTime(a.UpdatedAt))
 		}
 	default:
 		ev.Ignore = fmt.Sprintf("action %s is not work", a.Action)
@@ -251,6 +269,7 @@ func (t *Tracker) noteEvent(ev trackers.Event, p *payload) (trackers.Event, erro
 		}
 	}
 	ev.Comment = &trackers.Comment{ID: strconv.FormatInt(a.ID, 10), Author: author, Body: a.Note, CreatedAt: hookTime(a.CreatedAt)}
+	ev.Mark = trackers.MarkAt("note:"+ev.Comment.ID, ev.Comment.CreatedAt)
 	switch {
 	case a.Action != "" && a.Action != "create":
 		ev.Ignore = fmt.Sprintf("note %s; only new notes are read", past(a.Action))
@@ -271,6 +290,43 @@ func (t *Tracker) noteEvent(ev trackers.Event, p *payload) (trackers.Event, erro
 	}
 	return ev, nil
 }
+
+// notMine says why a delivery about project pr is not for this tracker,
+// or "" when it is: pr is the tracker's project by its numeric id (as
+// configured, or as learned with the members) or its path, whose case
+// does not matter on GitLab.
+func (t *Tracker) notMine(pr *hookProject) string {
+	want := t.api.project
+	switch {
+	case pr == nil:
+		return fmt.Sprintf("not this tracker's repository (the delivery names no project; tracker %s reads %s)", t.name, want)
+	case pr.ID != 0 && (strconv.FormatInt(pr.ID, 10) == want || pr.ID == t.members.projectID()):
+		return ""
+	case pr.PathWithNamespace != "" && strings.EqualFold(pr.PathWithNamespace, want):
+		return ""
+	}
+	return fmt.Sprintf("not this tracker's repository (the delivery is for project %s; tracker %s reads %s)",
+		cmp.Or(pr.PathWithNamespace, strconv.FormatInt(pr.ID, 10)), t.name, want)
+}
+
+// knownEvents are the event names GitLab's issue and note webhooks carry.
+var knownEvents = func() []string {
+	var names []string
+	for _, hook := range []string{eventIssue, eventConfidentialIssue} {
+		names = append(names, hook)
+		for _, a := range []string{"open", "close", "reopen", "update"} {
+			names = append(names, hook+"."+a)
+		}
+	}
+	for _, hook := range []string{eventNote, eventConfidentialNote} {
+		names = append(names, hook, hook+".create", hook+".update")
+	}
+	return names
+}()
+
+// KnownEvents lists the Issue Hook and Note Hook event names (plain and
+// confidential, with their actions).
+func (t *Tracker) KnownEvents() []string { return slices.Clone(knownEvents) }
 
 func ticketFromIssueHook(p *payload) trackers.Ticket {
 	a := p.ObjectAttributes

@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"bytes"
 	"net/http"
 	"os"
 	"strings"
@@ -62,6 +63,13 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 		}
 		return f.fake.IssueHook(shopProject, iid, gitlabfake.IssueChange{Action: "update", LabelsBefore: before, By: "alice"})
 	}
+	// renamed is d as GitLab sends it after the project moved to another
+	// path: the id stays.
+	renamed := func(d gitlabfake.Delivery) gitlabfake.Delivery {
+		body := bytes.ReplaceAll(d.Body, []byte(`"path_with_namespace":"acme/shop"`), []byte(`"path_with_namespace":"acme/storefront"`))
+		d.Body = body
+		return d
+	}
 	note := func(iid int, body, author string) gitlabfake.Delivery {
 		return f.fake.NoteHook(shopProject, f.fake.AddNote(shopProject, iid, body, author), "create")
 	}
@@ -101,7 +109,7 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 			trackers.EventTicket, "Issue Hook.close", "", "action close is not work", false},
 		{"confidential issue", update(secret),
 			trackers.EventTicket, "Confidential Issue Hook.update", "label AI-Fix added", "", false},
-		{"task work item", gitlabfake.Event("Issue Hook", []byte(`{"object_kind":"work_item","object_attributes":{"iid":9,"type":"Task","action":"open","state":"opened"}}`)),
+		{"task work item", gitlabfake.Event("Issue Hook", []byte(`{"object_kind":"work_item","project":{"id":1,"path_with_namespace":"acme/shop"},"object_attributes":{"iid":9,"type":"Task","action":"open","state":"opened"}}`)),
 			trackers.EventTicket, "Issue Hook.open", "", "work item of type Task is not an issue", false},
 		{"note by a developer", note(labeled, "/agent-smith fix-bug", "dev"),
 			trackers.EventComment, "Note Hook.create", "", "", true},
@@ -121,8 +129,17 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 			trackers.EventComment, "Confidential Note Hook.create", "", "", true},
 		{"note on a merge request", f.fake.NoteHook(shopProject, f.fake.AddMergeRequestNote(shopProject, mr, "/agent-smith fix-bug", "dev"), "create"),
 			trackers.EventComment, "Note Hook.create", "", "note on a merge request; merge requests are not tickets", false},
-		{"note on a commit", gitlabfake.Event("Note Hook", []byte(`{"object_kind":"note","object_attributes":{"id":5,"noteable_type":"Commit","action":"create","note":"/agent-smith"}}`)),
+		{"note on a commit", gitlabfake.Event("Note Hook", []byte(`{"object_kind":"note","project":{"id":1,"path_with_namespace":"acme/shop"},"object_attributes":{"id":5,"noteable_type":"Commit","action":"create","note":"/agent-smith"}}`)),
 			trackers.EventComment, "Note Hook.create", "", "note on a Commit is not about a ticket", false},
+		{"issue of another project of the group", f.fake.IssueHook(apiProject, f.fake.CreateIssue(apiProject, gitlabfake.NewIssue{Title: "o", Labels: []string{"agent-smith"}}), gitlabfake.IssueChange{Action: "open"}),
+			trackers.EventTicket, "Issue Hook.open", "", "not this tracker's repository (the delivery is for project acme/platform/shop-api; tracker shop reads acme/shop)", false},
+		{"note in another project of the group", f.fake.NoteHook(apiProject, f.fake.AddNote(apiProject, f.fake.CreateIssue(apiProject, gitlabfake.NewIssue{Title: "n"}), "/agent-smith", "dev"), "create"),
+			trackers.EventComment, "Note Hook.create", "", "not this tracker's repository (the delivery is for project acme/platform/shop-api; tracker shop reads acme/shop)", false},
+		{"project renamed since: matched by its id", renamed(f.fake.IssueHook(shopProject, labeled, gitlabfake.IssueChange{Action: "open"})),
+			trackers.EventTicket, "Issue Hook.open", "issue opened with label agent-smith", "", false},
+		{"path spelled in another case", gitlabfake.Event("Issue Hook", bytes.Replace(f.fake.IssueHook(shopProject, labeled, gitlabfake.IssueChange{Action: "open"}).Body,
+			[]byte(`"path_with_namespace":"acme/shop"`), []byte(`"path_with_namespace":"ACME/Shop"`), 1)),
+			trackers.EventTicket, "Issue Hook.open", "issue opened with label agent-smith", "", false},
 		{"event agent-smith does not handle", gitlabfake.Event("Push Hook", []byte(`{"object_kind":"push","ref":"refs/heads/main"}`)),
 			trackers.EventTicket, "Push Hook", "", "event Push Hook is not handled", false},
 		{"event name not spelled as GitLab sends it", gitlabfake.Event("issue hook", update(labeled, "bug").Body),
@@ -165,12 +182,24 @@ func TestParseWebhookReadsTheDocumentedPayloads(t *testing.T) {
 		}
 		return b
 	}
+	// Each example is of its own project; a tracker reads that one.
+	trackerOf := func(t *testing.T, project string) *Tracker {
+		c := trackerConfig(f.fake)
+		c.Project = project
+		tr, err := New("docs", c, f.cfg, WithHTTPClient(f.fake.Client()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.judge = f.tracker.judge
+		return tr
+	}
 	t.Run("Issue Hook", func(t *testing.T) {
 		g := NewWithT(t)
 		d := gitlabfake.Event("Issue Hook", read("issue_hook.json"))
-		ev, err := f.tracker.ParseWebhook(d.Header(testSecret), d.Body)
+		ev, err := trackerOf(t, "gitlabhq/gitlab-test").ParseWebhook(d.Header(testSecret), d.Body)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(ev.Trigger).To(Equal("label agent-smith added"))
+		g.Expect(ev.Mark).To(Equal(trackers.Mark{Key: "label:agent-smith", Seq: time.Date(2013, 12, 3, 17, 15, 43, 0, time.UTC).UnixMilli()}))
 		g.Expect(ev.Ticket).To(Equal(trackers.Ticket{
 			ID: "23", Title: "New API: create/update/delete file", Body: "Create new API for manipulations with repository",
 			URL: "http://example.com/diaspora/issues/23", State: "open", Labels: []string{"API", "agent-smith"},
@@ -180,13 +209,14 @@ func TestParseWebhookReadsTheDocumentedPayloads(t *testing.T) {
 	t.Run("Note Hook", func(t *testing.T) {
 		g := NewWithT(t)
 		d := gitlabfake.Event("Note Hook", read("note_hook_issue.json"))
-		ev, err := f.tracker.ParseWebhook(d.Header(testSecret), d.Body)
+		ev, err := trackerOf(t, "gitlab-org/gitlab-test").ParseWebhook(d.Header(testSecret), d.Body)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(ev.Ignore).To(BeEmpty())
 		g.Expect(ev.Ticket).To(Equal(trackers.Ticket{
 			ID: "17", Title: "test_issue", Body: "test issue", URL: "http://example.com/gitlab-org/gitlab-test/-/issues/17",
 			State: "open", Labels: []string{"Afterpod", "Element"}, Repo: "http://example.com/gitlab-org/gitlab-test.git",
 		}))
+		g.Expect(ev.Mark).To(Equal(trackers.Mark{Key: "note:1241", Seq: time.Date(2015, 5, 17, 17, 6, 40, 0, time.UTC).UnixMilli()}))
 		g.Expect(*ev.Comment).To(Equal(trackers.Comment{ID: "1241", Author: "user1", Body: "/agent-smith fix-bug\nThe save button crashes.",
 			Trusted: true, CreatedAt: time.Date(2015, 5, 17, 17, 6, 40, 0, time.UTC)}))
 	})
@@ -225,12 +255,12 @@ func TestParseWebhookRefusesMalformedDeliveries(t *testing.T) {
 		{"truncated JSON", "Issue Hook", string(good.Body[:len(good.Body)/2])},
 		{"JSON null", "Issue Hook", "null"},
 		{"array", "Issue Hook", "[1,2]"},
-		{"issue hook without object_attributes", "Issue Hook", `{"object_kind":"issue"}`},
-		{"issue hook without iid", "Issue Hook", `{"object_kind":"issue","object_attributes":{"action":"open"}}`},
-		{"iid of the wrong type", "Issue Hook", `{"object_kind":"issue","object_attributes":{"iid":"3","action":"open"}}`},
-		{"labels of the wrong shape", "Issue Hook", `{"object_kind":"issue","object_attributes":{"iid":3},"labels":["bug"]}`},
-		{"note hook without note id", "Note Hook", `{"object_kind":"note","object_attributes":{"noteable_type":"Issue"}}`},
-		{"issue note without its issue", "Note Hook", `{"object_kind":"note","object_attributes":{"id":4,"noteable_type":"Issue","action":"create"}}`},
+		{"issue hook without object_attributes", "Issue Hook", `{"project":{"path_with_namespace":"acme/shop"},"object_kind":"issue"}`},
+		{"issue hook without iid", "Issue Hook", `{"project":{"path_with_namespace":"acme/shop"},"object_kind":"issue","object_attributes":{"action":"open"}}`},
+		{"iid of the wrong type", "Issue Hook", `{"project":{"path_with_namespace":"acme/shop"},"object_kind":"issue","object_attributes":{"iid":"3","action":"open"}}`},
+		{"labels of the wrong shape", "Issue Hook", `{"project":{"path_with_namespace":"acme/shop"},"object_kind":"issue","object_attributes":{"iid":3},"labels":["bug"]}`},
+		{"note hook without note id", "Note Hook", `{"project":{"path_with_namespace":"acme/shop"},"object_kind":"note","object_attributes":{"noteable_type":"Issue"}}`},
+		{"issue note without its issue", "Note Hook", `{"project":{"path_with_namespace":"acme/shop"},"object_kind":"note","object_attributes":{"id":4,"noteable_type":"Issue","action":"create"}}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

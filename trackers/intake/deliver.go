@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/trackers"
 )
@@ -73,9 +77,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		fail(outcomeBadRequest, http.StatusBadRequest, "%v", err)
 		return
 	}
+	sum := sha256.Sum256(body)
+	d := delivery{tracker: name, ev: ev, body: hex.EncodeToString(sum[:])}
 	log := h.logger(r.Context()).WithValues("tracker", name, "delivery", ev.DeliveryID, "event", ev.Name, "ticket", ev.Ticket.ID)
 	ctx := logr.NewContext(r.Context(), log)
-	outcome, status, rep := h.handle(ctx, snap, name, ev)
+	outcome, status, rep := h.handle(ctx, snap, d)
 	rep.Tracker, rep.Ticket, rep.Delivery = name, ev.Ticket.ID, ev.DeliveryID
 	switch {
 	case status >= 500:
@@ -85,35 +91,70 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		log.V(1).Info("webhook delivery ignored", "outcome", outcome, "reason", rep.Reason)
 	}
-	h.finish(w, start, name, ev.Name, outcome, status, rep)
+	h.finish(w, start, name, snap.eventLabel(name, ev.Name), outcome, status, rep)
+}
+
+// delivery is a verified webhook delivery of tracker, parsed.
+type delivery struct {
+	tracker string
+	ev      trackers.Event
+	// body is the hex SHA-256 of the body: the sender's delivery id is
+	// not signed, so a replay under a fresh id is known by its body.
+	body string
 }
 
 // handle decides what a verified event does.
-func (h *Handler) handle(ctx context.Context, snap *snapshot, name string, ev trackers.Event) (outcome string, status int, rep reply) {
+func (h *Handler) handle(ctx context.Context, snap *snapshot, d delivery) (outcome string, status int, rep reply) {
+	ev := d.ev
 	switch {
 	case ev.Kind == trackers.EventPing:
 		return outcomePing, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: "ping: the webhook reaches agent-smith"}
 	case ev.Ignore != "":
 		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: ev.Ignore}
 	}
-	// Only a trusted person's comment answers a parked run: never
-	// agent-smith's own (its questions must not answer themselves).
-	if ev.Kind == trackers.EventComment && ev.Comment != nil && ev.Comment.Trusted && !ev.Comment.Own {
-		if o, s, r, done := h.resume(ctx, name, ev); done {
+	if ev.Kind == trackers.EventComment && ev.Comment != nil {
+		if o, s, r, done := h.ownComment(ctx, d); done {
 			return o, s, r
 		}
+		// Only a trusted person's comment answers a parked run: never
+		// agent-smith's own (its questions must not answer themselves).
+		if ev.Comment.Trusted && !ev.Comment.Own {
+			if o, s, r, done := h.resume(ctx, d); done {
+				return o, s, r
+			}
+		}
 	}
-	res := trackers.Resolve(snap.cfg, name, ev)
+	res := trackers.Resolve(snap.cfg, d.tracker, ev)
 	if len(res.Matches) == 0 {
+		if ev.Trigger != "" {
+			h.notices.log(h.logger(ctx), d.tracker, ev.Ticket.ID, "a ticket triggered by a webhook matches no project", res.Reason)
+		}
 		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: res.Reason}
 	}
-	return h.submit(ctx, name, ev, res.Matches)
+	return h.submit(ctx, snap, d, res.Matches)
+}
+
+// ownComment answers a comment agent-smith itself posted (its id was
+// recorded when it was posted): it never starts or answers a run, whoever
+// the tracker says wrote it. done is false for anyone else's comment.
+func (h *Handler) ownComment(ctx context.Context, d delivery) (outcome string, status int, rep reply, done bool) {
+	own, err := h.runs.OwnComment(ctx, d.tracker, d.ev.Ticket.ID, d.ev.Comment.ID)
+	if err != nil {
+		o, s, r := storeFailure(err)
+		return o, s, r, true
+	}
+	if !own {
+		return "", 0, reply{}, false
+	}
+	return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored,
+		Reason: fmt.Sprintf("comment %s is agent-smith's own: it posted it", d.ev.Comment.ID)}, true
 }
 
 // resume answers a run parked in awaiting_input with the comment; done is
 // false when the ticket has no parked run.
-func (h *Handler) resume(ctx context.Context, name string, ev trackers.Event) (outcome string, status int, rep reply, done bool) {
-	run, ok, err := h.runs.AwaitingInput(ctx, name, ev.Ticket.ID)
+func (h *Handler) resume(ctx context.Context, d delivery) (outcome string, status int, rep reply, done bool) {
+	ev := d.ev
+	run, ok, err := h.runs.AwaitingInput(ctx, d.tracker, ev.Ticket.ID)
 	if err != nil {
 		o, s, r := storeFailure(err)
 		return o, s, r, true
@@ -121,21 +162,23 @@ func (h *Handler) resume(ctx context.Context, name string, ev trackers.Event) (o
 	if !ok {
 		return "", 0, reply{}, false
 	}
-	if ev.DeliveryID != "" {
-		first, err := h.runs.ClaimDelivery(ctx, name, ev.DeliveryID)
-		if err != nil {
-			o, s, r := storeFailure(err)
-			return o, s, r, true
-		}
-		if !first {
-			return outcomeDuplicate, http.StatusOK, reply{Outcome: outcomeDuplicate, Runs: []string{run.ID},
-				Reason: "delivery " + ev.DeliveryID + " was already received"}, true
-		}
+	if predates(ev.Comment.ID, run.QuestionsCommentID) {
+		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Runs: []string{run.ID},
+			Reason: fmt.Sprintf("comment %s predates the questions of run %s (comment %s): answer below them", ev.Comment.ID, run.ID, run.QuestionsCommentID)}, true
+	}
+	first, err := h.runs.ClaimDelivery(ctx, d.tracker, ev.DeliveryID, d.body)
+	if err != nil {
+		o, s, r := storeFailure(err)
+		return o, s, r, true
+	}
+	if !first {
+		return outcomeDuplicate, http.StatusOK, reply{Outcome: outcomeDuplicate, Runs: []string{run.ID},
+			Reason: "delivery " + ev.DeliveryID + " was already received"}, true
 	}
 	_, err = h.runs.Resume(ctx, run.ID, runs.Answer{Text: ev.Comment.Body, Author: ev.Comment.Author})
-	if err != nil && ev.DeliveryID != "" && !errors.Is(err, runs.ErrIllegalTransition) && !errors.Is(err, runs.ErrNotFound) {
+	if err != nil && !errors.Is(err, runs.ErrIllegalTransition) && !errors.Is(err, runs.ErrNotFound) {
 		// The sender retries a failed delivery: let the retry resume.
-		if ferr := h.runs.ForgetDelivery(context.WithoutCancel(ctx), name, ev.DeliveryID); ferr != nil {
+		if ferr := h.runs.ForgetDelivery(context.WithoutCancel(ctx), d.tracker, ev.DeliveryID, d.body); ferr != nil {
 			h.logger(ctx).Error(ferr, "forgetting a failed delivery failed; its retry will be ignored", "delivery", ev.DeliveryID)
 		}
 	}
@@ -151,26 +194,33 @@ func (h *Handler) resume(ctx context.Context, name string, ev trackers.Event) (o
 		Reason: fmt.Sprintf("comment by %s answers the questions of run %s", ev.Comment.Author, run.ID)}, true
 }
 
+// predates reports whether comment id was written before the questions
+// comment: every tracker numbers comments in increasing order, so an
+// answer has the higher id. Ids that are not numbers decide nothing.
+func predates(id, questions string) bool {
+	c, err1 := strconv.ParseInt(id, 10, 64)
+	q, err2 := strconv.ParseInt(questions, 10, 64)
+	return err1 == nil && err2 == nil && c <= q
+}
+
 // submit asks for one run per matched project. The store claims a ticket
 // once per tracker, so when several projects match, the first queues and
 // the others report the ticket's active run: the reply says so per project.
-func (h *Handler) submit(ctx context.Context, name string, ev trackers.Event, matches []trackers.Match) (outcome string, status int, rep reply) {
-	labels := slices.DeleteFunc(slices.Clone(ev.Ticket.Labels), trackers.IsLifecycleLabel)
+func (h *Handler) submit(ctx context.Context, snap *snapshot, d delivery, matches []trackers.Match) (outcome string, status int, rep reply) {
+	ev := d.ev
 	var queued, reasons []string
-	duplicates := 0
+	var first runs.Outcome
 	for i, m := range matches {
-		sub := runs.Submission{
-			DeliveryID: ev.DeliveryID, Project: m.Project, Pipeline: m.Pipeline, Tracker: name,
-			Ticket: ev.Ticket.ID, TicketURL: ev.Ticket.URL, TicketTitle: ev.Ticket.Title,
-			Labels: labels, Repos: m.Repos, Trigger: ev.Trigger, DoneStatus: m.DoneStatus,
-		}
+		sub := submission(snap.cfg, d.tracker, ev.Ticket, m)
+		sub.DeliveryID, sub.BodyDigest = ev.DeliveryID, d.body
+		sub.TriggerKey, sub.TriggerSeq, sub.Trigger = ev.Mark.Key, ev.Mark.Seq, ev.Trigger
 		if ev.Comment != nil {
 			sub.Trigger, sub.TriggerComment = "comment by "+ev.Comment.Author, ev.Comment.Body
 		}
-		// One delivery id per project, so a redelivery is recognised for
-		// each project and not only the first.
-		if i > 0 && sub.DeliveryID != "" {
-			sub.DeliveryID += "#" + m.Project
+		// One delivery id (and body) per project, so a redelivery is
+		// recognised for each project and not only the first.
+		if i > 0 {
+			sub.DeliveryID, sub.BodyDigest = suffixed(sub.DeliveryID, m.Project), suffixed(sub.BodyDigest, m.Project)
 		}
 		res, err := h.runs.Submit(ctx, sub)
 		if err != nil {
@@ -178,18 +228,20 @@ func (h *Handler) submit(ctx context.Context, name string, ev trackers.Event, ma
 			r.Runs = queued
 			return o, s, r
 		}
-		pr := projectResult{Project: m.Project, Pipeline: m.Pipeline, Outcome: string(res.Outcome), Run: res.RunID}
-		rep.Projects = append(rep.Projects, pr)
-		switch res.Outcome {
-		case runs.OutcomeQueued:
+		rep.Projects = append(rep.Projects, projectResult{Project: m.Project, Pipeline: m.Pipeline, Outcome: string(res.Outcome), Run: res.RunID})
+		if res.Outcome == runs.OutcomeQueued {
 			queued = append(queued, res.RunID)
-		case runs.OutcomeDuplicateDelivery:
-			duplicates++
-			reasons = append(reasons, fmt.Sprintf("%s: duplicate delivery, it led to run %s", m.Project, res.RunID))
-		case runs.OutcomeTicketActive:
-			reasons = append(reasons, fmt.Sprintf("%s: ticket %s already has active run %s", m.Project, ev.Ticket.ID, res.RunID))
+			continue
 		}
-		if res.Outcome != runs.OutcomeQueued {
+		if first == "" && res.Outcome != runs.OutcomeDuplicateDelivery {
+			first = res.Outcome
+		}
+		why := refusal(snap.cfg, ev.Ticket.ID, m, res)
+		if res.Outcome == runs.OutcomeNotNew || res.Outcome == runs.OutcomeCapped {
+			h.notices.log(h.logger(ctx), d.tracker, ev.Ticket.ID, "a triggered ticket gets no new run", why)
+		}
+		reasons = append(reasons, m.Project+": "+why)
+		if res.RunID != "" {
 			rep.Runs = append(rep.Runs, res.RunID)
 		}
 	}
@@ -197,11 +249,68 @@ func (h *Handler) submit(ctx context.Context, name string, ev trackers.Event, ma
 		rep.Outcome, rep.Runs, rep.Reason = outcomeQueued, queued, strings.Join(reasons, "; ")
 		return outcomeQueued, http.StatusAccepted, rep
 	}
-	rep.Outcome, rep.Reason, rep.Runs = outcomeIgnored, strings.Join(reasons, "; "), slices.Compact(rep.Runs)
-	if duplicates == len(matches) {
-		return outcomeDuplicate, http.StatusOK, rep
+	rep.Reason, rep.Runs = strings.Join(reasons, "; "), slices.Compact(rep.Runs)
+	outcome, rep.Outcome = refusedOutcome(first)
+	return outcome, http.StatusOK, rep
+}
+
+// submission is the run a ticket asks for in project m, with the
+// ticket's content digest and the per-ticket cap.
+func submission(cfg *config.Config, tracker string, t trackers.Ticket, m trackers.Match) runs.Submission {
+	return runs.Submission{
+		Project: m.Project, Pipeline: m.Pipeline, Tracker: tracker,
+		Ticket: t.ID, TicketURL: t.URL, TicketTitle: t.Title,
+		Labels: slices.DeleteFunc(slices.Clone(t.Labels), trackers.IsLifecycleLabel), Repos: m.Repos, DoneStatus: m.DoneStatus,
+		Digest: trackers.ContentDigest(t), MaxPerDay: cfg.Limits.MaxRunsPerTicketPerDay,
 	}
-	return outcomeActive, http.StatusOK, rep
+}
+
+func suffixed(id, project string) string {
+	if id == "" {
+		return ""
+	}
+	return id + "#" + project
+}
+
+// refusal says why the store queued no run for the ticket in project m,
+// and what the user can do about it.
+func refusal(cfg *config.Config, ticket string, m trackers.Match, res runs.SubmitResult) string {
+	switch res.Outcome {
+	case runs.OutcomeDuplicateDelivery:
+		return fmt.Sprintf("duplicate delivery, it led to run %s", res.RunID)
+	case runs.OutcomeTicketActive:
+		return fmt.Sprintf("ticket %s already has active run %s", ticket, res.RunID)
+	case runs.OutcomeNotNew:
+		keyword := defaultKeyword
+		if p := cfg.Projects[m.Project]; p != nil && p.Trigger() != nil && p.Trigger().CommentKeyword != "" {
+			keyword = p.Trigger().CommentKeyword
+		}
+		return fmt.Sprintf("ticket %s was already handled by run %s (%s) for this trigger; label it again, edit it, or comment %s to start another",
+			ticket, res.RunID, cmp.Or(string(res.LastState), "state unknown"), keyword)
+	case runs.OutcomeCapped:
+		return fmt.Sprintf("ticket %s started %d runs within a day (limits.max_runs_per_ticket_per_day is %d); trigger it again after %s",
+			ticket, res.Count, cfg.Limits.MaxRunsPerTicketPerDay, res.RetryAt.UTC().Format(time.RFC3339))
+	}
+	return string(res.Outcome)
+}
+
+// defaultKeyword is the comment keyword a project without a trigger
+// block would have.
+const defaultKeyword = "/agent-smith"
+
+// refusedOutcome is the metric outcome and the reply's outcome when no
+// project queued a run; first is the first refusal that was not a
+// duplicate delivery ("" when every one was).
+func refusedOutcome(first runs.Outcome) (metric, replied string) {
+	switch first {
+	case "":
+		return outcomeDuplicate, outcomeIgnored
+	case runs.OutcomeNotNew:
+		return outcomeNotNew, outcomeNotNew
+	case runs.OutcomeCapped:
+		return outcomeCapped, outcomeCapped
+	}
+	return outcomeActive, outcomeIgnored
 }
 
 // storeFailure maps a run store error: Redis out of reach is 503, so

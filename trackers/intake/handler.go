@@ -38,6 +38,7 @@ type Handler struct {
 	runs        Runs
 	log         logr.Logger
 	metrics     *metrics
+	notices     *notices
 	bodyLimit   int64
 	readTimeout time.Duration
 }
@@ -48,6 +49,9 @@ type snapshot struct {
 	trackers map[string]trackers.Tracker
 	// routes maps each live webhook path to its tracker (config.WebhookRoutes).
 	routes map[string]string
+	// events holds each tracker's known event names, the values the
+	// event label takes.
+	events map[string]map[string]bool
 }
 
 // New builds the endpoint for cfg's trackers (built by their packages,
@@ -59,7 +63,8 @@ func New(cfg *config.Config, trs map[string]trackers.Tracker, rs Runs, log logr.
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{runs: rs, log: log.WithName("webhooks"), metrics: m, bodyLimit: DefaultBodyLimit, readTimeout: DefaultReadTimeout}
+	h := &Handler{runs: rs, log: log.WithName("webhooks"), metrics: m, notices: newNotices(),
+		bodyLimit: DefaultBodyLimit, readTimeout: DefaultReadTimeout}
 	for _, o := range opts {
 		o(h)
 	}
@@ -82,7 +87,14 @@ func (h *Handler) Reload(cfg *config.Config, trs map[string]trackers.Tracker) {
 			h.log.Info("tracker has no webhook_secret, so its webhooks are refused; set trackers."+name+".webhook_secret to accept them", "tracker", name)
 		}
 	}
-	h.state.Store(&snapshot{cfg: cfg, trackers: maps.Clone(trs), routes: cfg.WebhookRoutes()})
+	events := map[string]map[string]bool{}
+	for name, tr := range trs {
+		events[name] = map[string]bool{}
+		for _, e := range tr.KnownEvents() {
+			events[name][e] = true
+		}
+	}
+	h.state.Store(&snapshot{cfg: cfg, trackers: maps.Clone(trs), routes: cfg.WebhookRoutes(), events: events})
 }
 
 // ServeHTTP routes /webhooks/… requests.

@@ -71,7 +71,9 @@ func TestPollSkipsTicketsNoProjectTakes(t *testing.T) {
 	e.issue("agent-smith")
 	res, err := Poll(context.Background(), e.cfg, "shop", e.trackers["shop"], e.runs)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(res).To(Equal(PollResult{Candidates: 1, Unmatched: 1}))
+	g.Expect(res).To(Equal(PollResult{Candidates: 1, Unmatched: 1, Skipped: []Skipped{{Ticket: "1",
+		What:   "a polled ticket with a trigger label matches no project",
+		Reason: `no project matches (shop: no label "shop"; storefront: no label "frontend")`}}}))
 	g.Expect(e.runs.submits.Load()).To(BeZero())
 }
 

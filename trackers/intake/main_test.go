@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
@@ -113,6 +114,9 @@ type env struct {
 	handler  *Handler
 	srv      *httptest.Server
 	reg      *prometheus.Registry
+	// rdb and prefix reach the store's keys.
+	rdb    *redis.Client
+	prefix string
 }
 
 var prefixes atomic.Int64
@@ -132,7 +136,8 @@ func newEnv(t testing.TB, opts ...Option) *env {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "i" + strconv.FormatInt(prefixes.Add(1), 10) + ":"})
+	rdb, prefix := testenv.SharedRedis(t).Client(t), "i"+strconv.FormatInt(prefixes.Add(1), 10)+":"
+	store, err := runs.NewStore(rdb, runs.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +154,8 @@ func newEnv(t testing.TB, opts ...Option) *env {
 		}
 		trs[name] = tr
 	}
-	e := &env{fake: fake, cfg: cfg, store: store, runs: &countingRuns{Runs: StoreRuns(store)}, trackers: trs, reg: prometheus.NewRegistry()}
+	e := &env{fake: fake, cfg: cfg, store: store, runs: &countingRuns{Runs: StoreRuns(store)}, trackers: trs, reg: prometheus.NewRegistry(),
+		rdb: rdb, prefix: prefix}
 	e.handler, err = New(cfg, trs, e.runs, logr.Discard(), e.reg, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +246,11 @@ func (e *env) queued(t testing.TB) []runs.Run {
 
 // parkRun takes run id from the queue and parks it in awaiting_input, as a
 // worker does when the plan has questions.
-func (e *env) parkRun(t testing.TB, id string) {
+func (e *env) parkRun(t testing.TB, id string) { t.Helper(); e.parkRunWith(t, id, "") }
+
+// parkRunWith parks run id as parkRun does, recording questionsComment as
+// the comment its questions were posted in.
+func (e *env) parkRunWith(t testing.TB, id, questionsComment string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -248,10 +258,11 @@ func (e *env) parkRun(t testing.TB, id string) {
 	if err != nil || run.ID != id {
 		t.Fatalf("dequeue: %v (got %s, want %s)", err, run.ID, id)
 	}
-	for _, ev := range []runs.Event{runs.EventReady, runs.EventAwaitInput} {
-		if _, err := e.store.Apply(ctx, id, ev, runs.Update{Attempt: run.Attempt}); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := e.store.Apply(ctx, id, runs.EventReady, runs.Update{Attempt: run.Attempt}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Apply(ctx, id, runs.EventAwaitInput, runs.Update{Attempt: run.Attempt, QuestionsCommentID: questionsComment}); err != nil {
+		t.Fatal(err)
 	}
 }
 

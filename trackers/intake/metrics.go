@@ -14,6 +14,8 @@ const (
 	outcomeIgnored          = "ignored"
 	outcomeDuplicate        = "duplicate"
 	outcomeActive           = "ticket_active"
+	outcomeNotNew           = "not_new"
+	outcomeCapped           = "capped"
 	outcomeUnauthorized     = "unauthorized"
 	outcomeRefused          = "refused"
 	outcomeBadRequest       = "bad_request"
@@ -27,12 +29,24 @@ const (
 )
 
 // Label values for deliveries that never reached a tracker or were not
-// verified: request paths and unverified headers are the sender's choice
+// verified, and for event names the tracker does not know: request paths
+// and headers are the sender's choice (GitHub's event name is not signed)
 // and must not become label values.
 const (
 	unknownTracker = "unknown"
 	unverified     = "unverified"
+	otherEvent     = "other"
 )
+
+// eventLabel is the event label of a verified delivery of tracker: its
+// event name when the tracker lists it (trackers.Webhooks.KnownEvents),
+// else "other".
+func (s *snapshot) eventLabel(tracker, name string) string {
+	if s.events[tracker][name] {
+		return name
+	}
+	return otherEvent
+}
 
 type metrics struct {
 	deliveries *prometheus.CounterVec

@@ -3,7 +3,6 @@ package intake
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/go-logr/logr"
 
@@ -22,12 +21,28 @@ type PollResult struct {
 	Active int
 	// Unmatched counts candidates no project took.
 	Unmatched int
+	// NotNew counts matches whose ticket is unchanged since its last run
+	// (agent-smith could not label it, so the tracker lists it again);
+	// Capped those whose ticket reached its runs per day.
+	NotNew, Capped int
+	// Skipped says why each unmatched, not new or capped ticket got no
+	// run, for the log.
+	Skipped []Skipped
+}
+
+// Skipped is a polled ticket that got no run, and why.
+type Skipped struct {
+	Ticket string
+	// What is what happened ("matches no project", …), Reason why.
+	What, Reason string
 }
 
 // Poll submits a run for every candidate ticket of tracker name and each
 // project it resolves to. Polls repeat and may overlap (a deposed leader
 // finishing its last poll): the store's one-run-per-ticket claim makes a
-// ticket that already has a run a no-op, so a ticket is picked up once.
+// ticket that already has a run a no-op, and its per-ticket record a
+// ticket unchanged since its last run, so a ticket is picked up once per
+// change of its content.
 func Poll(ctx context.Context, cfg *config.Config, name string, p trackers.Poller, rs Runs) (PollResult, error) {
 	log := logr.FromContextOrDiscard(ctx).WithValues("tracker", name)
 	tickets, err := p.Candidates(ctx)
@@ -39,16 +54,12 @@ func Poll(ctx context.Context, cfg *config.Config, name string, p trackers.Polle
 		r := trackers.ResolveTicket(cfg, name, t)
 		if len(r.Matches) == 0 {
 			res.Unmatched++
-			log.V(1).Info("polled ticket matches no project", "ticket", t.ID, "reason", r.Reason)
+			res.Skipped = append(res.Skipped, Skipped{Ticket: t.ID, What: "a polled ticket with a trigger label matches no project", Reason: r.Reason})
 			continue
 		}
-		labels := slices.DeleteFunc(slices.Clone(t.Labels), trackers.IsLifecycleLabel)
 		for _, m := range r.Matches {
-			sub := runs.Submission{
-				Project: m.Project, Pipeline: m.Pipeline, Tracker: name, Ticket: t.ID, TicketURL: t.URL,
-				TicketTitle: t.Title, Labels: labels, Repos: m.Repos,
-				Trigger: "polled with a trigger label", DoneStatus: m.DoneStatus,
-			}
+			sub := submission(cfg, name, t, m)
+			sub.Trigger, sub.TriggerKey = "polled with a trigger label", "poll"
 			out, err := rs.Submit(ctx, sub)
 			if err != nil {
 				return res, fmt.Errorf("poll tracker %s: %w", name, err)
@@ -59,6 +70,14 @@ func Poll(ctx context.Context, cfg *config.Config, name string, p trackers.Polle
 				log.Info("polled ticket queued", "ticket", t.ID, "run", out.RunID, "project", m.Project)
 			case runs.OutcomeTicketActive:
 				res.Active++
+			case runs.OutcomeNotNew, runs.OutcomeCapped:
+				if out.Outcome == runs.OutcomeNotNew {
+					res.NotNew++
+				} else {
+					res.Capped++
+				}
+				res.Skipped = append(res.Skipped, Skipped{Ticket: t.ID, What: "a polled ticket gets no new run",
+					Reason: m.Project + ": " + refusal(cfg, t.ID, m, out)})
 			}
 		}
 	}

@@ -22,12 +22,13 @@ type Poller struct {
 	runs    Runs
 	log     logr.Logger
 	polls   *prometheus.CounterVec
+	notices *notices
 }
 
 // NewPoller returns a poller over the trackers of current that queues work
 // in rs.
 func NewPoller(current *trackers.Current, rs Runs, log logr.Logger, reg prometheus.Registerer) *Poller {
-	p := &Poller{current: current, runs: rs, log: log.WithName("poller"),
+	p := &Poller{current: current, runs: rs, log: log.WithName("poller"), notices: newNotices(),
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentsmith_polls_total",
 			Help: "Tracker polls by tracker and outcome (ok, error).",
@@ -97,7 +98,11 @@ func (p *Poller) pollOnce(ctx context.Context, snap *trackers.Snapshot, name str
 		return
 	}
 	p.polls.WithLabelValues(name, "ok").Inc()
-	log.V(1).Info("polled", "candidates", res.Candidates, "queued", len(res.Queued), "active", res.Active, "unmatched", res.Unmatched)
+	for _, s := range res.Skipped {
+		p.notices.log(log.WithValues("ticket", s.Ticket), name, s.Ticket, s.What, s.Reason)
+	}
+	log.V(1).Info("polled", "candidates", res.Candidates, "queued", len(res.Queued), "active", res.Active,
+		"unmatched", res.Unmatched, "notNew", res.NotNew, "capped", res.Capped)
 }
 
 // jitter spreads d by ±percent.

@@ -19,10 +19,14 @@ type Runs interface {
 	// Resume queues a parked run again with the answer to its questions
 	// (runs.Store.Resume).
 	Resume(ctx context.Context, id string, answer runs.Answer) (runs.Run, error)
-	// ClaimDelivery records a delivery that resumes a run and reports
-	// whether it is new; ForgetDelivery undoes it when resuming failed.
-	ClaimDelivery(ctx context.Context, tracker, delivery string) (bool, error)
-	ForgetDelivery(ctx context.Context, tracker, delivery string) error
+	// ClaimDelivery records a delivery that resumes a run, by its id and
+	// its body's digest, and reports whether it is new; ForgetDelivery
+	// undoes it when resuming failed.
+	ClaimDelivery(ctx context.Context, tracker, delivery, bodyDigest string) (bool, error)
+	ForgetDelivery(ctx context.Context, tracker, delivery, bodyDigest string) error
+	// OwnComment reports whether agent-smith posted the comment
+	// (runs.Store.RecordOwnComment).
+	OwnComment(ctx context.Context, tracker, ticket, commentID string) (bool, error)
 }
 
 // StoreRuns adapts a *runs.Store to Runs.

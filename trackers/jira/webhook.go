@@ -53,10 +53,13 @@ func (t *Tracker) VerifyWebhook(h http.Header, body []byte) error {
 // times cheaper to read on the request path (BenchmarkWebhook);
 // FuzzPayloadDecodersAgree holds it to encoding/json.
 type payload struct {
+	// Timestamp is when the event happened, in milliseconds.
+	Timestamp    int64      `json:"timestamp"`
 	WebhookEvent string     `json:"webhookEvent"`
 	EventType    string     `json:"issue_event_type_name"`
 	Issue        *issueJSON `json:"issue"`
 	Changelog    *struct {
+		ID    looseString  `json:"id"`
 		Items []changeItem `json:"items"`
 	} `json:"changelog"`
 	Comment *commentJSON `json:"comment"`
@@ -132,6 +135,12 @@ func (t *Tracker) normalize(p *payload) (trackers.Event, error) {
 		ev.Ignore = fmt.Sprintf("event %s is not handled", p.WebhookEvent)
 		return ev, nil
 	}
+	if p.WebhookEvent == "comment_created" && p.Issue == nil {
+		// Jira sends comment events of pages and other objects too; an
+		// issue's comments are read from jira:issue_updated anyway.
+		ev.Kind, ev.Ignore = trackers.EventComment, "comment_created without an issue: comments are read from jira:issue_updated"
+		return ev, nil
+	}
 	if p.Issue == nil || !keyPattern.MatchString(p.Issue.Key) {
 		return ev, fmt.Errorf("no issue key")
 	}
@@ -149,7 +158,9 @@ func (t *Tracker) normalize(p *payload) (trackers.Event, error) {
 		}
 		return ev, err
 	case "jira:issue_created":
-		return t.created(ev, p.Issue), nil
+		ev = t.created(ev, p.Issue)
+		ev.Mark = trackers.Mark{Key: "created", Seq: p.Timestamp}
+		return ev, nil
 	}
 	// An update can carry a comment and a changelog (a transition with a
 	// comment); a trigger in the changelog is what starts work then.
@@ -165,6 +176,7 @@ func (t *Tracker) normalize(p *payload) (trackers.Event, error) {
 		ev.Ignore = fmt.Sprintf("issue is %s", ev.Ticket.State)
 	default:
 		ev.Trigger = trigger
+		ev.Mark = trackers.Mark{Key: "changelog:" + string(p.Changelog.ID), Seq: p.Timestamp}
 	}
 	return ev, nil
 }
@@ -229,6 +241,7 @@ func (t *Tracker) commentEvent(ev trackers.Event, p *payload) (trackers.Event, e
 	self, known := t.self.Cached()
 	c := commentOf(*p.Comment, self)
 	ev.Comment = &c
+	ev.Mark = trackers.Mark{Key: "comment:" + c.ID, Seq: p.Timestamp}
 	switch {
 	case p.EventType == "issue_comment_edited":
 		ev.Ignore = "comment edited; only new comments are read"
@@ -243,6 +256,14 @@ func (t *Tracker) commentEvent(ev trackers.Event, p *payload) (trackers.Event, e
 	}
 	return ev, nil
 }
+
+// knownEvents are the webhookEvent values of Jira's issue and comment
+// webhooks.
+var knownEvents = []string{"jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
+	"comment_created", "comment_updated", "comment_deleted"}
+
+// KnownEvents lists the issue and comment webhookEvent names.
+func (t *Tracker) KnownEvents() []string { return slices.Clone(knownEvents) }
 
 func (t *Tracker) open(state string) bool {
 	return state == "" || containsFold(t.openStates, state)

@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"strconv"
@@ -229,11 +230,12 @@ func TestParseWebhookReadsJiraCloudPayloads(t *testing.T) {
 		trigger string
 		ignore  string
 		comment string
+		mark    trackers.Mark
 	}{
-		{"issue_updated_labels.json", trackers.EventTicket, "SHOP-42", "label agent-smith added", "", ""},
-		{"issue_updated_assignee.json", trackers.EventTicket, "SHOP-42", "assigned to Agent Smith", "", ""},
-		{"issue_commented.json", trackers.EventComment, "SHOP-42", "", "", "/agent-smith fix-bug\nThe log is attached."},
-		{"comment_created.json", trackers.EventComment, "SHOP-42", "", "comment_created is not read", "/agent-smith fix-bug"},
+		{"issue_updated_labels.json", trackers.EventTicket, "SHOP-42", "label agent-smith added", "", "", trackers.Mark{Key: "changelog:10523", Seq: 1772442904187}},
+		{"issue_updated_assignee.json", trackers.EventTicket, "SHOP-42", "assigned to Agent Smith", "", "", trackers.Mark{Key: "changelog:10524", Seq: 1772442904187}},
+		{"issue_commented.json", trackers.EventComment, "SHOP-42", "", "", "/agent-smith fix-bug\nThe log is attached.", trackers.Mark{Key: "comment:10611", Seq: 1772442904187}},
+		{"comment_created.json", trackers.EventComment, "SHOP-42", "", "comment_created is not read", "/agent-smith fix-bug", trackers.Mark{Key: "comment:10611", Seq: 1772442904187}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -247,6 +249,7 @@ func TestParseWebhookReadsJiraCloudPayloads(t *testing.T) {
 			g.Expect(ev.Kind).To(Equal(tc.kind))
 			g.Expect(ev.Ticket.ID).To(Equal(tc.ticket))
 			g.Expect(ev.Trigger).To(Equal(tc.trigger))
+			g.Expect(ev.Mark).To(Equal(tc.mark))
 			if tc.ignore == "" {
 				g.Expect(ev.Ignore).To(BeEmpty())
 			} else {
@@ -259,6 +262,26 @@ func TestParseWebhookReadsJiraCloudPayloads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCommentCreatedWithoutAnIssueIsIgnored: Jira sends comment_created
+// for comments on other objects too, without an issue; such a delivery is
+// understood and acknowledged (200), not refused as unreadable.
+func TestCommentCreatedWithoutAnIssueIsIgnored(t *testing.T) {
+	g := NewWithT(t)
+	f := newFixture(t)
+	body, err := os.ReadFile("testdata/comment_created.json")
+	g.Expect(err).NotTo(HaveOccurred())
+	var doc map[string]any
+	g.Expect(json.Unmarshal(body, &doc)).To(Succeed())
+	g.Expect(doc).To(HaveKey("issue"))
+	delete(doc, "issue")
+	body, err = json.Marshal(doc)
+	g.Expect(err).NotTo(HaveOccurred())
+	ev, err := f.tracker.ParseWebhook(jirafake.Event("", body).Header(testSecret), body)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(ev.Kind).To(Equal(trackers.EventComment))
+	g.Expect(ev.Ignore).To(Equal("comment_created without an issue: comments are read from jira:issue_updated"))
 }
 
 func TestParseWebhookRefusesMalformedDeliveries(t *testing.T) {

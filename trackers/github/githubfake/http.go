@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,44 @@ func (s *Server) FailNext(n, status int) {
 	for range n {
 		s.throttle = append(s.throttle, throttle{status: status})
 	}
+}
+
+// refusal is a FailRequests rule.
+type refusal struct {
+	method, pattern string
+	status          int
+}
+
+// FailRequests makes every request with method whose path (without
+// /api/v3) matches pattern (path.Match: "/repos/acme/shop/issues/*/labels")
+// fail with status and GitHub's answer to a token without the permission,
+// from now on: a tracker that refuses one kind of write for good. It
+// returns a function that lifts the rule.
+func (s *Server) FailRequests(method, pattern string, status int) (lift func()) {
+	if _, err := path.Match(pattern, "/"); err != nil {
+		panic("githubfake: bad pattern " + pattern + ": " + err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rule := refusal{method: method, pattern: pattern, status: status}
+	s.refusals = append(s.refusals, rule)
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.refusals = slices.DeleteFunc(s.refusals, func(r refusal) bool { return r == rule })
+	}
+}
+
+// refused is the status of the first FailRequests rule r matches, or 0.
+// s.mu is held.
+func (s *Server) refused(r *http.Request) int {
+	p := strings.TrimPrefix(r.URL.Path, "/api/v3")
+	for _, rule := range s.refusals {
+		if ok, _ := path.Match(rule.pattern, p); ok && rule.method == r.Method {
+			return rule.status
+		}
+	}
+	return 0
 }
 
 // LimitPrimary makes the next n requests fail as GitHub does when the
@@ -119,6 +159,11 @@ func (s *Server) gate(next http.Handler) http.Handler {
 			s.mu.Unlock()
 		}()
 		s.mu.Lock()
+		if status := s.refused(r); status != 0 {
+			s.fail(rec, r, status, "Resource not accessible by personal access token")
+			s.mu.Unlock()
+			return
+		}
 		if len(s.throttle) > 0 {
 			th := s.throttle[0]
 			s.throttle = s.throttle[1:]

@@ -43,6 +43,8 @@ type Server struct {
 	throttle []throttle
 	// labelHooks run once, before the next label write on an issue.
 	labelHooks map[issueKey][]func()
+	// refusals answer every matching request until cleared (FailRequests).
+	refusals []refusal
 }
 
 // Request is one API request the fake answered.

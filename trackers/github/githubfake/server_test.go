@@ -158,3 +158,27 @@ func TestIdentityEndpointsAnswerAsGitHubDoes(t *testing.T) {
 	g.Expect(get(t, s, "/users/agent-smith[bot]", "ghp_owner").StatusCode).To(Equal(http.StatusNotFound), "no App is registered")
 	g.Expect(get(t, s, "/app", "ghp_owner").StatusCode).To(Equal(http.StatusUnauthorized), "GET /app needs the App's JWT")
 }
+
+func TestFailRequestsRefusesMatchingRequestsUntilLifted(t *testing.T) {
+	g := NewWithT(t)
+	s := New()
+	t.Cleanup(s.Close)
+	s.AddRepo("acme/shop", "main")
+	n := s.CreateIssue("acme/shop", NewIssue{Title: "x"})
+	addLabel := func() int {
+		req, err := http.NewRequest(http.MethodPost, s.APIURL()+"/repos/acme/shop/issues/"+strconv.Itoa(n)+"/labels", strings.NewReader(`{"labels":["bug"]}`))
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := s.Client().Do(req)
+		g.Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	lift := s.FailRequests(http.MethodPost, "/repos/acme/shop/issues/*/labels", http.StatusForbidden)
+	g.Expect(addLabel()).To(Equal(http.StatusForbidden))
+	g.Expect(addLabel()).To(Equal(http.StatusForbidden), "until lifted")
+	g.Expect(get(t, s, "/repos/acme/shop/issues/"+strconv.Itoa(n), "").StatusCode).To(Equal(http.StatusOK), "other requests pass")
+	is, _ := s.Issue("acme/shop", n)
+	g.Expect(is.Labels).To(BeEmpty())
+	lift()
+	g.Expect(addLabel()).To(Equal(http.StatusOK))
+}

@@ -92,6 +92,14 @@ func (s *Server) AddRepo(fullName, defaultBranch string) {
 	}
 }
 
+// SetRepoID gives a repository the id GitHub gave it elsewhere (a
+// recorded payload's repository.id), as one that was renamed keeps it.
+func (s *Server) SetRepoID(fullName string, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo(fullName).id = id
+}
+
 // CreateBranch adds a branch to a repository.
 func (s *Server) CreateBranch(fullName, branch string) {
 	s.mu.Lock()
@@ -171,6 +179,14 @@ func (s *Server) AddLabels(fullName string, number int, labels ...string) {
 	is.updated = time.Now().UTC()
 }
 
+// EditBody replaces an issue's body, as its author editing it would.
+func (s *Server) EditBody(fullName string, number int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustIssue(s.mustRepo(fullName), number)
+	is.body, is.updated = body, time.Now().UTC()
+}
+
 // OnNextLabelWrite runs fn once, just before the next request that changes
 // the labels of an issue is applied (fn may call the Server). It is how a
 // test makes another client's edit land in the middle of a label update.
@@ -192,6 +208,8 @@ type Issue struct {
 	Assignee      string
 	Comments      []Comment
 	IsPullRequest bool
+	// UpdatedAt is updated_at as the API shows it (whole seconds).
+	UpdatedAt time.Time
 }
 
 // Comment is an issue comment as the fake holds it.
@@ -212,7 +230,7 @@ func (s *Server) Issue(fullName string, number int) (Issue, bool) {
 		return Issue{}, false
 	}
 	out := Issue{Number: is.number, Title: is.title, Body: is.body, State: is.state, StateReason: is.stateReason,
-		Author: is.author.Login, Assignee: is.assignee, IsPullRequest: is.isPull}
+		Author: is.author.Login, Assignee: is.assignee, IsPullRequest: is.isPull, UpdatedAt: is.updated.Truncate(time.Second)}
 	for _, l := range is.labels {
 		out.Labels = append(out.Labels, l.name)
 	}

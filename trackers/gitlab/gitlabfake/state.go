@@ -136,6 +136,19 @@ func (s *Server) AddProject(path, defaultBranch string) int64 {
 	return p.id
 }
 
+// SetProjectID gives a project the id GitLab gave it elsewhere (a
+// recorded payload's project.id), as one that was renamed or moved keeps
+// it.
+func (s *Server) SetProjectID(path string, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.projects[strings.ToLower(path)]
+	if !ok {
+		panic("gitlabfake: no project " + path)
+	}
+	p.id = id
+}
+
 // AddMember makes the user called username a member of the project with
 // the access level (AccessDeveloper, …); a second call changes the level.
 func (s *Server) AddMember(path, username string, level int) {
