@@ -5,7 +5,8 @@
 # /agent-smith with `serve` by default, and the same OCI labels.
 # hack/image's tests hold this file to that image's config.
 # One image, two uses: the orchestrator, and the agent carrier whose
-# `inject PATH` a sandbox pod's init container runs.
+# `inject PATH` a sandbox pod's init container runs: it copies
+# /agent-smith-agent, the slim agent built beside /agent-smith.
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./

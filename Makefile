@@ -11,7 +11,7 @@ IMG ?= ghcr.io/agent-smith/agent-smith:$(VERSION)
 PLATFORMS ?= linux/amd64 linux/arm64
 # The image's binaries, NAME=PACKAGE: each is built for every platform into
 # bin/OS_ARCH/NAME and lands in the image as /NAME. The entrypoint is the first.
-IMAGE_BINARIES := agent-smith=.
+IMAGE_BINARIES := agent-smith=. agent-smith-agent=./sandbox/cmd/agent-smith-agent
 GOLANGCI_LINT_VERSION ?= v2.15.0
 ACTIONLINT_VERSION ?= v1.7.12
 VERSION_PKG := github.com/agent-smith/agent-smith/internal/version
@@ -36,8 +36,9 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: build
-build: ## Build the static agent-smith binary for this machine into bin/.
+build: ## Build the static binaries for this machine into bin/: agent-smith and the slim agent its sandboxes inject.
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/agent-smith .
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/agent-smith-agent ./sandbox/cmd/agent-smith-agent
 
 .PHONY: run
 run: build ## Start the orchestrator locally: examples/local/agentsmith.yml, local sandboxes, embedded Redis, webhooks on :8080, run API on localhost:8081.

@@ -90,6 +90,10 @@ func setUp(tmp string) error {
 	return nil
 }
 
+// imageBinaries are the Makefile's IMAGE_BINARIES: the orchestrator and
+// the slim agent its inject copies.
+var imageBinaries = map[string]string{"agent-smith": ".", "agent-smith-agent": "./sandbox/cmd/agent-smith-agent"}
+
 // buildForTest builds what `make image` builds, into tmp.
 func buildForTest(tmp, out string) error {
 	const ref = "registry.test/agent-smith:v0.0.0-test"
@@ -102,13 +106,15 @@ func buildForTest(tmp, out string) error {
 			return err
 		}
 		spec.Platforms = append(spec.Platforms, *pl)
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(spec.BinDir, pl.OS+"_"+pl.Architecture, "agent-smith"),
-			"-ldflags", "-s -w -X github.com/agent-smith/agent-smith/internal/version.Version="+spec.Version+
-				" -X github.com/agent-smith/agent-smith/internal/version.Image="+ref, ".")
-		cmd.Dir = filepath.Join("..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+pl.OS, "GOARCH="+pl.Architecture)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %w\n%s", p, err, out)
+		for name, pkg := range imageBinaries {
+			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(spec.BinDir, pl.OS+"_"+pl.Architecture, name),
+				"-ldflags", "-s -w -X github.com/agent-smith/agent-smith/internal/version.Version="+spec.Version+
+					" -X github.com/agent-smith/agent-smith/internal/version.Image="+ref, pkg)
+			cmd.Dir = filepath.Join("..", "..")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+pl.OS, "GOARCH="+pl.Architecture)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("go build %s %s: %w\n%s", pkg, p, err, out)
+			}
 		}
 	}
 	idx, err := Build(spec)
@@ -245,18 +251,20 @@ func TestImageFilesystem(t *testing.T) {
 	machines := map[string]elf.Machine{"linux/amd64": elf.EM_X86_64, "linux/arm64": elf.EM_AARCH64}
 	for _, p := range wantPlatforms {
 		fs := unpacked[p]
-		h := fs.headers["/agent-smith"]
-		if h == nil || h.Uid != 0 || h.Mode&0o777 != 0o755 {
-			t.Fatalf("%s: /agent-smith header %+v, want root-owned 0755", p, h)
+		for name := range imageBinaries {
+			h := fs.headers["/"+name]
+			if h == nil || h.Uid != 0 || h.Mode&0o777 != 0o755 {
+				t.Fatalf("%s: /%s header %+v, want root-owned 0755", p, name, h)
+			}
+			f, err := elf.Open(filepath.Join(fs.dir, name))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if f.Machine != machines[p] {
+				t.Errorf("%s: /%s is built for %s", p, name, f.Machine)
+			}
+			_ = f.Close()
 		}
-		f, err := elf.Open(filepath.Join(fs.dir, "agent-smith"))
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		if f.Machine != machines[p] {
-			t.Errorf("%s: /agent-smith is built for %s", p, f.Machine)
-		}
-		_ = f.Close()
 		if h := fs.headers["/tmp"]; h == nil || h.Mode&0o7777 != 0o1777 {
 			t.Errorf("%s: /tmp header %+v, want mode 1777", p, h)
 		}
@@ -280,18 +288,20 @@ func TestImageFilesystem(t *testing.T) {
 
 // The binary of this machine's platform runs from the unpacked image:
 // `version` reports the label's version and the image's own name (the
-// default agent image of sandbox pods), and `inject` copies it to where a
-// sandbox pod's init container puts the agent.
-func TestImageBinaryRunsVersionAndInject(t *testing.T) {
+// default agent image of sandbox pods), and `inject` copies the slim agent
+// beside it, a fraction of its size, to where a sandbox pod's init
+// container puts the agent; the copy runs.
+func TestImageBinaryRunsVersionAndInjectsTheSlimAgent(t *testing.T) {
 	platform := "linux/" + runtime.GOARCH
 	fs, ok := unpacked[platform]
 	if runtime.GOOS != "linux" || !ok {
 		t.Skipf("no image for this machine (%s/%s)", runtime.GOOS, runtime.GOARCH)
 	}
 	_, cf := imageFor(t, platform)
+	version := cf.Config.Labels["org.opencontainers.image.version"]
 	bin := filepath.Join(fs.dir, "agent-smith")
 	out := runBin(t, bin, "version")
-	want := fmt.Sprintf("agent-smith %s\nimage %s\n", cf.Config.Labels["org.opencontainers.image.version"], imageRef)
+	want := fmt.Sprintf("agent-smith %s\nimage %s\n", version, imageRef)
 	if out != want {
 		t.Errorf("version printed %q, want %q", out, want)
 	}
@@ -302,14 +312,22 @@ func TestImageBinaryRunsVersionAndInject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orig, err := os.ReadFile(bin)
+	slim, err := os.ReadFile(filepath.Join(fs.dir, "agent-smith-agent"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(copied, orig) {
-		t.Errorf("inject copied %d bytes, the image's binary has %d", len(copied), len(orig))
+	if !bytes.Equal(copied, slim) {
+		t.Errorf("inject copied %d bytes, the image's slim agent has %d", len(copied), len(slim))
 	}
-	if got := runBin(t, agent, "version"); got != want {
+	full, err := os.Stat(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("agent-smith %.1f MB, the injected agent-smith-agent %.1f MB", float64(full.Size())/1e6, float64(len(slim))/1e6)
+	if len(slim) > 12<<20 {
+		t.Errorf("the slim agent is %d bytes, more than 12 MiB", len(slim))
+	}
+	if got, want := runBin(t, agent, "version"), "agent-smith-agent "+version+"\n"; got != want {
 		t.Errorf("injected agent's version printed %q, want %q", got, want)
 	}
 }

@@ -8,12 +8,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 	"github.com/agent-smith/agent-smith/internal/version"
+	"github.com/agent-smith/agent-smith/sandbox/commands"
 )
 
 const usage = `agent-smith turns tracker tickets into pull requests.
@@ -25,7 +26,7 @@ Usage:
   agent-smith runs list|get|logs|cancel|retry   see and steer the runs of an orchestrator (its run API)
   agent-smith config validate [-c FILE]         check agentsmith.yml (default $AGENTSMITH_CONFIG)
   agent-smith config print [-c FILE]            print the resolved configuration, secrets redacted
-  agent-smith inject PATH                       copy this binary to PATH (sandbox init container)
+  agent-smith inject PATH                       copy the slim agent to PATH (sandbox init container)
   agent-smith sandbox-agent [flags]             execute sandbox steps (inside a sandbox)
   agent-smith sandbox-gate [flags]              the git of a sandbox (its native sidecar)
   agent-smith version                           print the version and the image it belongs to
@@ -33,23 +34,15 @@ Usage:
 Run "agent-smith COMMAND -h" for a command's flags.
 `
 
-// Env is the environment a command sees: the process's in main, a map in
-// tests. Configuration (${VAR} in agentsmith.yml), flags' defaults and the
-// connection settings all come from it.
-type Env func(name string) (value string, ok bool)
-
-// Get is the variable's value, empty when it is unset.
-func (e Env) Get(name string) string {
-	v, _ := e(name)
-	return v
-}
+// Env is the environment a command sees (cmdline.Env).
+type Env = cmdline.Env
 
 // Main runs the command args names in env. Its error tells the process how
 // to exit (ExitCode).
 func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return exitError(2)
+		return cmdline.ExitError(2)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "version":
@@ -59,9 +52,9 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 	case "inject":
 		return runInject(rest, env, stdout, stderr)
 	case "sandbox-agent":
-		return runSandboxAgent(ctx, rest, env, stdout, stderr)
+		return commands.Agent(ctx, rest, env, stdout, stderr)
 	case "sandbox-gate":
-		return runSandboxGate(ctx, rest, env, os.Stdin, stdout, stderr)
+		return commands.Gate(ctx, rest, env, os.Stdin, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, env, stdout, stderr)
 	case "run":
@@ -73,20 +66,20 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 		return nil
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
-		return exitError(2)
+		return cmdline.ExitError(2)
 	}
 }
 
 // runVersion implements `agent-smith version`: the release and the image
 // sandbox pods inject the agent from unless the config names another.
 func runVersion(args []string, env Env, stdout, stderr io.Writer) error {
-	c := newCommand("version", "", "agent-smith version prints the release of this binary and the image it is published as\n"+
+	c := cmdline.New("version", "", "agent-smith version prints the release of this binary and the image it is published as\n"+
 		"(the default sandbox.agent_image).", env, stdout, stderr)
-	if err := c.parse(args); err != nil {
+	if err := c.Parse(args); err != nil {
 		return err
 	}
-	if c.fs.NArg() > 0 {
-		return c.usageError("unexpected argument %q", c.fs.Arg(0))
+	if c.FS.NArg() > 0 {
+		return c.UsageError("unexpected argument %q", c.FS.Arg(0))
 	}
 	_, err := fmt.Fprintf(stdout, "agent-smith %s\nimage %s\n", version.Version, version.OwnImage())
 	return err
@@ -94,27 +87,4 @@ func runVersion(args []string, env Env, stdout, stderr io.Writer) error {
 
 // ExitCode is the process exit status for Main's error. An error the
 // command has not already told the user about is written to stderr.
-func ExitCode(err error, stderr io.Writer) int {
-	var exit exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exit):
-		return int(exit)
-	default:
-		fmt.Fprintln(stderr, "agent-smith:", err)
-		return 1
-	}
-}
-
-// exitError ends the process with a status code after the command has
-// already told the user what went wrong.
-type exitError int
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// exitWith tells the user what went wrong and ends the command with code.
-func exitWith(stderr io.Writer, code int, format string, args ...any) error {
-	_, _ = fmt.Fprintf(stderr, format+"\n", args...)
-	return exitError(code)
-}
+func ExitCode(err error, stderr io.Writer) int { return cmdline.ExitCode(err, "agent-smith", stderr) }

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 )
 
 const configUsage = `agent-smith config checks and shows agentsmith.yml.
@@ -34,7 +35,7 @@ filled in, secrets redacted.`
 func runConfig(args []string, env Env, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, configUsage)
-		return exitError(2)
+		return cmdline.ExitError(2)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "validate":
@@ -60,24 +61,24 @@ func runConfig(args []string, env Env, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fmt.Fprintf(stderr, "unknown config command %q\n\n%s", cmd, configUsage)
-		return exitError(2)
+		return cmdline.ExitError(2)
 	}
 }
 
 // configCommand parses the flags of `config CMD` and loads the config.
 func configCommand(cmd, summary string, args []string, env Env, stdout, stderr io.Writer) (*config.Config, error) {
-	c := newCommand("config "+cmd, "[-c FILE]", summary, env, stdout, stderr)
-	c.notes = configNotes
+	c := cmdline.New("config "+cmd, "[-c FILE]", summary, env, stdout, stderr)
+	c.Notes = configNotes
 	var path string
-	c.configFlag(&path)
-	if err := c.parse(args); err != nil {
+	c.ConfigFlag(&path)
+	if err := c.Parse(args); err != nil {
 		return nil, err
 	}
-	if c.fs.NArg() > 0 {
-		return nil, c.usageError("unexpected argument %q", c.fs.Arg(0))
+	if c.FS.NArg() > 0 {
+		return nil, c.UsageError("unexpected argument %q", c.FS.Arg(0))
 	}
 	if path == "" {
-		return nil, c.usageError("no config file: pass -c FILE or set AGENTSMITH_CONFIG")
+		return nil, c.UsageError("no config file: pass -c FILE or set AGENTSMITH_CONFIG")
 	}
 	return loadConfig(path, env, stderr)
 }
@@ -112,5 +113,5 @@ func loadConfig(path string, env Env, stderr io.Writer) (*config.Config, error) 
 		noun = "error"
 	}
 	fmt.Fprintf(stderr, "%d %s in %s\n", len(problems), noun, path)
-	return nil, exitError(1)
+	return nil, cmdline.ExitError(1)
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 )
 
 const todoList = "../../config/testdata/todolist.yml"
@@ -49,7 +51,7 @@ func lineWith(t *testing.T, doc, text string) int {
 }
 
 func exitCode(err error) int {
-	var exit exitError
+	var exit cmdline.ExitError
 	if errors.As(err, &exit) {
 		return int(exit)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 	"github.com/agent-smith/agent-smith/internal/logging"
 	"github.com/agent-smith/agent-smith/internal/nodump"
 	"github.com/agent-smith/agent-smith/runs"
@@ -47,27 +48,27 @@ type runOptions struct {
 }
 
 func parseRun(args []string, env Env, stdout, stderr io.Writer) (runOptions, error) {
-	c := newCommand("run", "--project PROJECT --ticket ID [flags]", runSummary, env, stdout, stderr)
-	c.notes = runNotes
+	c := cmdline.New("run", "--project PROJECT --ticket ID [flags]", runSummary, env, stdout, stderr)
+	c.Notes = runNotes
 	var o runOptions
-	c.configFlag(&o.file)
-	c.fs.StringVar(&o.project, "project", "", "the ticket's `PROJECT` in agentsmith.yml")
-	c.fs.StringVar(&o.ticket, "ticket", "", "the `ID` of the ticket: issue number, work item id or issue key")
-	c.fs.StringVar(&o.pipeline, "pipeline", "", "run pipeline `NAME` ("+strings.Join(config.Pipelines(), ", ")+") instead of the one the ticket's labels select")
-	c.fs.StringVar(&o.runsDir, "runs-dir", "", "keep the run's artifacts in `DIR` (default orchestrator.runs_dir, else a temporary directory)")
-	c.fs.BoolVar(&o.verbose, "verbose", false, "log what the orchestrator does on stderr")
-	if err := c.parse(args); err != nil {
+	c.ConfigFlag(&o.file)
+	c.FS.StringVar(&o.project, "project", "", "the ticket's `PROJECT` in agentsmith.yml")
+	c.FS.StringVar(&o.ticket, "ticket", "", "the `ID` of the ticket: issue number, work item id or issue key")
+	c.FS.StringVar(&o.pipeline, "pipeline", "", "run pipeline `NAME` ("+strings.Join(config.Pipelines(), ", ")+") instead of the one the ticket's labels select")
+	c.FS.StringVar(&o.runsDir, "runs-dir", "", "keep the run's artifacts in `DIR` (default orchestrator.runs_dir, else a temporary directory)")
+	c.FS.BoolVar(&o.verbose, "verbose", false, "log what the orchestrator does on stderr")
+	if err := c.Parse(args); err != nil {
 		return o, err
 	}
 	switch {
-	case c.fs.NArg() > 0:
-		return o, c.usageError("unexpected argument %q", c.fs.Arg(0))
+	case c.FS.NArg() > 0:
+		return o, c.UsageError("unexpected argument %q", c.FS.Arg(0))
 	case o.file == "":
-		return o, c.usageError("no config file: pass -c FILE or set AGENTSMITH_CONFIG")
+		return o, c.UsageError("no config file: pass -c FILE or set AGENTSMITH_CONFIG")
 	case o.project == "" || o.ticket == "":
-		return o, c.usageError("--project and --ticket are required")
+		return o, c.UsageError("--project and --ticket are required")
 	case o.pipeline != "" && !config.IsPipeline(o.pipeline):
-		return o, c.usageError("unknown pipeline %q (want %s)", o.pipeline, strings.Join(config.Pipelines(), ", "))
+		return o, c.UsageError("unknown pipeline %q (want %s)", o.pipeline, strings.Join(config.Pipelines(), ", "))
 	}
 	return o, nil
 }
@@ -80,18 +81,18 @@ func runRun(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	}
 	// The process holds every credential; its sandboxes run under its uid.
 	if err := nodump.Apply(); err != nil {
-		return exitWith(stderr, 3, "run: %v", err)
+		return cmdline.ExitWith(stderr, 3, "run: %v", err)
 	}
 	cfg, err := loadConfig(o.file, env, stderr)
 	if err != nil {
-		if errors.Is(err, exitError(1)) {
-			return exitError(2)
+		if errors.Is(err, cmdline.ExitError(1)) {
+			return cmdline.ExitError(2)
 		}
 		return err
 	}
 	p, ok := cfg.Projects[o.project]
 	if !ok {
-		return exitWith(stderr, 2, "run: no project %q in %s", o.project, o.file)
+		return cmdline.ExitWith(stderr, 2, "run: no project %q in %s", o.project, o.file)
 	}
 	verbosity := -1 // errors only: stdout tells the run's story
 	if o.verbose {
@@ -155,7 +156,7 @@ func executeOne(ctx context.Context, cfg *config.Config, conn *redisConn, config
 		return runs.Run{}, err
 	}
 	if res.Outcome != runs.OutcomeQueued {
-		return runs.Run{}, exitWith(stderr, 1, "run: ticket %s already has run %s", sub.Ticket, res.RunID)
+		return runs.Run{}, cmdline.ExitWith(stderr, 1, "run: ticket %s already has run %s", sub.Ticket, res.RunID)
 	}
 	_, _ = fmt.Fprintf(stdout, "run %s\n", res.RunID)
 
@@ -241,7 +242,7 @@ func report(r runs.Run, runsDir string, stdout, stderr io.Writer) error {
 			_, _ = fmt.Fprintf(stdout, "  - %s\n", q)
 		}
 		_, _ = fmt.Fprintln(stdout, "answer on the ticket, then run again")
-		return exitError(3)
+		return cmdline.ExitError(3)
 	}
-	return exitWith(stderr, 1, "run %s %s: %s", r.ID, r.State, r.Error)
+	return cmdline.ExitWith(stderr, 1, "run %s %s: %s", r.ID, r.State, r.Error)
 }

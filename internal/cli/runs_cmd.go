@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 	"github.com/agent-smith/agent-smith/internal/console"
 	"github.com/agent-smith/agent-smith/runs"
 )
@@ -49,37 +50,40 @@ Exit status: 0 done, 2 bad usage, 5 the API could not be reached or refused the 
 
 // runsCommand is one `runs` command's flags.
 type runsCommand struct {
-	*command
+	*cmdline.Command
+	name                  string
+	stdout, stderr        io.Writer
 	server, token, output string
 }
 
 func newRunsCommand(name, synopsis, summary string, env Env, stdout, stderr io.Writer) *runsCommand {
-	c := &runsCommand{command: newCommand("runs "+name, synopsis, summary, env, stdout, stderr)}
-	c.notes = runsNotes
-	c.fs.StringVar(&c.server, "server", defaultServer, "the orchestrator's run API at `URL`")
-	c.envDefault("server", "AGENTSMITH_SERVER")
-	c.fs.StringVar(&c.token, "token", "", "authenticate with `TOKEN`")
-	c.envDefault("token", "AGENTSMITH_TOKEN")
-	c.fs.StringVar(&c.output, "output", "table", "print `FORMAT`: table (for people) or json")
-	c.alias("output", "o")
+	c := &runsCommand{Command: cmdline.New("runs "+name, synopsis, summary, env, stdout, stderr),
+		name: "runs " + name, stdout: stdout, stderr: stderr}
+	c.Notes = runsNotes
+	c.FS.StringVar(&c.server, "server", defaultServer, "the orchestrator's run API at `URL`")
+	c.EnvDefault("server", "AGENTSMITH_SERVER")
+	c.FS.StringVar(&c.token, "token", "", "authenticate with `TOKEN`")
+	c.EnvDefault("token", "AGENTSMITH_TOKEN")
+	c.FS.StringVar(&c.output, "output", "table", "print `FORMAT`: table (for people) or json")
+	c.Alias("output", "o")
 	return c
 }
 
 // parseID parses flags before and after the run id, which must be the
 // only argument.
 func (c *runsCommand) parseID(args []string) (string, error) {
-	if err := c.parse(args); err != nil {
+	if err := c.Parse(args); err != nil {
 		return "", err
 	}
-	if c.fs.NArg() == 0 {
-		return "", c.usageError("which run? pass its id (agent-smith runs list shows them)")
+	if c.FS.NArg() == 0 {
+		return "", c.UsageError("which run? pass its id (agent-smith runs list shows them)")
 	}
-	id := c.fs.Arg(0)
-	if err := c.parse(c.fs.Args()[1:]); err != nil {
+	id := c.FS.Arg(0)
+	if err := c.Parse(c.FS.Args()[1:]); err != nil {
 		return "", err
 	}
-	if c.fs.NArg() > 0 {
-		return "", c.usageError("unexpected argument %q", c.fs.Arg(0))
+	if c.FS.NArg() > 0 {
+		return "", c.UsageError("unexpected argument %q", c.FS.Arg(0))
 	}
 	return id, c.check()
 }
@@ -87,10 +91,10 @@ func (c *runsCommand) parseID(args []string) (string, error) {
 // check validates the common flags.
 func (c *runsCommand) check() error {
 	if c.output != "table" && c.output != "json" {
-		return c.usageError("--output %q: want table or json", c.output)
+		return c.UsageError("--output %q: want table or json", c.output)
 	}
 	if !strings.HasPrefix(c.server, "http://") && !strings.HasPrefix(c.server, "https://") {
-		return c.usageError("--server %q: want a URL such as %s", c.server, defaultServer)
+		return c.UsageError("--server %q: want a URL such as %s", c.server, defaultServer)
 	}
 	return nil
 }
@@ -103,9 +107,9 @@ func (c *runsCommand) client() *console.Client {
 func (c *runsCommand) apiFailed(err error) error {
 	var apiErr *console.APIError
 	if errors.As(err, &apiErr) && apiErr.Status == 401 && c.token == "" {
-		return exitWith(c.stderr, exitAPI, "%s: %s; pass --token or set AGENTSMITH_TOKEN", c.name, apiErr.Message)
+		return cmdline.ExitWith(c.stderr, exitAPI, "%s: %s; pass --token or set AGENTSMITH_TOKEN", c.name, apiErr.Message)
 	}
-	return exitWith(c.stderr, exitAPI, "%s: %v", c.name, err)
+	return cmdline.ExitWith(c.stderr, exitAPI, "%s: %v", c.name, err)
 }
 
 func (c *runsCommand) printJSON(v any) error {
@@ -118,7 +122,7 @@ func (c *runsCommand) printJSON(v any) error {
 func runRuns(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, runsUsage)
-		return exitError(2)
+		return cmdline.ExitError(2)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -135,7 +139,7 @@ func runRuns(ctx context.Context, args []string, env Env, stdout, stderr io.Writ
 		return nil
 	}
 	fmt.Fprintf(stderr, "unknown runs command %q\n\n%s", cmd, runsUsage)
-	return exitError(2)
+	return cmdline.ExitError(2)
 }
 
 func runsList(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
@@ -143,16 +147,16 @@ func runsList(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	var states, project, ticket string
 	var limit int
 	var all bool
-	c.fs.StringVar(&states, "state", "", "only runs in `STATES` (comma separated: queued,running,failed…)")
-	c.fs.StringVar(&project, "project", "", "only runs of project `NAME`")
-	c.fs.StringVar(&ticket, "ticket", "", "only runs of ticket `ID`")
-	c.fs.IntVar(&limit, "limit", runs.DefaultPageSize, "print at most `N` runs")
-	c.fs.BoolVar(&all, "all", false, "print every run (page through them all)")
-	if err := c.parse(args); err != nil {
+	c.FS.StringVar(&states, "state", "", "only runs in `STATES` (comma separated: queued,running,failed…)")
+	c.FS.StringVar(&project, "project", "", "only runs of project `NAME`")
+	c.FS.StringVar(&ticket, "ticket", "", "only runs of ticket `ID`")
+	c.FS.IntVar(&limit, "limit", runs.DefaultPageSize, "print at most `N` runs")
+	c.FS.BoolVar(&all, "all", false, "print every run (page through them all)")
+	if err := c.Parse(args); err != nil {
 		return err
 	}
-	if c.fs.NArg() > 0 {
-		return c.usageError("unexpected argument %q", c.fs.Arg(0))
+	if c.FS.NArg() > 0 {
+		return c.UsageError("unexpected argument %q", c.FS.Arg(0))
 	}
 	if err := c.check(); err != nil {
 		return err
@@ -291,10 +295,10 @@ func runsLogs(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	c := newRunsCommand("logs", "ID [-f] [flags]", "agent-smith runs logs prints a run's transcript: its phases, model and tool calls, sandbox\n"+
 		"commands and state changes, one line each. With -f it follows the run live, resuming if the\n"+
 		"connection drops, until the run ends, and exits with the run's outcome.", env, stdout, stderr)
-	c.notes = runsLogsNotes
+	c.Notes = runsLogsNotes
 	var follow bool
-	c.fs.BoolVar(&follow, "follow", false, "follow the run until it ends")
-	c.alias("follow", "f")
+	c.FS.BoolVar(&follow, "follow", false, "follow the run until it ends")
+	c.Alias("follow", "f")
 	id, err := c.parseID(args)
 	if err != nil {
 		return err
@@ -342,9 +346,9 @@ func outcome(r runs.Run, stderr io.Writer) error {
 	case runs.StateSucceeded:
 		return nil
 	case runs.StateCancelled:
-		return exitWith(stderr, exitCancelled, "run %s was cancelled by %s: %s", r.ID, r.Cancel.By, r.Cancel.Reason)
+		return cmdline.ExitWith(stderr, exitCancelled, "run %s was cancelled by %s: %s", r.ID, r.Cancel.By, r.Cancel.Reason)
 	}
-	return exitWith(stderr, 1, "run %s %s: %s", r.ID, r.State, r.Error)
+	return cmdline.ExitWith(stderr, 1, "run %s %s: %s", r.ID, r.State, r.Error)
 }
 
 func runsSteer(ctx context.Context, cmd string, args []string, env Env, stdout, stderr io.Writer) error {
@@ -355,7 +359,7 @@ func runsSteer(ctx context.Context, cmd string, args []string, env Env, stdout, 
 	c := newRunsCommand(cmd, "ID [flags]", summary, env, stdout, stderr)
 	var reason string
 	if cmd == "cancel" {
-		c.fs.StringVar(&reason, "reason", "", "why, kept on the run and in its log")
+		c.FS.StringVar(&reason, "reason", "", "why, kept on the run and in its log")
 	}
 	id, err := c.parseID(args)
 	if err != nil {

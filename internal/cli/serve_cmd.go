@@ -16,6 +16,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/agent-smith/agent-smith/config"
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 	"github.com/agent-smith/agent-smith/internal/console"
 	"github.com/agent-smith/agent-smith/internal/logging"
 	"github.com/agent-smith/agent-smith/internal/nodump"
@@ -72,25 +73,25 @@ type serveOptions struct {
 }
 
 func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions, error) {
-	c := newCommand("serve", "[flags]", serveSummary, env, stdout, stderr)
-	c.notes = serveNotes
+	c := cmdline.New("serve", "[flags]", serveSummary, env, stdout, stderr)
+	c.Notes = serveNotes
 	o := serveOptions{env: env}
-	c.configFlag(&o.configPath)
-	c.fs.StringVar(&o.addr, "addr", ":8080", "serve the webhooks and probes on `ADDRESS`")
-	c.fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the run API, the web page and metrics on `ADDRESS`, or off (default :8081 with kubernetes sandboxes, 127.0.0.1:8081 with local ones)")
-	c.fs.StringVar(&o.sandboxAddr, "sandbox-addr", ":8443", "serve the sandbox API (TLS, sandboxes only; kubernetes sandboxes) on `ADDRESS`")
+	c.ConfigFlag(&o.configPath)
+	c.FS.StringVar(&o.addr, "addr", ":8080", "serve the webhooks and probes on `ADDRESS`")
+	c.FS.StringVar(&o.adminAddr, "admin-addr", "", "serve the run API, the web page and metrics on `ADDRESS`, or off (default :8081 with kubernetes sandboxes, 127.0.0.1:8081 with local ones)")
+	c.FS.StringVar(&o.sandboxAddr, "sandbox-addr", ":8443", "serve the sandbox API (TLS, sandboxes only; kubernetes sandboxes) on `ADDRESS`")
 	var backend string
-	c.fs.StringVar(&backend, "sandbox", "", "sandbox backend `KIND`: local or kubernetes; unset: kubernetes inside a cluster, else local")
-	c.envDefault("sandbox", "SANDBOX_TYPE")
-	c.fs.StringVar(&o.logFormat, "log-format", "json", "log `FORMAT`: json or console")
-	c.fs.IntVar(&o.verbosity, "v", 0, "log verbosity: 0 info, 1 debug, 2 and more trace")
-	c.fs.StringVar(&o.configMap, "configmap", "agent-smith-config", "reload agentsmith.yml from ConfigMap `NAME` when it changes (kubernetes sandboxes)")
-	if err := c.parse(args); err != nil {
+	c.FS.StringVar(&backend, "sandbox", "", "sandbox backend `KIND`: local or kubernetes; unset: kubernetes inside a cluster, else local")
+	c.EnvDefault("sandbox", "SANDBOX_TYPE")
+	c.FS.StringVar(&o.logFormat, "log-format", "json", "log `FORMAT`: json or console")
+	c.FS.IntVar(&o.verbosity, "v", 0, "log verbosity: 0 info, 1 debug, 2 and more trace")
+	c.FS.StringVar(&o.configMap, "configmap", "agent-smith-config", "reload agentsmith.yml from ConfigMap `NAME` when it changes (kubernetes sandboxes)")
+	if err := c.Parse(args); err != nil {
 		return o, err
 	}
-	usageErr := c.usageError
-	if c.fs.NArg() > 0 {
-		return o, usageErr("unexpected argument %q", c.fs.Arg(0))
+	usageErr := c.UsageError
+	if c.FS.NArg() > 0 {
+		return o, usageErr("unexpected argument %q", c.FS.Arg(0))
 	}
 	if o.configPath == "" {
 		return o, usageErr("no config file: pass -c FILE or set AGENTSMITH_CONFIG")
@@ -151,24 +152,24 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	// The process holds every credential; local sandboxes run under its
 	// uid, and must not read them out of /proc.
 	if err := nodump.Apply(); err != nil {
-		return exitWith(stderr, 3, "serve: %v", err)
+		return cmdline.ExitWith(stderr, 3, "serve: %v", err)
 	}
 
 	raw, err := os.ReadFile(o.configPath)
 	if err != nil {
-		return exitWith(stderr, 2, "serve: read config: %v", err)
+		return cmdline.ExitWith(stderr, 2, "serve: read config: %v", err)
 	}
 	cfg, err := config.Parse(raw, o.configPath, env, configKinds())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return exitWith(stderr, 2, "serve: %s is invalid; nothing started", o.configPath)
+		return cmdline.ExitWith(stderr, 2, "serve: %s is invalid; nothing started", o.configPath)
 	}
 	for _, w := range cfg.Warnings {
 		log.Info("config warning", "problem", w.Error())
 	}
 	trs, err := connect.Trackers(cfg)
 	if err != nil {
-		return exitWith(stderr, 2, "serve: %v", err)
+		return cmdline.ExitWith(stderr, 2, "serve: %v", err)
 	}
 
 	conn, err := openRedis(env)

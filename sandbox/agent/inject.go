@@ -8,16 +8,12 @@ import (
 	"path/filepath"
 )
 
-// Inject copies the running executable to dst with mode 0755, through a
+// Inject copies the agent binary at path to dst with mode 0755, through a
 // temporary file and a rename so that a half-written copy is never run.
-func Inject(dst string) error {
-	self, err := os.Executable()
+func Inject(path, dst string) error {
+	src, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("find own executable: %w", err)
-	}
-	src, err := os.Open(self)
-	if err != nil {
-		return fmt.Errorf("open own executable: %w", err)
+		return fmt.Errorf("open the agent: %w", err)
 	}
 	defer func() { _ = src.Close() }() // read only: nothing to lose
 	dir := filepath.Dir(dst)

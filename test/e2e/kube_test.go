@@ -367,8 +367,8 @@ func (w *kubeWorld) startReplica(name, configPath string) *replica {
 }
 
 // agentCopy is this test binary where the pods' users may run it (go test
-// builds it in a directory only its user enters), made by the first flow
-// that runs pods.
+// builds it in a directory only its user enters), with the slim agent its
+// inject copies beside it, made by the first flow that runs pods.
 var agentCopy = testenv.NewShared("a copy of the test binary the pods' users may run", copyExecutable)
 
 // agentImage is the path of agentCopy.
@@ -394,6 +394,10 @@ func copyExecutable() (string, func(), error) {
 		return "", nil, err
 	}
 	if err := os.WriteFile(path, data, 0o755); err != nil {
+		stop()
+		return "", nil, err
+	}
+	if err := testenv.BuildSlimAgentBeside(path); err != nil {
 		stop()
 		return "", nil, err
 	}

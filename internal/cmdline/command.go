@@ -1,4 +1,9 @@
-package cli
+// Package cmdline is how agent-smith's commands read their command line:
+// flags written -name or --name, defaults from the environment, help on -h
+// with status 0, bad input named with status 2. Both binaries use it: the
+// orchestrator (internal/cli) and the slim sandbox agent
+// (sandbox/cmd/agent-smith-agent), so it imports nothing of the project.
+package cmdline
 
 import (
 	"errors"
@@ -9,19 +14,19 @@ import (
 	"strings"
 )
 
-// command is one command's flags and help. Every command parses its
+// Command is one command's flags and help. Every command parses its
 // arguments through one, so all behave alike: -h and --help print the help
 // on stdout and end with status 0; a bad flag prints what is wrong and the
 // help on stderr and ends with status 2; a flag may be written -name or
 // --name; the config file is -c, --config or -f wherever a command reads
 // one. The help is the summary, the synopsis, the flags (rendered from the
 // flag set, so a new flag documents itself) and the notes.
-type command struct {
+type Command struct {
 	name     string // as typed after agent-smith: "config validate"
 	synopsis string // after the name: "--project P --ticket T [flags]"
 	summary  string // what the command does, one paragraph
-	notes    string // environment, exit status: anything after the flags
-	fs       *flag.FlagSet
+	Notes    string // environment, exit status: anything after the flags
+	FS       *flag.FlagSet
 	// aliases maps a flag to its other names; shown maps a flag to the
 	// default its help names instead of the value (an environment
 	// variable's, which may be a credential).
@@ -33,73 +38,75 @@ type command struct {
 	stderr  io.Writer
 }
 
-func newCommand(name, synopsis, summary string, env Env, stdout, stderr io.Writer) *command {
+// New is the command name (as typed after agent-smith) with its synopsis
+// and summary, reading defaults from env.
+func New(name, synopsis, summary string, env Env, stdout, stderr io.Writer) *Command {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {} // parse prints the help itself, to the right stream
-	return &command{name: name, synopsis: synopsis, summary: summary, fs: fs,
+	fs.Usage = func() {} // Parse prints the help itself, to the right stream
+	return &Command{name: name, synopsis: synopsis, summary: summary, FS: fs,
 		aliases: map[string][]string{}, shown: map[string]string{}, fromEnv: map[string]string{},
 		env: env, stdout: stdout, stderr: stderr}
 }
 
-// configFlag is -c/--config/-f FILE, default $AGENTSMITH_CONFIG.
-func (c *command) configFlag(p *string) {
-	c.fs.StringVar(p, "config", "", "read the configuration from `FILE` (agentsmith.yml)")
-	c.alias("config", "c", "f")
-	c.envDefault("config", "AGENTSMITH_CONFIG")
+// ConfigFlag is -c/--config/-f FILE, default $AGENTSMITH_CONFIG.
+func (c *Command) ConfigFlag(p *string) {
+	c.FS.StringVar(p, "config", "", "read the configuration from `FILE` (agentsmith.yml)")
+	c.Alias("config", "c", "f")
+	c.EnvDefault("config", "AGENTSMITH_CONFIG")
 }
 
-// alias gives flag name more names.
-func (c *command) alias(name string, aliases ...string) {
-	f := c.fs.Lookup(name)
+// Alias gives flag name more names.
+func (c *Command) Alias(name string, aliases ...string) {
+	f := c.FS.Lookup(name)
 	for _, a := range aliases {
-		c.fs.Var(f.Value, a, f.Usage)
+		c.FS.Var(f.Value, a, f.Usage)
 	}
 	c.aliases[name] = append(c.aliases[name], aliases...)
 }
 
-// envDefault makes variable the default of flag name when the command
+// EnvDefault makes variable the default of flag name when the command
 // line does not set it; the help shows $VARIABLE, never its value.
-func (c *command) envDefault(name, variable string) {
+func (c *Command) EnvDefault(name, variable string) {
 	c.fromEnv[name] = variable
 	c.shown[name] = "$" + variable
 }
 
-// parse parses args. Its error ends the command: status 0 after -h,
+// Parse parses args. Its error ends the command: status 0 after -h,
 // 2 after a bad flag or argument.
-func (c *command) parse(args []string) error {
-	err := c.fs.Parse(args)
+func (c *Command) Parse(args []string) error {
+	err := c.FS.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		_, _ = io.WriteString(c.stdout, c.help())
-		return exitError(0)
+		_, _ = io.WriteString(c.stdout, c.Help())
+		return ExitError(0)
 	}
 	if err != nil { // the flag package has said what is wrong
-		_, _ = io.WriteString(c.stderr, "\n"+c.help())
-		return exitError(2)
+		_, _ = io.WriteString(c.stderr, "\n"+c.Help())
+		return ExitError(2)
 	}
 	set := map[string]bool{}
-	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c.FS.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for name, variable := range c.fromEnv {
 		if set[name] || slices.ContainsFunc(c.aliases[name], func(a string) bool { return set[a] }) {
 			continue
 		}
 		if v := c.env.Get(variable); v != "" {
-			if err := c.fs.Set(name, v); err != nil {
-				return c.usageError("$%s: %v", variable, err)
+			if err := c.FS.Set(name, v); err != nil {
+				return c.UsageError("$%s: %v", variable, err)
 			}
 		}
 	}
 	return nil
 }
 
-// usageError tells the user what is wrong with the command line and ends
+// UsageError tells the user what is wrong with the command line and ends
 // the command with status 2.
-func (c *command) usageError(format string, a ...any) error {
-	return exitWith(c.stderr, 2, "%s: %s (see agent-smith %s -h)", c.name, fmt.Sprintf(format, a...), c.name)
+func (c *Command) UsageError(format string, a ...any) error {
+	return ExitWith(c.stderr, 2, "%s: %s (see agent-smith %s -h)", c.name, fmt.Sprintf(format, a...), c.name)
 }
 
-// help is the command's help text.
-func (c *command) help() string {
+// Help is the command's help text.
+func (c *Command) Help() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\nUsage:\n  agent-smith %s %s\n", c.summary, c.name, c.synopsis)
 	if rows := c.flagRows(); len(rows) > 0 {
@@ -122,8 +129,8 @@ func (c *command) help() string {
 			}
 		}
 	}
-	if c.notes != "" {
-		b.WriteString("\n" + c.notes)
+	if c.Notes != "" {
+		b.WriteString("\n" + c.Notes)
 	}
 	return b.String()
 }
@@ -149,7 +156,7 @@ func wrap(text string, width int) []string {
 }
 
 // flagRows are the flags' names ("-c, -f, --config FILE") and descriptions.
-func (c *command) flagRows() [][2]string {
+func (c *Command) flagRows() [][2]string {
 	isAlias := map[string]bool{}
 	for _, as := range c.aliases {
 		for _, a := range as {
@@ -157,7 +164,7 @@ func (c *command) flagRows() [][2]string {
 		}
 	}
 	var rows [][2]string
-	c.fs.VisitAll(func(f *flag.Flag) {
+	c.FS.VisitAll(func(f *flag.Flag) {
 		if isAlias[f.Name] {
 			return
 		}

@@ -1,4 +1,4 @@
-package cli
+package commands
 
 import (
 	"bufio"
@@ -10,23 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 	"github.com/agent-smith/agent-smith/internal/logging"
 	"github.com/agent-smith/agent-smith/internal/nodump"
 	"github.com/agent-smith/agent-smith/sandbox/agent"
 )
-
-// runInject is the sandbox pod's init container: `agent-smith inject PATH`.
-func runInject(args []string, env Env, stdout, stderr io.Writer) error {
-	c := newCommand("inject", "PATH", `agent-smith inject copies this binary to PATH, creating its directory: a sandbox pod's
-init container puts the agent on the volume its toolchain container runs it from.`, env, stdout, stderr)
-	if err := c.parse(args); err != nil {
-		return err
-	}
-	if c.fs.NArg() != 1 {
-		return c.usageError("want one PATH, got %d arguments", c.fs.NArg())
-	}
-	return agent.Inject(c.fs.Arg(0))
-}
 
 // The help of `sandbox-agent`.
 const (
@@ -43,7 +31,7 @@ for good).
 `
 )
 
-// runSandboxAgent is the worker in a sandbox: `agent-smith sandbox-agent`.
+// Agent is the worker in a sandbox: `sandbox-agent`.
 // Exit status 0 after a shutdown step, the sandbox's release or a
 // termination signal; 2 for bad arguments or an idle timeout; 3 for an
 // error it could not recover from (a token the API refuses for good). As
@@ -51,28 +39,28 @@ for good).
 //
 // The process is made non-dumpable before anything else: the commands it
 // runs have its uid, and must not read its token out of /proc.
-func runSandboxAgent(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+func Agent(ctx context.Context, args []string, env cmdline.Env, stdout, stderr io.Writer) error {
 	if err := nodump.Apply(); err != nil {
-		return exitWith(stderr, 3, "sandbox-agent: %v", err)
+		return cmdline.ExitWith(stderr, 3, "sandbox-agent: %v", err)
 	}
 	if os.Getpid() == 1 {
 		// PID 1 of a container: be its init and run the agent as a child.
 		code, err := agent.AsInit(append([]string{"sandbox-agent"}, args...))
 		if err != nil {
-			return exitWith(stderr, 3, "sandbox-agent: %v", err)
+			return cmdline.ExitWith(stderr, 3, "sandbox-agent: %v", err)
 		}
 		if code != 0 {
-			return exitError(code)
+			return cmdline.ExitError(code)
 		}
 		return nil
 	}
-	opts, tokenStdin, err := parseSandboxAgent(args, env, stdout, stderr)
+	opts, tokenStdin, err := parseAgent(args, env, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	if tokenStdin {
 		if opts.Token, err = tokenFromStdin(os.Stdin); err != nil {
-			return exitWith(stderr, 2, "sandbox-agent: --token-stdin: %v", err)
+			return cmdline.ExitWith(stderr, 2, "sandbox-agent: --token-stdin: %v", err)
 		}
 	}
 	err = agent.Run(ctx, opts)
@@ -80,44 +68,44 @@ func runSandboxAgent(ctx context.Context, args []string, env Env, stdout, stderr
 	case err == nil:
 		return nil
 	case errors.Is(err, agent.ErrIdle), errors.Is(err, agent.ErrUsage):
-		return exitWith(stderr, 2, "sandbox-agent: %v", err)
+		return cmdline.ExitWith(stderr, 2, "sandbox-agent: %v", err)
 	default:
-		return exitWith(stderr, 3, "sandbox-agent: %v", err)
+		return cmdline.ExitWith(stderr, 3, "sandbox-agent: %v", err)
 	}
 }
 
-// parseSandboxAgent reads the agent's flags and environment; it says
+// parseAgent reads the agent's flags and environment; it says
 // whether the token is to come over stdin.
-func parseSandboxAgent(args []string, env Env, stdout, stderr io.Writer) (agent.Options, bool, error) {
-	c := newCommand("sandbox-agent", "[flags]", agentSummary, env, stdout, stderr)
-	c.notes = agentNotes
+func parseAgent(args []string, env cmdline.Env, stdout, stderr io.Writer) (agent.Options, bool, error) {
+	c := cmdline.New("sandbox-agent", "[flags]", agentSummary, env, stdout, stderr)
+	c.Notes = agentNotes
 	opts := agent.Options{APICert: []byte(env.Get("SANDBOX_API_CA")), Token: env.Get("SANDBOX_TOKEN")}
-	fs := c.fs
+	fs := c.FS
 	fs.StringVar(&opts.JobID, "job-id", "", "the sandbox job's `ID`: [a-z0-9-], at most 100 characters")
-	c.envDefault("job-id", "JOB_ID")
+	c.EnvDefault("job-id", "JOB_ID")
 	fs.StringVar(&opts.APIURL, "api-url", "", "take steps from the sandbox API at `URL`")
-	c.envDefault("api-url", "SANDBOX_API_URL")
+	c.EnvDefault("api-url", "SANDBOX_API_URL")
 	tokenStdin := fs.Bool("token-stdin", false, "read the token from stdin, a socket, once this process is non-dumpable")
 	fs.StringVar(&opts.WorkRoot, "work-root", "", "confine steps to `DIR` (default the working directory)")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 15*time.Minute, "exit with status 2 when no step came for this long")
 	fs.DurationVar(&opts.AuthGrace, "auth-grace", time.Minute, "exit with status 3 when the sandbox API refused the token for this long")
 	verbose := fs.Bool("verbose", false, "log debug messages")
 	logFormat := fs.String("log-format", logging.JSON, "log `FORMAT`: json or console")
-	if err := c.parse(args); err != nil {
+	if err := c.Parse(args); err != nil {
 		return opts, false, err
 	}
 	if fs.NArg() > 0 {
-		return opts, false, c.usageError("unexpected arguments %q", fs.Args())
+		return opts, false, c.UsageError("unexpected arguments %q", fs.Args())
 	}
 	logOpts := logging.Options{Format: *logFormat}
 	if err := logOpts.Validate(); err != nil {
-		return opts, false, c.usageError("--%v", err)
+		return opts, false, c.UsageError("--%v", err)
 	}
 	if *verbose {
 		logOpts.Verbosity = 1
 	}
 	if !*tokenStdin && opts.Token == "" {
-		return opts, false, c.usageError("no token: set SANDBOX_TOKEN or pass --token-stdin")
+		return opts, false, c.UsageError("no token: set SANDBOX_TOKEN or pass --token-stdin")
 	}
 	opts.Logger = logging.New(stderr, logOpts)
 	return opts, *tokenStdin, nil

@@ -1,36 +1,15 @@
-package cli
+package commands
 
 import (
 	"bytes"
 	"context"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 )
-
-func TestInjectCopiesTheExecutableWithMode0755(t *testing.T) {
-	g := NewWithT(t)
-	dst := filepath.Join(t.TempDir(), "shared", "agent")
-	var stderr bytes.Buffer
-	g.Expect(runInject([]string{dst}, envFrom(nil), &stderr, &stderr)).To(Succeed())
-	fi, err := os.Stat(dst)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(fi.Mode().Perm()).To(Equal(os.FileMode(0o755)))
-	self, err := os.Executable()
-	g.Expect(err).NotTo(HaveOccurred())
-	want, err := os.ReadFile(self)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(os.ReadFile(dst)).To(Equal(want))
-	entries, err := os.ReadDir(filepath.Dir(dst))
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(entries).To(HaveLen(1), "no temporary copy left behind")
-
-	g.Expect(runInject(nil, envFrom(nil), &stderr, &stderr)).To(Equal(exitError(2)))
-	g.Expect(stderr.String()).To(ContainSubstring("inject: want one PATH, got 0 arguments"))
-}
 
 func TestSandboxAgentRefusesBadArgumentsWithStatus2(t *testing.T) {
 	env := map[string]string{"SANDBOX_TOKEN": "t0ken-of-the-job"}
@@ -53,14 +32,14 @@ func TestSandboxAgentRefusesBadArgumentsWithStatus2(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			var stderr bytes.Buffer
-			err := runSandboxAgent(context.Background(), tt.args, getenv, &stderr, &stderr)
-			g.Expect(err).To(Equal(exitError(2)))
+			err := Agent(context.Background(), tt.args, getenv, &stderr, &stderr)
+			g.Expect(err).To(Equal(cmdline.ExitError(2)))
 			g.Expect(stderr.String()).To(ContainSubstring(tt.want))
 		})
 	}
 	var stderr bytes.Buffer
 	g := NewWithT(t)
-	g.Expect(runSandboxAgent(context.Background(), []string{"--job-id", "j1", "--api-url", "http://127.0.0.1:1"}, envFrom(nil), &stderr, &stderr)).To(Equal(exitError(2)))
+	g.Expect(Agent(context.Background(), []string{"--job-id", "j1", "--api-url", "http://127.0.0.1:1"}, envFrom(nil), &stderr, &stderr)).To(Equal(cmdline.ExitError(2)))
 	g.Expect(stderr.String()).To(ContainSubstring("no token: set SANDBOX_TOKEN or pass --token-stdin"))
 }
 
@@ -74,8 +53,8 @@ func TestSandboxAgentReadsItsEnvironmentAndWaitsOutAnUnreachableAPI(t *testing.T
 	g.Expect(l.Close()).To(Succeed())
 	env := map[string]string{"SANDBOX_API_URL": "http://" + addr, "JOB_ID": "from-env", "SANDBOX_TOKEN": "t0ken-of-the-job"}
 	var stderr bytes.Buffer
-	err = runSandboxAgent(context.Background(), []string{"--idle-timeout", "1s", "--work-root", t.TempDir()}, envFrom(env), &stderr, &stderr)
-	g.Expect(err).To(Equal(exitError(2)))
+	err = Agent(context.Background(), []string{"--idle-timeout", "1s", "--work-root", t.TempDir()}, envFrom(env), &stderr, &stderr)
+	g.Expect(err).To(Equal(cmdline.ExitError(2)))
 	g.Expect(stderr.String()).To(And(ContainSubstring(`"job":"from-env"`), ContainSubstring("idle timeout")))
 	g.Expect(stderr.String()).NotTo(ContainSubstring("t0ken-of-the-job"))
 }
@@ -100,9 +79,17 @@ func TestSandboxGateRefusesBadArgumentsWithStatus2(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			var stdout, stderr bytes.Buffer
-			err := runSandboxGate(context.Background(), tt.args, envFrom(tt.env), nil, &stdout, &stderr)
-			g.Expect(err).To(Equal(exitError(2)))
+			err := Gate(context.Background(), tt.args, envFrom(tt.env), nil, &stdout, &stderr)
+			g.Expect(err).To(Equal(cmdline.ExitError(2)))
 			g.Expect(stderr.String()).To(ContainSubstring(tt.want))
 		})
+	}
+}
+
+// envFrom is an environment of env alone.
+func envFrom(env map[string]string) cmdline.Env {
+	return func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package commands
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/agent-smith/agent-smith/internal/cmdline"
 	"github.com/agent-smith/agent-smith/internal/logging"
 	"github.com/agent-smith/agent-smith/internal/nodump"
 	"github.com/agent-smith/agent-smith/sandbox/gate"
@@ -27,25 +28,25 @@ toolchain image without git, 3 a token the sandbox API refuses for good.
 `
 )
 
-// runSandboxGate is a sandbox pod's git gate: `agent-smith sandbox-gate`,
+// Gate is a sandbox pod's git gate: `agent-smith sandbox-gate`,
 // a native sidecar beside the toolchain. `sandbox-gate credential OP` is
 // the credential helper its git runs. Exit status 2 for bad arguments or
 // a toolchain image without git, 3 for a token the API refuses for good.
-func runSandboxGate(ctx context.Context, args []string, env Env, stdin io.Reader, stdout, stderr io.Writer) error {
+func Gate(ctx context.Context, args []string, env cmdline.Env, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "credential" {
 		if len(args) != 2 {
-			return exitWith(stderr, 2, "usage: agent-smith sandbox-gate credential get|store|erase")
+			return cmdline.ExitWith(stderr, 2, "usage: agent-smith sandbox-gate credential get|store|erase")
 		}
 		if err := gate.Helper(args[1], stdin, stdout); err != nil {
-			return exitWith(stderr, 1, "sandbox-gate credential: %v", err)
+			return cmdline.ExitWith(stderr, 1, "sandbox-gate credential: %v", err)
 		}
 		return nil
 	}
 	// The gate holds the git credential during its steps, and its token.
 	if err := nodump.Apply(); err != nil {
-		return exitWith(stderr, 3, "sandbox-gate: %v", err)
+		return cmdline.ExitWith(stderr, 3, "sandbox-gate: %v", err)
 	}
-	o, err := parseSandboxGate(args, env, stdout, stderr)
+	o, err := parseGate(args, env, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -55,21 +56,21 @@ func runSandboxGate(ctx context.Context, args []string, env Env, stdin io.Reader
 	case err == nil:
 		return nil
 	case errors.As(err, &usage):
-		return exitWith(stderr, 2, "sandbox-gate: %v", err)
+		return cmdline.ExitWith(stderr, 2, "sandbox-gate: %v", err)
 	default:
-		return exitWith(stderr, 3, "sandbox-gate: %v", err)
+		return cmdline.ExitWith(stderr, 3, "sandbox-gate: %v", err)
 	}
 }
 
-func parseSandboxGate(args []string, env Env, stdout, stderr io.Writer) (gate.RunOptions, error) {
-	c := newCommand("sandbox-gate", "--job-id ID --remote URL --branch BRANCH [flags]", gateSummary, env, stdout, stderr)
-	c.notes = gateNotes
+func parseGate(args []string, env cmdline.Env, stdout, stderr io.Writer) (gate.RunOptions, error) {
+	c := cmdline.New("sandbox-gate", "--job-id ID --remote URL --branch BRANCH [flags]", gateSummary, env, stdout, stderr)
+	c.Notes = gateNotes
 	o := gate.RunOptions{APICert: []byte(env.Get("SANDBOX_API_CA")), Token: env.Get("SANDBOX_TOKEN")}
-	fs := c.fs
+	fs := c.FS
 	fs.StringVar(&o.JobID, "job-id", "", "the sandbox job's `ID`")
-	c.envDefault("job-id", "JOB_ID")
+	c.EnvDefault("job-id", "JOB_ID")
 	fs.StringVar(&o.APIURL, "api-url", "", "take steps from the sandbox API at `URL`")
-	c.envDefault("api-url", "SANDBOX_API_URL")
+	c.EnvDefault("api-url", "SANDBOX_API_URL")
 	fs.StringVar(&o.Gate.Remote, "remote", "", "the repository's `URL`: the only one fetched from and pushed to")
 	fs.StringVar(&o.Gate.Branch, "branch", "", "the run's `BRANCH`: it and its -wip twin are the only branches pushed")
 	fs.StringVar(&o.Gate.Dir, "git-dir", "/var/lib/agent-smith/git", "the gate's own `DIR`")
@@ -78,22 +79,22 @@ func parseSandboxGate(args []string, env Env, stdout, stderr io.Writer) (gate.Ru
 	fs.BoolVar(&o.Gate.AllowCIConfigChanges, "allow-ci-config-changes", false, "let pushes change CI configuration")
 	fs.DurationVar(&o.AuthGrace, "auth-grace", time.Minute, "exit with status 3 when the sandbox API refused the token for this long")
 	logFormat := fs.String("log-format", logging.JSON, "log `FORMAT`: json or console")
-	if err := c.parse(args); err != nil {
+	if err := c.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
-		return o, c.usageError("unexpected arguments %q", fs.Args())
+		return o, c.UsageError("unexpected arguments %q", fs.Args())
 	}
 	logOpts := logging.Options{Format: *logFormat}
 	if err := logOpts.Validate(); err != nil {
-		return o, c.usageError("--%v", err)
+		return o, c.UsageError("--%v", err)
 	}
 	if o.Token == "" {
-		return o, c.usageError("no token: set SANDBOX_TOKEN")
+		return o, c.UsageError("no token: set SANDBOX_TOKEN")
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return o, exitWith(stderr, 3, "sandbox-gate: %v", err)
+		return o, cmdline.ExitWith(stderr, 3, "sandbox-gate: %v", err)
 	}
 	o.Gate.Helper = []string{self, "sandbox-gate", "credential"}
 	o.Log = logging.New(stderr, logOpts)
