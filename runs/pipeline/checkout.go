@@ -42,8 +42,8 @@ func (j *job) checkout(ctx context.Context, r *repo) error {
 		// origin is for show: the sandbox's git has no credential, the
 		// gate fetches and pushes.
 		{"remote", "add", "origin", r.cloneURL},
-		{"config", "--local", "user.name", gitName},
-		{"config", "--local", "user.email", gitEmail},
+		{"config", "--local", "user.name", j.project.Commit.AuthorName},
+		{"config", "--local", "user.email", j.project.Commit.AuthorEmail},
 	}
 	if r.remoteSHA != "" {
 		start = "refs/remotes/origin/" + r.branch

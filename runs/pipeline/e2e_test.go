@@ -247,6 +247,7 @@ func bodies(cs []githubfake.Comment) []string {
 func TestLabeledIssueBecomesAPullRequestThatFixesIt(t *testing.T) {
 	g := NewWithT(t)
 	w := newWorld(t, "fix-bug.yaml", "")
+	w.cfg.Projects["calc"].Commit = config.Commit{AuthorName: "Release Bot", AuthorEmail: "bot@acme.example", Signoff: true, Artifacts: true}
 	n := w.issue()
 	id := w.label(n)
 
@@ -254,13 +255,14 @@ func TestLabeledIssueBecomesAPullRequestThatFixesIt(t *testing.T) {
 	branch := "agent-smith/" + strconv.Itoa(n)
 
 	// The fix is on the run's branch of the remote, with the artifacts,
-	// committed as agent-smith; main is untouched.
+	// committed and signed off as the project says; main is untouched.
 	g.Expect(pipelinetest.Show(t, w.bare, branch, "add.sh")).To(ContainSubstring("echo $(( $1 + $2 ))"))
 	g.Expect(pipelinetest.Show(t, w.bare, "main", "add.sh")).To(ContainSubstring("$1 - $2"))
 	result := pipelinetest.Show(t, w.bare, branch, ".agentsmith/runs/"+id+"/result.md")
 	g.Expect(result).To(And(ContainSubstring("# agent-smith run "+id), ContainSubstring("## Model usage"), ContainSubstring("fix the operator in place")))
 	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/runs/"+id+"/plan.json")).To(ContainSubstring(`"summary": "add.sh subtracts`))
-	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%an <%ae>|%s", branch)).To(Equal("Agent Smith <agent-smith@users.noreply.local>|fix: add.sh subtracts (#" + strconv.Itoa(n) + ")"))
+	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%s", branch)).To(Equal("Release Bot <bot@acme.example>|Release Bot <bot@acme.example>|fix: add.sh subtracts (#" + strconv.Itoa(n) + ")"))
+	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%(trailers:key=Signed-off-by)", branch)).To(ContainSubstring("Signed-off-by: Release Bot <bot@acme.example>"))
 
 	// One pull request, into main, that closes the issue.
 	prs := w.fake.PullRequests(repoName)
@@ -407,8 +409,10 @@ func TestInitProjectCommitsOnlyTheBootstrapFiles(t *testing.T) {
 	branch := "agent-smith/" + strconv.Itoa(n)
 	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/context.yaml")).To(ContainSubstring("purpose: adds two numbers"))
 	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/coding-principles.md")).To(ContainSubstring("POSIX sh only"))
-	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/runs/"+id+"/result.md")).NotTo(BeEmpty())
+	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/runs/"+id+"/result.md")).To(BeEmpty(), "artifacts are not committed by default")
+	g.Expect(filepath.Join(w.runsDir, id, "result.md")).To(BeAnExistingFile(), "they stay in the runs directory")
 	g.Expect(pipelinetest.Show(t, w.bare, branch, "scratch.txt")).To(BeEmpty(), "only the bootstrap files are committed")
+	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%an <%ae>|%(trailers:key=Signed-off-by)", branch)).To(Equal("Agent Smith <agent-smith@users.noreply.local>|"), "the default author, no sign-off")
 	prs := w.fake.PullRequests(repoName)
 	g.Expect(prs).To(HaveLen(1))
 	g.Expect(prs[0].Title).To(Equal("chore: prepare the repository for agent-smith (#" + strconv.Itoa(n) + ")"))

@@ -14,7 +14,8 @@ import (
 )
 
 // push commits each repository's work (the run's artifacts go into the
-// first repository with work) and pushes it to the run's branch. It moves
+// first repository with work when the project commits them) and pushes it
+// to the run's branch. It moves
 // the run to publishing first: from here on the run writes to the world.
 func (j *job) push(ctx context.Context) error {
 	if _, err := j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventPublish, runs.Update{Attempt: j.run.Attempt}); err != nil {
@@ -25,7 +26,7 @@ func (j *job) push(ctx context.Context) error {
 		return err
 	}
 	for _, r := range j.repos {
-		if r.hasWork {
+		if r.hasWork && j.project.Commit.Artifacts {
 			if err := j.writeArtifacts(ctx, r); err != nil {
 				return err
 			}
@@ -95,7 +96,11 @@ func (j *job) commit(ctx context.Context, r *repo, message string) error {
 	if err != nil || !staged {
 		return err
 	}
-	_, err = j.must(ctx, r, gitStep(gitLocalTimeout, "commit", "-q", "--no-verify", "-m", message))
+	args := []string{"commit", "-q", "--no-verify", "-m", message}
+	if j.project.Commit.Signoff {
+		args = append(args, "--signoff")
+	}
+	_, err = j.must(ctx, r, gitStep(gitLocalTimeout, args...))
 	return err
 }
 
