@@ -331,7 +331,7 @@ func (u Update) fields() []any {
 	}
 	if u.restart {
 		kv = append(kv, fError, "", fFinishedAt, "", fReclaims, "0", fCancelBy, "", fCancelReason, "", fCancelAt, "",
-			fOutcome, "", fFinalComment, "")
+			fOutcome, "", fFinalComment, "", fFinalize, "", "finalizedAt", "", fFinalizeError, "")
 	}
 	return kv
 }

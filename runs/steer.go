@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -10,6 +11,10 @@ import (
 // ErrLeaseLost too, so an owner that stops on a lost lease stops on a
 // cancel, and one that cares can tell the two apart.
 var ErrCancelled = fmt.Errorf("%w: the run was cancelled", ErrLeaseLost)
+
+// ErrFinalizing refuses a restart while the ticket is still being told how
+// the run's last attempt ended; it is a matter of seconds.
+var ErrFinalizing = errors.New("its ticket is still being told how the last attempt ended: retry in a few seconds")
 
 // TicketActiveError refuses a restart: the ticket has another unfinished
 // run.
@@ -53,6 +58,8 @@ func (s *Store) Restart(ctx context.Context, id, by string) (Run, error) {
 		return Run{}, fmt.Errorf("restart run %s: %w", id, ErrNotFound)
 	case "illegal":
 		return Run{}, fmt.Errorf("restart run %s: %w", id, &TransitionError{From: State(str(rest, 0)), Event: EventRestart})
+	case "finalizing":
+		return Run{}, fmt.Errorf("restart run %s: %w", id, ErrFinalizing)
 	case "active":
 		r, _ := s.Get(ctx, id)
 		return Run{}, fmt.Errorf("restart run %s: %w", id, &TicketActiveError{Ticket: r.Ticket, RunID: str(rest, 0)})

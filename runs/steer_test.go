@@ -34,6 +34,8 @@ func TestCancelEndsAnUnfinishedRunAndItsOwnerSeesIt(t *testing.T) {
 			g.Expect(got.State).To(Equal(StateCancelled))
 			g.Expect(got.Cancel).To(And(HaveField("By", "alice"), HaveField("Reason", "wrong repository")))
 			g.Expect(got.Cancel.At).To(BeTemporally("~", time.Now(), time.Minute))
+			g.Expect(rdb.Exists(ctx, s.ticketKey("github", "acme/shop#1")).Val()).To(BeNumerically("==", 1), "the ticket is held until it is told")
+			finalized(t, s, id)
 			g.Expect(rdb.Exists(ctx, s.ticketKey("github", "acme/shop#1")).Val()).To(BeZero(), "the ticket is free")
 			g.Expect(rdb.XLen(ctx, s.queueKey()).Val()).To(BeZero(), "nothing left to dequeue")
 
@@ -54,9 +56,13 @@ func TestRestartQueuesAFailedRunAsItsNextAttempt(t *testing.T) {
 	_, err := s.Apply(ctx, run.ID, EventFail, Update{Fence: run.Fence, Error: "tests failed"})
 	g.Expect(err).NotTo(HaveOccurred())
 
+	_, err = s.Restart(ctx, run.ID, "alice")
+	g.Expect(err).To(MatchError(ErrFinalizing), "not before the ticket was told of the failure")
+	finalized(t, s, run.ID)
 	got, err := s.Restart(ctx, run.ID, "alice")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(got.State).To(Equal(StateQueued))
+	g.Expect(got.Finalize).To(BeEmpty(), "the next end is finalized afresh")
 	g.Expect(got.Attempt).To(Equal(2))
 	g.Expect(got.Error).To(BeEmpty())
 	g.Expect(got.FinishedAt).To(BeZero())
@@ -66,7 +72,7 @@ func TestRestartQueuesAFailedRunAsItsNextAttempt(t *testing.T) {
 	g.Expect(s.ActiveRun(ctx, "github", "acme/shop#1")).To(Equal(run.ID), "the run holds its ticket again")
 	again, err := s.Dequeue(ctx, Owner{Name: "replica-b"})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(again).To(And(HaveField("ID", run.ID), HaveField("Attempt", 2)))
+	g.Expect(again.Run()).To(And(HaveField("ID", run.ID), HaveField("Attempt", 2)))
 
 	log, err := s.Events(ctx, run.ID, "", 0)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -93,6 +99,7 @@ func TestRestartIsRefusedForUnfinishedRunsAndBusyTickets(t *testing.T) {
 
 	_, err = s.Cancel(ctx, running.ID, "alice", "")
 	g.Expect(err).NotTo(HaveOccurred())
+	finalized(t, s, running.ID)
 	newer := submit(t, s, 1) // the ticket is worked again meanwhile
 	_, err = s.Restart(ctx, running.ID, "alice")
 	var busy *TicketActiveError

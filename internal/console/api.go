@@ -249,6 +249,8 @@ func (c *Console) steerError(w http.ResponseWriter, r *http.Request, err error, 
 		writeJSON(w, http.StatusConflict, apiError{Error: fmt.Sprintf("run %s is %s: %s", id, te.From, rule), State: te.From})
 	case errors.As(err, &busy):
 		writeJSON(w, http.StatusConflict, apiError{Error: fmt.Sprintf("run %s cannot be retried: %v", id, busy), ActiveRun: busy.RunID})
+	case errors.Is(err, runs.ErrFinalizing):
+		writeJSON(w, http.StatusConflict, apiError{Error: fmt.Sprintf("run %s cannot be retried yet: %v", id, runs.ErrFinalizing)})
 	default:
 		c.storeError(w, err)
 	}

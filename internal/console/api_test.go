@@ -240,6 +240,10 @@ func TestCancelAndRetryThroughTheAPI(t *testing.T) {
 	g.Expect(code).To(Equal(http.StatusConflict))
 	g.Expect(body).To(And(HaveKeyWithValue("error", "run "+run.ID+" is cancelled: only an unfinished run can be cancelled"), HaveKeyWithValue("state", "cancelled")))
 
+	code, body, _ = e.call("POST", "/api/runs/"+run.ID+"/retry", adminToken, "")
+	g.Expect(code).To(Equal(http.StatusConflict))
+	g.Expect(body["error"]).To(ContainSubstring("cannot be retried yet: its ticket is still being told"))
+	e.finalized(run.ID)
 	got, err = admin.Retry(e.ctx(), run.ID)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(got).To(And(HaveField("State", runs.StateQueued), HaveField("Attempt", 2)))
@@ -249,6 +253,7 @@ func TestCancelAndRetryThroughTheAPI(t *testing.T) {
 
 	_, err = admin.Cancel(e.ctx(), run.ID, "")
 	g.Expect(err).NotTo(HaveOccurred())
+	e.finalized(run.ID)
 	_, err = e.store.Submit(e.ctx(), runs.Submission{Project: "shop", Pipeline: "fix-bug", Tracker: "github", Ticket: run.Ticket, Repos: []string{"shop-api"}})
 	g.Expect(err).NotTo(HaveOccurred())
 	code, body, _ = e.call("POST", "/api/runs/"+run.ID+"/retry", adminToken, "")

@@ -134,3 +134,21 @@ func httptestConsole(t testing.TB, store Store, tokens string) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// finalized plays the finalizer for run id: its ticket is told, its claim
+// released.
+func (e *env) finalized(id string) {
+	e.t.Helper()
+	for {
+		f, ok, err := e.store.NextFinalize(e.ctx(), "finalizer-test")
+		if err != nil || !ok {
+			e.t.Fatalf("no finalize entry for run %s: %v", id, err)
+		}
+		if err := e.store.Finalized(e.ctx(), f, runs.FinalizeDone, ""); err != nil {
+			e.t.Fatal(err)
+		}
+		if f.RunID == id {
+			return
+		}
+	}
+}

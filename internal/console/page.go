@@ -274,6 +274,8 @@ func (c *Console) afterAction(w http.ResponseWriter, r *http.Request, who Identi
 		c.message(w, http.StatusConflict, who, title, fmt.Sprintf("The run is %s: %s.", te.From, rule), back)
 	case errors.As(err, &busy):
 		c.message(w, http.StatusConflict, who, title, busy.Error()+".", "/runs/"+url.PathEscape(busy.RunID))
+	case errors.Is(err, runs.ErrFinalizing):
+		c.message(w, http.StatusConflict, who, title, "Not yet: "+runs.ErrFinalizing.Error()+".", back)
 	default:
 		c.message(w, http.StatusServiceUnavailable, who, title, err.Error(), back)
 	}

@@ -1,13 +1,17 @@
 -- restart: a new attempt of a failed or cancelled run. The run takes its
 -- ticket back (unless another run of the ticket is unfinished), its
--- retention clock stops, and it queues again as its next attempt.
+-- retention clock stops, and it queues again as its next attempt. Not
+-- before the finalizer has told the ticket how the last attempt ended: a
+-- late finalizer would mark the ticket of the new attempt and drop its
+-- claim.
 -- KEYS[1] run hash
 -- ARGV[3] run id, ARGV[4] restart plan, ARGV[5..] field/value pairs
 local run, id = KEYS[1], ARGV[3]
-local cur = redis.call('HMGET', run, 'state', 'tracker', 'ticket')
+local cur = redis.call('HMGET', run, 'state', 'tracker', 'ticket', 'finalize')
 if not cur[1] then return { 'missing' } end
 local p = parse_plan(ARGV[4])
 if not p.from[cur[1]] then return { 'illegal', cur[1] } end
+if cur[4] == 'pending' then return { 'finalizing' } end
 local claim = prefix .. 'ticket:' .. cur[2] .. ':' .. cur[3]
 local holder = redis.call('GET', claim)
 if holder and holder ~= id then return { 'active', holder } end
