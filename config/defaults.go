@@ -143,6 +143,8 @@ func projectDefaults(v *validator, c *Config, name string, p *Project) {
 	at := func(keys string) string { return keyPath(path, keys) }
 	setDefault(d, at("default_pipeline"), &p.DefaultPipeline, PipelineFixBug)
 	setDefault(d, at("coding_principles_path"), &p.CodingPrinciplesPath, ".agentsmith/coding-principles.md")
+	setDefault(d, at("commit.author_name"), &p.Commit.AuthorName, "Agent Smith")
+	setDefault(d, at("commit.author_email"), &p.Commit.AuthorEmail, "agent-smith@users.noreply.local")
 
 	g, o := &c.Sandbox, &p.Sandbox
 	setDefault(d, at("sandbox.resources.cpu_request"), &o.Resources.CPURequest, g.Resources.CPURequest)
@@ -220,6 +222,7 @@ func queueDefaults(d defaulter, q *Queue) {
 	setDefault(d, "queue.heartbeat_seconds", &q.HeartbeatSeconds, 10)
 	setDefault(d, "queue.retention_hours", &q.RetentionHours, 168)
 	setDefault(d, "queue.redis_prefix", &q.RedisPrefix, "agentsmith:")
+	setDefault(d, "queue.awaiting_input_expiry_hours", &q.AwaitingInputExpiryHours, 336)
 }
 
 func limitsDefaults(d defaulter, l *Limits) {

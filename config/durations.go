@@ -43,6 +43,11 @@ func (q *Queue) HeartbeatTTL() time.Duration { return 3 * q.Heartbeat() }
 // Retention is how long finished runs are kept in Redis.
 func (q *Queue) Retention() time.Duration { return time.Duration(q.RetentionHours) * time.Hour }
 
+// AwaitingInputExpiry is how long a parked run waits for answers.
+func (q *Queue) AwaitingInputExpiry() time.Duration {
+	return time.Duration(q.AwaitingInputExpiryHours) * time.Hour
+}
+
 // MaxLoopDuration bounds one LLM tool loop.
 func (l *Limits) MaxLoopDuration() time.Duration { return seconds(l.MaxSecondsPerLoop) }
 

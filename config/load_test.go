@@ -89,7 +89,7 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 			DefaultPipeline:   "fix-bug",
 		}},
 		{"skills", cfg.Skills, config.Skills{Source: "default", Version: "v3.0.1", CacheDir: "/var/lib/agentsmith/skills"}},
-		{"queue", cfg.Queue, config.Queue{MaxParallelJobs: 4, ShutdownGraceSeconds: 30, MaxAttempts: 3, HeartbeatSeconds: 10, RetentionHours: 168, RedisPrefix: "agentsmith:"}},
+		{"queue", cfg.Queue, config.Queue{MaxParallelJobs: 4, ShutdownGraceSeconds: 30, MaxAttempts: 3, HeartbeatSeconds: 10, RetentionHours: 168, RedisPrefix: "agentsmith:", AwaitingInputExpiryHours: 336}},
 		{"queue heartbeat TTL", cfg.Queue.HeartbeatTTL(), 30 * time.Second},
 		{"limits", cfg.Limits, config.Limits{
 			MaxToolCallsPerLoop: 60, MaxLLMCallsPerLoop: 40, MaxInputTokensPerCall: 200000,
@@ -339,5 +339,37 @@ func TestPipelinesArePresetsOnly(t *testing.T) {
 	got[0] = "changed"
 	if !config.IsPipeline("fix-bug") || config.IsPipeline("changed") || config.IsPipeline("security-scan") {
 		t.Error("Pipelines() must return a copy and IsPipeline only accept presets")
+	}
+}
+
+func TestCommitAuthorSignoffAndArtifacts(t *testing.T) {
+	c := mustParse(t, baseDoc+webProject).Projects["web"].Commit
+	want := config.Commit{AuthorName: "Agent Smith", AuthorEmail: "agent-smith@users.noreply.local"}
+	if c != want {
+		t.Errorf("defaults: %+v, want %+v", c, want)
+	}
+	c = mustParse(t, baseDoc+webProject+`    commit: {author_name: Release Bot, signoff: true, artifacts: true}
+`).Projects["web"].Commit
+	want = config.Commit{AuthorName: "Release Bot", AuthorEmail: "agent-smith@users.noreply.local", Signoff: true, Artifacts: true}
+	if c != want {
+		t.Errorf("set: %+v, want %+v", c, want)
+	}
+}
+
+func TestCommitAuthorThatWouldBreakTheHeaderIsRefused(t *testing.T) {
+	tests := []struct{ commit, path, msg string }{
+		{`{author_email: "Bot <bot@acme.example>"}`, "projects.web.commit.author_email", "is not an address like"},
+		{`{author_email: not-an-address}`, "projects.web.commit.author_email", "is not an address like"},
+		{`{author_name: "Bot <x>"}`, "projects.web.commit.author_name", "may not contain <, > or a line break"},
+	}
+	for _, tt := range tests {
+		errs := parseErrors(t, baseDoc+webProject+"    commit: "+tt.commit+"\n", envWith(map[string]string{"GITHUB_TOKEN": "-"}))
+		found := false
+		for _, e := range errs {
+			found = found || (e.Path == tt.path && strings.Contains(e.Message, tt.msg) && e.Line > 0)
+		}
+		if !found {
+			t.Errorf("commit %s: errors %v, want %s: %s with its line", tt.commit, errs, tt.path, tt.msg)
+		}
 	}
 }

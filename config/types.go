@@ -280,6 +280,23 @@ type Project struct {
 	// (.github/workflows, .gitlab-ci.yml, …), which a pushed branch runs
 	// with the repository's secrets. Refused by default.
 	AllowCIConfigChanges bool `json:"allow_ci_config_changes"`
+	// Commit is how the project's runs write their commits.
+	Commit Commit `json:"commit"`
+}
+
+// Commit is how a project's runs write their commits.
+type Commit struct {
+	// AuthorName and AuthorEmail are the author and committer of every
+	// commit (default Agent Smith <agent-smith@users.noreply.local>).
+	AuthorName  string `json:"author_name"`
+	AuthorEmail string `json:"author_email"`
+	// Signoff ends every commit message with a Signed-off-by trailer of
+	// the author, for repositories that require the DCO.
+	Signoff bool `json:"signoff"`
+	// Artifacts commits the run's plan and result under
+	// .agentsmith/runs/{run}/ in the first repository with changes. Off by
+	// default: they stay in the runs directory and the pull request.
+	Artifacts bool `json:"artifacts"`
 }
 
 // Trigger decides which of a tracker's tickets belong to a project and how
@@ -354,6 +371,9 @@ type Queue struct {
 	HeartbeatSeconds int    `json:"heartbeat_seconds"`
 	RetentionHours   int    `json:"retention_hours"`
 	RedisPrefix      string `json:"redis_prefix"`
+	// AwaitingInputExpiryHours is how long a run parked for answers waits
+	// before it is cancelled (with a comment) and its ticket freed.
+	AwaitingInputExpiryHours int `json:"awaiting_input_expiry_hours"`
 }
 
 // Limits is the `limits` block: the guard rails of the LLM tool loop.

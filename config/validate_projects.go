@@ -2,6 +2,7 @@ package config
 
 import (
 	"maps"
+	"net/mail"
 	neturl "net/url"
 	"path/filepath"
 	"slices"
@@ -46,6 +47,7 @@ func (v *validator) project(name string, p *Project) {
 	if v.required(at("coding_principles_path"), p.CodingPrinciplesPath) {
 		v.localPath(at("coding_principles_path"), p.CodingPrinciplesPath)
 	}
+	v.commit(at("commit"), p.Commit)
 	v.resources(at("sandbox.resources"), p.Sandbox.Resources, func(key string) bool {
 		return v.l.set[at("sandbox.resources."+key)]
 	})
@@ -159,5 +161,20 @@ func numericProject(project string) bool {
 func (v *validator) localPath(path, p string) {
 	if p != "" && !filepath.IsLocal(p) {
 		v.fail(path, "want a relative path inside the repository")
+	}
+}
+
+// commit checks the author git writes into every commit: a name and a bare
+// address, neither of which may break the header line.
+func (v *validator) commit(path string, c Commit) {
+	name, email := keyPath(path, "author_name"), keyPath(path, "author_email")
+	if v.required(name, c.AuthorName) && strings.ContainsAny(c.AuthorName, "<>\n") {
+		v.fail(name, "%s may not contain <, > or a line break", v.quote(name, c.AuthorName))
+	}
+	if !v.required(email, c.AuthorEmail) {
+		return
+	}
+	if a, err := mail.ParseAddress(c.AuthorEmail); err != nil || a.Address != c.AuthorEmail || a.Name != "" {
+		v.fail(email, "%s is not an address like agent-smith@example.com", v.quote(email, c.AuthorEmail))
 	}
 }

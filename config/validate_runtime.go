@@ -120,6 +120,7 @@ func (v *validator) queue() {
 	v.positive("queue.max_attempts", q.MaxAttempts)
 	v.positive("queue.heartbeat_seconds", q.HeartbeatSeconds)
 	v.positive("queue.retention_hours", q.RetentionHours)
+	v.positive("queue.awaiting_input_expiry_hours", q.AwaitingInputExpiryHours)
 	if strings.ContainsAny(q.RedisPrefix, " \t\r\n") {
 		v.fail("queue.redis_prefix", "must not contain whitespace")
 	}

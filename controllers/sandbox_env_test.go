@@ -251,12 +251,19 @@ func (e *sandboxEnv) submit(ticket string, repos ...string) string {
 // takeRun dequeues the queued run id as owner.
 func (e *sandboxEnv) takeRun(id string, owner runs.Owner) runs.Run {
 	e.t.Helper()
-	run, err := e.store.Dequeue(context.Background(), owner)
+	return e.takeFrom(e.store, id, owner)
+}
+
+// takeFrom dequeues the queued run id as owner through store.
+func (e *sandboxEnv) takeFrom(store *runs.Store, id string, owner runs.Owner) runs.Run {
+	e.t.Helper()
+	lease, err := store.Dequeue(context.Background(), owner)
 	must(e.t, err)
-	if run.ID != id {
+	e.t.Cleanup(lease.Close)
+	if run := lease.Run(); run.ID != id {
 		e.t.Fatalf("dequeued run %s, want %s", run.ID, id)
 	}
-	return run
+	return lease.Run()
 }
 
 // builder makes pods as the replica owner would, with this env's API.
@@ -281,7 +288,7 @@ func (e *sandboxEnv) otherReplica(name string) runs.Owner {
 func (e *sandboxEnv) provision(run runs.Run) (map[string]sandbox.Sandbox, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	req := sandbox.ProvisionRequest{RunID: run.ID, Attempt: run.Attempt}
+	req := sandbox.ProvisionRequest{RunID: run.ID, Attempt: run.Attempt, Fence: run.Fence}
 	for _, r := range run.Repos {
 		req.Repos = append(req.Repos, sandbox.RepoSpec{Name: r})
 	}

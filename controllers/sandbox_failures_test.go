@@ -37,9 +37,9 @@ func TestSandboxFailuresFailTheRunFastWithTheirReasonAndRemoveThePods(t *testing
 			before: func(e *sandboxEnv) {
 				e.kubelet.Stop()
 				e.whilePending = func(run runs.Run) {
-					name := kube.PodName(run.ID, "web")
+					name := kube.PodName(run.ID, run.Fence, "web")
 					NewWithT(e.t).Eventually(e.podNames(run.ID)).WithTimeout(30 * time.Second).Should(ConsistOf(name))
-					secret := kube.SecretName(kube.Spec{RunID: run.ID, Attempt: run.Attempt, Repo: "web"}.JobID())
+					secret := kube.SecretName(kube.Spec{RunID: run.ID, Attempt: run.Attempt, Fence: run.Fence, Repo: "web"}.JobID())
 					must(e.t, e.c.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: secret}}))
 					e.startKubelet()
 				}
@@ -75,7 +75,7 @@ func TestSandboxFailuresFailTheRunFastWithTheirReasonAndRemoveThePods(t *testing
 			_, err := e.provision(run)
 			if tc.after != nil {
 				g.Expect(err).NotTo(HaveOccurred())
-				tc.after(e, kube.PodName(run.ID, "web"))
+				tc.after(e, kube.PodName(run.ID, run.Fence, "web"))
 			} else {
 				g.Expect(err).To(HaveOccurred(), "provisioning fails with the reason")
 				for _, r := range tc.reasons[1:] {
@@ -91,7 +91,7 @@ func TestSandboxFailuresFailTheRunFastWithTheirReasonAndRemoveThePods(t *testing
 			g.Expect(failed.Sandboxes["web"].Phase).To(Equal(runs.SandboxFailed))
 			g.Expect(failed.Sandboxes["web"].Reason).To(ContainSubstring(tc.diagnose))
 			g.Eventually(e.podNames(run.ID)).WithTimeout(30*time.Second).Should(BeEmpty(), "the failed run's pods are cleaned up")
-			g.Expect(e.eventReasons(g, kube.PodName(run.ID, "web"))).To(ContainElement(ReasonSandboxFailed))
+			g.Expect(e.eventReasons(g, kube.PodName(run.ID, run.Fence, "web"))).To(ContainElement(ReasonSandboxFailed))
 		})
 	}
 }

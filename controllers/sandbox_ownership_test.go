@@ -96,14 +96,14 @@ func TestDuplicateRunEventsNeverCreateTwinsOrChurn(t *testing.T) {
 	for range 50 {
 		e.changes.Notify(run) // after ready, too, with a resync every 50ms
 	}
-	want := map[string]int{kube.PodName(run.ID, "api"): 1, kube.PodName(run.ID, "web"): 1}
+	want := map[string]int{kube.PodName(run.ID, run.Fence, "api"): 1, kube.PodName(run.ID, run.Fence, "web"): 1}
 	g.Consistently(creations).WithTimeout(2*time.Second).Should(Equal(want), "each sandbox pod is created once, never re-created")
 	res, err := sbs["api"].Run(ctx, sandbox.Step{Kind: sandbox.KindRun, Command: "true"}, nil)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res.ExitCode).To(Equal(0))
 }
 
-func TestPodOfAnotherReplicaHoldingTheNameIsReplacedWhenTheRunMovesHere(t *testing.T) {
+func TestPodOfAnEarlierStartIsRemovedWhenTheRunMovesHere(t *testing.T) {
 	g := NewWithT(t)
 	e := startSandboxEnv(t, sandboxEnvOptions{})
 	ctx := context.Background()
@@ -112,22 +112,22 @@ func TestPodOfAnotherReplicaHoldingTheNameIsReplacedWhenTheRunMovesHere(t *testi
 	// The old replica ran attempt 1 and drained; its pod is still there.
 	id := e.submit("acme/api#6", "api")
 	first := e.takeRun(id, old)
-	stale, err := e.builder(old).Pod(e.cfg, kube.Spec{RunID: id, Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
+	stale, err := e.builder(old).Pod(e.cfg, kube.Spec{RunID: id, Attempt: 1, Fence: first.Fence, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(e.c.Create(ctx, stale)).To(Succeed())
-	_, err = e.store.HandBack(ctx, id, first.Attempt)
+	_, err = e.store.HandBack(ctx, id, first.Fence)
 	g.Expect(err).NotTo(HaveOccurred())
 
 	run := e.takeRun(id, e.owner)
 	g.Expect(run.Attempt).To(Equal(2))
 	sbs, err := e.provision(run)
 	g.Expect(err).NotTo(HaveOccurred())
-	pod := e.pods(g, id)[kube.PodName(id, "api")]
-	g.Expect(kube.OwnedBy(&pod, e.owner.Name, e.owner.UID)).To(BeTrue(), "the pod of the name is this replica's now")
-	g.Expect(pod.Annotations[kube.AnnotationJob]).To(Equal(kube.Spec{RunID: id, Attempt: 2, Repo: "api"}.JobID()))
-	g.Expect(pod.UID).NotTo(Equal(stale.UID))
-	g.Expect(sbs["api"].JobID()).To(HaveSuffix("-2"))
-	g.Expect(e.eventReasons(g, pod.Name)).To(ContainElement(ReasonSandboxDeleted), "the old pod's deletion is on record")
+	pod := e.pods(g, id)[kube.PodName(id, run.Fence, "api")]
+	g.Expect(kube.OwnedBy(&pod, e.owner.Name, e.owner.UID)).To(BeTrue(), "the start's pod is this replica's")
+	g.Expect(pod.Annotations[kube.AnnotationJob]).To(Equal(kube.Spec{RunID: id, Attempt: 2, Fence: run.Fence, Repo: "api"}.JobID()))
+	g.Expect(sbs["api"].JobID()).To(Equal(pod.Annotations[kube.AnnotationJob]))
+	g.Eventually(e.podNames(id)).WithTimeout(30*time.Second).Should(ConsistOf(pod.Name), "the earlier start's pod goes, whoever made it")
+	g.Expect(e.eventReasons(g, stale.Name)).To(ContainElement(ReasonSandboxDeleted), "the old pod's deletion is on record")
 }
 
 func TestPodNameTakenByAnUnmanagedPodFailsTheRunAndLeavesThatPod(t *testing.T) {
@@ -135,10 +135,15 @@ func TestPodNameTakenByAnUnmanagedPodFailsTheRunAndLeavesThatPod(t *testing.T) {
 	e := startSandboxEnv(t, sandboxEnvOptions{})
 	ctx := context.Background()
 	id := e.submit("acme/api#7", "api")
-	squatter := testPod(e.ns, kube.PodName(id, "api"), map[string]string{"app": "someone-else"})
+	// The run starts unseen by the reconciler (no notification, resync a
+	// minute away), so the squatter can take the start's pod name first.
+	quiet, err := runs.NewStore(e.rdb, runs.Options{Prefix: e.cfg.Queue.RedisPrefix, BlockTimeout: 50 * time.Millisecond})
+	g.Expect(err).NotTo(HaveOccurred())
+	run := e.takeFrom(quiet, id, e.owner)
+	squatter := testPod(e.ns, kube.PodName(id, run.Fence, "api"), map[string]string{"app": "someone-else"})
 	g.Expect(e.c.Create(ctx, squatter)).To(Succeed())
-	run := e.takeRun(id, e.owner)
-	_, err := e.provision(run)
+	e.changes.Notify(run)
+	_, err = e.provision(run)
 	g.Expect(err).To(MatchError(ContainSubstring("taken by a pod agent-smith does not manage")))
 	g.Eventually(func(g Gomega) runs.State { return e.run(g, id).State }).Should(Equal(runs.StateFailed))
 	g.Consistently(func() error {
@@ -154,9 +159,9 @@ func TestParkedRunHoldsNoPodAndResumesWithFreshSandboxes(t *testing.T) {
 	sbs, err := e.provision(run)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(sandbox.WriteFile(ctx, sbs["api"], "PLAN.md", "questions")).To(Succeed())
-	_, err = e.store.Apply(ctx, run.ID, runs.EventReady, runs.Update{Attempt: 1})
+	_, err = e.store.Apply(ctx, run.ID, runs.EventReady, runs.Update{Fence: run.Fence})
 	g.Expect(err).NotTo(HaveOccurred())
-	_, err = e.store.Apply(ctx, run.ID, runs.EventAwaitInput, runs.Update{Attempt: 1})
+	_, err = e.store.Apply(ctx, run.ID, runs.EventAwaitInput, runs.Update{Fence: run.Fence})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(e.prov.Release(ctx, run.ID)).To(Succeed())
 	g.Eventually(e.podNames(run.ID)).WithTimeout(30*time.Second).Should(BeEmpty(), "a parked run holds no pod")
@@ -167,7 +172,7 @@ func TestParkedRunHoldsNoPodAndResumesWithFreshSandboxes(t *testing.T) {
 	g.Expect(resumed.Attempt).To(Equal(2))
 	sbs, err = e.provision(resumed)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(sbs["api"].JobID()).To(Equal(kube.Spec{RunID: run.ID, Attempt: 2, Repo: "api"}.JobID()))
+	g.Expect(sbs["api"].JobID()).To(Equal(kube.Spec{RunID: run.ID, Attempt: 2, Fence: resumed.Fence, Repo: "api"}.JobID()))
 	_, err = sandbox.ReadFile(ctx, sbs["api"], sandbox.ReadFileRequest{Path: "PLAN.md"})
 	var stepErr *sandbox.StepError
 	g.Expect(err).To(BeAssignableToTypeOf(stepErr), "a fresh sandbox: the parked attempt's work tree is gone")
@@ -182,10 +187,11 @@ func TestLeaderSweepDeletesSandboxPodsOfRunsThatNoLongerExistWhoeverMadeThem(t *
 
 	live := e.takeRun(e.submit("acme/api#9", "api"), gone)
 	finished := e.takeRun(e.submit("acme/api#10", "api"), gone)
-	_, err := e.store.Apply(ctx, finished.ID, runs.EventFail, runs.Update{Attempt: 1, Error: "boom"})
+	_, err := e.store.Apply(ctx, finished.ID, runs.EventFail, runs.Update{Fence: finished.Fence, Error: "boom"})
 	g.Expect(err).NotTo(HaveOccurred())
-	for _, id := range []string{live.ID, finished.ID, "20261128-000000-zzzz"} {
-		pod, err := b.Pod(e.cfg, kube.Spec{RunID: id, Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
+	fences := map[string]int64{live.ID: live.Fence, finished.ID: finished.Fence, "20261128-000000-zzzz": 1}
+	for id, fence := range fences {
+		pod, err := b.Pod(e.cfg, kube.Spec{RunID: id, Attempt: 1, Fence: fence, Project: "todo", Repo: "api", Branch: "agent-smith/1"})
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(e.c.Create(ctx, pod)).To(Succeed())
 	}

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,8 @@ type sandboxReport struct {
 // planSandboxes decides, for one run, which sandbox pods to create and to
 // delete and what to report. A replica provisions a run while the run is
 // active and owned by it: one pod per repository, of the run's current
-// attempt. Pods of this replica that do not fit that are deleted; so are
+// start (fence). Pods of this replica that do not fit that are deleted; so
+// are pods of another start (fence), whichever replica made them, and
 // pods of other replicas that hold the name of a pod this replica needs.
 // Other replicas' pods are otherwise theirs to handle.
 func planSandboxes(s sandboxState) sandboxPlan {
@@ -93,8 +95,9 @@ func sortPods(s sandboxState, p *sandboxPlan) (current map[string]*corev1.Pod, o
 	run := s.run
 	wanted := map[string]string{} // pod name → repo
 	for _, repo := range run.Repos {
-		wanted[kube.PodName(run.ID, repo)] = repo
+		wanted[kube.PodName(run.ID, run.Fence, repo)] = repo
 	}
+	fence := strconv.FormatInt(run.Fence, 10)
 	current, occupied = map[string]*corev1.Pod{}, map[string]bool{}
 	for i := range s.pods {
 		pod := &s.pods[i]
@@ -102,11 +105,13 @@ func sortPods(s sandboxState, p *sandboxPlan) (current map[string]*corev1.Pod, o
 		if ok {
 			occupied[repo] = true
 		}
-		job := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Repo: repo}.JobID()
+		job := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Fence: run.Fence, Repo: repo}.JobID()
 		var why string
 		switch {
 		case pod.DeletionTimestamp != nil:
 			continue // on its way out; its deletion brings us back
+		case pod.Labels[kube.LabelFence] != fence:
+			why = fmt.Sprintf("of fence %q (an earlier start); run %s is at fence %s", pod.Labels[kube.LabelFence], run.ID, fence)
 		case !ok && !s.mine(pod):
 			continue
 		case !ok:
@@ -129,9 +134,9 @@ func sortPods(s sandboxState, p *sandboxPlan) (current map[string]*corev1.Pod, o
 // fails because of it, if it does.
 func planRepo(s sandboxState, p *sandboxPlan, repo string, pod *corev1.Pod, occupied bool) (failure string) {
 	run := s.run
-	job := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Repo: repo}.JobID()
+	job := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Fence: run.Fence, Repo: repo}.JobID()
 	known, hasRecord := run.Sandboxes[repo]
-	if hasRecord && known.Attempt != run.Attempt {
+	if hasRecord && (known.Attempt != run.Attempt || known.Fence != run.Fence) {
 		known, hasRecord = runs.SandboxStatus{}, false
 	}
 	if pod == nil {

@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,14 +25,22 @@ var (
 	planNow  = time.Date(2026, 11, 28, 21, 10, 0, 0, time.UTC)
 )
 
+// fenceOf is the fence of planRun's start at attempt, in these tables.
+func fenceOf(attempt int) int64 { return 1764363900000 + int64(attempt)*1000 }
+
 // planPod is the sandbox pod of repo in attempt of planRun made by owner,
 // created age before planNow, in the given state.
 func planPod(repo string, owner runs.Owner, attempt int, age time.Duration, state string) corev1.Pod {
+	return planPodAt(repo, owner, attempt, fenceOf(attempt), age, state)
+}
+
+// planPodAt is planPod of the start at fence.
+func planPodAt(repo string, owner runs.Owner, attempt int, fence int64, age time.Duration, state string) corev1.Pod {
 	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-		Name: kube.PodName(planRun, repo), CreationTimestamp: metav1.NewTime(planNow.Add(-age)),
+		Name: kube.PodName(planRun, fence, repo), CreationTimestamp: metav1.NewTime(planNow.Add(-age)),
 		Labels: map[string]string{kube.LabelComponent: kube.ComponentSandbox, kube.LabelRun: planRun,
-			kube.LabelRepo: repo, kube.LabelOwner: owner.Name},
-		Annotations:     map[string]string{kube.AnnotationJob: kube.Spec{RunID: planRun, Attempt: attempt, Repo: repo}.JobID()},
+			kube.LabelRepo: repo, kube.LabelOwner: owner.Name, kube.LabelFence: strconv.FormatInt(fence, 10)},
+		Annotations:     map[string]string{kube.AnnotationJob: kube.Spec{RunID: planRun, Attempt: attempt, Fence: fence, Repo: repo}.JobID()},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: owner.Name, UID: types.UID(owner.UID)}},
 	}}
 	main := func(s corev1.ContainerState) []corev1.ContainerStatus {
@@ -56,7 +66,7 @@ func planPod(repo string, owner runs.Owner, attempt int, age time.Duration, stat
 }
 
 func planRunIn(st runs.State, owner runs.Owner, attempt int, records map[string]runs.SandboxStatus) *runs.Run {
-	return &runs.Run{ID: planRun, State: st, Owner: owner, Attempt: attempt, Repos: []string{"api", "web"}, Sandboxes: records}
+	return &runs.Run{ID: planRun, State: st, Owner: owner, Attempt: attempt, Fence: fenceOf(attempt), Repos: []string{"api", "web"}, Sandboxes: records}
 }
 
 // planSummary renders a plan as short lines, sorted, for comparison.
@@ -86,8 +96,14 @@ func planSummary(p sandboxPlan) []string {
 
 func TestPlanSandboxes(t *testing.T) {
 	ready := func(attempt int) runs.SandboxStatus {
-		return runs.SandboxStatus{Attempt: attempt, Phase: runs.SandboxReady}
+		return runs.SandboxStatus{Attempt: attempt, Fence: fenceOf(attempt), Phase: runs.SandboxReady}
 	}
+	fenceReason := func(attempt int) string {
+		return fmt.Sprintf("of fence \"%d\" (an earlier start); run %s is at fence %d", fenceOf(attempt), planRun, fenceOf(2))
+	}
+	legacy := planPod("api", replicaA, 2, time.Hour, "running")
+	delete(legacy.Labels, kube.LabelFence)
+	legacy.Name = "sandbox-" + planRun + "-api"
 	for _, tc := range []struct {
 		name string
 		run  *runs.Run
@@ -117,14 +133,23 @@ func TestPlanSandboxes(t *testing.T) {
 		{"a record of an older attempt says nothing", planRunIn(runs.StateProvisioning, replicaA, 2, map[string]runs.SandboxStatus{"api": ready(1)}),
 			[]corev1.Pod{planPod("web", replicaA, 2, time.Second, "running")},
 			[]string{"create api", "ready web +record"}},
-		{"pod of an older attempt goes before the new one is made", planRunIn(runs.StateProvisioning, replicaA, 2, nil),
+		{"a pod of an earlier start goes; the new one has a name of its own", planRunIn(runs.StateProvisioning, replicaA, 2, nil),
 			[]corev1.Pod{planPod("api", replicaA, 1, time.Hour, "running"), planPod("web", replicaA, 2, time.Second, "running")},
-			[]string{"ready web +record", "remove api (of job " + planRun + "-api-1; the run is at attempt 2)"}},
-		{"another replica's pod holds the name", planRunIn(runs.StateProvisioning, replicaA, 2, nil),
+			[]string{"create api", "ready web +record", "remove api (" + fenceReason(1) + ")"}},
+		{"another replica's pod of an earlier start goes too", planRunIn(runs.StateProvisioning, replicaA, 2, nil),
 			[]corev1.Pod{planPod("api", replicaB, 1, time.Hour, "running"), planPod("web", replicaA, 2, time.Second, "running")},
+			[]string{"create api", "ready web +record", "remove api (" + fenceReason(1) + ")"}},
+		{"my pod of a start Redis lost (a newer fence than the run's) goes", planRunIn(runs.StateProvisioning, replicaA, 2, nil),
+			[]corev1.Pod{planPodAt("api", replicaA, 2, fenceOf(2)+7, time.Second, "running"), planPod("web", replicaA, 2, time.Second, "running")},
+			[]string{"create api", "ready web +record", fmt.Sprintf("remove api (of fence \"%d\" (an earlier start); run %s is at fence %d)", fenceOf(2)+7, planRun, fenceOf(2))}},
+		{"a pod from before fences goes", planRunIn(runs.StateProvisioning, replicaA, 2, nil),
+			[]corev1.Pod{legacy, planPod("web", replicaA, 2, time.Second, "running")},
+			[]string{"create api", "ready web +record", fmt.Sprintf("remove api (of fence \"\" (an earlier start); run %s is at fence %d)", planRun, fenceOf(2))}},
+		{"another replica's pod holds the name", planRunIn(runs.StateProvisioning, replicaA, 2, nil),
+			[]corev1.Pod{planPod("api", replicaB, 2, time.Hour, "running"), planPod("web", replicaA, 2, time.Second, "running")},
 			[]string{"ready web +record", "remove api (left by replica replica-b; run " + planRun + " is now provisioned by replica-a)"}},
 		{"a terminating pod is waited for", planRunIn(runs.StateProvisioning, replicaA, 2, nil),
-			[]corev1.Pod{planPod("api", replicaA, 1, time.Hour, "terminating"), planPod("web", replicaA, 2, time.Second, "running")},
+			[]corev1.Pod{planPod("api", replicaA, 2, time.Hour, "terminating"), planPod("web", replicaA, 2, time.Second, "running")},
 			[]string{"ready web +record"}},
 		{"image pull failure fails the run once", planRunIn(runs.StateProvisioning, replicaA, 1, nil),
 			[]corev1.Pod{planPod("api", replicaA, 1, 5*time.Second, "pull-backoff"), planPod("web", replicaA, 1, 5*time.Second, "running")},
@@ -133,7 +158,7 @@ func TestPlanSandboxes(t *testing.T) {
 				`failed api +record: container toolchain: ImagePullBackOff: Back-off pulling image "py:9"`,
 				"ready web +record",
 			}},
-		{"a recorded failure is posted, not failed again", planRunIn(runs.StateProvisioning, replicaA, 1, map[string]runs.SandboxStatus{"api": {Attempt: 1, Phase: runs.SandboxFailed, Reason: "ImagePullBackOff"}}),
+		{"a recorded failure is posted, not failed again", planRunIn(runs.StateProvisioning, replicaA, 1, map[string]runs.SandboxStatus{"api": {Attempt: 1, Fence: fenceOf(1), Phase: runs.SandboxFailed, Reason: "ImagePullBackOff"}}),
 			[]corev1.Pod{planPod("api", replicaA, 1, 5*time.Second, "pull-backoff"), planPod("web", replicaA, 1, 5*time.Second, "pending")},
 			[]string{`failed api: container toolchain: ImagePullBackOff: Back-off pulling image "py:9"`}},
 		{"a sandbox deleted under a running run is not made again", planRunIn(runs.StateRunning, replicaA, 1, map[string]runs.SandboxStatus{"api": ready(1), "web": ready(1)}),
@@ -153,7 +178,7 @@ func TestPlanSandboxes(t *testing.T) {
 				"failed api +record: the agent exited before the sandbox was ready",
 				"ready web +record",
 			}},
-		{"a pod of a repository the run does not have", &runs.Run{ID: planRun, State: runs.StateRunning, Owner: replicaA, Attempt: 1, Repos: []string{"web"}, Sandboxes: map[string]runs.SandboxStatus{"web": ready(1)}},
+		{"a pod of a repository the run does not have", &runs.Run{ID: planRun, State: runs.StateRunning, Owner: replicaA, Attempt: 1, Fence: fenceOf(1), Repos: []string{"web"}, Sandboxes: map[string]runs.SandboxStatus{"web": ready(1)}},
 			[]corev1.Pod{planPod("api", replicaA, 1, time.Minute, "running"), planPod("web", replicaA, 1, time.Minute, "running")},
 			[]string{"ready web", "remove api (not a repository of the run)"}},
 	} {
@@ -172,16 +197,22 @@ func TestPlanRequeuesWhenTheFirstPendingPodRunsOutOfTime(t *testing.T) {
 	g.Expect(planSummary(p)).To(BeEmpty())
 }
 
-func TestOrphanSandboxesAreThoseOfUnknownAndFinishedRuns(t *testing.T) {
+func TestOrphanSandboxesAreThoseOfUnknownAndFinishedRunsAndOfEarlierStarts(t *testing.T) {
 	g := NewWithT(t)
-	pod := func(run string) corev1.Pod {
-		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "sandbox-" + run, Labels: map[string]string{kube.LabelRun: run}}}
+	pod := func(run, fence string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "sandbox-" + run + "-" + fence,
+			Labels: map[string]string{kube.LabelRun: run, kube.LabelFence: fence}}}
 	}
-	known := runs.Known{Runs: map[string]runs.State{"live": runs.StateRunning, "parked": runs.StateAwaitingInput, "done": runs.StateFailed}}
+	known := runs.Known{
+		Runs:   map[string]runs.State{"live": runs.StateRunning, "parked": runs.StateAwaitingInput, "done": runs.StateFailed},
+		Fences: map[string]int64{"live": 1002},
+	}
 	var got []string
-	for _, rm := range orphanSandboxes([]corev1.Pod{pod("live"), pod("parked"), pod("done"), pod("gone"), pod("")}, known) {
+	pods := []corev1.Pod{pod("live", "1002"), pod("live", "1001"), pod("parked", "7"), pod("done", "9"), pod("gone", "3"), pod("", "")}
+	for _, rm := range orphanSandboxes(pods, known) {
 		got = append(got, rm.pod.Name+": "+rm.reason)
 	}
-	g.Expect(got).To(ConsistOf("sandbox-done: run done is failed", "sandbox-gone: run gone does not exist"),
+	g.Expect(got).To(ConsistOf("sandbox-done-9: run done is failed", "sandbox-gone-3: run gone does not exist",
+		`sandbox-live-1001: of fence "1001" (an earlier start); run live is at fence 1002`),
 		"a parked run's pods are its owner's to delete; a dead owner's go with the garbage collector")
 }

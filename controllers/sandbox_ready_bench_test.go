@@ -30,7 +30,7 @@ func BenchmarkSandboxPodReady(b *testing.B) {
 		if err := e.prov.Release(ctx, run.ID); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := e.store.Apply(ctx, run.ID, runs.EventFail, runs.Update{Attempt: run.Attempt, Error: "measured"}); err != nil {
+		if _, err := e.store.Apply(ctx, run.ID, runs.EventFail, runs.Update{Fence: run.Fence, Error: "measured"}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

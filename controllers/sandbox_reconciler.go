@@ -191,7 +191,7 @@ func (r *SandboxReconciler) create(ctx context.Context, snap *trackers.Snapshot,
 	log := logr.FromContextOrDiscard(ctx)
 	var errs []error
 	for _, repo := range plan.create {
-		spec := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Project: run.Project, Repo: repo,
+		spec := kube.Spec{RunID: run.ID, Attempt: run.Attempt, Fence: run.Fence, Project: run.Project, Repo: repo,
 			Branch: runs.BranchFor(run.Ticket)}
 		pod, err := r.builder.Pod(snap.Config, spec)
 		if err != nil {
@@ -257,7 +257,7 @@ func (r *SandboxReconciler) report(ctx context.Context, run *runs.Run, plan sand
 	for _, rep := range plan.ready {
 		r.board.Ready(run.ID, rep.job)
 		if rep.record {
-			record[rep.repo] = runs.SandboxStatus{Attempt: run.Attempt, Phase: runs.SandboxReady}
+			record[rep.repo] = runs.SandboxStatus{Attempt: run.Attempt, Fence: run.Fence, Phase: runs.SandboxReady}
 			log.Info("sandbox ready", "repo", rep.repo, "job", rep.job, "pod", rep.pod.Name)
 			r.recorder.Eventf(rep.pod, nil, corev1.EventTypeNormal, ReasonSandboxReady, "Start", "agent of job %s is running", rep.job)
 		}
@@ -269,7 +269,7 @@ func (r *SandboxReconciler) report(ctx context.Context, run *runs.Run, plan sand
 		}
 		r.board.Failed(run.ID, rep.job, reason)
 		if rep.record {
-			record[rep.repo] = runs.SandboxStatus{Attempt: run.Attempt, Phase: runs.SandboxFailed, Reason: reason}
+			record[rep.repo] = runs.SandboxStatus{Attempt: run.Attempt, Fence: run.Fence, Phase: runs.SandboxFailed, Reason: reason}
 			log.Info("sandbox failed", "repo", rep.repo, "job", rep.job, "reason", reason)
 			if rep.pod != nil {
 				r.recorder.Eventf(rep.pod, nil, corev1.EventTypeWarning, ReasonSandboxFailed, "Diagnose", "%s", reason)
@@ -278,12 +278,12 @@ func (r *SandboxReconciler) report(ctx context.Context, run *runs.Run, plan sand
 	}
 	var errs []error
 	if len(record) > 0 {
-		if _, err := r.store.Update(ctx, run.ID, runs.Update{Attempt: run.Attempt, Sandboxes: record}); err != nil && !gone(err) {
+		if _, err := r.store.Update(ctx, run.ID, runs.Update{Fence: run.Fence, Sandboxes: record}); err != nil && !gone(err) {
 			errs = append(errs, fmt.Errorf("record sandboxes of run %s: %w", run.ID, err))
 		}
 	}
 	if plan.failRun != "" {
-		_, err := r.store.Apply(ctx, run.ID, runs.EventFail, runs.Update{Attempt: run.Attempt, Error: plan.failRun})
+		_, err := r.store.Apply(ctx, run.ID, runs.EventFail, runs.Update{Fence: run.Fence, Error: plan.failRun})
 		switch {
 		case err == nil:
 			log.Info("failed the run: a sandbox cannot serve it", "reason", plan.failRun)

@@ -27,7 +27,7 @@ func TestRunWithTwoReposGetsTwoExactPodsWhoseAgentsAnswerAndNothingIsLeftAtTheEn
 	g.Expect(pods).To(HaveLen(2))
 	builder := e.builder(e.owner)
 	for _, repo := range []string{"api", "web"} {
-		want, err := builder.Pod(e.cfg, kube.Spec{RunID: run.ID, Attempt: 1, Project: "todo", Repo: repo, Branch: runs.BranchFor(run.Ticket)})
+		want, err := builder.Pod(e.cfg, kube.Spec{RunID: run.ID, Attempt: 1, Fence: run.Fence, Project: "todo", Repo: repo, Branch: runs.BranchFor(run.Ticket)})
 		g.Expect(err).NotTo(HaveOccurred())
 		got, ok := pods[want.Name]
 		g.Expect(ok).To(BeTrue(), "pod %s exists", want.Name)
@@ -37,9 +37,9 @@ func TestRunWithTwoReposGetsTwoExactPodsWhoseAgentsAnswerAndNothingIsLeftAtTheEn
 		g.Expect(equality.Semantic.DeepDerivative(want.Spec, got.Spec)).To(BeTrue(),
 			"every field the builder sets is on the created pod (the apiserver only adds defaults):\nwant %+v\ngot  %+v", want.Spec, got.Spec)
 	}
-	g.Expect(pods[kube.PodName(run.ID, "web")].Spec.Containers[0].Image).To(Equal("python:3.12-slim"))
+	g.Expect(pods[kube.PodName(run.ID, run.Fence, "web")].Spec.Containers[0].Image).To(Equal("python:3.12-slim"))
 	g.Expect(e.run(g, run.ID).Sandboxes).To(Equal(map[string]runs.SandboxStatus{
-		"api": {Attempt: 1, Phase: runs.SandboxReady}, "web": {Attempt: 1, Phase: runs.SandboxReady},
+		"api": {Attempt: 1, Fence: run.Fence, Phase: runs.SandboxReady}, "web": {Attempt: 1, Fence: run.Fence, Phase: runs.SandboxReady},
 	}))
 
 	// Each sandbox has its Secret: the tokens its agent and gate took
@@ -56,16 +56,16 @@ func TestRunWithTwoReposGetsTwoExactPodsWhoseAgentsAnswerAndNothingIsLeftAtTheEn
 	g.Expect(text.Content).To(Equal("print('hi')\n"))
 
 	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish} {
-		_, err := e.store.Apply(ctx, run.ID, ev, runs.Update{Attempt: 1})
+		_, err := e.store.Apply(ctx, run.ID, ev, runs.Update{Fence: run.Fence})
 		g.Expect(err).NotTo(HaveOccurred())
 	}
 	g.Expect(e.prov.Release(ctx, run.ID)).To(Succeed())
-	_, err = e.store.Apply(ctx, run.ID, runs.EventSucceed, runs.Update{Attempt: 1})
+	_, err = e.store.Apply(ctx, run.ID, runs.EventSucceed, runs.Update{Fence: run.Fence})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	g.Eventually(e.podNames(run.ID)).WithTimeout(30 * time.Second).Should(BeEmpty())
 	g.Eventually(e.secretNames(run.ID)).WithTimeout(10*time.Second).Should(BeEmpty(), "the Secrets go with their pods")
-	g.Eventually(func(g Gomega) []string { return e.eventReasons(g, kube.PodName(run.ID, "api")) }).WithTimeout(10*time.Second).Should(
+	g.Eventually(func(g Gomega) []string { return e.eventReasons(g, kube.PodName(run.ID, run.Fence, "api")) }).WithTimeout(10*time.Second).Should(
 		ContainElements(ReasonSandboxCreated, ReasonSandboxReady, ReasonSandboxDeleted), "kubectl describe tells the story")
 }
 
@@ -79,7 +79,7 @@ func TestRepoWithLanguageNodeRunsInTheNodeToolchainImage(t *testing.T) {
 	sbs, err := e.provision(run)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(sbs).To(HaveKey("ui"))
-	pod := e.pods(g, run.ID)[kube.PodName(run.ID, "ui")]
+	pod := e.pods(g, run.ID)[kube.PodName(run.ID, run.Fence, "ui")]
 	g.Expect(pod.Spec.Containers).To(ContainElement(And(
 		HaveField("Name", kube.MainContainer), HaveField("Image", "registry.test/toolchains/node:22"))),
 		"sandbox.toolchain_images.node")

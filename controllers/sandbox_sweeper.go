@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -70,7 +71,10 @@ func (s *SandboxSweeper) Sweep(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// orphanSandboxes picks the pods whose run is unknown or over.
+// orphanSandboxes picks the pods whose run is unknown or over, and the
+// pods of an active run that belong to another start of it (their fence is
+// not the run's): a start Redis lost, or one reclaimed from a replica cut
+// off from Redis.
 func orphanSandboxes(pods []corev1.Pod, known runs.Known) []podRemoval {
 	var out []podRemoval
 	for i := range pods {
@@ -84,6 +88,8 @@ func orphanSandboxes(pods []corev1.Pod, known runs.Known) []podRemoval {
 			out = append(out, podRemoval{pod, fmt.Sprintf("run %s does not exist", id)})
 		case st.Terminal():
 			out = append(out, podRemoval{pod, fmt.Sprintf("run %s is %s", id, st)})
+		case st.Active() && pod.Labels[kube.LabelFence] != strconv.FormatInt(known.Fences[id], 10):
+			out = append(out, podRemoval{pod, fmt.Sprintf("of fence %q (an earlier start); run %s is at fence %d", pod.Labels[kube.LabelFence], id, known.Fences[id])})
 		}
 	}
 	return out

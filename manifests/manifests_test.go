@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -91,6 +92,13 @@ func TestEveryObjectOfTheSeedIsThere(t *testing.T) {
 		"PodDisruptionBudget/agent-smith-orchestrator", "NetworkPolicy/agent-smith-sandboxes",
 		"NetworkPolicy/agent-smith-redis", "NetworkPolicy/agent-smith-orchestrator", "ConfigMap/agent-smith-redis",
 	))
+}
+
+// The shipped Redis fsyncs every write: a webhook answered 2xx, a keyword
+// comment or an answer survives a node crash.
+func TestRedisFsyncsEveryWrite(t *testing.T) {
+	conf := find(t, "ConfigMap", "agent-smith-redis", &corev1.ConfigMap{}).Data["redis.conf"]
+	NewWithT(t).Expect(strings.Split(conf, "\n")).To(ContainElements("appendonly yes", "appendfsync always"))
 }
 
 // The orchestrator's and Redis' pods are admitted in a namespace enforcing

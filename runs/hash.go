@@ -29,6 +29,13 @@ const (
 	fState            = "state"
 	fStep             = "step"
 	fAttempt          = "attempt"
+	fFence            = "fence"
+	fStopped          = "stopped"
+	fFinalize         = "finalize"
+	fFinalizeError    = "finalizeError"
+	fFinalComment     = "finalCommentId"
+	fSteps            = "steps"
+	fOutcome          = "outcome"
 	fReclaims         = "reclaims"
 	fOwner            = "owner"
 	fOwnerUID         = "ownerUid"
@@ -107,7 +114,8 @@ func decodeRun(h map[string]string) (Run, error) {
 		TicketURL: h[fTicketURL], TicketTitle: h[fTicketTitle],
 		DeliveryID: h[fDeliveryID], State: State(h[fState]), Step: h[fStep],
 		Owner: Owner{Name: h[fOwner], UID: h[fOwnerUID]}, Error: h[fError],
-		StatusCommentID: h[fStatus], QuestionsCommentID: h[fQuestionsComment],
+		StatusCommentID: h[fStatus], QuestionsCommentID: h[fQuestionsComment], FinalCommentID: h[fFinalComment],
+		Finalize: FinalizeState(h[fFinalize]), FinalizeError: h[fFinalizeError],
 		Trigger: h[fTrigger], TriggerComment: h[fTriggerComment], DoneStatus: h[fDoneStatus],
 		Questions: Questions{Asked: splitLines(h[fQuestions])},
 		Answer:    Answer{Text: h[fAnswer], Author: h[fAnswerBy]},
@@ -128,8 +136,8 @@ func decodeRun(h map[string]string) (Run, error) {
 func decodeScalars(h map[string]string, r *Run) error {
 	for _, f := range []struct {
 		field string
-		into  *[]string
-	}{{fLabels, &r.Labels}, {fRepos, &r.Repos}} {
+		into  any
+	}{{fLabels, &r.Labels}, {fRepos, &r.Repos}, {fSteps, &r.Steps}, {fOutcome, &r.Outcome}} {
 		if v := h[f.field]; v != "" {
 			if err := json.Unmarshal([]byte(v), f.into); err != nil {
 				return fmt.Errorf("field %s: %w", f.field, err)
@@ -148,7 +156,7 @@ func decodeScalars(h map[string]string, r *Run) error {
 	for _, f := range []struct {
 		field string
 		into  *int64
-	}{{fInput, &r.Usage.InputTokens}, {fOutput, &r.Usage.OutputTokens}} {
+	}{{fInput, &r.Usage.InputTokens}, {fOutput, &r.Usage.OutputTokens}, {fFence, &r.Fence}, {fStopped, &r.StoppedFence}} {
 		if *f.into, err = parseInt64(h[f.field]); err != nil {
 			return fmt.Errorf("field %s: %w", f.field, err)
 		}
@@ -231,12 +239,15 @@ func parseInt64(s string) (int64, error) {
 // Update is what a caller records on a run besides its state. Empty fields
 // leave the stored value alone; maps are merged key by key.
 type Update struct {
-	// Attempt fences the write to one execution of the run: when set, the
-	// write fails with ErrLeaseLost if the run has moved on to another
-	// attempt (it was reclaimed, handed back or resumed meanwhile).
-	Attempt int
-	Step    string
-	Error   string
+	// Fence fences the write to one start of the run: when set, the write
+	// fails with ErrLeaseLost if the run has been started again since (it
+	// was reclaimed, handed back or resumed meanwhile), and a write that
+	// is no transition also fails once the run is no longer active. The
+	// owner's events (ready, publish, succeed, await input, hand back)
+	// must carry it.
+	Fence int64
+	Step  string
+	Error string
 	// PullRequests maps a repository to its pull request URL.
 	PullRequests       map[string]string
 	StatusCommentID    string
@@ -253,7 +264,16 @@ type Update struct {
 	Sandboxes map[string]SandboxStatus
 	// AddUsage is added to the run's totals.
 	AddUsage Usage
+	// Steps, when set, replace the recorded pipeline steps.
+	Steps []StepRecord
+	// Outcome, when set, records what the run's end says about it.
+	Outcome *RunOutcome
+	// FinalCommentID records the finalizer's comment.
+	FinalCommentID string
 }
+
+// maxStepsJSON bounds the recorded steps: notes are clipped until they fit.
+const maxStepsJSON = 16 << 10
 
 // fields renders the update as hash field/value pairs, scrubbed of secrets.
 func (u Update) fields() []any {
@@ -276,7 +296,54 @@ func (u Update) fields() []any {
 	for _, k := range slices.Sorted(maps.Keys(u.Sandboxes)) {
 		kv = append(kv, sandboxPrefix+k, u.Sandboxes[k].encode())
 	}
+	kv = appendSet(kv, fFinalComment, u.FinalCommentID)
+	if u.Steps != nil {
+		kv = append(kv, fSteps, encodeSteps(u.Steps))
+	}
+	if o := u.Outcome; o != nil {
+		data, _ := json.Marshal(o.redacted()) // strings, lists and a bool always marshal
+		kv = append(kv, fOutcome, string(data))
+	}
 	return kv
+}
+
+// encodeSteps renders steps for their field, scrubbed, with notes clipped
+// (longest first) until the whole fits in maxStepsJSON.
+func encodeSteps(steps []StepRecord) string {
+	out := make([]StepRecord, len(steps))
+	for i, st := range steps {
+		out[i] = st
+		out[i].Notes = make([]string, len(st.Notes))
+		for j, n := range st.Notes {
+			out[i].Notes[j] = redact(n)
+		}
+	}
+	for limit := 2000; ; limit /= 2 {
+		data, _ := json.Marshal(out)
+		if len(data) <= maxStepsJSON || limit < 16 {
+			return string(data)
+		}
+		for i := range out {
+			for j, n := range out[i].Notes {
+				if len(n) > limit {
+					out[i].Notes[j] = strings.ToValidUTF8(n[:limit], "") + " …"
+				}
+			}
+		}
+	}
+}
+
+func (o RunOutcome) redacted() RunOutcome {
+	o.Step, o.Reason, o.Summary, o.DoneStatus = redact(o.Step), redact(o.Reason), redact(o.Summary), redact(o.DoneStatus)
+	o.WIP = slices.Clone(o.WIP)
+	for i := range o.WIP {
+		o.WIP[i] = redact(o.WIP[i])
+	}
+	o.Repos = slices.Clone(o.Repos)
+	for i := range o.Repos {
+		o.Repos[i].Result = redact(o.Repos[i].Result)
+	}
+	return o
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -2,27 +2,18 @@ package runs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
-	"time"
 )
 
-var activeList = func() string {
-	names := make([]string, len(activeStates))
-	for i, st := range activeStates {
-		names[i] = string(st)
-	}
-	return strings.Join(names, ",")
-}()
-
-// Heartbeat keeps attempt of run id owned for another HeartbeatTTL. It fails
-// with ErrLeaseLost once the run has moved on (reclaimed after a missed
-// heartbeat, cancelled, finished): the caller must stop working on it.
-func (s *Store) Heartbeat(ctx context.Context, id string, attempt int) error {
+// Heartbeat keeps the start of run id at fence owned by owner for another
+// HeartbeatTTL. It fails with ErrLeaseLost once the run has moved on
+// (reclaimed after a missed heartbeat, started again, cancelled, finished)
+// or names another owner: the caller must stop working on it. A Lease calls
+// it; it is exported for tests and tools.
+func (s *Store) Heartbeat(ctx context.Context, id string, fence int64, owner string) error {
 	reply, err := s.run(ctx, heartbeatScript, []string{s.runKey(id)},
-		id, strconv.Itoa(attempt), ms(s.opts.HeartbeatTTL), activeList).Result()
+		id, strconv.FormatInt(fence, 10), owner, ms(s.opts.HeartbeatTTL), ms(s.epochGap())).Result()
 	if err != nil {
 		return fmt.Errorf("heartbeat run %s: %w", id, err)
 	}
@@ -36,31 +27,8 @@ func (s *Store) Heartbeat(ctx context.Context, id string, attempt int) error {
 	case "missing":
 		return fmt.Errorf("heartbeat run %s: %w", id, ErrNotFound)
 	case "lost":
-		return fmt.Errorf("heartbeat run %s attempt %d: %w: run is at attempt %s in state %s", id, attempt, ErrLeaseLost, str(rest, 1), str(rest, 0))
+		return fmt.Errorf("heartbeat run %s fence %d of %s: %w: run is at fence %s (attempt %s) of %s in state %s",
+			id, fence, owner, ErrLeaseLost, str(rest, 2), str(rest, 1), str(rest, 3), str(rest, 0))
 	}
 	return fmt.Errorf("heartbeat run %s: unexpected script status %q", id, st)
-}
-
-// KeepAlive heartbeats attempt of run id every HeartbeatInterval until ctx
-// is done (it then returns nil) or the lease is lost (ErrLeaseLost or
-// ErrNotFound; the caller must stop the run's work). Redis errors are logged
-// and retried: if they outlast the TTL, the run is reclaimed elsewhere and
-// the next heartbeat reports the lost lease.
-func (s *Store) KeepAlive(ctx context.Context, id string, attempt int) error {
-	tick := time.NewTicker(s.HeartbeatInterval())
-	defer tick.Stop()
-	for {
-		err := s.Heartbeat(ctx, id, attempt)
-		switch {
-		case errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrNotFound):
-			return err
-		case err != nil && ctx.Err() == nil:
-			s.log(ctx).Error(err, "heartbeat failed, retrying", "run", id)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
 }

@@ -13,12 +13,37 @@ import (
 // startRun submits ticket n and takes it as owner.
 func startRun(t testing.TB, s *Store, n int, owner string) Run {
 	t.Helper()
+	return startLease(t, s, n, owner).Run()
+}
+
+// startLease submits ticket n and takes it as owner, returning the lease.
+func startLease(t testing.TB, s *Store, n int, owner string) *Lease {
+	t.Helper()
 	submit(t, s, n)
-	r, err := s.Dequeue(ctxT(t), Owner{Name: owner})
+	l, err := s.Dequeue(ctxT(t), Owner{Name: owner})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	t.Cleanup(l.Close)
+	return l
+}
+
+// finalized plays the finalizer for run id: the ticket claim goes.
+func finalized(t testing.TB, s *Store, id string) {
+	t.Helper()
+	ctx := ctxT(t)
+	for {
+		e, ok, err := s.NextFinalize(ctx, "finalizer-test")
+		if err != nil || !ok {
+			t.Fatalf("no finalize entry for run %s: %v", id, err)
+		}
+		if err := s.Finalized(ctx, e, FinalizeDone, ""); err != nil {
+			t.Fatal(err)
+		}
+		if e.RunID == id {
+			return
+		}
+	}
 }
 
 func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
@@ -26,9 +51,9 @@ func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
 	s, rdb := newStore(t, Options{})
 	ctx := ctxT(t)
 	run := startRun(t, s, 1, "replica-a")
-	_, err := s.Apply(ctx, run.ID, EventReady, Update{Attempt: 1})
+	_, err := s.Apply(ctx, run.ID, EventReady, Update{Fence: run.Fence})
 	g.Expect(err).NotTo(HaveOccurred())
-	parked, err := s.Apply(ctx, run.ID, EventAwaitInput, Update{Attempt: 1, Step: "plan", StatusCommentID: "c-17", QuestionsCommentID: "c-18"})
+	parked, err := s.Apply(ctx, run.ID, EventAwaitInput, Update{Fence: run.Fence, Step: "plan", StatusCommentID: "c-17", QuestionsCommentID: "c-18"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(parked.State).To(Equal(StateAwaitingInput))
 
@@ -42,15 +67,16 @@ func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
 	again, err := s.Submit(ctx, ticket(1))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(again).To(Equal(SubmitResult{Outcome: OutcomeTicketActive, RunID: run.ID}))
-	g.Expect(s.Heartbeat(ctx, run.ID, 1)).To(MatchError(ErrLeaseLost))
+	g.Expect(s.Heartbeat(ctx, run.ID, run.Fence, "replica-a")).To(MatchError(ErrLeaseLost))
 	g.Expect(s.ActiveRun(ctx, run.Tracker, run.Ticket)).To(Equal(run.ID), "a parked run keeps the ticket")
 
 	resumed, err := s.Resume(ctx, run.ID, Answer{Text: "use the v2 API", Author: "carol"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(resumed).To(And(HaveField("State", StateQueued), HaveField("Attempt", 2)))
 
-	next, err := s.Dequeue(ctx, Owner{Name: "replica-b"})
+	nextLease, err := s.Dequeue(ctx, Owner{Name: "replica-b"})
 	g.Expect(err).NotTo(HaveOccurred())
+	next := nextLease.Run()
 	g.Expect(next).To(And(HaveField("ID", run.ID), HaveField("Attempt", 2), HaveField("StatusCommentID", "c-17"),
 		HaveField("QuestionsCommentID", "c-18")), "the run's own comments are remembered across attempts")
 	g.Expect(next.Answer).To(Equal(Answer{Text: "use the v2 API", Author: "carol"}))
@@ -58,7 +84,7 @@ func TestParkedRunKeepsItsTicketAndResumesAsTheSameRun(t *testing.T) {
 	g.Expect(err).To(MatchError(ErrIllegalTransition), "only a parked run resumes")
 }
 
-func TestFinishedRunsReleaseTheTicketAndExpire(t *testing.T) {
+func TestFinishedRunsReleaseTheTicketOnceFinalizedAndExpire(t *testing.T) {
 	const retention = time.Hour
 	for _, tc := range []struct {
 		name string
@@ -79,7 +105,7 @@ func TestFinishedRunsReleaseTheTicketAndExpire(t *testing.T) {
 			var last Run
 			for _, ev := range tc.path {
 				var err error
-				last, err = s.Apply(ctx, run.ID, ev, Update{Attempt: run.Attempt})
+				last, err = s.Apply(ctx, run.ID, ev, Update{Fence: run.Fence})
 				g.Expect(err).NotTo(HaveOccurred(), string(ev))
 			}
 			g.Expect(last.State).To(Equal(tc.want))
@@ -89,8 +115,18 @@ func TestFinishedRunsReleaseTheTicketAndExpire(t *testing.T) {
 				ttl := rdb.PTTL(ctx, key).Val()
 				g.Expect(ttl).To(And(BeNumerically(">", retention-time.Minute), BeNumerically("<=", retention)), key)
 			}
-			g.Expect(rdb.Exists(ctx, s.heartbeatKey(run.ID), s.ticketKey("github", "acme/shop#1")).Val()).To(BeZero())
+			g.Expect(rdb.Exists(ctx, s.heartbeatKey(run.ID)).Val()).To(BeZero())
 			g.Expect(rdb.XLen(ctx, s.queueKey()).Val()).To(BeZero())
+			g.Expect(last.Finalize).To(Equal(FinalizePending))
+			busy, err := s.Submit(ctx, ticket(1))
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(busy).To(Equal(SubmitResult{Outcome: OutcomeTicketActive, RunID: run.ID}),
+				"the claim is kept until the ticket was told how the run ended")
+			finalized(t, s, run.ID)
+			g.Expect(rdb.Exists(ctx, s.ticketKey("github", "acme/shop#1")).Val()).To(BeZero())
+			done, err := s.Get(ctx, run.ID)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(done.Finalize).To(Equal(FinalizeDone))
 			// A progress line after the end does not outlive the run.
 			g.Expect(s.AppendProgress(ctx, run.ID, "", "comment posted")).To(Succeed())
 			g.Expect(rdb.PTTL(ctx, s.eventsKey(run.ID)).Val()).To(BeNumerically(">", 0))
@@ -133,8 +169,16 @@ func TestStoreRejectsIllegalTransitionsNamingStateAndEvent(t *testing.T) {
 	ctx := ctxT(t)
 	id := submit(t, s, 1)
 	_, err := s.Apply(ctx, id, EventSucceed, Update{})
+	g.Expect(err).To(MatchError(ContainSubstring("owner event without a fence")))
+	_, err = s.Apply(ctx, id, EventSucceed, Update{Fence: 1})
+	g.Expect(err).To(MatchError(ErrLeaseLost), "a queued run has no owner")
+	_, err = s.Apply(ctx, id, EventFail, Update{})
 	g.Expect(err).To(MatchError(ErrIllegalTransition))
-	g.Expect(err.Error()).To(And(ContainSubstring(`"succeed"`), ContainSubstring(`"queued"`)))
+	_, err = s.Apply(ctx, id, EventResume, Update{})
+	g.Expect(err).To(MatchError(ErrIllegalTransition))
+	g.Expect(err.Error()).To(And(ContainSubstring(`"resume"`), ContainSubstring(`"queued"`)))
+	_, err = s.Apply(ctx, id, EventPublish, Update{Fence: 7})
+	g.Expect(err).To(MatchError(ErrLeaseLost))
 	run, err := s.Get(ctx, id)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(run.State).To(Equal(StateQueued), "nothing changed")
@@ -158,7 +202,7 @@ func TestConcurrentTransitionsApplyOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range errs {
 		wg.Go(func() {
-			_, errs[i] = s.Apply(ctx, run.ID, EventReady, Update{Attempt: run.Attempt})
+			_, errs[i] = s.Apply(ctx, run.ID, EventReady, Update{Fence: run.Fence})
 		})
 	}
 	wg.Wait()
@@ -184,11 +228,12 @@ func TestNotifySeesEveryTransition(t *testing.T) {
 	}})
 	ctx := ctxT(t)
 	run := startRun(t, s, 1, "replica-a")
-	_, err := s.HandBack(ctx, run.ID, 1)
+	_, err := s.HandBack(ctx, run.ID, run.Fence)
 	g.Expect(err).NotTo(HaveOccurred())
-	run, err = s.Dequeue(ctx, Owner{Name: "replica-b"})
+	lease, err := s.Dequeue(ctx, Owner{Name: "replica-b"})
 	g.Expect(err).NotTo(HaveOccurred())
-	_, err = s.Update(ctx, run.ID, Update{Attempt: 2, Step: "plan"})
+	run = lease.Run()
+	_, err = s.Update(ctx, run.ID, Update{Fence: run.Fence, Step: "plan"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(finish(ctx, s, run)).To(Succeed())
 	_, err = s.Apply(ctx, run.ID, EventCancel, Update{})
@@ -206,10 +251,10 @@ func TestUpdateMergesFieldsAndAddsUsage(t *testing.T) {
 	ctx := ctxT(t)
 	run := startRun(t, s, 1, "replica-a")
 	for _, u := range []Update{
-		{Attempt: 1, Step: "plan", AddUsage: Usage{InputTokens: 1200, OutputTokens: 300, CostUSD: 0.25}, TicketTitle: "Checkout fails on Safari"},
-		{Attempt: 1, PullRequests: map[string]string{"shop-api": "https://github.com/acme/shop-api/pull/3"}, Answer: &Answer{Text: "yes", Author: "carol"}},
-		{Attempt: 1, Questions: &Questions{Asked: []string{"Which API?", "Keep\nthe old one?"}, Round: 2}},
-		{Attempt: 1, PullRequests: map[string]string{"shop-web": "https://github.com/acme/shop-web/pull/9"}, AddUsage: Usage{InputTokens: 800, OutputTokens: 200, CostUSD: 0.5}},
+		{Fence: run.Fence, Step: "plan", AddUsage: Usage{InputTokens: 1200, OutputTokens: 300, CostUSD: 0.25}, TicketTitle: "Checkout fails on Safari"},
+		{Fence: run.Fence, PullRequests: map[string]string{"shop-api": "https://github.com/acme/shop-api/pull/3"}, Answer: &Answer{Text: "yes", Author: "carol"}},
+		{Fence: run.Fence, Questions: &Questions{Asked: []string{"Which API?", "Keep\nthe old one?"}, Round: 2}},
+		{Fence: run.Fence, PullRequests: map[string]string{"shop-web": "https://github.com/acme/shop-web/pull/9"}, AddUsage: Usage{InputTokens: 800, OutputTokens: 200, CostUSD: 0.5}},
 	} {
 		_, err := s.Update(ctx, run.ID, u)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -253,12 +298,12 @@ func TestStaleListsActiveRunsWithoutHeartbeat(t *testing.T) {
 	s, _ := newStore(t, Options{HeartbeatTTL: 200 * time.Millisecond})
 	ctx := ctxT(t)
 	dead := startRun(t, s, 1, "replica-dead")
-	live := startRun(t, s, 2, "replica-live")
+	live := startLease(t, s, 2, "replica-live")
 	submit(t, s, 3) // queued runs have no heartbeat and are not stale
 
 	alive, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { _ = s.KeepAlive(alive, live.ID, live.Attempt) }()
+	go func() { _ = live.Keep(alive) }()
 	g.Eventually(func() ([]Run, error) { return s.Stale(ctx) }).WithTimeout(5 * time.Second).
 		Should(ConsistOf(And(HaveField("ID", dead.ID), HaveField("Owner.Name", "replica-dead"))))
 	active, err := s.List(ctx, StateProvisioning, 0)
@@ -266,16 +311,21 @@ func TestStaleListsActiveRunsWithoutHeartbeat(t *testing.T) {
 	g.Expect(active).To(HaveLen(2))
 }
 
-func TestKeepAliveStopsWhenTheRunIsCancelledElsewhere(t *testing.T) {
+func TestLeaseKeepStopsWhenTheRunIsCancelledElsewhere(t *testing.T) {
 	g := NewWithT(t)
-	s, _ := newStore(t, Options{HeartbeatTTL: 300 * time.Millisecond})
+	opts := Options{HeartbeatTTL: 300 * time.Millisecond}
+	s, _ := newStore(t, opts)
+	opts.Prefix = s.opts.Prefix
+	other, _ := newStore(t, opts) // another replica: no in-process revoke
 	ctx := ctxT(t)
-	run := startRun(t, s, 1, "replica-a")
+	lease := startLease(t, s, 1, "replica-a")
+	work := lease.Bind(ctx)
 	kept := make(chan error, 1)
-	go func() { kept <- s.KeepAlive(ctx, run.ID, run.Attempt) }()
-	_, err := s.Apply(ctx, run.ID, EventCancel, Update{Error: "cancelled by user"})
+	go func() { kept <- lease.Keep(ctx) }()
+	_, err := other.Apply(ctx, lease.Run().ID, EventCancel, Update{Error: "cancelled by user"})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Eventually(kept).WithTimeout(5 * time.Second).Should(Receive(MatchError(ErrLeaseLost)))
+	g.Expect(context.Cause(work)).To(MatchError(ErrLeaseLost), "the run's work is cancelled with the reason")
 }
 
 func TestNewStoreRefusesBadOptions(t *testing.T) {
@@ -301,10 +351,10 @@ func TestCountTellsHowManyRunsWaitOrWorkByState(t *testing.T) {
 	submit(t, s, 1)
 	submit(t, s, 2)
 	running := startRun(t, s, 3, "replica-a")
-	_, err := s.Apply(ctx, running.ID, EventReady, Update{Attempt: running.Attempt})
+	_, err := s.Apply(ctx, running.ID, EventReady, Update{Fence: running.Fence})
 	g.Expect(err).NotTo(HaveOccurred())
 	done := startRun(t, s, 4, "replica-a")
-	_, err = s.Apply(ctx, done.ID, EventFail, Update{Attempt: done.Attempt, Error: "tests failed"})
+	_, err = s.Apply(ctx, done.ID, EventFail, Update{Fence: done.Fence, Error: "tests failed"})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	counts, err := s.Count(ctx)

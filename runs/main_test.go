@@ -92,14 +92,19 @@ func submit(t testing.TB, s *Store, n int) string {
 func dequeueAsync(ctx context.Context, s *Store, owner Owner) <-chan dequeued {
 	ch := make(chan dequeued, 1)
 	go func() {
-		r, err := s.Dequeue(ctx, owner)
-		ch <- dequeued{Run: r, Err: err}
+		l, err := s.Dequeue(ctx, owner)
+		d := dequeued{Lease: l, Err: err}
+		if l != nil {
+			d.Run = l.Run()
+		}
+		ch <- d
 	}()
 	return ch
 }
 
 // dequeued is one Dequeue result; exported fields for gomega's HaveField.
 type dequeued struct {
-	Run Run
-	Err error
+	Run   Run
+	Lease *Lease
+	Err   error
 }

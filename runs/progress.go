@@ -2,25 +2,34 @@ package runs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // AppendProgress adds a line to run id's event stream (capped at
 // EventLimit; a finished run's stream expires with the run).
 func (s *Store) AppendProgress(ctx context.Context, id, step, message string) error {
-	err := s.run(ctx, progressScript, []string{s.runKey(id), s.eventsKey(id)},
-		strconv.FormatInt(s.opts.EventLimit, 10), redact(step), redact(message)).Err()
-	if errors.Is(err, redis.Nil) {
-		return fmt.Errorf("append progress to run %s: %w", id, ErrNotFound)
-	}
+	return s.appendProgress(ctx, id, 0, step, message)
+}
+
+// appendProgress adds a line for the owner of fence (0: anyone); a stale
+// owner's line is refused with ErrLeaseLost.
+func (s *Store) appendProgress(ctx context.Context, id string, fence int64, step, message string) error {
+	reply, err := s.run(ctx, progressScript, []string{s.runKey(id), s.eventsKey(id)},
+		strconv.FormatInt(s.opts.EventLimit, 10), redact(step), redact(message), strconv.FormatInt(fence, 10)).Result()
 	if err != nil {
 		return fmt.Errorf("append progress to run %s: %w", id, err)
+	}
+	st, _, err := status(reply)
+	switch {
+	case err != nil:
+		return fmt.Errorf("append progress to run %s: %w", id, err)
+	case st == "missing":
+		return fmt.Errorf("append progress to run %s: %w", id, ErrNotFound)
+	case st == "lost":
+		return fmt.Errorf("append progress to run %s: %w: it was started again since fence %d", id, ErrLeaseLost, fence)
 	}
 	return nil
 }

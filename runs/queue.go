@@ -15,25 +15,26 @@ import (
 const reclaimBatch = 100
 
 // Dequeue blocks until a queued run is available, starts it for owner
-// (queued → provisioning, owner recorded, heartbeat started) and returns it.
-// From then on the caller keeps it alive with KeepAlive and ends it with
-// Apply; if the caller dies, the run is reclaimed by another consumer once
-// its heartbeat lapses. Before blocking, Dequeue reclaims runs whose owner
-// died (at most once per BlockTimeout per Store).
+// (queued → provisioning, owner recorded, a new fence drawn, heartbeat
+// started) and returns the lease of that start. From then on the caller
+// keeps the lease with Keep, guards side effects with Guard and ends the
+// run with the lease's Apply; if the caller dies, the run is reclaimed by
+// another consumer once its heartbeat lapses. Before blocking, Dequeue
+// reclaims runs whose owner died (at most once per BlockTimeout per Store).
 //
 // It returns ctx's error once ctx is done; a cancelled call returns within
 // one BlockTimeout, and an entry read meanwhile goes back to the queue.
-func (s *Store) Dequeue(ctx context.Context, owner Owner) (Run, error) {
+func (s *Store) Dequeue(ctx context.Context, owner Owner) (*Lease, error) {
 	if owner.Name == "" {
-		return Run{}, errors.New("dequeue: owner has no name")
+		return nil, errors.New("dequeue: owner has no name")
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return Run{}, err
+			return nil, err
 		}
 		if s.reclaimDue() {
 			if _, err := s.Reclaim(ctx, owner.Name); err != nil {
-				return Run{}, fmt.Errorf("dequeue: %w", err)
+				return nil, fmt.Errorf("dequeue: %w", err)
 			}
 		}
 		streams, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
@@ -45,17 +46,23 @@ func (s *Store) Dequeue(ctx context.Context, owner Owner) (Run, error) {
 			continue
 		case isNoGroup(err):
 			if err := s.ensureGroup(ctx); err != nil {
-				return Run{}, fmt.Errorf("dequeue: %w", err)
+				return nil, fmt.Errorf("dequeue: %w", err)
 			}
 			continue
 		case err != nil:
-			return Run{}, fmt.Errorf("dequeue: read queue: %w", err)
+			return nil, fmt.Errorf("dequeue: read queue: %w", err)
 		}
 		for _, st := range streams {
 			for _, msg := range st.Messages {
+				t0 := time.Now()
 				run, ok, err := s.take(ctx, msg, owner)
-				if err != nil || ok {
-					return run, err
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					l := newLease(s, run, owner, t0)
+					s.leases.Store(run.ID, l)
+					return l, nil
 				}
 			}
 		}
@@ -92,7 +99,7 @@ func (s *Store) take(ctx context.Context, msg redis.XMessage, owner Owner) (Run,
 	if err != nil {
 		return Run{}, false, fmt.Errorf("dequeue: start run %s: %w", id, err)
 	}
-	s.log(ctx).V(1).Info("run transition", "run", id, "event", EventStart, "state", run.State, "attempt", run.Attempt)
+	s.log(ctx).V(1).Info("run transition", "run", id, "event", EventStart, "state", run.State, "attempt", run.Attempt, "fence", run.Fence)
 	s.notify(run)
 	return run, true, nil
 }
@@ -124,6 +131,10 @@ func (s *Store) Reclaim(ctx context.Context, consumer string) (int, error) {
 		for _, item := range reply {
 			fields, _ := item.([]any)
 			id, what := str(fields, 0), str(fields, 1)
+			if what == "grace" {
+				s.graceLogged(ctx, fields)
+				return moved, nil
+			}
 			moved++
 			if what == "requeued" {
 				s.log(ctx).Info("requeued run read by a consumer that never started it", "run", id)
@@ -149,7 +160,27 @@ func (s *Store) Reclaim(ctx context.Context, consumer string) (int, error) {
 func (s *Store) reclaimOnce(ctx context.Context, consumer string) ([]any, error) {
 	return s.run(ctx, reclaimScript, []string{s.queueKey()},
 		consumer, ms(s.opts.HeartbeatTTL), strconv.Itoa(reclaimBatch), strconv.Itoa(s.opts.MaxAttempts),
-		encodePlan(EventRetry), encodePlan(EventFail), ms(s.opts.Retention)).Slice()
+		encodePlan(EventRetry), encodePlan(EventFail), ms(s.opts.Retention), ms(s.epochGap())).Slice()
+}
+
+// graceLogged reports, once per epoch, that reclaiming waits: Redis
+// restarted or was unreachable, and owners get one heartbeat TTL to renew
+// or hand back before their runs are taken from them.
+func (s *Store) graceLogged(ctx context.Context, fields []any) {
+	why := str(fields, 3)
+	since, _ := strconv.ParseInt(str(fields, 4), 10, 64)
+	if since == 0 || s.loggedEpoch.Swap(since) == since {
+		return
+	}
+	left, _ := strconv.ParseInt(str(fields, 2), 10, 64)
+	what := "was unreachable for longer than half a heartbeat TTL"
+	if why == "restart" {
+		what = "restarted"
+	}
+	s.log(ctx).Info("Redis "+what+": reclaiming paused so live owners can renew", "pause", time.Duration(left)*time.Millisecond)
+	if s.opts.OnEpoch != nil {
+		s.opts.OnEpoch(why)
+	}
 }
 
 // ensureGroup creates the consumer group, reading from the stream's start so

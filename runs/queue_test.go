@@ -13,7 +13,7 @@ import (
 // finish drives a started run to succeeded as its owner would.
 func finish(ctx context.Context, s *Store, r Run) error {
 	for _, ev := range []Event{EventReady, EventPublish, EventSucceed} {
-		if _, err := s.Apply(ctx, r.ID, ev, Update{Attempt: r.Attempt}); err != nil {
+		if _, err := s.Apply(ctx, r.ID, ev, Update{Fence: r.Fence}); err != nil {
 			return err
 		}
 	}
@@ -42,10 +42,11 @@ func TestTwoConsumersReceiveEachRunExactlyOnce(t *testing.T) {
 	}{{a, "replica-a"}, {b, "replica-b"}} {
 		wg.Go(func() {
 			for {
-				r, err := c.store.Dequeue(ctx, Owner{Name: c.name, UID: "uid-" + c.name})
+				l, err := c.store.Dequeue(ctx, Owner{Name: c.name, UID: "uid-" + c.name})
 				if err != nil {
 					return
 				}
+				r := l.Run()
 				mu.Lock()
 				deliveries[r.ID] = append(deliveries[r.ID], c.name)
 				mu.Unlock()
@@ -93,10 +94,11 @@ func TestDeadConsumersRunIsReclaimedAsTheNextAttempt(t *testing.T) {
 	id := submit(t, a, 1)
 
 	// Replica A takes the run, reaches a step, then dies: no heartbeat, no ack.
-	first, err := a.Dequeue(ctx, Owner{Name: "replica-a", UID: "uid-a"})
+	lease, err := a.Dequeue(ctx, Owner{Name: "replica-a", UID: "uid-a"})
 	g.Expect(err).NotTo(HaveOccurred())
+	first := lease.Run()
 	g.Expect(first).To(HaveField("Attempt", 1))
-	_, err = a.Update(ctx, id, Update{Attempt: 1, Step: "plan"})
+	_, err = a.Update(ctx, id, Update{Fence: first.Fence, Step: "plan"})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	var got dequeued
@@ -109,12 +111,14 @@ func TestDeadConsumersRunIsReclaimedAsTheNextAttempt(t *testing.T) {
 	))
 
 	// A comes back from the dead: it has lost the run and cannot touch it.
-	g.Expect(a.Heartbeat(ctx, id, 1)).To(MatchError(ErrLeaseLost))
-	_, err = a.Apply(ctx, id, EventReady, Update{Attempt: 1})
+	g.Expect(got.Run.Fence).To(BeNumerically(">", first.Fence), "every start draws a larger fence")
+	g.Expect(a.Heartbeat(ctx, id, first.Fence, "replica-a")).To(MatchError(ErrLeaseLost))
+	_, err = a.Apply(ctx, id, EventReady, Update{Fence: first.Fence})
 	g.Expect(err).To(MatchError(ErrLeaseLost))
-	_, err = a.Update(ctx, id, Update{Attempt: 1, Step: "stale"})
+	_, err = a.Update(ctx, id, Update{Fence: first.Fence, Step: "stale"})
 	g.Expect(err).To(MatchError(ErrLeaseLost))
-	g.Expect(b.Heartbeat(ctx, id, 2)).To(Succeed())
+	g.Expect(lease.Guard(ctx)).To(MatchError(ErrLeaseLost), "the stale owner's guard refuses its next side effect")
+	g.Expect(b.Heartbeat(ctx, id, got.Run.Fence, "replica-b")).To(Succeed())
 	g.Expect(finish(ctx, b, got.Run)).To(Succeed())
 }
 
@@ -128,12 +132,13 @@ func TestLiveHeartbeatIsNeverReclaimed(t *testing.T) {
 	b, _ := newStore(t, opts)
 	ctx := ctxT(t)
 	id := submit(t, a, 1)
-	run, err := a.Dequeue(ctx, Owner{Name: "replica-a"})
+	lease, err := a.Dequeue(ctx, Owner{Name: "replica-a"})
 	g.Expect(err).NotTo(HaveOccurred())
+	run := lease.Run()
 
 	alive, stop := context.WithCancel(ctx)
 	kept := make(chan error, 1)
-	go func() { kept <- a.KeepAlive(alive, id, run.Attempt) }()
+	go func() { kept <- lease.Keep(alive) }()
 
 	// B keeps asking for work (and reclaiming) for many heartbeat TTLs of a
 	// run much older than one TTL: it never gets it.
@@ -163,7 +168,7 @@ func TestRunFailsOnceMaxAttemptsWereLost(t *testing.T) {
 		g.Eventually(dequeueAsync(ctx, s, Owner{Name: replica})).WithTimeout(10 * time.Second).Should(Receive(&got))
 		g.Expect(got.Err).NotTo(HaveOccurred())
 		g.Expect(got.Run.Attempt).To(Equal(i + 1))
-		_, err := s.Update(ctx, id, Update{Attempt: got.Run.Attempt, Step: "agentic-execute"})
+		_, err := s.Update(ctx, id, Update{Fence: got.Run.Fence, Step: "agentic-execute"})
 		g.Expect(err).NotTo(HaveOccurred())
 	}
 	g.Eventually(func() (State, error) {
@@ -178,7 +183,8 @@ func TestRunFailsOnceMaxAttemptsWereLost(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(run.Error).To(Equal("gave up after 3 attempts: owner replica replica-3 stopped heartbeating during step agentic-execute"))
 	g.Expect(run.Reclaims).To(Equal(3))
-	g.Expect(rdb.Exists(ctx, s.ticketKey("github", "acme/shop#1")).Val()).To(BeZero(), "the ticket is free again")
+	g.Expect(run.Finalize).To(Equal(FinalizePending), "the ticket is told by the finalizer")
+	g.Expect(run.StoppedFence).To(Equal(run.Fence), "nobody owns a run given up on: the finalizer need not wait")
 	g.Expect(rdb.XLen(ctx, s.queueKey()).Val()).To(BeZero())
 }
 
@@ -186,21 +192,22 @@ func TestHandBackIsPickedUpByAnotherConsumerAtOnce(t *testing.T) {
 	g := NewWithT(t)
 	// A heartbeat TTL and block timeout far beyond the test's deadline:
 	// only an immediate hand-off can pass.
-	opts := Options{HeartbeatTTL: 10 * time.Minute, BlockTimeout: 10 * time.Minute}
+	opts := Options{HeartbeatTTL: 40 * time.Minute, BlockTimeout: 10 * time.Minute}
 	a, rdb := newStore(t, opts)
 	opts.Prefix = a.opts.Prefix
 	b, _ := newStore(t, opts)
 	ctx := ctxT(t)
 	id := submit(t, a, 1)
-	run, err := a.Dequeue(ctx, Owner{Name: "replica-a"})
+	lease, err := a.Dequeue(ctx, Owner{Name: "replica-a"})
 	g.Expect(err).NotTo(HaveOccurred())
+	run := lease.Run()
 
 	waiting := dequeueAsync(ctx, b, Owner{Name: "replica-b"})
 	// B is blocked in XREADGROUP before the hand back.
 	g.Eventually(func() (string, error) { return rdb.ClientList(ctx).Result() }).
 		Should(MatchRegexp(`flags=b .*cmd=xreadgroup`))
 
-	handed, err := a.HandBack(ctx, id, run.Attempt)
+	handed, err := a.HandBack(ctx, id, run.Fence)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(handed).To(And(HaveField("State", StateQueued), HaveField("Attempt", 2)))
 
@@ -208,7 +215,7 @@ func TestHandBackIsPickedUpByAnotherConsumerAtOnce(t *testing.T) {
 	g.Eventually(waiting).WithTimeout(5 * time.Second).Should(Receive(&got))
 	g.Expect(got.Err).NotTo(HaveOccurred())
 	g.Expect(got.Run).To(And(HaveField("ID", id), HaveField("Attempt", 2), HaveField("Reclaims", 0), HaveField("Owner.Name", "replica-b")))
-	g.Expect(a.Heartbeat(ctx, id, run.Attempt)).To(MatchError(ErrLeaseLost))
+	g.Expect(a.Heartbeat(ctx, id, run.Fence, "replica-a")).To(MatchError(ErrLeaseLost))
 }
 
 func TestQueuedRunSurvivesRedisRestart(t *testing.T) {
@@ -259,9 +266,9 @@ func TestCancelledContextReturnsAReadEntryToTheQueue(t *testing.T) {
 	g.Expect(err).To(MatchError(context.Canceled))
 	g.Expect(ok).To(BeFalse())
 
-	run, err := s.Dequeue(ctx, Owner{Name: "replica-b"})
+	lease, err := s.Dequeue(ctx, Owner{Name: "replica-b"})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(run).To(And(HaveField("ID", id), HaveField("Attempt", 1), HaveField("Owner.Name", "replica-b")))
+	g.Expect(lease.Run()).To(And(HaveField("ID", id), HaveField("Attempt", 1), HaveField("Owner.Name", "replica-b")))
 }
 
 func TestCancelledQueuedRunIsNeverDelivered(t *testing.T) {
@@ -274,7 +281,7 @@ func TestCancelledQueuedRunIsNeverDelivered(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(rdb.XLen(ctx, s.queueKey()).Val()).To(BeEquivalentTo(1))
 
-	run, err := s.Dequeue(ctx, Owner{Name: "replica-a"})
+	lease, err := s.Dequeue(ctx, Owner{Name: "replica-a"})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(run.ID).To(Equal(next))
+	g.Expect(lease.Run().ID).To(Equal(next))
 }

@@ -26,6 +26,12 @@ type Run struct {
 	// time it goes back to the queue (retry, hand back, resume). Sandbox job
 	// ids carry it, so a new execution never shares keys with an older one.
 	Attempt int `json:"attempt"`
+	// Fence numbers the starts of the run: every start draws a new one,
+	// larger than the last, from Redis's clock, so it stays unique even
+	// when Redis lost the start before. The owner's heartbeats and writes
+	// carry it and are refused once the run is at another fence; sandbox
+	// job ids and pod names carry it, so two starts never share a sandbox.
+	Fence int64 `json:"fence,omitempty"`
 	// Reclaims counts the attempts lost to an owner that stopped
 	// heartbeating; the run fails when it reaches Options.MaxAttempts.
 	Reclaims int `json:"reclaims,omitempty"`
@@ -55,14 +61,86 @@ type Run struct {
 	// last asked; with StatusCommentID, the comments the run knows are its
 	// own whoever the tracker says wrote them.
 	QuestionsCommentID string `json:"questionsCommentId,omitempty"`
+	// FinalCommentID is the comment the finalizer posted with the run's
+	// end (done, failed, cancelled).
+	FinalCommentID string `json:"finalCommentId,omitempty"`
 	// Sandboxes maps a repository to what the sandbox reconciler last saw
 	// of its sandbox pod.
 	Sandboxes map[string]SandboxStatus `json:"sandboxes,omitempty"`
+	// Steps are the pipeline's steps as its owner last recorded them, for
+	// the status comment the finalizer renders.
+	Steps []StepRecord `json:"steps,omitempty"`
+	// Outcome is what the run's end recorded about it (why it failed,
+	// what it published), for the finalizer's comments.
+	Outcome RunOutcome `json:"outcome,omitzero"`
+
+	// Finalize is where telling the ticket how the run ended stands:
+	// pending from its end until the finalizer is done (the ticket claim
+	// is held until then); empty for a run that has not ended.
+	Finalize FinalizeState `json:"finalize,omitempty"`
+	// FinalizeError lists what the finalizer had to skip.
+	FinalizeError string `json:"finalizeError,omitempty"`
+	// StoppedFence is the fence whose owner said it makes no more side
+	// effects; the finalizer waits for it to be Fence.
+	StoppedFence int64 `json:"stoppedFence,omitempty"`
 
 	CreatedAt  time.Time `json:"createdAt"`
 	UpdatedAt  time.Time `json:"updatedAt"`
 	StartedAt  time.Time `json:"startedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// FinalizeState is where the finalizer is with a run that ended.
+type FinalizeState string
+
+// The states of finalizing.
+const (
+	FinalizePending FinalizeState = "pending"
+	FinalizeDone    FinalizeState = "done"
+	// FinalizeGaveUp: some ticket write kept failing and was skipped.
+	FinalizeGaveUp FinalizeState = "gave_up"
+)
+
+// StepRecord is one pipeline step as the status comment shows it.
+type StepRecord struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	// TookMS is how long the step took, in milliseconds.
+	TookMS int64    `json:"tookMs,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
+}
+
+// RunOutcome is what a run's end says about it, beyond its state.
+type RunOutcome struct {
+	// Step and Reason say where and why a run failed.
+	Step   string `json:"step,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// WIP lists where a failed run's unfinished work was pushed.
+	WIP []string `json:"wip,omitempty"`
+	// Summary is what a successful run did.
+	Summary string `json:"summary,omitempty"`
+	// DoneStatus is where the ticket goes (resolved against the project);
+	// empty leaves the ticket where it is.
+	DoneStatus string `json:"doneStatus,omitempty"`
+	// NothingToDo: the plan found nothing to change.
+	NothingToDo bool `json:"nothingToDo,omitempty"`
+	// Kind qualifies a cancellation: OutcomeExpired for a parked run
+	// nobody answered.
+	Kind string `json:"kind,omitempty"`
+	// Repos says what the run did in each repository (Markdown).
+	Repos []RepoResult `json:"repos,omitempty"`
+	// Skills names the prompt catalog the run used.
+	Skills string `json:"skills,omitempty"`
+}
+
+// OutcomeExpired is the RunOutcome.Kind of a parked run cancelled because
+// nobody answered in time.
+const OutcomeExpired = "expired"
+
+// RepoResult is what a run did in one repository.
+type RepoResult struct {
+	Name   string `json:"name"`
+	Result string `json:"result"`
 }
 
 // Questions are the open questions of a parked run's plan.

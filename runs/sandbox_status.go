@@ -21,8 +21,11 @@ const (
 type SandboxStatus struct {
 	// Attempt is the run attempt the pod belongs to; a record of an
 	// earlier attempt says nothing about the current one.
-	Attempt int          `json:"attempt"`
-	Phase   SandboxPhase `json:"phase"`
+	Attempt int `json:"attempt"`
+	// Fence is the start of the run the pod belongs to: a record of
+	// another start says nothing about the current one either.
+	Fence int64        `json:"fence,omitempty"`
+	Phase SandboxPhase `json:"phase"`
 	// Reason is the failure with a short diagnostic, scrubbed of secrets.
 	Reason string `json:"reason,omitempty"`
 }

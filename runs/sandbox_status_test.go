@@ -7,19 +7,19 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-func TestUpdateRecordsSandboxStatusPerRepoScrubbedAndFencedByAttempt(t *testing.T) {
+func TestUpdateRecordsSandboxStatusPerRepoScrubbedAndFencedByStart(t *testing.T) {
 	g := NewWithT(t)
 	s, rdb := newStore(t, Options{})
 	ctx := ctxT(t)
 	run := startRun(t, s, 1, "replica-a")
 
-	_, err := s.Update(ctx, run.ID, Update{Attempt: 1, Sandboxes: map[string]SandboxStatus{
+	_, err := s.Update(ctx, run.ID, Update{Fence: run.Fence, Sandboxes: map[string]SandboxStatus{
 		"shop-api": {Attempt: 1, Phase: SandboxReady},
 	}})
 	g.Expect(err).NotTo(HaveOccurred())
 	failed := SandboxStatus{Attempt: 1, Phase: SandboxFailed,
 		Reason: "ErrImagePull: pulling https://bot:ghp_0123456789abcdefghij0123@registry.example/img failed"}
-	got, err := s.Update(ctx, run.ID, Update{Attempt: 1, Sandboxes: map[string]SandboxStatus{"shop-web": failed}})
+	got, err := s.Update(ctx, run.ID, Update{Fence: run.Fence, Sandboxes: map[string]SandboxStatus{"shop-web": failed}})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	g.Expect(got.Sandboxes).To(HaveLen(2), "a record of one repository leaves the other's alone")
@@ -35,6 +35,6 @@ func TestUpdateRecordsSandboxStatusPerRepoScrubbedAndFencedByAttempt(t *testing.
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(reread.Sandboxes).To(Equal(got.Sandboxes))
 
-	_, err = s.Update(ctx, run.ID, Update{Attempt: 2, Sandboxes: map[string]SandboxStatus{"shop-api": {Attempt: 2, Phase: SandboxReady}}})
-	g.Expect(errors.Is(err, ErrLeaseLost)).To(BeTrue(), "a reconciler behind the run's attempt cannot overwrite it: %v", err)
+	_, err = s.Update(ctx, run.ID, Update{Fence: run.Fence - 1, Sandboxes: map[string]SandboxStatus{"shop-api": {Attempt: 1, Phase: SandboxFailed}}})
+	g.Expect(errors.Is(err, ErrLeaseLost)).To(BeTrue(), "a reconciler behind the run's start cannot overwrite it: %v", err)
 }

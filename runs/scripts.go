@@ -21,6 +21,8 @@ var (
 	heartbeatScript = loadScript("heartbeat")
 	progressScript  = loadScript("progress")
 	casDelScript    = loadScript("casdel")
+	stoppedScript   = loadScript("stopped")
+	finalizedScript = loadScript("finalized")
 	claimScript     = loadScript("claim")
 )
 

@@ -81,18 +81,27 @@ type rule struct {
 	to   State
 }
 
+// The owner's forward events (publish, succeed, await input) also apply
+// from an earlier active state: they carry the owner's fence, which proves
+// the caller owns the run, so a state behind what the owner last applied
+// can only mean that its own earlier transition was lost with Redis's last
+// second of writes.
 var machine = map[Event]rule{
 	EventStart:      {from: []State{StateQueued}, to: StateProvisioning},
 	EventReady:      {from: []State{StateProvisioning}, to: StateRunning},
-	EventPublish:    {from: []State{StateRunning}, to: StatePublishing},
-	EventSucceed:    {from: []State{StatePublishing}, to: StateSucceeded},
+	EventPublish:    {from: []State{StateProvisioning, StateRunning}, to: StatePublishing},
+	EventSucceed:    {from: activeStates, to: StateSucceeded},
 	EventFail:       {from: activeStates, to: StateFailed},
 	EventCancel:     {from: []State{StateQueued, StateProvisioning, StateRunning, StatePublishing, StateAwaitingInput}, to: StateCancelled},
-	EventAwaitInput: {from: []State{StateRunning}, to: StateAwaitingInput},
+	EventAwaitInput: {from: []State{StateProvisioning, StateRunning}, to: StateAwaitingInput},
 	EventResume:     {from: []State{StateAwaitingInput}, to: StateQueued},
 	EventHandBack:   {from: activeStates, to: StateQueued},
 	EventRetry:      {from: activeStates, to: StateQueued},
 }
+
+// ownerEvents are the events only the run's owner applies: they must carry
+// its fence (Update.Fence).
+var ownerEvents = []Event{EventReady, EventPublish, EventSucceed, EventAwaitInput, EventHandBack}
 
 // ErrIllegalTransition is matched (errors.Is) by every *TransitionError.
 var ErrIllegalTransition = errors.New("illegal transition")
@@ -123,9 +132,11 @@ func Transition(from State, ev Event) (State, error) {
 // effects is everything a transition does besides setting the state. It is
 // a pure function of the event, so the scripts never decide policy.
 type effects struct {
-	requeue   bool // retire the queue entry and add a fresh one; a new attempt begins
-	ack       bool // retire the queue entry: nobody works on the run now
-	release   bool // drop the ticket claim so the ticket can be worked again
+	requeue bool // retire the queue entry and add a fresh one; a new attempt begins
+	ack     bool // retire the queue entry: nobody works on the run now
+	// finalize queues the run for the finalizer, which tells the ticket and
+	// only then drops the ticket claim.
+	finalize  bool
 	expire    bool // start the retention clock on the run and its events
 	stop      bool // drop the heartbeat: no replica owns the run now
 	start     bool // record the owner and start its heartbeat
@@ -137,7 +148,7 @@ func effectsOf(ev Event) effects {
 	return effects{
 		requeue:   to == StateQueued,
 		ack:       to.Terminal() || to == StateAwaitingInput,
-		release:   to.Terminal(),
+		finalize:  to.Terminal(),
 		expire:    to.Terminal(),
 		stop:      !to.Active(),
 		start:     ev == EventStart,
@@ -159,7 +170,7 @@ func encodePlan(ev Event) string {
 		on   bool
 		name string
 	}{
-		{e.requeue, "requeue"}, {e.ack, "ack"}, {e.release, "release"}, {e.expire, "expire"},
+		{e.requeue, "requeue"}, {e.ack, "ack"}, {e.finalize, "finalize"}, {e.expire, "expire"},
 		{e.stop, "stop"}, {e.start, "start"}, {e.reclaimed, "reclaimed"},
 	} {
 		if f.on {

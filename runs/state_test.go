@@ -9,7 +9,9 @@ import (
 )
 
 func TestTransitionTableCoversEveryStateEventPair(t *testing.T) {
-	// Written out independently of the implementation's table.
+	// Written out independently of the implementation's table. The owner's
+	// forward events also apply from an earlier active state: its own
+	// transition before was lost with Redis's last second.
 	legal := map[State]map[Event]State{
 		StateQueued: {
 			EventStart:  StateProvisioning,
@@ -18,11 +20,13 @@ func TestTransitionTableCoversEveryStateEventPair(t *testing.T) {
 		StateProvisioning: {
 			EventReady: StateRunning, EventFail: StateFailed, EventCancel: StateCancelled,
 			EventHandBack: StateQueued, EventRetry: StateQueued,
+			EventPublish: StatePublishing, EventSucceed: StateSucceeded, EventAwaitInput: StateAwaitingInput,
 		},
 		StateRunning: {
 			EventPublish: StatePublishing, EventAwaitInput: StateAwaitingInput,
 			EventFail: StateFailed, EventCancel: StateCancelled,
 			EventHandBack: StateQueued, EventRetry: StateQueued,
+			EventSucceed: StateSucceeded,
 		},
 		StatePublishing: {
 			EventSucceed: StateSucceeded, EventFail: StateFailed, EventCancel: StateCancelled,
@@ -82,9 +86,9 @@ func TestEffectsFollowFromTheTargetState(t *testing.T) {
 		{EventStart, effects{start: true}},
 		{EventReady, effects{}},
 		{EventPublish, effects{}},
-		{EventSucceed, effects{ack: true, release: true, expire: true, stop: true}},
-		{EventFail, effects{ack: true, release: true, expire: true, stop: true}},
-		{EventCancel, effects{ack: true, release: true, expire: true, stop: true}},
+		{EventSucceed, effects{ack: true, finalize: true, expire: true, stop: true}},
+		{EventFail, effects{ack: true, finalize: true, expire: true, stop: true}},
+		{EventCancel, effects{ack: true, finalize: true, expire: true, stop: true}},
 		// A parked run leaves the queue but keeps its ticket and never expires.
 		{EventAwaitInput, effects{ack: true, stop: true}},
 		{EventResume, effects{requeue: true, stop: true}},
@@ -112,4 +116,17 @@ func TestEncodedPlanListsEveryLegalSourceState(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestTheScriptsKnowTheActiveStates(t *testing.T) {
+	common, err := luaFiles.ReadFile("lua/common.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, st := range activeStates {
+		parts = append(parts, string(st)+" = true")
+	}
+	want := "local active_states = { " + strings.Join(parts, ", ") + " }"
+	NewWithT(t).Expect(string(common)).To(ContainSubstring(want))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,12 @@ const (
 	DefaultDeliveryTTL  = 72 * time.Hour
 	DefaultEventLimit   = 1000
 	DefaultBlockTimeout = 5 * time.Second
+	// DefaultFinalizeLease is how long a finalizer may go without renewing
+	// its claim on a finalize entry before another replica's takes it.
+	DefaultFinalizeLease = 2 * time.Minute
+	// DefaultFinalizeDeadline bounds the retries of a ticket write that
+	// keeps failing transiently; the finalizer then gives up on it.
+	DefaultFinalizeDeadline = time.Hour
 	// DefaultTicketWindow is the rolling window of a ticket's run cap
 	// (Submission.MaxPerDay).
 	DefaultTicketWindow = 24 * time.Hour
@@ -31,15 +38,20 @@ const (
 	minRecordTTL = 90 * 24 * time.Hour
 )
 
-// group is the consumer group every replica's workers read the queue in.
-const group = "workers"
+// group is the consumer group every replica's workers read the queue in;
+// finalizers is the one the finalizers read the finalize outbox in.
+const (
+	group      = "workers"
+	finalizers = "finalizers"
+)
 
 var (
 	// ErrNotFound: no run with that id (never was, or expired).
 	ErrNotFound = errors.New("run not found")
-	// ErrLeaseLost: the caller's attempt is no longer the run's current one,
-	// or the run stopped being active (reclaimed, handed back, cancelled).
-	// The caller must stop working on the run.
+	// ErrLeaseLost: the caller's start (fence) is no longer the run's
+	// current one, or the run stopped being active (reclaimed, handed back,
+	// cancelled, failed by someone else). The caller must stop working on
+	// the run.
 	ErrLeaseLost = errors.New("run lease lost")
 )
 
@@ -61,8 +73,15 @@ type Options struct {
 	// EventLimit caps each run's event stream.
 	EventLimit int64
 	// BlockTimeout bounds one blocking read of the queue; Dequeue also looks
-	// for runs to reclaim at most this often.
+	// for runs to reclaim at most this often. At most HeartbeatTTL/4: the
+	// reclaim passes of idle workers tell a live Redis from an outage.
 	BlockTimeout time.Duration
+	// FinalizeLease is how long a finalizer may hold a finalize entry
+	// without renewing its claim before another one takes it over.
+	FinalizeLease time.Duration
+	// FinalizeDeadline bounds the retries of a ticket write that keeps
+	// failing transiently, counted from the run's end.
+	FinalizeDeadline time.Duration
 	// TicketWindow is the rolling window a ticket's runs are counted in
 	// for Submission.MaxPerDay (default 24 h; tests shorten it).
 	TicketWindow time.Duration
@@ -70,6 +89,9 @@ type Options struct {
 	// creation of a run included), with the run as it is afterwards. It runs
 	// on the caller's goroutine and must not block.
 	Notify func(Run)
+	// OnEpoch is called once for each epoch of Redis this Store's reclaim
+	// sees begin, with why ("restart", "gap"), for the metrics.
+	OnEpoch func(reason string)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -92,7 +114,13 @@ func (o Options) withDefaults() (Options, error) {
 		o.EventLimit = DefaultEventLimit
 	}
 	if o.BlockTimeout == 0 {
-		o.BlockTimeout = DefaultBlockTimeout
+		o.BlockTimeout = min(DefaultBlockTimeout, o.HeartbeatTTL/4)
+	}
+	if o.FinalizeLease == 0 {
+		o.FinalizeLease = DefaultFinalizeLease
+	}
+	if o.FinalizeDeadline == 0 {
+		o.FinalizeDeadline = DefaultFinalizeDeadline
 	}
 	if o.TicketWindow == 0 {
 		o.TicketWindow = DefaultTicketWindow
@@ -113,8 +141,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.EventLimit < 1 {
 		errs = append(errs, fmt.Errorf("event limit %d: must be positive", o.EventLimit))
 	}
-	if o.BlockTimeout < time.Millisecond {
-		errs = append(errs, fmt.Errorf("block timeout %s: must be at least 1ms", o.BlockTimeout))
+	if o.BlockTimeout < time.Millisecond || o.BlockTimeout > o.HeartbeatTTL/4 {
+		errs = append(errs, fmt.Errorf("block timeout %s: must be between 1ms and a quarter of the heartbeat TTL (%s)", o.BlockTimeout, o.HeartbeatTTL/4))
+	}
+	if o.FinalizeLease < 3*time.Millisecond || o.FinalizeDeadline < time.Millisecond {
+		errs = append(errs, fmt.Errorf("finalize lease %s and deadline %s: must be positive", o.FinalizeLease, o.FinalizeDeadline))
 	}
 	if o.TicketWindow < time.Millisecond {
 		errs = append(errs, fmt.Errorf("ticket window %s: must be at least 1ms", o.TicketWindow))
@@ -132,6 +163,12 @@ type Store struct {
 	// lastReclaim (unix ns) spaces out the reclaim passes of this process's
 	// workers.
 	lastReclaim atomic.Int64
+	// loggedEpoch is the start (ms) of the last epoch whose grace was
+	// logged, so it is logged once.
+	loggedEpoch atomic.Int64
+	// leases are the runs this process owns, by run id (*Lease): a change
+	// this Store sees that ends one ends its work at once.
+	leases sync.Map
 }
 
 // NewStore returns a store on rdb. It does no I/O.
@@ -146,11 +183,20 @@ func NewStore(rdb redis.UniversalClient, opts Options) (*Store, error) {
 // HeartbeatInterval is how often an owner should heartbeat its runs.
 func (s *Store) HeartbeatInterval() time.Duration { return s.opts.HeartbeatTTL / 3 }
 
+// HeartbeatTTL is how long a run stays owned without a heartbeat.
+func (s *Store) HeartbeatTTL() time.Duration { return s.opts.HeartbeatTTL }
+
+// epochGap is how long Redis may go unreached by every replica before
+// reaching it again starts a new epoch (an outage).
+func (s *Store) epochGap() time.Duration { return s.opts.HeartbeatTTL / 2 }
+
 func (s *Store) runKey(id string) string       { return s.opts.Prefix + "run:" + id }
 func (s *Store) eventsKey(id string) string    { return s.opts.Prefix + "run:" + id + ":events" }
 func (s *Store) heartbeatKey(id string) string { return s.opts.Prefix + "run:" + id + ":heartbeat" }
 func (s *Store) indexKey(st State) string      { return s.opts.Prefix + "runs:" + string(st) }
 func (s *Store) queueKey() string              { return s.opts.Prefix + "queue" }
+func (s *Store) finalizeKey() string           { return s.opts.Prefix + "finalize" }
+func (s *Store) epochKey() string              { return s.opts.Prefix + "epoch" }
 func (s *Store) ticketKey(tracker, ticket string) string {
 	return s.opts.Prefix + "ticket:" + tracker + ":" + ticket
 }
@@ -184,6 +230,7 @@ func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, ar
 }
 
 func (s *Store) notify(r Run) {
+	s.revokeIfOver(r)
 	if s.opts.Notify != nil {
 		s.opts.Notify(r)
 	}

@@ -27,6 +27,10 @@ type Submission struct {
 	Trigger        string
 	TriggerComment string
 	DoneStatus     string
+	// RunID submits the run under this id instead of a new one: a run
+	// Redis lost (its last second) while an owner worked on it comes back
+	// as itself, so the comments it already made are found by its marks.
+	RunID string
 
 	// TriggerKey and TriggerSeq place the trigger in the ticket's history
 	// (trackers.Event.Mark): a trigger whose Seq is older than one already
@@ -45,6 +49,14 @@ type Submission struct {
 	// MaxPerDay caps the runs a ticket may start within the store's
 	// TicketWindow (limits.max_runs_per_ticket_per_day); 0 means no cap.
 	MaxPerDay int
+}
+
+// Resubmission is the submission that brings back run, which Redis lost
+// while its owner worked on it: the same id, ticket and trigger.
+func (r Run) Resubmission() Submission {
+	return Submission{Project: r.Project, Pipeline: r.Pipeline, Tracker: r.Tracker, Ticket: r.Ticket,
+		TicketURL: r.TicketURL, TicketTitle: r.TicketTitle, Labels: r.Labels, Repos: r.Repos,
+		Trigger: r.Trigger, TriggerComment: r.TriggerComment, DoneStatus: r.DoneStatus, RunID: r.ID}
 }
 
 func (sub Submission) validate() error {
@@ -112,7 +124,10 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (SubmitResult, error
 	// A random suffix collides rarely within one second; the script refuses
 	// an id already in use and a new one is drawn.
 	for range 5 {
-		id := s.newID(time.Now())
+		id := sub.RunID
+		if id == "" {
+			id = s.newID(time.Now())
+		}
 		fields, err := submissionFields(id, sub)
 		if err != nil {
 			return SubmitResult{}, fmt.Errorf("submit ticket %s: %w", sub.Ticket, err)
@@ -126,6 +141,10 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (SubmitResult, error
 			return SubmitResult{}, fmt.Errorf("submit ticket %s: %w", sub.Ticket, err)
 		}
 		if st == "collision" {
+			if sub.RunID != "" {
+				// The run is back already (or was never lost).
+				return SubmitResult{Outcome: OutcomeTicketActive, RunID: sub.RunID}, nil
+			}
 			continue
 		}
 		res, err := submitResult(st, rest)

@@ -68,6 +68,7 @@ func TestSubmitOutcomes(t *testing.T) {
 	// delivery is still remembered.
 	_, err = s.Apply(ctx, first.RunID, EventCancel, Update{Error: "closed"})
 	g.Expect(err).NotTo(HaveOccurred())
+	finalized(t, s, first.RunID)
 	again, err := s.Submit(ctx, withDelivery(1, "d-3"))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(again.Outcome).To(Equal(OutcomeQueued))
@@ -175,12 +176,13 @@ func TestRedisHoldsNoSecretsOfARun(t *testing.T) {
 	sub.TriggerComment = "/agent-smith fix-bug with token " + token
 	res, err := s.Submit(ctx, sub)
 	g.Expect(err).NotTo(HaveOccurred())
-	run, err := s.Dequeue(ctx, Owner{Name: "replica-a"})
+	lease, err := s.Dequeue(ctx, Owner{Name: "replica-a"})
 	g.Expect(err).NotTo(HaveOccurred())
+	run := lease.Run()
 	g.Expect(s.AppendProgress(ctx, run.ID, "checkout", "git clone https://x-access-token:"+token+"@github.com/acme/shop.git")).To(Succeed())
-	_, err = s.Update(ctx, run.ID, Update{Attempt: run.Attempt, PullRequests: map[string]string{"shop-api": "https://u:" + token + "@github.com/acme/shop/pull/3"}})
+	_, err = s.Update(ctx, run.ID, Update{Fence: lease.Fence(), PullRequests: map[string]string{"shop-api": "https://u:" + token + "@github.com/acme/shop/pull/3"}})
 	g.Expect(err).NotTo(HaveOccurred())
-	_, err = s.Apply(ctx, res.RunID, EventFail, Update{Attempt: run.Attempt, Error: "push: remote: Invalid username or token " + token})
+	_, err = s.Apply(ctx, res.RunID, EventFail, Update{Fence: lease.Fence(), Error: "push: remote: Invalid username or token " + token})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	dump := dumpKeys(t, rdb, s.opts.Prefix)

@@ -20,13 +20,19 @@ type Known struct {
 	// Runs maps every run that has a hash to its state.
 	Runs map[string]State
 	// Jobs holds the sandbox job ids (sandbox.JobID) that may own keys and pods:
-	// one per repository of every active run, at its current attempt.
+	// one per repository of every active run, at its current start.
 	Jobs map[string]bool
+	// Fences maps every active run to its current fence: sandboxes of
+	// another fence belong to a start that is over.
+	Fences map[string]int64
+	// Finalizing holds the runs that ended and whose ticket is still being
+	// told: they keep their ticket claim until then.
+	Finalizing map[string]bool
 }
 
 // Known reads the runs in Redis and the sandbox jobs of the active ones.
 func (s *Store) Known(ctx context.Context) (Known, error) {
-	k := Known{Runs: map[string]State{}, Jobs: map[string]bool{}}
+	k := Known{Runs: map[string]State{}, Jobs: map[string]bool{}, Fences: map[string]int64{}, Finalizing: map[string]bool{}}
 	var ids []string
 	runPrefix := s.opts.Prefix + "run:"
 	iter := s.rdb.ScanType(ctx, 0, escapeGlob(runPrefix)+"*", 1000, "hash").Iterator()
@@ -45,7 +51,7 @@ func (s *Store) Known(ctx context.Context) (Known, error) {
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HMGet(ctx, s.runKey(id), fState, fAttempt, fRepos)
+		cmds[i] = pipe.HMGet(ctx, s.runKey(id), fState, fAttempt, fRepos, fFence, fFinalize)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return Known{}, fmt.Errorf("read runs: %w", err)
@@ -57,24 +63,42 @@ func (s *Store) Known(ctx context.Context) (Known, error) {
 			continue // expired since the scan
 		}
 		k.Runs[id] = State(st)
+		if fin, _ := v[4].(string); fin == string(FinalizePending) {
+			k.Finalizing[id] = true
+		}
 		if !State(st).Active() {
 			continue
 		}
-		attempt, _ := v[1].(string)
-		n, err := strconv.Atoi(attempt)
-		if err != nil {
-			return Known{}, fmt.Errorf("run %s attempt %q: %w", id, attempt, err)
-		}
-		var repos []string
-		reposJSON, _ := v[2].(string)
-		if err := json.Unmarshal([]byte(reposJSON), &repos); err != nil {
-			return Known{}, fmt.Errorf("run %s repos: %w", id, err)
-		}
-		for _, repo := range repos {
-			k.Jobs[sandbox.JobID(id, repo, n)] = true
+		if err := k.addJobs(id, v); err != nil {
+			return Known{}, err
 		}
 	}
 	return k, nil
+}
+
+// addJobs records the fence and sandbox jobs of active run id from its
+// fields (state, attempt, repos, fence).
+func (k Known) addJobs(id string, v []any) error {
+	attempt, _ := v[1].(string)
+	n, err := strconv.Atoi(attempt)
+	if err != nil {
+		return fmt.Errorf("run %s attempt %q: %w", id, attempt, err)
+	}
+	fenceText, _ := v[3].(string)
+	fence, err := parseInt64(fenceText)
+	if err != nil {
+		return fmt.Errorf("run %s fence %q: %w", id, fenceText, err)
+	}
+	var repos []string
+	reposJSON, _ := v[2].(string)
+	if err := json.Unmarshal([]byte(reposJSON), &repos); err != nil {
+		return fmt.Errorf("run %s repos: %w", id, err)
+	}
+	k.Fences[id] = fence
+	for _, repo := range repos {
+		k.Jobs[sandbox.JobID(id, repo, n, fence)] = true
+	}
+	return nil
 }
 
 // Swept is what SweepOrphans removed.
@@ -105,9 +129,9 @@ type sweepPlan struct {
 }
 
 // orphans decides which scanned keys no run accounts for: sandbox keys of
-// jobs that are not a current attempt of an active run, run-scoped keys and
-// index entries of runs without a hash, and ticket claims of runs that are
-// gone or finished.
+// jobs that are not the current start of an active run (another fence, a
+// stale start's), run-scoped keys and index entries of runs without a hash,
+// and ticket claims of runs that are gone, or finished and finalized.
 func orphans(prefix string, sc keyScan, k Known) sweepPlan {
 	p := sweepPlan{claims: map[string]string{}, index: map[State][]string{}}
 	for _, key := range sc.sandbox {
@@ -124,7 +148,7 @@ func orphans(prefix string, sc keyScan, k Known) sweepPlan {
 		}
 	}
 	for key, id := range sc.claims {
-		if st, ok := k.Runs[id]; !ok || st.Terminal() {
+		if st, ok := k.Runs[id]; !ok || st.Terminal() && !k.Finalizing[id] {
 			p.claims[key] = id
 		}
 	}

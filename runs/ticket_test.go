@@ -34,6 +34,7 @@ func TestTicketRecordAcceptsOnlyNewTriggers(t *testing.T) {
 		t.Helper()
 		_, err := s.Apply(ctx, last, ev, Update{Error: "ended by the test"})
 		NewWithT(t).Expect(err).NotTo(HaveOccurred())
+		finalized(t, s, last)
 	}
 	steps := []struct {
 		name  string
@@ -130,6 +131,7 @@ func TestTicketCapCountsRunsInARollingWindow(t *testing.T) {
 		}
 		_, err = s.Apply(ctx, res.RunID, EventCancel, Update{})
 		g.Expect(err).NotTo(HaveOccurred())
+		finalized(t, s, res.RunID)
 	}
 	third := next()
 	res, err := s.Submit(ctx, third)

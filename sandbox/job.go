@@ -28,12 +28,14 @@ func ValidateJobID(id string) error {
 
 func jobIDChar(c rune) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' }
 
-// JobID is the job id of the sandbox of repo in attempt of run:
-// "{run}-{repo}-{attempt}" lowercased, with every character outside
-// [a-z0-9-] replaced by '-'. An id over MaxJobIDLen is cut and ends in a
-// hash of the full one, so it stays deterministic and distinct.
-func JobID(runID, repo string, attempt int) string {
-	raw := runID + "-" + repo + "-" + strconv.Itoa(attempt)
+// JobID is the job id of the sandbox of repo in the start of run at
+// attempt and fence: "{run}-{repo}-{attempt}-{fence in base 36}"
+// lowercased, with every character outside [a-z0-9-] replaced by '-'. The
+// fence makes the ids of two starts differ even at the same attempt (a
+// start Redis lost). An id over MaxJobIDLen is cut and ends in a hash of
+// the full one, so it stays deterministic and distinct.
+func JobID(runID, repo string, attempt int, fence int64) string {
+	raw := runID + "-" + repo + "-" + strconv.Itoa(attempt) + "-" + strconv.FormatInt(fence, 36)
 	var b strings.Builder
 	for _, c := range strings.ToLower(raw) {
 		if jobIDChar(c) {

@@ -106,7 +106,10 @@ type Provisioner interface {
 type ProvisionRequest struct {
 	RunID   string
 	Attempt int
-	Repos   []RepoSpec
+	// Fence is the run's start (runs.Run.Fence): sandboxes of two starts
+	// never share a job id.
+	Fence int64
+	Repos []RepoSpec
 }
 
 // RepoSpec is one repository's sandbox.

@@ -9,29 +9,33 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox"
 )
 
-func TestJobIDIsAValidDeterministicKeyPart(t *testing.T) {
+func TestJobIDIsAValidDeterministicKeyPartNamingTheStart(t *testing.T) {
 	long := strings.Repeat("r", 95)
+	const fence = 1764324000123 // a start's fence: Redis's clock in ms
 	tests := []struct {
 		name, run, repo string
 		attempt         int
 		want            string
 	}{
-		{name: "pipeline shape", run: "2026-11-28T10-00-00-ab12", repo: "todo-api", attempt: 1, want: "2026-11-28t10-00-00-ab12-todo-api-1"},
-		{name: "characters outside [a-z0-9-]", run: "run_1", repo: "Org/Repo.git", attempt: 2, want: "run-1-org-repo-git-2"},
+		{name: "pipeline shape", run: "2026-11-28T10-00-00-ab12", repo: "todo-api", attempt: 1, want: "2026-11-28t10-00-00-ab12-todo-api-1-miioyf7f"},
+		{name: "characters outside [a-z0-9-]", run: "run_1", repo: "Org/Repo.git", attempt: 2, want: "run-1-org-repo-git-2-miioyf7f"},
 		{name: "too long: cut, with a hash", run: long, repo: "repo-a", attempt: 1, want: long[:87] + "-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			id := sandbox.JobID(tt.run, tt.repo, tt.attempt)
+			id := sandbox.JobID(tt.run, tt.repo, tt.attempt, fence)
 			g.Expect(sandbox.ValidateJobID(id)).To(Succeed())
 			g.Expect(id).To(HavePrefix(tt.want))
-			g.Expect(sandbox.JobID(tt.run, tt.repo, tt.attempt)).To(Equal(id), "deterministic")
+			g.Expect(sandbox.JobID(tt.run, tt.repo, tt.attempt, fence)).To(Equal(id), "deterministic")
 		})
 	}
 	g := NewWithT(t)
-	g.Expect(sandbox.JobID(long, "repo-a", 1)).NotTo(Equal(sandbox.JobID(long, "repo-b", 1)), "cut ids stay distinct")
-	g.Expect(sandbox.JobID(long, "repo-a", 1)).To(HaveLen(sandbox.MaxJobIDLen))
+	g.Expect(sandbox.JobID(long, "repo-a", 1, fence)).NotTo(Equal(sandbox.JobID(long, "repo-b", 1, fence)), "cut ids stay distinct")
+	g.Expect(sandbox.JobID(long, "repo-a", 1, fence)).To(HaveLen(sandbox.MaxJobIDLen))
+	g.Expect(sandbox.JobID("run", "api", 1, fence)).NotTo(Equal(sandbox.JobID("run", "api", 1, fence+1)),
+		"two starts at the same attempt (one lost with Redis) never share a job")
+	g.Expect(sandbox.JobID(long, "api", 1, fence)).NotTo(Equal(sandbox.JobID(long, "api", 1, fence+1)), "also when cut")
 }
 
 func TestStepValidate(t *testing.T) {

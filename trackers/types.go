@@ -138,13 +138,16 @@ const (
 	LifecycleAwaitingInput Lifecycle = "awaiting-input"
 	LifecycleDone          Lifecycle = "done"
 	LifecycleFailed        Lifecycle = "failed"
+	// LifecycleCancelled: the run was called off (by a user, or because
+	// nobody answered its questions in time).
+	LifecycleCancelled Lifecycle = "cancelled"
 )
 
 // LifecyclePrefix starts every lifecycle label.
 const LifecyclePrefix = "agent-smith:"
 
 // Lifecycles lists every lifecycle, in order.
-var Lifecycles = []Lifecycle{LifecycleQueued, LifecycleInProgress, LifecycleAwaitingInput, LifecycleDone, LifecycleFailed}
+var Lifecycles = []Lifecycle{LifecycleQueued, LifecycleInProgress, LifecycleAwaitingInput, LifecycleDone, LifecycleFailed, LifecycleCancelled}
 
 // Label is the ticket label of the lifecycle.
 func (l Lifecycle) Label() string { return LifecyclePrefix + string(l) }

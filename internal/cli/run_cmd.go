@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -161,13 +162,17 @@ func executeOne(ctx context.Context, cfg *config.Config, conn *redisConn, config
 	_, _ = fmt.Fprintf(stdout, "run %s\n", res.RunID)
 
 	host, _ := os.Hostname()
-	workers := worker.NewWorkers(store, pipe, runs.Owner{Name: fmt.Sprintf("run-%s-%d", host, os.Getpid())}, 1,
-		logr.FromContextOrDiscard(ctx), nil)
+	owner := runs.Owner{Name: fmt.Sprintf("run-%s-%d", host, os.Getpid())}
+	workers := worker.NewWorkers(store, pipe, owner, 1, logr.FromContextOrDiscard(ctx), nil)
+	finalizer := worker.NewFinalizer(store, pipe, owner.Name, worker.FinalizerOptions{Loops: 1}, logr.FromContextOrDiscard(ctx), nil)
 	wctx, stopWorkers := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		_ = workers.Start(wctx)
+		var both sync.WaitGroup
+		both.Go(func() { _ = workers.Start(wctx) })
+		both.Go(func() { _ = finalizer.Start(wctx) })
+		both.Wait()
 	}()
 	final, err := follow(ctx, store, res.RunID, stdout)
 	stopWorkers()
@@ -196,7 +201,8 @@ func submission(cfg *config.Config, project string, t trackers.Ticket, override 
 }
 
 // follow prints the run's progress lines until it stops being active or
-// queued, and returns it as it ended.
+// queued (and, once it ended, until its ticket was told), and returns it
+// as it ended.
 func follow(ctx context.Context, store *runs.Store, id string, stdout io.Writer) (runs.Run, error) {
 	tick := time.NewTicker(progressPoll)
 	defer tick.Stop()
@@ -214,7 +220,7 @@ func follow(ctx context.Context, store *runs.Store, id string, stdout io.Writer)
 		if err != nil {
 			return runs.Run{}, err
 		}
-		if len(lines) == 0 && (r.State.Terminal() || r.State == runs.StateAwaitingInput) {
+		if len(lines) == 0 && (r.State.Terminal() && r.Finalize != runs.FinalizePending || r.State == runs.StateAwaitingInput) {
 			return r, nil
 		}
 		select {

@@ -212,7 +212,7 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 	// controller-runtime's (its global registry, with Go's and the
 	// process's).
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(worker.NewRunsCollector(parts.store, log))
+	reg.MustRegister(worker.NewRunsCollector(parts.store, log), redisEpochs)
 	webhooks, err := intake.New(cfg, first.Trackers, intake.StoreRuns(parts.store), log, reg)
 	if err != nil {
 		return nil, err
@@ -222,10 +222,14 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 	r.health.AddReadinessCheck("redis", func(ctx context.Context) error { return conn.Client.Ping(ctx).Err() })
 	routes := server.Routes{Webhooks: webhooks, Runs: server.RunAPI(parts.store), Health: r.health,
 		Gatherer: prometheus.Gatherers{ctrlmetrics.Registry, reg}}
+	parkedExpiry := func() time.Duration { s, _ := current.Load(); return s.Config.Queue.AwaitingInputExpiry() }
 	r.runnables = []runnable{
 		server.NewHTTPServer(o.addr, routes.Public(), log), r.workers,
+		// Every replica tells tickets how their runs ended, whoever ended them.
+		worker.NewFinalizer(parts.store, pipe, o.owner.Name, worker.FinalizerOptions{}, log, reg),
 		intake.NewPoller(current, intake.StoreRuns(parts.store), log, reg),
-		worker.NewHousekeeper(parts.store, o.owner.Name, housekeepingInterval, log, parts.sweepers...),
+		intake.NewRecovery(current, intake.StoreRuns(parts.store), parts.store, log),
+		worker.NewHousekeeper(parts.store, o.owner.Name, housekeepingInterval, parkedExpiry, log, parts.sweepers...),
 	}
 	if o.adminAddr != "" {
 		r.runnables = append(r.runnables, server.NewHTTPServer(o.adminAddr, routes.Admin(), log.WithName("admin")))

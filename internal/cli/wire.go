@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/agent-smith/agent-smith/config"
@@ -110,17 +111,28 @@ func openRedis(env Env) (*redisConn, error) {
 // queue's redis_prefix unless a caller isolates itself).
 func newRunStore(rdb redis.UniversalClient, cfg *config.Config, prefix string, notify func(runs.Run)) (*runs.Store, error) {
 	q := cfg.Queue
+	ttl := 3 * time.Duration(q.HeartbeatSeconds) * time.Second
 	return runs.NewStore(rdb, runs.Options{
 		Prefix:       prefix,
-		HeartbeatTTL: 3 * time.Duration(q.HeartbeatSeconds) * time.Second,
+		HeartbeatTTL: ttl,
 		MaxAttempts:  q.MaxAttempts,
 		Retention:    time.Duration(q.RetentionHours) * time.Hour,
 		// A blocked read does not see its context end: this bounds how long
-		// a stopping replica waits for its idle workers.
-		BlockTimeout: 2 * time.Second,
+		// a stopping replica waits for its idle workers. Idle workers'
+		// reclaim passes also tell a live Redis from an outage, so they
+		// come at least four times a heartbeat TTL.
+		BlockTimeout: min(2*time.Second, ttl/4),
 		Notify:       notify,
+		OnEpoch:      func(why string) { redisEpochs.WithLabelValues(why).Inc() },
 	})
 }
+
+// redisEpochs counts the restarts and outages of Redis this process's run
+// store saw.
+var redisEpochs = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "agentsmith_redis_epochs_total",
+	Help: "Redis restarts (restart) and outages longer than half a heartbeat TTL (gap) this replica saw; reclaiming waits one heartbeat TTL after each.",
+}, []string{"reason"})
 
 // sandboxBackend picks the sandbox backend: the flag's value, else
 // SANDBOX_TYPE, else kubernetes inside a cluster and local outside.

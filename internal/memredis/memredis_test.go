@@ -66,21 +66,32 @@ func TestRunStoreWorksOnEmbeddedServer(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(again.Outcome).To(Equal(runs.OutcomeDuplicateDelivery))
 
-	run, err := store.Dequeue(ctx, runs.Owner{Name: "a"})
+	first, err := store.Dequeue(ctx, runs.Owner{Name: "a"})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(run.ID).To(Equal(res.RunID))
+	g.Expect(first.Run().ID).To(Equal(res.RunID))
 
 	// The owner dies: its heartbeat lapses and another consumer reclaims.
 	g.Eventually(func() (int, error) { return store.Reclaim(ctx, "b") }).
 		WithTimeout(5 * time.Second).Should(Equal(1))
 	next, err := store.Dequeue(ctx, runs.Owner{Name: "b"})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(next.Attempt).To(Equal(2))
+	g.Expect(next.Run().Attempt).To(Equal(2))
+	g.Expect(next.Fence()).To(BeNumerically(">", first.Fence()))
+	g.Expect(next.Guard(ctx)).To(Succeed())
 	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish, runs.EventSucceed} {
-		_, err := store.Apply(ctx, next.ID, ev, runs.Update{Attempt: next.Attempt})
+		_, err := next.Apply(ctx, ev, runs.Update{})
 		g.Expect(err).NotTo(HaveOccurred())
 	}
-	done, err := store.Get(ctx, next.ID)
+	done, err := store.Get(ctx, res.RunID)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(done.State).To(Equal(runs.StateSucceeded))
+
+	// The finalizer's outbox works on the embedded server too.
+	e, ok, err := store.NextFinalize(ctx, "a")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(ok).To(BeTrue())
+	g.Expect(store.Finalized(ctx, e, runs.FinalizeDone, "")).To(Succeed())
+	active, err := store.ActiveRun(ctx, "t", "1")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(active).To(BeEmpty())
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -46,6 +47,15 @@ func WithAppendOnly() RedisOption {
 	return func(r *Redis) { r.args = append(r.args, "--appendonly", "yes", "--appendfsync", "always") }
 }
 
+// WithAOF enables AOF persistence with the fsync policy given (always,
+// everysec, no) and no automatic rewrite, so the data set lives in one base
+// file and one incremental file that AOFSize and TruncateAOF work on.
+func WithAOF(fsync string) RedisOption {
+	return func(r *Redis) {
+		r.args = append(r.args, "--appendonly", "yes", "--appendfsync", fsync, "--auto-aof-rewrite-percentage", "0")
+	}
+}
+
 // WithShippedConfig starts the server as manifests/redis.yaml does: the
 // StatefulSet's own script writes the ACL file from REDIS_PASSWORD (a
 // random one here) and starts redis-server with the ConfigMap's
@@ -72,8 +82,11 @@ func StartRedis(opts ...RedisOption) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
+	// hz 100: blocking reads time out within 10ms of their deadline (the
+	// default 10 makes it 100ms), as the tests' scaled-down heartbeat TTLs
+	// and block timeouts need.
 	r := &Redis{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir,
-		args: []string{"--save", "", "--appendonly", "no"}}
+		args: []string{"--save", "", "--appendonly", "no", "--hz", "100"}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -220,6 +233,7 @@ func (r *Redis) stop(sig syscall.Signal) {
 		return
 	}
 	_ = cmd.Process.Signal(sig)
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT) // a paused server must run to stop
 	select {
 	case <-exited:
 	case <-time.After(10 * time.Second):
@@ -230,6 +244,74 @@ func (r *Redis) stop(sig syscall.Signal) {
 
 // Dir is the server's working directory (AOF files live here).
 func (r *Redis) Dir() string { return filepath.Clean(r.dir) }
+
+// Pause stops the server's process (SIGSTOP): it neither answers nor
+// expires anything, and clients' connections stay open, as when its node or
+// network stalls. Resume continues it.
+func (r *Redis) Pause() error { return r.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (r *Redis) Resume() error { return r.signal(syscall.SIGCONT) }
+
+func (r *Redis) signal(sig syscall.Signal) error {
+	r.mu.Lock()
+	cmd := r.cmd
+	r.mu.Unlock()
+	if cmd == nil {
+		return errors.New("redis-server is not running")
+	}
+	return syscall.Kill(-cmd.Process.Pid, sig)
+}
+
+// AOFSize is the size of the server's incremental AOF file as written so
+// far (WithAOF): what survives a kill -9, fsynced or not.
+func (r *Redis) AOFSize() (int64, error) {
+	path, err := r.incrAOF()
+	if err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// TruncateAOF cuts the incremental AOF file of a killed server back to
+// size, as a node crash loses what was written but not yet fsynced; Redis
+// loads a file cut in the middle of a command or transaction up to the last
+// whole one.
+func (r *Redis) TruncateAOF(size int64) error {
+	path, err := r.incrAOF()
+	if err != nil {
+		return err
+	}
+	return os.Truncate(path, size)
+}
+
+// incrAOF is the path of the incremental file the AOF manifest names.
+func (r *Redis) incrAOF() (string, error) {
+	dir := filepath.Join(r.dir, "appendonlydir")
+	manifests, err := filepath.Glob(filepath.Join(dir, "*.manifest"))
+	if err != nil || len(manifests) != 1 {
+		return "", fmt.Errorf("AOF manifest in %s: found %d (%v); start the server WithAOF", dir, len(manifests), err)
+	}
+	data, err := os.ReadFile(manifests[0])
+	if err != nil {
+		return "", err
+	}
+	var incr string
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) >= 6 && f[0] == "file" && f[5] == "i" {
+			incr = f[1]
+		}
+	}
+	if incr == "" {
+		return "", fmt.Errorf("AOF manifest %s names no incremental file", manifests[0])
+	}
+	return filepath.Join(dir, incr), nil
+}
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

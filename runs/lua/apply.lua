@@ -1,14 +1,17 @@
 -- apply: compare-and-set a transition (or, with an empty plan, only record
--- fields) on one run.
+-- fields) on one run. A fenced call (the owner's, or on its behalf) applies
+-- only while the run is at that fence; a fenced record without a transition
+-- also needs the run to be active.
 -- KEYS[1] run hash
--- ARGV[3] run id, ARGV[4] plan ('' = no transition), ARGV[5] attempt fence
--- (0 = none), ARGV[6] retention ms, ARGV[7] input tokens to add, ARGV[8]
--- output tokens to add, ARGV[9] cost to add, ARGV[10..] field/value pairs
+-- ARGV[3] run id, ARGV[4] plan ('' = no transition), ARGV[5] fence ('0' =
+-- none), ARGV[6] retention ms, ARGV[7] input tokens to add, ARGV[8] output
+-- tokens to add, ARGV[9] cost to add, ARGV[10..] field/value pairs
 local run, id = KEYS[1], ARGV[3]
-local cur = redis.call('HMGET', run, 'state', 'attempt')
+local cur = redis.call('HMGET', run, 'state', 'attempt', 'fence')
 if not cur[1] then return { 'missing' } end
-local fence = tonumber(ARGV[5])
-if fence > 0 and tonumber(cur[2]) ~= fence then return { 'lost', cur[1], cur[2] } end
+if ARGV[5] ~= '0' and ((cur[3] or '0') ~= ARGV[5] or (ARGV[4] == '' and not active_states[cur[1]])) then
+  return { 'lost', cur[1], cur[2], cur[3] or '0' }
+end
 
 local sets = {}
 for i = 10, #ARGV do sets[#sets + 1] = ARGV[i] end

@@ -8,6 +8,11 @@ local function run_key(id) return prefix .. 'run:' .. id end
 local function heartbeat_key(id) return prefix .. 'run:' .. id .. ':heartbeat' end
 local function events_key(id) return prefix .. 'run:' .. id .. ':events' end
 local function index_key(state) return prefix .. 'runs:' .. state end
+local finalize_stream = prefix .. 'finalize'
+local epoch_key = prefix .. 'epoch'
+
+-- The states in which a replica owns a run (activeStates in state.go).
+local active_states = { provisioning = true, running = true, publishing = true }
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -41,9 +46,38 @@ local function requeue(id)
   return entry
 end
 
+-- touch_epoch notes that Redis served a replica just now. A Redis that
+-- restarted (its INFO run_id changed) or that nobody reached for longer than
+-- gap_ms (an outage) starts a new epoch; reclaim waits ttl_ms into an epoch,
+-- so owners that were cut off can renew first. It returns the grace left in
+-- ms (0: none) and why the epoch began. INFO is refused by some servers
+-- (miniredis, locked-down managed Redis): restarts then count as gaps.
+local function touch_epoch(ttl_ms, gap_ms)
+  local now = now_ms()
+  local info = redis.pcall('INFO', 'server')
+  local rid = type(info) == 'string' and string.match(info, 'run_id:(%x+)') or ''
+  local e = redis.call('HMGET', epoch_key, 'runId', 'since', 'seen', 'why')
+  if not e[2] then
+    -- the data set's first epoch: nobody owned anything before it
+    redis.call('HSET', epoch_key, 'runId', rid, 'since', now, 'seen', now, 'recovered', now, 'why', 'fresh')
+    return 0, 'fresh', now
+  end
+  if rid ~= (e[1] or '') or now - tonumber(e[3] or 0) > gap_ms then
+    local why = 'gap'
+    if rid ~= (e[1] or '') then why = 'restart' end
+    redis.call('HSET', epoch_key, 'runId', rid, 'since', now, 'seen', now, 'why', why)
+    return tonumber(ttl_ms), why, now
+  end
+  redis.call('HSET', epoch_key, 'seen', now)
+  local left = tonumber(ttl_ms) - (now - tonumber(e[2]))
+  if left > 0 and e[4] ~= 'fresh' then return left, e[4] or '', tonumber(e[2]) end
+  return 0, '', tonumber(e[2])
+end
+
 -- move applies the legal transition p to run id, currently in state from,
 -- with the caller's field values sets; c holds retention_ms, heartbeat_ms
--- and owner (for start).
+-- and owner (for start: "name|fence", the heartbeat's value), and stopped
+-- (the owner is known to have stopped: a reclaim giving up).
 local function move(id, from, p, sets, c)
   local run = run_key(id)
   local now = now_ms()
@@ -62,12 +96,17 @@ local function move(id, from, p, sets, c)
     redis.call('HSET', run, 'startedAt', now)
     redis.call('SET', heartbeat_key(id), c.owner, 'PX', c.heartbeat_ms)
   end
-  if f.release then -- the run is over
-    local t = redis.call('HMGET', run, 'tracker', 'ticket')
-    local claim = prefix .. 'ticket:' .. t[1] .. ':' .. t[2]
-    if redis.call('GET', claim) == id then redis.call('DEL', claim) end
-    redis.call('HSET', run, 'finishedAt', now)
+  if f.finalize then
+    -- The run is over. The finalizer tells the ticket and only then drops
+    -- the ticket claim, so a new trigger meanwhile cannot start a run whose
+    -- ticket a late finalizer would mark. A run nobody owned (cancelled
+    -- while queued or parked, given up by reclaim) has no owner to wait for.
+    local fence = redis.call('HGET', run, 'fence') or '0'
+    redis.call('HSET', run, 'finishedAt', now, 'finalize', 'pending')
+    if c.stopped or not active_states[from] then redis.call('HSET', run, 'stopped', fence) end
+    redis.call('XADD', finalize_stream, '*', 'run', id, 'fence', fence)
     -- The ticket's record tells the next trigger how its last run ended.
+    local t = redis.call('HMGET', run, 'tracker', 'ticket')
     local record = prefix .. 'ticket-record:' .. t[1] .. ':' .. t[2]
     if redis.call('HGET', record, 'lastRun') == id then
       redis.call('HSET', record, 'lastState', p.to, 'lastEndedAt', now)

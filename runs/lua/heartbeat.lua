@@ -1,17 +1,18 @@
 -- heartbeat: keep an owned run alive. The queue entry's idle time is reset
 -- with it, so the entry is only reclaimable once the heartbeat has lapsed.
+-- Only the owner of the current start may renew: state active, fence and
+-- owner name as recorded. Every call also notes the epoch (touch_epoch).
 -- KEYS[1] run hash
--- ARGV[3] run id, ARGV[4] attempt, ARGV[5] heartbeat TTL ms, ARGV[6]
--- active states (comma separated)
+-- ARGV[3] run id, ARGV[4] fence, ARGV[5] owner name, ARGV[6] heartbeat TTL
+-- ms, ARGV[7] epoch gap ms
 local run, id = KEYS[1], ARGV[3]
-local cur = redis.call('HMGET', run, 'state', 'attempt', 'owner', 'entry')
+touch_epoch(ARGV[6], tonumber(ARGV[7]))
+local cur = redis.call('HMGET', run, 'state', 'fence', 'owner', 'entry', 'attempt')
 if not cur[1] then return { 'missing' } end
-local active = false
-for s in string.gmatch(ARGV[6], '[^,]+') do
-  if s == cur[1] then active = true end
+if not active_states[cur[1]] or cur[2] ~= ARGV[4] or cur[3] ~= ARGV[5] then
+  return { 'lost', cur[1], cur[5] or '', cur[2] or '0', cur[3] or '' }
 end
-if not active or cur[2] ~= ARGV[4] then return { 'lost', cur[1], cur[2] } end
-redis.call('SET', heartbeat_key(id), cur[3], 'PX', ARGV[5])
+redis.call('SET', heartbeat_key(id), cur[3] .. '|' .. cur[2], 'PX', ARGV[6])
 if cur[4] and cur[4] ~= '' then
   redis.call('XCLAIM', queue, group, cur[3], 0, cur[4], 'JUSTID')
 end

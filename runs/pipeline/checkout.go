@@ -42,8 +42,8 @@ func (j *job) checkout(ctx context.Context, r *repo) error {
 		// origin is for show: the sandbox's git has no credential, the
 		// gate fetches and pushes.
 		{"remote", "add", "origin", r.cloneURL},
-		{"config", "--local", "user.name", gitName},
-		{"config", "--local", "user.email", gitEmail},
+		{"config", "--local", "user.name", j.project.Commit.AuthorName},
+		{"config", "--local", "user.email", j.project.Commit.AuthorEmail},
 	}
 	if r.remoteSHA != "" {
 		start = "refs/remotes/origin/" + r.branch
@@ -64,9 +64,54 @@ func (j *job) checkout(ctx context.Context, r *repo) error {
 	how := "new from " + r.base
 	if r.remoteSHA != "" {
 		how = "continuing the existing branch"
+		if err := j.readCheckpoint(ctx, r); err != nil {
+			return err
+		}
+	}
+	if r.pushedBefore {
+		how = "already pushed by this run"
 	}
 	j.note(ctx, "%s: checked out %s, %s", r.name, r.branch, how)
 	return nil
+}
+
+// readCheckpoint looks at the head commit of the run's branch on the
+// remote: when it ends in this run's trailer (commitMessage), an earlier
+// execution of this very run pushed it, and Redis lost what followed. The
+// job then goes straight to the pull requests, at no model cost, with the
+// summary the commit carries.
+func (j *job) readCheckpoint(ctx context.Context, r *repo) error {
+	msg, err := j.must(ctx, r, gitStep(gitLocalTimeout, "log", "-1", "--format=%B", "origin/"+r.branch))
+	if err != nil {
+		return err
+	}
+	summary, ok := parseTrailer(msg, j.run.ID)
+	if !ok {
+		return nil
+	}
+	r.pushedBefore, j.pushedBefore = true, true
+	if j.summary == "" {
+		j.summary = summary
+	}
+	return nil
+}
+
+// parseTrailer reads a commit message written by commitMessage: whether it
+// is run's, and the summary between the subject and the trailer. git
+// commit --signoff (projects.<p>.commit.signoff) puts its Signed-off-by
+// lines after the run's trailer.
+func parseTrailer(msg, run string) (summary string, ok bool) {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	for len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], "Signed-off-by: ") {
+		lines = lines[:len(lines)-1]
+	}
+	body := strings.TrimSpace(strings.Join(lines, "\n"))
+	rest, found := strings.CutSuffix(body, runTrailer(run))
+	if !found {
+		return "", false
+	}
+	_, summary, _ = strings.Cut(strings.TrimSpace(rest), "\n\n")
+	return strings.TrimSpace(summary), true
 }
 
 // baseBranch is the branch pull requests go into: the repository's

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,9 +144,16 @@ func newWorld(t testing.TB, script, repoKeys string) *world {
 		log = logr.Discard()
 	}
 	workers := worker.NewWorkers(w.store, pipe, runs.Owner{Name: "replica-a", UID: "uid-a"}, 2, log, nil)
+	finalizer := worker.NewFinalizer(w.store, pipe, "replica-a", worker.FinalizerOptions{}, log, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = workers.Start(ctx) }()
+	go func() {
+		defer close(done)
+		var both sync.WaitGroup
+		both.Go(func() { _ = workers.Start(ctx) })
+		both.Go(func() { _ = finalizer.Start(ctx) })
+		both.Wait()
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 
 	tr, err := connect.Tracker(cfg, "issues")
@@ -201,10 +209,17 @@ func (w *world) run(id string) runs.Run {
 	return r
 }
 
-// await waits for run id to reach state.
+// await waits for run id to reach state; an ended run, for its ticket to
+// be told too (the finalizer).
 func (w *world) await(id string, state runs.State) runs.Run {
 	w.t.Helper()
-	NewWithT(w.t).Eventually(func() runs.State { return w.run(id).State }, 2*time.Minute, 50*time.Millisecond).
+	NewWithT(w.t).Eventually(func() runs.State {
+		r := w.run(id)
+		if r.Finalize == runs.FinalizePending {
+			return "finalizing"
+		}
+		return r.State
+	}, 2*time.Minute, 50*time.Millisecond).
 		Should(Equal(state), func() string { r := w.run(id); return fmt.Sprintf("step %s, error %q", r.Step, r.Error) })
 	return w.run(id)
 }
@@ -247,6 +262,7 @@ func bodies(cs []githubfake.Comment) []string {
 func TestLabeledIssueBecomesAPullRequestThatFixesIt(t *testing.T) {
 	g := NewWithT(t)
 	w := newWorld(t, "fix-bug.yaml", "")
+	w.cfg.Projects["calc"].Commit = config.Commit{AuthorName: "Release Bot", AuthorEmail: "bot@acme.example", Signoff: true, Artifacts: true}
 	n := w.issue()
 	id := w.label(n)
 
@@ -254,13 +270,14 @@ func TestLabeledIssueBecomesAPullRequestThatFixesIt(t *testing.T) {
 	branch := "agent-smith/" + strconv.Itoa(n)
 
 	// The fix is on the run's branch of the remote, with the artifacts,
-	// committed as agent-smith; main is untouched.
+	// committed and signed off as the project says; main is untouched.
 	g.Expect(pipelinetest.Show(t, w.bare, branch, "add.sh")).To(ContainSubstring("echo $(( $1 + $2 ))"))
 	g.Expect(pipelinetest.Show(t, w.bare, "main", "add.sh")).To(ContainSubstring("$1 - $2"))
 	result := pipelinetest.Show(t, w.bare, branch, ".agentsmith/runs/"+id+"/result.md")
 	g.Expect(result).To(And(ContainSubstring("# agent-smith run "+id), ContainSubstring("## Model usage"), ContainSubstring("fix the operator in place")))
 	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/runs/"+id+"/plan.json")).To(ContainSubstring(`"summary": "add.sh subtracts`))
-	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%an <%ae>|%s", branch)).To(Equal("Agent Smith <agent-smith@users.noreply.local>|fix: add.sh subtracts (#" + strconv.Itoa(n) + ")"))
+	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%s", branch)).To(Equal("Release Bot <bot@acme.example>|Release Bot <bot@acme.example>|fix: add.sh subtracts (#" + strconv.Itoa(n) + ")"))
+	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%(trailers:key=Signed-off-by)", branch)).To(ContainSubstring("Signed-off-by: Release Bot <bot@acme.example>"))
 
 	// One pull request, into main, that closes the issue.
 	prs := w.fake.PullRequests(repoName)
@@ -407,8 +424,10 @@ func TestInitProjectCommitsOnlyTheBootstrapFiles(t *testing.T) {
 	branch := "agent-smith/" + strconv.Itoa(n)
 	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/context.yaml")).To(ContainSubstring("purpose: adds two numbers"))
 	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/coding-principles.md")).To(ContainSubstring("POSIX sh only"))
-	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/runs/"+id+"/result.md")).NotTo(BeEmpty())
+	g.Expect(pipelinetest.Show(t, w.bare, branch, ".agentsmith/runs/"+id+"/result.md")).To(BeEmpty(), "artifacts are not committed by default")
+	g.Expect(filepath.Join(w.runsDir, id, "result.md")).To(BeAnExistingFile(), "they stay in the runs directory")
 	g.Expect(pipelinetest.Show(t, w.bare, branch, "scratch.txt")).To(BeEmpty(), "only the bootstrap files are committed")
+	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%an <%ae>|%(trailers:key=Signed-off-by)", branch)).To(Equal("Agent Smith <agent-smith@users.noreply.local>|"), "the default author, no sign-off")
 	prs := w.fake.PullRequests(repoName)
 	g.Expect(prs).To(HaveLen(1))
 	g.Expect(prs[0].Title).To(Equal("chore: prepare the repository for agent-smith (#" + strconv.Itoa(n) + ")"))

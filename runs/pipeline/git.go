@@ -14,12 +14,6 @@ import (
 // none of them talks to the remote (the gate does).
 const gitLocalTimeout = 60
 
-// The commits' author and committer.
-const (
-	gitName  = "Agent Smith"
-	gitEmail = "agent-smith@users.noreply.local"
-)
-
 // gitEnv keeps git from prompting (a missing credential fails instead of
 // hanging the step) and its messages parseable.
 var gitEnv = map[string]string{"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}

@@ -44,12 +44,13 @@ var stepFuncs = map[string]stepFunc{
 	StepFinalize:     (*job).finalize,
 }
 
-// job is one execution (attempt) of a run.
+// job is one execution (a start) of a run.
 type job struct {
 	p       *Pipeline
 	cfg     *config.Config
 	project *config.Project
 	run     runs.Run
+	lease   *runs.Lease
 	log     logr.Logger
 
 	tracker trackers.Tracker
@@ -89,13 +90,18 @@ type job struct {
 	decisions    []llm.Decision
 	minor        []Finding
 	published    bool
+	// pushedBefore is set when an earlier execution of this run already
+	// pushed its branch (a transition Redis lost made the run go again):
+	// the job goes from checkout straight to the pull requests.
+	pushedBefore bool
 }
 
-func (p *Pipeline) newJob(ctx context.Context, run runs.Run) *job {
+func (p *Pipeline) newJob(ctx context.Context, lease *runs.Lease) *job {
 	cfg := p.deps.Config()
+	run := lease.Run()
 	// The workers' logger already names the run, ticket and attempt.
 	log := logr.FromContextOrDiscard(ctx)
-	j := &job{p: p, cfg: cfg, run: run, log: log, project: cfg.Projects[run.Project], current: -1}
+	j := &job{p: p, cfg: cfg, run: run, lease: lease, log: log, project: cfg.Projects[run.Project], current: -1}
 	for _, v := range cfg.Secrets {
 		// Real credentials are long; a short value would garble words.
 		if len(v) >= 8 {
@@ -138,12 +144,15 @@ func (j *job) has(step string) bool {
 func (j *job) runStep(ctx context.Context, name string) error {
 	j.current = slices.IndexFunc(j.steps, func(s stepRecord) bool { return s.Name == name })
 	rec := &j.steps[j.current]
-	if j.nothingToDo && name != StepFinalize {
+	if j.skips(name) {
 		rec.State = stepSkipped
+		if name == StepPush && j.pushedBefore {
+			return j.resumePublished(ctx)
+		}
 		return nil
 	}
 	rec.State, rec.Started = stepRunning, j.p.deps.Now()
-	if _, err := j.p.deps.Store.Update(ctx, j.run.ID, runs.Update{Attempt: j.run.Attempt, Step: name, AddUsage: j.usageDelta()}); err != nil {
+	if _, err := j.lease.Update(ctx, runs.Update{Step: name, AddUsage: j.usageDelta(), Steps: j.stepRecords()}); err != nil {
 		return err
 	}
 	j.progress(ctx, "started")
@@ -157,6 +166,36 @@ func (j *job) runStep(ctx context.Context, name string) error {
 		rec.State = stepDone
 	}
 	j.progress(ctx, "done in %s", seconds(rec.Took))
+	return nil
+}
+
+// skips reports whether step name is skipped: a plan with nothing to do
+// goes to finalize; a run whose branch an earlier execution already pushed
+// goes from checkout to the pull requests.
+func (j *job) skips(name string) bool {
+	switch {
+	case j.nothingToDo:
+		return name != StepFinalize
+	case j.pushedBefore:
+		return !slices.Contains([]string{StepTicket, StepProvision, StepCheckout, StepPullRequests, StepFinalize}, name)
+	}
+	return false
+}
+
+// resumePublished takes the place of the push step for a run whose branch
+// an earlier execution pushed: the run is publishing again, and the
+// repositories it pushed have work.
+func (j *job) resumePublished(ctx context.Context) error {
+	if _, err := j.lease.Apply(ctx, runs.EventPublish, runs.Update{}); err != nil {
+		return err
+	}
+	j.published = true
+	for _, r := range j.repos {
+		if r.pushedBefore {
+			r.hasWork, r.pushed = true, true
+			j.progress(ctx, "%s: %s was pushed by an earlier execution of this run", r.name, r.branch)
+		}
+	}
 	return nil
 }
 
@@ -186,7 +225,7 @@ func (j *job) progress(ctx context.Context, format string, args ...any) {
 	msg := j.scrub(fmt.Sprintf(format, args...))
 	step := j.stepName()
 	j.log.Info(msg, "step", step)
-	if err := j.p.deps.Store.AppendProgress(ctx, j.run.ID, step, msg); err != nil && ctx.Err() == nil {
+	if err := j.lease.Progress(ctx, step, msg); err != nil && ctx.Err() == nil {
 		j.log.Error(err, "recording progress failed", "step", step)
 	}
 }
@@ -233,9 +272,11 @@ func (j *job) release(ctx context.Context) {
 }
 
 // abandoned reports whether err means the run is no longer this
-// execution's to finish: its context ended or its lease is gone.
+// execution's to finish: its context ended, its lease is lost or expired,
+// or Redis did not answer one of its writes (the worker hands it back).
 func (j *job) abandoned(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || errors.Is(err, runs.ErrLeaseLost) || errors.Is(err, runs.ErrNotFound)
+	return ctx.Err() != nil || errors.Is(err, runs.ErrLeaseLost) || errors.Is(err, runs.ErrNotFound) ||
+		errors.Is(err, runs.ErrLeaseExpired) || errors.Is(err, runs.ErrUnreachable)
 }
 
 // abandon stops work on a run that another execution (or nobody, for
@@ -249,9 +290,9 @@ func (j *job) abandon(ctx context.Context, err error) error {
 	return err
 }
 
-// fail ends the run at step: the failure is commented on the ticket, the
-// unfinished work pushed to a WIP branch, the ticket marked failed, and the
-// run failed with "step <name>: <reason>".
+// fail ends the run at step: the unfinished work is pushed to a WIP branch
+// and the run failed with "step <name>: <reason>" and its outcome; the
+// finalizer then comments the failure and marks the ticket failed.
 func (j *job) fail(ctx context.Context, step string, cause error) error {
 	reason := j.scrub(cause.Error())
 	if i := slices.IndexFunc(j.steps, func(s stepRecord) bool { return s.Name == step }); i >= 0 {
@@ -266,21 +307,37 @@ func (j *job) fail(ctx context.Context, step string, cause error) error {
 	j.release(ctx)
 	outcome := outcome{State: runs.StateFailed, Step: step, Reason: reason, WIP: wip}
 	j.keepArtifacts(ctx, outcome)
-	if j.tracker != nil {
-		j.editStatusFinal(ctx, outcome)
-		if _, err := j.tracker.Comment(ctx, j.run.Ticket, failureComment(j.run.ID, step, reason, wip)); err != nil {
-			j.log.Error(err, "commenting the failure on the ticket failed")
-		}
-		if err := j.tracker.SetLifecycle(ctx, j.run.Ticket, trackers.LifecycleFailed); err != nil {
-			j.log.Error(err, "marking the ticket failed failed")
-		}
-	}
 	j.p.models.forget(j.run.ID)
 	msg := fmt.Sprintf("step %s: %s", step, reason)
-	if _, err := j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventFail, runs.Update{Attempt: j.run.Attempt, Step: step, Error: msg, AddUsage: j.usageDelta()}); err != nil {
+	if _, err := j.lease.Apply(ctx, runs.EventFail, runs.Update{Step: step, Error: msg, AddUsage: j.usageDelta(),
+		Steps: j.stepRecords(), Outcome: j.runOutcome(outcome)}); err != nil {
 		return errors.Join(errors.New(msg), fmt.Errorf("record the failure: %w", err))
 	}
 	return errors.New(msg)
+}
+
+// stepRecords are the steps as the run records them.
+func (j *job) stepRecords() []runs.StepRecord {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]runs.StepRecord, len(j.steps))
+	for i, s := range j.steps {
+		out[i] = runs.StepRecord{Name: s.Name, State: string(s.State), TookMS: s.Took.Milliseconds(), Notes: slices.Clone(s.Notes)}
+	}
+	return out
+}
+
+// runOutcome is what the run records about how this execution ended, for
+// the finalizer's comments.
+func (j *job) runOutcome(o outcome) *runs.RunOutcome {
+	ro := &runs.RunOutcome{Step: o.Step, Reason: o.Reason, WIP: o.WIP}
+	for _, r := range j.results() {
+		ro.Repos = append(ro.Repos, runs.RepoResult(r))
+	}
+	if j.catalog != nil {
+		ro.Skills = j.catalog.String()
+	}
+	return ro
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }

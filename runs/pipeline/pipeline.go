@@ -14,11 +14,10 @@ import (
 	"github.com/agent-smith/agent-smith/trackers"
 )
 
-// Store is the part of the run store the pipeline writes to.
+// Store is the part of the run store the pipeline writes to outside a
+// run's lease: the finalizer records the comments it posted.
 type Store interface {
-	Apply(ctx context.Context, id string, ev runs.Event, u runs.Update) (runs.Run, error)
 	Update(ctx context.Context, id string, u runs.Update) (runs.Run, error)
-	AppendProgress(ctx context.Context, id, step, message string) error
 	// RecordOwnComment remembers a comment the run posted on its ticket.
 	RecordOwnComment(ctx context.Context, tracker, ticket, commentID string) error
 }
@@ -86,13 +85,16 @@ func New(d Deps) (*Pipeline, error) {
 	return &Pipeline{deps: d, models: newModelCache()}, nil
 }
 
-// Execute carries run from provisioning to its end: succeeded, failed or
-// awaiting input. It applies the run's transitions itself. When ctx ends
-// (a drain, a lost lease) it releases the sandboxes and returns ctx's
-// error with the run left as it is, for the worker to hand back.
-func (p *Pipeline) Execute(ctx context.Context, run runs.Run) error {
-	j := p.newJob(ctx, run)
-	steps, err := Steps(run.Pipeline)
+// Execute carries the run of lease from provisioning to its end:
+// succeeded, failed or awaiting input. It applies the run's transitions
+// itself, through the lease, and guards every write to the ticket, the
+// repository host and the remote with it. When ctx ends (a drain, a lost
+// or expired lease) it releases the sandboxes and returns ctx's error with
+// the run left as it is, for the worker to settle. The ticket is told how
+// the run ended by the finalizer (Finalize), not here.
+func (p *Pipeline) Execute(ctx context.Context, lease *runs.Lease) error {
+	j := p.newJob(ctx, lease)
+	steps, err := Steps(j.run.Pipeline)
 	if err != nil {
 		return j.fail(ctx, StepTicket, err)
 	}

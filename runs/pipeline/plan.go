@@ -146,7 +146,10 @@ func (j *job) park(ctx context.Context, questions []string) error {
 	if rounds >= maxQuestionRounds {
 		return fmt.Errorf("the plan still has open questions after %d rounds of answers: %s", rounds, strings.Join(questions, " / "))
 	}
-	questionsID, err := j.tracker.Comment(ctx, j.run.Ticket, questionsComment(j.run.ID, questions))
+	// One questions comment per round, even when this round is asked again
+	// (Redis lost the transition that parked the run).
+	mark := questionsMarker(j.run.ID, rounds+1)
+	questionsID, err := ensureComment(ctx, j.tracker, j.ticket, "", mark, questionsComment(mark, questions))
 	if err != nil {
 		// Questions nobody can see would park the run for good.
 		return fmt.Errorf("post the plan's questions on the ticket: %w", err)
@@ -162,8 +165,8 @@ func (j *job) park(ctx context.Context, questions []string) error {
 	}
 	j.release(ctx)
 	j.keepArtifacts(ctx, o)
-	_, err = j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventAwaitInput, runs.Update{
-		Attempt: j.run.Attempt, AddUsage: j.usageDelta(),
+	_, err = j.lease.Apply(ctx, runs.EventAwaitInput, runs.Update{
+		AddUsage: j.usageDelta(), Steps: j.stepRecords(),
 		// The comment is the run's own whoever the tracker says wrote it:
 		// the next attempt shows it as agent-smith's questions, and it
 		// never answers itself.

@@ -14,10 +14,11 @@ import (
 )
 
 // push commits each repository's work (the run's artifacts go into the
-// first repository with work) and pushes it to the run's branch. It moves
+// first repository with work when the project commits them) and pushes it
+// to the run's branch. It moves
 // the run to publishing first: from here on the run writes to the world.
 func (j *job) push(ctx context.Context) error {
-	if _, err := j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventPublish, runs.Update{Attempt: j.run.Attempt}); err != nil {
+	if _, err := j.lease.Apply(ctx, runs.EventPublish, runs.Update{}); err != nil {
 		return err
 	}
 	j.published = true
@@ -25,7 +26,7 @@ func (j *job) push(ctx context.Context) error {
 		return err
 	}
 	for _, r := range j.repos {
-		if r.hasWork {
+		if r.hasWork && j.project.Commit.Artifacts {
 			if err := j.writeArtifacts(ctx, r); err != nil {
 				return err
 			}
@@ -95,7 +96,11 @@ func (j *job) commit(ctx context.Context, r *repo, message string) error {
 	if err != nil || !staged {
 		return err
 	}
-	_, err = j.must(ctx, r, gitStep(gitLocalTimeout, "commit", "-q", "--no-verify", "-m", message))
+	args := []string{"commit", "-q", "--no-verify", "-m", message}
+	if j.project.Commit.Signoff {
+		args = append(args, "--signoff")
+	}
+	_, err = j.must(ctx, r, gitStep(gitLocalTimeout, args...))
 	return err
 }
 
@@ -118,6 +123,9 @@ func (j *job) pushBranch(ctx context.Context, r *repo, branch, lease string) err
 		return err
 	}
 	if _, err := j.must(ctx, r, gitStep(gitLocalTimeout, "bundle", "create", "-q", sandbox.PushBundle, "HEAD", "^"+r.baseSHA)); err != nil {
+		return err
+	}
+	if err := j.lease.Guard(ctx); err != nil {
 		return err
 	}
 	if _, err := r.git.Push(ctx, sandbox.PushRequest{Branch: branch, Commit: strings.TrimSpace(head), Lease: lease, Credential: r.cred}); err != nil {
@@ -145,6 +153,9 @@ func (j *job) pullRequests(ctx context.Context) error {
 			Draft: j.project.DraftPullRequests, TicketID: j.run.Ticket, TicketURL: j.ticket.URL,
 		})
 		if err != nil {
+			if j.abandoned(ctx, err) {
+				return err
+			}
 			r.prErr = j.scrub(err.Error())
 			j.note(ctx, "%s: opening the pull request failed: %s", r.name, r.prErr)
 			continue
@@ -152,7 +163,7 @@ func (j *job) pullRequests(ctx context.Context) error {
 		r.pr = &ref
 		opened = append(opened, r)
 		j.progress(ctx, "%s: pull request %s", r.name, ref.URL)
-		if _, err := j.p.deps.Store.Update(ctx, j.run.ID, runs.Update{Attempt: j.run.Attempt, PullRequests: map[string]string{r.name: ref.URL}}); err != nil {
+		if _, err := j.lease.Update(ctx, runs.Update{PullRequests: map[string]string{r.name: ref.URL}}); err != nil {
 			return err
 		}
 	}
@@ -270,8 +281,12 @@ func commitMessage(run runs.Run, title, summary string) string {
 	if s := strings.TrimSpace(summary); s != "" {
 		msg += "\n\n" + s
 	}
-	return msg + "\n\nagent-smith run " + run.ID
+	return msg + "\n\n" + runTrailer(run.ID)
 }
+
+// runTrailer ends the commit message of run's branch: a later execution of
+// the same run reads it back as the sign that the branch is pushed.
+func runTrailer(run string) string { return "agent-smith run " + run }
 
 // sibling is another pull request of the same run.
 type sibling struct {

@@ -139,8 +139,8 @@ func TestStatusCommentShowsStepsOutcomeAndRepositories(t *testing.T) {
 
 func TestQuestionsAndFailureComments(t *testing.T) {
 	g := NewWithT(t)
-	q := questionsComment("r1", []string{"Sum or difference?", " Which shell? "})
-	g.Expect(q).To(Equal("<!-- agent-smith:questions run=r1 -->\n### agent-smith has questions before it starts\n\n1. Sum or difference?\n2. Which shell?\n\nAnswer in a comment on this ticket; the run continues with your answer.\n"))
+	q := questionsComment(questionsMarker("r1", 2), []string{"Sum or difference?", " Which shell? "})
+	g.Expect(q).To(Equal("<!-- agent-smith:questions run=r1 round=2 -->\n### agent-smith has questions before it starts\n\n1. Sum or difference?\n2. Which shell?\n\nAnswer in a comment on this ticket; the run continues with your answer.\n"))
 	f := failureComment("r1", "test", "tests fail\nFAIL: 6", nil)
 	g.Expect(f).To(ContainSubstring("failed at step `test`\n\n> tests fail\n> FAIL: 6\n"))
 }
@@ -186,4 +186,28 @@ func TestCommandErrorsKeepTheEndOfTheOutput(t *testing.T) {
 	var ce *commandError
 	g.Expect(errors.As(err, &ce)).To(BeTrue())
 	g.Expect(head("a\nb\nc\nd", 5)).To(Equal("a\nb\n[… cut at 5 bytes]"))
+}
+
+// A re-run knows its own pushed commit by the trailer, signed off or not,
+// and never takes another run's.
+func TestCommitOfTheRunIsKnownByItsTrailer(t *testing.T) {
+	run := runs.Run{ID: "20261205-120000-abcd", Ticket: "7", Pipeline: config.PipelineFixBug}
+	msg := commitMessage(run, "add.sh subtracts", "Fix the operator.")
+	tests := []struct {
+		name, msg, run string
+		ok             bool
+	}{
+		{"as written", msg, run.ID, true},
+		{"signed off", msg + "\n\nSigned-off-by: Release Bot <bot@acme.example>\n", run.ID, true},
+		{"another run's", msg, "20261205-120000-wxyz", false},
+		{"someone else's commit", "fix: something\n\nby hand", run.ID, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			summary, ok := parseTrailer(tt.msg, tt.run)
+			if ok != tt.ok || (ok && summary != "Fix the operator.") {
+				t.Errorf("parseTrailer = %q, %v; want ok %v with the summary", summary, ok, tt.ok)
+			}
+		})
+	}
 }

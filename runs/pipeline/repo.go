@@ -32,6 +32,8 @@ type repo struct {
 	remoteSHA  string
 	startSHA   string
 	checkedOut bool
+	// pushedBefore: the remote branch's head is this run's own commit.
+	pushedBefore bool
 
 	language    string
 	testCommand string
@@ -47,7 +49,7 @@ type repo struct {
 // provision starts a sandbox per repository of the run and marks the run
 // ready once all are up.
 func (j *job) provision(ctx context.Context) error {
-	req := sandbox.ProvisionRequest{RunID: j.run.ID, Attempt: j.run.Attempt}
+	req := sandbox.ProvisionRequest{RunID: j.run.ID, Attempt: j.run.Attempt, Fence: j.run.Fence}
 	branch := runs.BranchFor(j.run.Ticket)
 	for _, name := range j.run.Repos {
 		rc, ok := j.cfg.Repos[name]
@@ -71,7 +73,7 @@ func (j *job) provision(ctx context.Context) error {
 		case err != nil:
 			return err
 		default:
-			r.host, r.cloneURL = host, host.CloneURL()
+			r.host, r.cloneURL = guardHost(host, j.lease), host.CloneURL()
 		}
 		req.Repos = append(req.Repos, sandbox.RepoSpec{Name: name,
 			RemoteURL: r.cloneURL, Branch: branch, AllowCIConfigChanges: j.project.AllowCIConfigChanges})
@@ -92,6 +94,6 @@ func (j *job) provision(ctx context.Context) error {
 		j.sandboxes[r.name] = p.Work
 		j.note(ctx, "%s: %s", r.name, r.sb.JobID())
 	}
-	_, err = j.p.deps.Store.Apply(ctx, j.run.ID, runs.EventReady, runs.Update{Attempt: j.run.Attempt})
+	_, err = j.lease.Apply(ctx, runs.EventReady, runs.Update{})
 	return err
 }

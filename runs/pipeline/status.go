@@ -43,6 +43,8 @@ type outcome struct {
 	// WIP lists the branches the unfinished work was pushed to.
 	WIP       []string
 	Questions []string
+	// Kind qualifies a cancellation (runs.OutcomeExpired).
+	Kind string
 }
 
 // repoResult is what the run did in one repository.
@@ -63,6 +65,8 @@ type statusView struct {
 	Repos   []repoResult
 	Skills  string
 	Usage   runs.Usage
+	// Skipped are the finalizer's notes on ticket writes it gave up on.
+	Skipped []string
 }
 
 // statusMarker starts every status comment. It tells the kinds of
@@ -84,6 +88,11 @@ func renderStatus(v statusView) string {
 			head = "failed at step `" + v.Outcome.Step + "`"
 		case runs.StateAwaitingInput:
 			head = "is waiting for answers"
+		case runs.StateCancelled:
+			head = "was cancelled"
+			if v.Outcome.Kind == runs.OutcomeExpired {
+				head = "stopped waiting for answers"
+			}
 		}
 	}
 	fmt.Fprintf(&b, "### agent-smith %s\n\n", head)
@@ -99,7 +108,7 @@ func renderStatus(v statusView) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", stepIcons[s.State], s.Name, took, cell(strings.Join(s.Notes, "; ")))
 	}
-	if v.Outcome != nil && v.Outcome.State == runs.StateFailed {
+	if v.Outcome != nil && (v.Outcome.State == runs.StateFailed || v.Outcome.State == runs.StateCancelled) && v.Outcome.Reason != "" {
 		fmt.Fprintf(&b, "\n**Why:** %s\n", cell(v.Outcome.Reason))
 		if len(v.Outcome.WIP) > 0 {
 			fmt.Fprintf(&b, "\nUnfinished work was pushed to %s.\n", strings.Join(v.Outcome.WIP, ", "))
@@ -113,6 +122,9 @@ func renderStatus(v statusView) string {
 	}
 	if v.Usage.InputTokens+v.Usage.OutputTokens > 0 {
 		fmt.Fprintf(&b, "\n%s\n", usageLine(v.Usage))
+	}
+	for _, s := range v.Skipped {
+		fmt.Fprintf(&b, "\n_%s_\n", cell(s))
 	}
 	return b.String()
 }
@@ -136,7 +148,7 @@ func cell(s string) string {
 // and why.
 func failureComment(run, step, reason string, wip []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%sfailed run=%s -->\n### agent-smith failed at step `%s`\n\n%s\n", trackers.MarkPrefix, run, step, quote(reason))
+	fmt.Fprintf(&b, "%s -->\n### agent-smith failed at step `%s`\n\n%s\n", finalMark(runs.StateFailed, run), step, quote(reason))
 	if len(wip) > 0 {
 		fmt.Fprintf(&b, "\nThe unfinished work is on %s.\n", strings.Join(wip, ", "))
 	}
@@ -144,14 +156,37 @@ func failureComment(run, step, reason string, wip []string) string {
 	return b.String()
 }
 
+// cancelledComment tells the ticket's watchers that the run was called off
+// and why.
+func cancelledComment(run, reason string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s -->\n### agent-smith stopped\n\n", finalMark(runs.StateCancelled, run))
+	if reason != "" {
+		b.WriteString(quote(reason) + "\n\n")
+	}
+	fmt.Fprintf(&b, "Run `%s`. Label the ticket again, or comment the project's keyword, to start over.\n", run)
+	return b.String()
+}
+
+// finalMark starts the comment that tells the ticket how run ended in
+// state (failed, done, cancelled), without its closing " -->".
+func finalMark(st runs.State, run string) string {
+	kind := map[runs.State]string{runs.StateFailed: "failed", runs.StateSucceeded: "done", runs.StateCancelled: "cancelled"}[st]
+	return trackers.MarkPrefix + kind + " run=" + run
+}
+
 // questionsMarker starts a questions comment: the planner reads agent-smith's
 // own questions back, with the answers after them, when the run resumes.
-func questionsMarker(run string) string { return trackers.MarkPrefix + "questions run=" + run + " -->" }
+// Each round of questions has a mark of its own.
+func questionsMarker(run string, round int) string {
+	return fmt.Sprintf("%squestions run=%s round=%d -->", trackers.MarkPrefix, run, round)
+}
 
-// questionsComment asks the ticket's people what the plan needs to know.
-func questionsComment(run string, questions []string) string {
+// questionsComment asks the ticket's people what the plan needs to know;
+// mark is its questionsMarker.
+func questionsComment(mark string, questions []string) string {
 	var b strings.Builder
-	b.WriteString(questionsMarker(run) + "\n### agent-smith has questions before it starts\n\n")
+	b.WriteString(mark + "\n### agent-smith has questions before it starts\n\n")
 	for i, q := range questions {
 		fmt.Fprintf(&b, "%d. %s\n", i+1, strings.TrimSpace(q))
 	}
@@ -162,7 +197,7 @@ func questionsComment(run string, questions []string) string {
 // finalComment is the summary comment of a successful run.
 func finalComment(run, summary string, repos []repoResult, u runs.Usage) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%sdone run=%s -->\n### agent-smith finished\n\n", trackers.MarkPrefix, run)
+	fmt.Fprintf(&b, "%s -->\n### agent-smith finished\n\n", finalMark(runs.StateSucceeded, run))
 	if summary != "" {
 		b.WriteString(strings.TrimSpace(summary) + "\n\n")
 	}

@@ -34,14 +34,15 @@ func TestHousekeeperRecoversRunsOfDeadReplicasAndSweepsWhatNoRunOwns(t *testing.
 	id := submitRun(t, store, "31")
 	taken, err := store.Dequeue(ctx, runs.Owner{Name: "replica-dead"})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(taken.ID).To(Equal(id))
+	defer taken.Close()
+	g.Expect(taken.Run().ID).To(Equal(id))
 	// A sandbox key of a run that no longer exists.
-	orphan := opts.Prefix + "sandbox:" + sandbox.JobID("20250101-000000-gone", "api", 1) + ":in"
+	orphan := opts.Prefix + "sandbox:" + sandbox.JobID("20250101-000000-gone", "api", 1, 1) + ":in"
 	rdb := testenv.SharedRedis(t).Client(t)
 	g.Expect(rdb.Set(ctx, orphan, "step", 0).Err()).To(Succeed())
 
 	sweeper := &countingSweeper{}
-	h := NewHousekeeper(store, "replica-leader", time.Hour, testr.New(t), sweeper)
+	h := NewHousekeeper(store, "replica-leader", time.Hour, func() time.Duration { return 14 * 24 * time.Hour }, testr.New(t), sweeper)
 	g.Eventually(func() runs.State {
 		h.Once(ctx)
 		return getRun(g, store, id).State

@@ -40,8 +40,9 @@ func TestRunsGaugeCountsTheRunsThatWaitOrWorkAtScrapeTime(t *testing.T) {
 
 	submitRun(t, store, "41")
 	submitRun(t, store, "42")
-	_, err := store.Dequeue(context.Background(), runs.Owner{Name: "replica-a"})
+	lease, err := store.Dequeue(context.Background(), runs.Owner{Name: "replica-a"})
 	g.Expect(err).NotTo(HaveOccurred())
+	defer lease.Close()
 
 	g.Expect(runsGauge(g, reg)).To(Equal(map[string]float64{
 		"queued": 1, "provisioning": 1, "running": 0, "publishing": 0, "awaiting_input": 0,
@@ -68,12 +69,12 @@ func TestRunsGaugeIsLeftOutWhenRedisIsOutOfReachAndTheRestIsScraped(t *testing.T
 }
 
 // finishWithUsage finishes every run, booking model usage as it goes.
-type finishWithUsage struct{ store *runs.Store }
+type finishWithUsage struct{}
 
-func (e finishWithUsage) Execute(ctx context.Context, run runs.Run) error {
-	u := runs.Update{Attempt: run.Attempt, AddUsage: runs.Usage{InputTokens: 1200, OutputTokens: 80, CostUSD: 0.05}}
+func (finishWithUsage) Execute(ctx context.Context, l *runs.Lease) error {
+	u := runs.Update{AddUsage: runs.Usage{InputTokens: 1200, OutputTokens: 80, CostUSD: 0.05}}
 	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish, runs.EventSucceed} {
-		if _, err := e.store.Apply(ctx, run.ID, ev, u); err != nil {
+		if _, err := l.Apply(ctx, ev, u); err != nil {
 			return err
 		}
 		u.AddUsage = runs.Usage{}
@@ -85,7 +86,7 @@ func TestAFinishedRunRecordsItsDurationTokensAndCost(t *testing.T) {
 	g := NewWithT(t)
 	testenv.SharedRedis(t).Flush(t)
 	store := newStore(t, testenv.SharedRedis(t).URL(), fastQueue)
-	w := NewWorkers(store, finishWithUsage{store}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
+	w := NewWorkers(store, finishWithUsage{}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Start(ctx) }()

@@ -12,22 +12,25 @@ import (
 	"github.com/agent-smith/agent-smith/runs"
 )
 
-// Executor carries one run from provisioning to its end. It applies the
-// run's own transitions (ready, publish, succeed, fail, await input) and
-// returns once the run has left the active states. When ctx ends first (a
-// drain ran out of grace, or the lease was lost) it returns ctx's error
+// Executor carries the run of one lease from provisioning to its end. It
+// applies the run's own transitions (ready, publish, succeed, fail, await
+// input) through the lease, guards its side effects with it, and returns
+// once the run has left the active states. When ctx ends first (a drain
+// ran out of grace, the lease was lost or expired) it returns ctx's error
 // promptly and leaves the run as it is; the worker decides what follows.
 type Executor interface {
-	Execute(ctx context.Context, run runs.Run) error
+	Execute(ctx context.Context, lease *runs.Lease) error
 }
 
 // Queue is the part of the run store the workers use.
 type Queue interface {
-	Dequeue(ctx context.Context, owner runs.Owner) (runs.Run, error)
-	KeepAlive(ctx context.Context, id string, attempt int) error
-	HandBack(ctx context.Context, id string, attempt int) (runs.Run, error)
+	Dequeue(ctx context.Context, owner runs.Owner) (*runs.Lease, error)
+	HandBack(ctx context.Context, id string, fence int64) (runs.Run, error)
 	Apply(ctx context.Context, id string, ev runs.Event, u runs.Update) (runs.Run, error)
 	Get(ctx context.Context, id string) (runs.Run, error)
+	Stopped(ctx context.Context, id string, fence int64) error
+	Submit(ctx context.Context, sub runs.Submission) (runs.SubmitResult, error)
+	HeartbeatInterval() time.Duration
 }
 
 // Workers execute queued runs on this replica, up to Parallel at once. They
@@ -113,7 +116,7 @@ func (w *Workers) Drain(grace time.Duration) {
 
 func (w *Workers) loop() {
 	for {
-		run, err := w.queue.Dequeue(w.takeCtx, w.owner)
+		lease, err := w.queue.Dequeue(w.takeCtx, w.owner)
 		switch {
 		case w.takeCtx.Err() != nil:
 			return
@@ -123,7 +126,7 @@ func (w *Workers) loop() {
 			continue
 		}
 		w.inFlight.Add(1)
-		w.execute(run)
+		w.execute(lease)
 		w.inFlight.Done()
 	}
 }
@@ -138,58 +141,114 @@ func (w *Workers) pause(d time.Duration) {
 	}
 }
 
-// execute runs one dequeued run with its heartbeat and settles what the
-// executor leaves behind. A lost heartbeat (the run left the active states,
-// or another attempt owns it) ends the execution early.
-func (w *Workers) execute(run runs.Run) {
-	log := w.log.WithValues("run", run.ID, "ticket", run.Ticket, "attempt", run.Attempt)
-	ctx, cancel := context.WithCancel(logr.NewContext(w.runCtx, log))
-	defer cancel()
-	go func() {
-		if err := w.queue.KeepAlive(ctx, run.ID, run.Attempt); err != nil {
-			cancel()
-		}
-	}()
+// execute runs one dequeued run under its lease and settles what the
+// executor leaves behind. A lost lease (the run left the active states, or
+// another start owns it) or an expired one (Redis did not confirm it in
+// time) ends the execution early.
+func (w *Workers) execute(lease *runs.Lease) {
+	defer lease.Close()
+	run := lease.Run()
+	log := w.log.WithValues("run", run.ID, "ticket", run.Ticket, "attempt", run.Attempt, "fence", run.Fence)
+	ctx := lease.Bind(logr.NewContext(w.runCtx, log))
+	keep, stopKeeping := context.WithCancel(ctx)
+	go func() { _ = lease.Keep(keep) }()
 
 	w.metrics.inFlight.Inc()
 	defer w.metrics.inFlight.Dec()
 	log.Info("executing run", "project", run.Project, "pipeline", run.Pipeline, "repos", run.Repos)
-	err := w.executor.Execute(ctx, run)
-	cancel()
+	err := w.executor.Execute(ctx, lease)
+	stopKeeping()
 
 	// The run's own context is gone; settling must still reach Redis.
 	settleCtx := logr.NewContext(context.Background(), log)
-	current, gerr := w.queue.Get(settleCtx, run.ID)
-	if gerr != nil && !errors.Is(gerr, runs.ErrNotFound) {
-		log.Error(gerr, "reading the run after execution failed")
+	current, found, ok := w.readBack(settleCtx, run.ID)
+	if !ok {
+		log.Info("Redis did not answer before the drain ended; the run is reclaimed once its heartbeat lapses")
 		return
 	}
-	switch settle(run, current, gerr == nil, w.runCtx.Err() != nil) {
-	case settleLost:
-		log.Info("stopped executing: the run is no longer ours", "state", current.State, "attemptNow", current.Attempt)
-		w.metrics.finished.WithLabelValues("lease_lost").Inc()
+	outcome := w.settle(settleCtx, lease, current, found, err)
+	if outcome == settleLost {
 		return
+	}
+	if serr := w.queue.Stopped(settleCtx, run.ID, run.Fence); serr != nil {
+		log.Error(serr, "recording that this replica stopped working on the run failed; the finalizer waits for the lease to run out")
+	}
+}
+
+// readBack reads the run after its execution. While Redis does not answer
+// (an outage, the lease expired with it) it keeps asking, until the drain's
+// grace is over; ok is false then.
+func (w *Workers) readBack(ctx context.Context, id string) (run runs.Run, found, ok bool) {
+	wait := 50 * time.Millisecond
+	for {
+		run, err := w.queue.Get(ctx, id)
+		switch {
+		case err == nil:
+			return run, true, true
+		case errors.Is(err, runs.ErrNotFound):
+			return runs.Run{}, false, true
+		}
+		logr.FromContextOrDiscard(ctx).V(1).Info("reading the run after its execution failed, retrying", "error", err.Error())
+		t := time.NewTimer(wait)
+		select {
+		case <-w.runCtx.Done():
+			t.Stop()
+			return runs.Run{}, false, false
+		case <-t.C:
+		}
+		wait = min(2*wait, w.queue.HeartbeatInterval())
+	}
+}
+
+// settle carries out what decide says about the run as it is now, and
+// counts and logs how the execution ended.
+func (w *Workers) settle(ctx context.Context, lease *runs.Lease, current runs.Run, found bool, execErr error) settlement {
+	log := logr.FromContextOrDiscard(ctx)
+	run := lease.Run()
+	last, lastUpdate, hasLast := lease.Last()
+	// An execution its lease cut short (expired, lost) or that Redis did
+	// not answer is handed back, never failed: the run did nothing wrong.
+	cutShort := lease.Err() != nil || errors.Is(execErr, runs.ErrUnreachable)
+	s := decide(run.Fence, lastTarget(last, hasLast), current, found, w.runCtx.Err() != nil, cutShort)
+	switch s {
+	case settleLost:
+		log.Info("stopped executing: the run is no longer this start's", "state", current.State, "fenceNow", current.Fence, "reason", context.Cause(ctx))
+		w.metrics.finished.WithLabelValues("lease_lost").Inc()
+		if !found {
+			w.resubmit(ctx, run)
+		}
+		return s
+	case settleReassert:
+		again, err := lease.Apply(ctx, last, lastUpdate)
+		if err != nil {
+			log.Error(err, "applying the run's last transition again failed", "event", last)
+			w.metrics.finished.WithLabelValues("lease_lost").Inc()
+			return settleLost
+		}
+		log.Info("applied the run's last transition again: Redis had lost it", "event", last, "state", again.State)
+		current = again
+		w.metrics.finished.WithLabelValues("reasserted").Inc()
 	case settleHandBack:
-		if _, herr := w.queue.HandBack(settleCtx, run.ID, run.Attempt); herr != nil {
-			log.Error(herr, "handing the run back failed; it is reclaimed once its heartbeat expires")
+		if _, err := w.queue.HandBack(ctx, run.ID, run.Fence); err != nil {
+			log.Error(err, "handing the run back failed; it is reclaimed once its heartbeat lapses")
 		} else {
-			log.Info("handed the run back to the queue")
+			log.Info("handed the run back to the queue", "expired", lease.Expired(), "reason", errText(lease.Err(), execErr))
 		}
 		w.metrics.finished.WithLabelValues("handed_back").Inc()
-		return
+		return s
 	case settleFail:
 		reason := "the pipeline ended without finishing the run"
-		if err != nil {
-			reason = err.Error()
+		if execErr != nil {
+			reason = execErr.Error()
 		}
-		if _, ferr := w.queue.Apply(settleCtx, run.ID, runs.EventFail, runs.Update{Attempt: run.Attempt, Error: reason}); ferr != nil {
-			log.Error(ferr, "failing the run failed")
+		if _, err := w.queue.Apply(ctx, run.ID, runs.EventFail, runs.Update{Fence: run.Fence, Error: reason}); err != nil {
+			log.Error(err, "failing the run failed")
 		}
 		current.State = runs.StateFailed
 	case settleReport:
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		log.Error(err, "run ended with an error", "state", current.State)
+	if execErr != nil && !errors.Is(execErr, context.Canceled) {
+		log.Error(execErr, "run ended with an error", "state", current.State)
 	} else {
 		log.Info("run ended", "state", current.State, "step", current.Step)
 	}
@@ -197,6 +256,45 @@ func (w *Workers) execute(run runs.Run) {
 	if current.State.Terminal() {
 		w.metrics.ended(current)
 	}
+	return s
+}
+
+// resubmit brings back a run Redis lost (with its last second of writes)
+// while this replica worked on it: under its own id, so that its next
+// start finds the comments this one made by their marks. The ticket may
+// carry a lifecycle label by now, which keeps the leader's recovery pass
+// from finding it.
+func (w *Workers) resubmit(ctx context.Context, run runs.Run) {
+	log := logr.FromContextOrDiscard(ctx)
+	res, err := w.queue.Submit(ctx, run.Resubmission())
+	if err != nil {
+		log.Error(err, "submitting the run Redis lost again failed; a new trigger is needed")
+		return
+	}
+	log.Info("Redis lost the run while it was executed: submitted it again", "outcome", res.Outcome, "runNow", res.RunID)
+}
+
+// errText is the first of errs that is set, as text ("" for none).
+func errText(errs ...error) string {
+	for _, err := range errs {
+		if err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// lastTarget is the state the owner's last transition leads to ("" when
+// it applied none).
+func lastTarget(ev runs.Event, ok bool) runs.State {
+	if !ok {
+		return ""
+	}
+	to, err := runs.Transition(runs.StateProvisioning, ev)
+	if err != nil {
+		to, _ = runs.Transition(runs.StateRunning, ev)
+	}
+	return to
 }
 
 // settlement is what a worker does with a run once its executor returned.
@@ -205,25 +303,34 @@ type settlement int
 const (
 	// settleReport: the run left the active states; report where it is.
 	settleReport settlement = iota
-	// settleLost: the run is gone or another attempt owns it.
+	// settleLost: the run is gone or another start owns it.
 	settleLost
-	// settleHandBack: a drain cut the run short; another replica goes on.
+	// settleReassert: the run's last transition, which ended this
+	// execution, was lost with Redis's last second: apply it again.
+	settleReassert
+	// settleHandBack: a drain cut the run short, or its lease expired
+	// (Redis was unreachable); another start goes on, and the attempt
+	// does not count as lost.
 	settleHandBack
 	// settleFail: the executor returned and left the run active.
 	settleFail
 )
 
-// settle decides what follows an execution of attempt ours, given the run
-// as it is now (found false when it no longer exists) and whether this
-// replica is draining. A run the executor finished is reported as it ended,
-// even when its heartbeat noticed first and cut the execution short.
-func settle(ours, now runs.Run, found, draining bool) settlement {
+// decide says what follows an execution of the start at fence whose last
+// transition led to last ("" for none), given the run as it is now (found
+// false when it no longer exists), whether this replica is draining and
+// whether the execution was cut short (its lease expired or ended, or
+// Redis did not answer one of its writes). A run the executor finished is reported as it
+// ended, even when its heartbeat noticed first and cut the execution short.
+func decide(fence int64, last runs.State, now runs.Run, found, draining, cutShort bool) settlement {
 	switch {
-	case !found || now.Attempt != ours.Attempt:
+	case !found || now.Fence != fence:
 		return settleLost
 	case !now.State.Active():
 		return settleReport
-	case draining:
+	case last != "" && !last.Active() && last != now.State:
+		return settleReassert
+	case draining || cutShort:
 		return settleHandBack
 	default:
 		return settleFail

@@ -28,7 +28,6 @@ import (
 // succeed) and records who executed which attempt. With hold set it
 // instead waits for its context to end, like a long pipeline step.
 type recordingExecutor struct {
-	store *runs.Store
 	owner string
 	hold  bool
 
@@ -36,7 +35,8 @@ type recordingExecutor struct {
 	executions map[string][]string // run → "owner#attempt" per execution
 }
 
-func (e *recordingExecutor) Execute(ctx context.Context, run runs.Run) error {
+func (e *recordingExecutor) Execute(ctx context.Context, l *runs.Lease) error {
+	run := l.Run()
 	e.mu.Lock()
 	if e.executions == nil {
 		e.executions = map[string][]string{}
@@ -48,7 +48,7 @@ func (e *recordingExecutor) Execute(ctx context.Context, run runs.Run) error {
 		return ctx.Err()
 	}
 	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish, runs.EventSucceed} {
-		if _, err := e.store.Apply(ctx, run.ID, ev, runs.Update{Attempt: run.Attempt}); err != nil {
+		if _, err := l.Apply(ctx, ev, runs.Update{}); err != nil {
 			return err
 		}
 	}
@@ -77,7 +77,7 @@ type replica struct {
 func startReplica(t *testing.T, redisURL, name string, opts runs.Options, hold bool) *replica {
 	t.Helper()
 	store := newStore(t, redisURL, opts)
-	ex := &recordingExecutor{store: store, owner: name, hold: hold}
+	ex := &recordingExecutor{owner: name, hold: hold}
 	w := NewWorkers(store, ex, runs.Owner{Name: name, UID: "uid-" + name}, 4, testr.New(t), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{store: store, exec: ex, workers: w, stop: cancel, done: make(chan struct{})}
@@ -282,7 +282,7 @@ func runReplica() int {
 		return 1
 	}
 	name := os.Getenv(replicaEnv)
-	ex := &recordingExecutor{store: store, owner: name, hold: true}
+	ex := &recordingExecutor{owner: name, hold: true}
 	w := NewWorkers(store, ex, runs.Owner{Name: name, UID: "uid-" + name}, 1, logr.Discard(), nil)
 	if err := w.Start(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, err)
@@ -292,38 +292,44 @@ func runReplica() int {
 }
 
 func TestSettleDecidesByTheRunAsItIsNow(t *testing.T) {
-	ours := runs.Run{ID: "r", Attempt: 2}
-	at := func(attempt int, state runs.State) runs.Run { return runs.Run{ID: "r", Attempt: attempt, State: state} }
+	const ours = 1700000000002
+	at := func(fence int64, state runs.State) runs.Run { return runs.Run{ID: "r", Fence: fence, State: state} }
 	for _, tc := range []struct {
-		name     string
-		now      runs.Run
-		found    bool
-		draining bool
-		want     settlement
+		name              string
+		last              runs.State // where the owner's last transition led
+		now               runs.Run
+		found             bool
+		draining, expired bool
+		want              settlement
 	}{
-		{"the run is gone", runs.Run{}, false, false, settleLost},
-		{"another attempt is running it", at(3, runs.StateRunning), true, false, settleLost},
-		{"another attempt finished it", at(3, runs.StateSucceeded), true, true, settleLost},
-		{"it succeeded", at(2, runs.StateSucceeded), true, false, settleReport},
-		{"it succeeded as the drain began", at(2, runs.StateSucceeded), true, true, settleReport},
-		{"it was cancelled", at(2, runs.StateCancelled), true, false, settleReport},
-		{"it waits for an answer", at(2, runs.StateAwaitingInput), true, true, settleReport},
-		{"the drain cut it short", at(2, runs.StatePublishing), true, true, settleHandBack},
-		{"the executor left it active", at(2, runs.StateRunning), true, false, settleFail},
+		{"the run is gone", "", runs.Run{}, false, false, false, settleLost},
+		{"another start is running it", "", at(ours+1, runs.StateRunning), true, false, false, settleLost},
+		{"another start finished it", runs.StateSucceeded, at(ours+1, runs.StateSucceeded), true, true, false, settleLost},
+		{"it succeeded", runs.StateSucceeded, at(ours, runs.StateSucceeded), true, false, false, settleReport},
+		{"it succeeded as the drain began", runs.StateSucceeded, at(ours, runs.StateSucceeded), true, true, false, settleReport},
+		{"it was cancelled", runs.StateRunning, at(ours, runs.StateCancelled), true, false, false, settleReport},
+		{"it waits for an answer", runs.StateAwaitingInput, at(ours, runs.StateAwaitingInput), true, true, false, settleReport},
+		{"Redis lost its success", runs.StateSucceeded, at(ours, runs.StatePublishing), true, false, false, settleReassert},
+		{"Redis lost its success and more", runs.StateSucceeded, at(ours, runs.StateProvisioning), true, true, true, settleReassert},
+		{"Redis lost its parking", runs.StateAwaitingInput, at(ours, runs.StateRunning), true, false, false, settleReassert},
+		{"the drain cut it short", runs.StatePublishing, at(ours, runs.StatePublishing), true, true, false, settleHandBack},
+		{"its lease expired in an outage", runs.StateRunning, at(ours, runs.StateRunning), true, false, true, settleHandBack},
+		{"Redis did not answer its publish", runs.StatePublishing, at(ours, runs.StateRunning), true, false, true, settleHandBack},
+		{"the executor left it active", runs.StateRunning, at(ours, runs.StateRunning), true, false, false, settleFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			NewWithT(t).Expect(settle(ours, tc.now, tc.found, tc.draining)).To(Equal(tc.want))
+			NewWithT(t).Expect(decide(ours, tc.last, tc.now, tc.found, tc.draining, tc.expired)).To(Equal(tc.want))
 		})
 	}
 }
 
 // finishThenHold finishes every run, then holds on until its context ends,
 // as a pipeline still winding down when its heartbeat next ticks would.
-type finishThenHold struct{ store *runs.Store }
+type finishThenHold struct{}
 
-func (e finishThenHold) Execute(ctx context.Context, run runs.Run) error {
+func (finishThenHold) Execute(ctx context.Context, l *runs.Lease) error {
 	for _, ev := range []runs.Event{runs.EventReady, runs.EventPublish, runs.EventSucceed} {
-		if _, err := e.store.Apply(ctx, run.ID, ev, runs.Update{Attempt: run.Attempt}); err != nil {
+		if _, err := l.Apply(ctx, ev, runs.Update{}); err != nil {
 			return err
 		}
 	}
@@ -335,7 +341,7 @@ func TestRunFinishedBeforeItsHeartbeatTickedIsCountedAsItEnded(t *testing.T) {
 	g := NewWithT(t)
 	testenv.SharedRedis(t).Flush(t)
 	store := newStore(t, testenv.SharedRedis(t).URL(), fastQueue)
-	w := NewWorkers(store, finishThenHold{store}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
+	w := NewWorkers(store, finishThenHold{}, runs.Owner{Name: "replica-a"}, 1, testr.New(t), prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Start(ctx) }()

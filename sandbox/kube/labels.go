@@ -23,6 +23,9 @@ const (
 	LabelRun   = "agent-smith.dev/run"
 	LabelRepo  = "agent-smith.dev/repo"
 	LabelOwner = "agent-smith.dev/owner"
+	// LabelFence is the run start (runs.Run.Fence, decimal) the pod
+	// belongs to; pods of another fence are removed.
+	LabelFence = "agent-smith.dev/fence"
 
 	// AnnotationJob holds the sandbox's full job id: the Redis keys and
 	// the agent's --job-id, which name the run attempt.

@@ -13,26 +13,29 @@ import (
 	"github.com/agent-smith/agent-smith/sandbox/kube"
 )
 
-func TestPodNameIsSandboxRunRepoOrAShortenedDNSLabel(t *testing.T) {
+const fence = 1764324000123 // "miioyf7f" in base 36
+
+func TestPodNameIsSandboxRunFenceRepoOrAShortenedDNSLabel(t *testing.T) {
 	for _, tc := range []struct {
 		repo string
 		want string // "" when the name is shortened
 	}{
-		{"api", "sandbox-" + runID + "-api"},
-		{"todo-list-api", "sandbox-" + runID + "-todo-list-api"},
+		{"api", "sandbox-" + runID + "-miioyf7f-api"},
+		{"todo-list-api", "sandbox-" + runID + "-miioyf7f-todo-list-api"},
 		{"Todo_API", ""},
 		{"todo.api", ""},
 		{strings.Repeat("very-long-repository-name-", 3), ""},
 	} {
 		t.Run(tc.repo, func(t *testing.T) {
 			g := NewWithT(t)
-			name := kube.PodName(runID, tc.repo)
+			name := kube.PodName(runID, fence, tc.repo)
 			g.Expect(validation.IsDNS1123Label(name)).To(BeEmpty(), "%q is a DNS-1123 label of at most 63 characters", name)
-			g.Expect(kube.PodName(runID, tc.repo)).To(Equal(name), "deterministic")
+			g.Expect(kube.PodName(runID, fence, tc.repo)).To(Equal(name), "deterministic")
+			g.Expect(kube.PodName(runID, fence+1, tc.repo)).NotTo(Equal(name), "another start of the run has another pod")
 			if tc.want != "" {
 				g.Expect(name).To(Equal(tc.want))
 			} else {
-				g.Expect(name).To(HavePrefix("sandbox-" + runID + "-"))
+				g.Expect(name).To(HavePrefix("sandbox-"+runID+"-miioyf7f-"), "shortening keeps the fence")
 			}
 		})
 	}
@@ -42,7 +45,7 @@ func TestShortenedNamesAndLabelsStayDistinct(t *testing.T) {
 	g := NewWithT(t)
 	long := strings.Repeat("x", 70)
 	for _, pair := range [][2]string{{"Todo_API", "todo-api"}, {"Todo_API", "todo_api"}, {long + "a", long + "b"}} {
-		g.Expect(kube.PodName(runID, pair[0])).NotTo(Equal(kube.PodName(runID, pair[1])), "%q vs %q", pair[0], pair[1])
+		g.Expect(kube.PodName(runID, fence, pair[0])).NotTo(Equal(kube.PodName(runID, fence, pair[1])), "%q vs %q", pair[0], pair[1])
 		g.Expect(kube.LabelValue(pair[0])).NotTo(Equal(kube.LabelValue(pair[1])), "%q vs %q", pair[0], pair[1])
 	}
 }

@@ -127,10 +127,12 @@ func NewBuilder(p BuilderParams) (*Builder, error) {
 		apiURL: p.APIURL, apiCert: string(p.APICert), image: p.Image}, nil
 }
 
-// Spec is one sandbox: a repository of one attempt of a run.
+// Spec is one sandbox: a repository of one start (attempt and fence) of a
+// run.
 type Spec struct {
 	RunID   string
 	Attempt int
+	Fence   int64
 	Project string
 	Repo    string
 	// Branch is the run's branch (runs.BranchFor): the gate pushes it and
@@ -139,7 +141,7 @@ type Spec struct {
 }
 
 // JobID is the sandbox's job id: the agent's and the gate's --job-id.
-func (s Spec) JobID() string { return sandbox.JobID(s.RunID, s.Repo, s.Attempt) }
+func (s Spec) JobID() string { return sandbox.JobID(s.RunID, s.Repo, s.Attempt, s.Fence) }
 
 // podParts are what Pod assembles the pod from.
 type podParts struct {
@@ -215,7 +217,7 @@ func (b *Builder) Pod(cfg *config.Config, s Spec) (*corev1.Pod, error) {
 // orchestrator pod that owns it.
 func (b *Builder) objectMeta(s Spec) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
-		Name:        PodName(s.RunID, s.Repo),
+		Name:        PodName(s.RunID, s.Fence, s.Repo),
 		Namespace:   b.namespace,
 		Labels:      b.labels(s),
 		Annotations: map[string]string{AnnotationJob: s.JobID()},
@@ -350,6 +352,7 @@ func (b *Builder) labels(s Spec) map[string]string {
 		LabelRun:       s.RunID,
 		LabelRepo:      LabelValue(s.Repo),
 		LabelOwner:     LabelValue(b.ownerName),
+		LabelFence:     strconv.FormatInt(s.Fence, 10),
 	}
 }
 
@@ -406,5 +409,5 @@ func securityContexts(sb config.Sandbox) (*corev1.PodSecurityContext, *corev1.Se
 // usableRunID reports whether id can be a label value and part of a DNS
 // label as it is: the pod's run label must give the id back.
 func usableRunID(id string) bool {
-	return id != "" && LabelValue(id) == id && PodName(id, "x") == "sandbox-"+id+"-x"
+	return id != "" && LabelValue(id) == id && PodName(id, 0, "x") == "sandbox-"+id+"-0-x"
 }

@@ -27,12 +27,12 @@ func TestSandboxPodMatchesGoldenFile(t *testing.T) {
 		// The default: restricted profile, image by configured default,
 		// the gate beside the toolchain, tokens from the pod's Secret,
 		// resources and volume limits from the defaults.
-		{"default", kube.Spec{RunID: runID, Attempt: 1, Project: "todo", Repo: "api", Branch: "agent-smith/42"}},
+		{"default", kube.Spec{RunID: runID, Attempt: 1, Fence: fence, Project: "todo", Repo: "api", Branch: "agent-smith/42"}},
 		// A project that overrides image, agent version, resources, allows
 		// CI changes and runs as root (the gate still does not).
-		{"project-overrides", kube.Spec{RunID: runID, Attempt: 2, Project: "heavy", Repo: "api", Branch: "agent-smith/42"}},
+		{"project-overrides", kube.Spec{RunID: runID, Attempt: 2, Fence: fence, Project: "heavy", Repo: "api", Branch: "agent-smith/42"}},
 		// A repository name that is no DNS label: shortened with a hash.
-		{"odd-repo-name", kube.Spec{RunID: runID, Attempt: 3, Project: "todo", Repo: "Billing_Service.v2", Branch: "agent-smith/SHOP-12"}},
+		{"odd-repo-name", kube.Spec{RunID: runID, Attempt: 3, Fence: fence, Project: "todo", Repo: "Billing_Service.v2", Branch: "agent-smith/SHOP-12"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			pod, err := newBuilder(t).Pod(cfg, tc.spec)

@@ -79,7 +79,7 @@ func (p *Provisioner) Provision(ctx context.Context, req sandbox.ProvisionReques
 		return nil, errors.Join(fmt.Errorf("provision run %s: %w", req.RunID, err), release(ctx, jobs))
 	}
 	for i, repo := range req.Repos {
-		ids[i] = Spec{RunID: req.RunID, Attempt: req.Attempt, Repo: repo.Name}.JobID()
+		ids[i] = Spec{RunID: req.RunID, Attempt: req.Attempt, Fence: req.Fence, Repo: repo.Name}.JobID()
 		j, err := p.gw.Open(ids[i])
 		if err != nil {
 			return fail(err)

@@ -141,7 +141,7 @@ func (p *Provisioner) Provision(ctx context.Context, req sandbox.ProvisionReques
 			err := fmt.Errorf("provision run %s: repo name %q empty or repeated", req.RunID, repo.Name)
 			return nil, errors.Join(err, p.stopAll(ctx, started))
 		}
-		inst, git, err := p.start(ctx, sandbox.JobID(req.RunID, repo.Name, req.Attempt), repo)
+		inst, git, err := p.start(ctx, sandbox.JobID(req.RunID, repo.Name, req.Attempt, req.Fence), repo)
 		if err != nil {
 			err = fmt.Errorf("provision run %s: %w", req.RunID, err)
 			return nil, errors.Join(err, p.stopAll(ctx, started))

@@ -62,13 +62,13 @@ func TestProvisionGivesEachRepoAnAgentAndAGateAndNoStepACredential(t *testing.T)
 	url, bare := remote(t)
 	p, dir := newProvisioner(t, local.Options{})
 	ctx := context.Background()
-	got, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "2026-11-28T10-00-00-ab12", Attempt: 1, Repos: []sandbox.RepoSpec{
+	got, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "2026-11-28T10-00-00-ab12", Attempt: 1, Fence: 1764324000123, Repos: []sandbox.RepoSpec{
 		{Name: "api", RemoteURL: url, Branch: "agent-smith/7"},
 		{Name: "web", RemoteURL: url, Branch: "agent-smith/7"},
 	}})
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Cleanup(func() { g.Expect(p.Release(ctx, "2026-11-28T10-00-00-ab12")).To(Succeed()) })
-	g.Expect(got["api"].Work.JobID()).To(Equal("2026-11-28t10-00-00-ab12-api-1"))
+	g.Expect(got["api"].Work.JobID()).To(Equal("2026-11-28t10-00-00-ab12-api-1-miioyf7f"), "the job of the start: attempt and fence")
 
 	workDirs := map[string]bool{}
 	for repo, sb := range got {

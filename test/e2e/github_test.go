@@ -228,7 +228,7 @@ func TestLabeledGitHubIssueBecomesAPullRequestThroughASandboxPod(t *testing.T) {
 	expectSandboxPod(g, lives[0], run, "calc", 1, a.owner)
 	g.Expect(lives[0].Deleted).To(BeTrue())
 	pod := lives[0].Created
-	job := kube.Spec{RunID: id, Attempt: 1, Repo: "calc"}.JobID()
+	job := kube.Spec{RunID: id, Attempt: 1, Fence: run.Fence, Repo: "calc"}.JobID()
 	g.Expect(pod.Spec.InitContainers).To(HaveExactElements(
 		HaveField("Image", e2eAgentRegistry+"/agent-smith:"+version.Version),
 		And(HaveField("Name", kube.GateContainer), HaveField("Args", ContainElements("sandbox-gate", "--job-id", job, "--remote", w.fake.URL+"/"+e2eGitHubRepo)))))
@@ -315,7 +315,7 @@ func TestRunOfAStoppedReplicaIsFinishedByAnotherAsItsNextAttempt(t *testing.T) {
 	run := w.run(g, id)
 	g.Expect(run).To(And(HaveField("State", runs.StateRunning), HaveField("Attempt", 1), HaveField("Owner", a.owner)))
 	podA := &corev1.Pod{}
-	g.Expect(w.c.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: kube.PodName(id, "calc")}, podA)).To(Succeed())
+	g.Expect(w.c.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: kube.PodName(id, run.Fence, "calc")}, podA)).To(Succeed())
 	expectSandboxPod(g, podLife{Created: *podA, Phases: []corev1.PodPhase{podA.Status.Phase}}, run, "calc", 1, a.owner)
 
 	// Replica B joins; A, the leader, is stopped while the step still runs.
@@ -334,8 +334,7 @@ func TestRunOfAStoppedReplicaIsFinishedByAnotherAsItsNextAttempt(t *testing.T) {
 	w.expectFixPublished(run, n)
 	g.Expect(w.progress(id)).To(ContainSubstring("[test] calc: `make test` passed"))
 
-	// A's pod went before B's, which took the same name, was created; both
-	// are gone now.
+	// A's pod and B's, each of its own start; both are gone now.
 	w.expectNothingLeft()
 	lives := w.pods.lives()
 	g.Expect(lives).To(HaveLen(2))

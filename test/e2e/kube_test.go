@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -254,8 +255,14 @@ func (w *flowWorld) run(g Gomega, id string) runs.Run {
 func (w *flowWorld) await(id string, state runs.State) runs.Run {
 	w.t.Helper()
 	g := NewWithT(w.t)
-	g.Eventually(func(g Gomega) runs.State { return w.run(g, id).State }).
-		WithTimeout(2*time.Minute).WithPolling(100*time.Millisecond).
+	// An ended run counts once its ticket was told (the finalizer).
+	g.Eventually(func(g Gomega) runs.State {
+		r := w.run(g, id)
+		if r.Finalize == runs.FinalizePending {
+			return "finalizing"
+		}
+		return r.State
+	}).WithTimeout(2*time.Minute).WithPolling(100*time.Millisecond).
 		Should(Equal(state), func() string { r := w.run(g, id); return fmt.Sprintf("step %s, error %q", r.Step, r.Error) })
 	return w.run(g, id)
 }
@@ -517,11 +524,17 @@ func (h *podHistory) lives() []podLife {
 }
 
 // expectSandboxPod checks a recorded pod against what the run and the
-// replica that created it say: its name, labels, job, ownerReference to
-// the replica's pod, and that the kubelet ran it.
+// replica that created it say: its name, labels, job (of the start its
+// fence label names; the run's last start when attempt is the run's),
+// ownerReference to the replica's pod, and that the kubelet ran it.
 func expectSandboxPod(g Gomega, life podLife, run runs.Run, repo string, attempt int, owner runs.Owner) {
 	pod := life.Created
-	g.Expect(pod.Name).To(Equal(kube.PodName(run.ID, repo)))
+	fence, err := strconv.ParseInt(pod.Labels[kube.LabelFence], 10, 64)
+	g.Expect(err).NotTo(HaveOccurred(), "pod %s names its start", pod.Name)
+	if attempt == run.Attempt {
+		g.Expect(fence).To(Equal(run.Fence), "pod %s is of the run's last start", pod.Name)
+	}
+	g.Expect(pod.Name).To(Equal(kube.PodName(run.ID, fence, repo)))
 	g.Expect(pod.Labels).To(And(
 		HaveKeyWithValue(kube.LabelName, kube.AppName),
 		HaveKeyWithValue(kube.LabelComponent, kube.ComponentSandbox),
@@ -530,7 +543,7 @@ func expectSandboxPod(g Gomega, life podLife, run runs.Run, repo string, attempt
 		HaveKeyWithValue(kube.LabelRepo, repo),
 		HaveKeyWithValue(kube.LabelOwner, owner.Name),
 	), "pod %s", pod.Name)
-	g.Expect(pod.Annotations).To(HaveKeyWithValue(kube.AnnotationJob, kube.Spec{RunID: run.ID, Attempt: attempt, Repo: repo}.JobID()))
+	g.Expect(pod.Annotations).To(HaveKeyWithValue(kube.AnnotationJob, kube.Spec{RunID: run.ID, Attempt: attempt, Fence: fence, Repo: repo}.JobID()))
 	g.Expect(pod.OwnerReferences).To(ConsistOf(And(
 		HaveField("APIVersion", "v1"), HaveField("Kind", "Pod"),
 		HaveField("Name", owner.Name), HaveField("UID", types.UID(owner.UID)),

@@ -116,7 +116,7 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsThroughLocalSandboxes(t *testi
 
 	// One sandbox per repository; both gone with their work directories.
 	for key := range todoListRepos {
-		g.Expect(progress).To(ContainSubstring("[provision] "+key+": "+sandbox.JobID(id, key, 1)), key)
+		g.Expect(progress).To(ContainSubstring("[provision] "+key+": "+sandbox.JobID(id, key, 1, run.Fence)), key)
 	}
 	w.expectNothingLeft()
 }
@@ -138,7 +138,7 @@ func TestRunOfAStoppedLocalReplicaIsFinishedByAnotherAsItsNextAttempt(t *testing
 	inSlowStep(t, gate)
 	run := w.run(g, id)
 	g.Expect(run).To(And(HaveField("State", runs.StateRunning), HaveField("Attempt", 1), HaveField("Owner", a.owner)))
-	dirsA := w.workDirs(sandbox.JobID(id, "calc", 1))
+	dirsA := w.workDirs(sandbox.JobID(id, "calc", 1, run.Fence))
 	g.Expect(dirsA).To(HaveLen(1), "A's sandbox work directory")
 	g.Expect(processesIn(dirsA[0])).To(And(
 		ContainElement(ContainSubstring("sandbox-agent")),
@@ -157,7 +157,7 @@ func TestRunOfAStoppedLocalReplicaIsFinishedByAnotherAsItsNextAttempt(t *testing
 	g.Expect(run).To(And(HaveField("Attempt", 2), HaveField("Owner", b.owner)))
 	calc.expectFixPublished(run, n)
 	progress := w.progress(id)
-	g.Expect(progress).To(ContainSubstring("[provision] calc: " + sandbox.JobID(id, "calc", 2)))
+	g.Expect(progress).To(ContainSubstring("[provision] calc: " + sandbox.JobID(id, "calc", 2, run.Fence)))
 	g.Expect(progress).To(ContainSubstring("[test] calc: `make test` passed"))
 	w.expectNothingLeft()
 }

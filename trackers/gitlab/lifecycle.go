@@ -18,6 +18,7 @@ var lifecycleColors = map[trackers.Lifecycle]string{
 	trackers.LifecycleAwaitingInput: "#d876e3",
 	trackers.LifecycleDone:          "#0e8a16",
 	trackers.LifecycleFailed:        "#b60205",
+	trackers.LifecycleCancelled:     "#cfd3d7",
 }
 
 const doneLabelColor = "#0e8a16"

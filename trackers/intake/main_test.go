@@ -254,14 +254,15 @@ func (e *env) parkRunWith(t testing.TB, id, questionsComment string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	run, err := e.store.Dequeue(ctx, runs.Owner{Name: "replica-a"})
-	if err != nil || run.ID != id {
-		t.Fatalf("dequeue: %v (got %s, want %s)", err, run.ID, id)
+	lease, err := e.store.Dequeue(ctx, runs.Owner{Name: "replica-a"})
+	if err != nil || lease.Run().ID != id {
+		t.Fatalf("dequeue: %v (want %s)", err, id)
 	}
-	if _, err := e.store.Apply(ctx, id, runs.EventReady, runs.Update{Attempt: run.Attempt}); err != nil {
+	defer lease.Close()
+	if _, err := lease.Apply(ctx, runs.EventReady, runs.Update{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.Apply(ctx, id, runs.EventAwaitInput, runs.Update{Attempt: run.Attempt, QuestionsCommentID: questionsComment}); err != nil {
+	if _, err := lease.Apply(ctx, runs.EventAwaitInput, runs.Update{QuestionsCommentID: questionsComment}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -273,3 +274,23 @@ func (e *env) issue(labels ...string) int {
 var alice = githubfake.User{Login: "alice"}
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// finalized plays the finalizer for every run that ended: their tickets'
+// claims go.
+func (e *env) finalized(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		entry, ok, err := e.store.NextFinalize(ctx, "finalizer-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return
+		}
+		if err := e.store.Finalized(ctx, entry, runs.FinalizeDone, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -44,6 +44,11 @@ type Skipped struct {
 // ticket unchanged since its last run, so a ticket is picked up once per
 // change of its content.
 func Poll(ctx context.Context, cfg *config.Config, name string, p trackers.Poller, rs Runs) (PollResult, error) {
+	return poll(ctx, cfg, name, p, rs, "polled with a trigger label")
+}
+
+// poll is Poll with the trigger the runs it queues record.
+func poll(ctx context.Context, cfg *config.Config, name string, p trackers.Poller, rs Runs, trigger string) (PollResult, error) {
 	log := logr.FromContextOrDiscard(ctx).WithValues("tracker", name)
 	tickets, err := p.Candidates(ctx)
 	if err != nil {
@@ -59,7 +64,7 @@ func Poll(ctx context.Context, cfg *config.Config, name string, p trackers.Polle
 		}
 		for _, m := range r.Matches {
 			sub := submission(cfg, name, t, m)
-			sub.Trigger, sub.TriggerKey = "polled with a trigger label", "poll"
+			sub.Trigger, sub.TriggerKey = trigger, "poll"
 			out, err := rs.Submit(ctx, sub)
 			if err != nil {
 				return res, fmt.Errorf("poll tracker %s: %w", name, err)

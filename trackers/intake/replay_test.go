@@ -46,6 +46,7 @@ func TestReplayWithFreshDeliveryIDIsADuplicate(t *testing.T) {
 	g.Expect(a.Body).To(HaveKeyWithValue("reason", "shop: duplicate delivery, it led to run "+id))
 	_, err := e.store.Apply(context.Background(), id, runs.EventCancel, runs.Update{Error: "done by the test"})
 	g.Expect(err).NotTo(HaveOccurred())
+	e.finalized(t)
 	a = replay()
 	g.Expect(a.Status).To(Equal(http.StatusOK), "%s", a)
 	g.Expect(a.Body).To(HaveKeyWithValue("reason", ContainSubstring("duplicate delivery")))
@@ -125,6 +126,7 @@ func TestTicketOverItsDailyCapIsRefusedWithTheTimeItMayRunAgain(t *testing.T) {
 	g.Expect(first.Status).To(Equal(http.StatusAccepted), "%s", first)
 	_, err := e.store.Apply(context.Background(), first.runs()[0], runs.EventCancel, runs.Update{})
 	g.Expect(err).NotTo(HaveOccurred())
+	e.finalized(t)
 
 	again := e.fake.AddComment("acme/shop", n, "/agent-smith", githubfake.User{Login: "carol"}, githubfake.AssociationOwner)
 	a := e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssueCommentEvent("acme/shop", again, "created"))
