@@ -127,3 +127,28 @@ func TestTheLocalExampleValidatesWithWhatMakeRunSets(t *testing.T) {
 	_, stderr, err := validate("local", map[string]string{"GITHUB_WEBHOOK_SECRET": "made-up"})
 	g.Expect(err).NotTo(HaveOccurred(), stderr)
 }
+
+// The GitHub overlay's comment tells how to comment as a GitHub App: that
+// variant validates too, with the App's key in the Secret.
+func TestTheGitHubOverlaysAppVariantValidates(t *testing.T) {
+	g := NewWithT(t)
+	data, err := os.ReadFile(filepath.Join("github", "agentsmith.yml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	doc := string(data)
+	tracker := "    auth: github_token\n    webhook_secret:"
+	g.Expect(strings.Count(doc, tracker)).To(Equal(1), "the tracker's auth line")
+	g.Expect(doc).To(ContainSubstring("#   app: {app_id: 123456, installation_id: 7890123, private_key_secret: github_app_key}"))
+	doc = strings.Replace(doc, tracker,
+		"    app: {app_id: 123456, installation_id: 7890123, private_key_secret: github_app_key}\n    webhook_secret:", 1)
+	doc += "  github_app_key: ${GITHUB_APP_PRIVATE_KEY}\n"
+	g.Expect(strings.HasSuffix(string(data), "openai_api_key: ${OPENAI_API_KEY}\n")).To(BeTrue(), "secrets is the last block")
+
+	dir := t.TempDir()
+	g.Expect(os.WriteFile(filepath.Join(dir, "agentsmith.yml"), []byte(doc), 0o600)).To(Succeed())
+	env := map[string]string{"GITHUB_APP_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----"}
+	for _, k := range secretKeys(t, "github") {
+		env[k] = "dummy"
+	}
+	_, stderr, err := validate(dir, env)
+	g.Expect(err).NotTo(HaveOccurred(), stderr)
+}
