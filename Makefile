@@ -101,7 +101,7 @@ docker-push: ## Push the Docker-built image IMG.
 ##@ Testing
 
 .PHONY: test-deps
-test-deps: ## Install redis-server, git and ripgrep from Debian packages when missing.
+test-deps: ## Install redis-server, git, ripgrep and chromium from Debian packages when missing.
 	@hack/test-deps.sh
 
 .PHONY: envtest

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages when it is missing:
-# redis-server (tests start their own on a free loopback port), git, and
+# redis-server (tests start their own on a free loopback port), git,
 # ripgrep (the sandbox agent's grep uses it when present; a test holds it
-# to the built-in engine).
+# to the built-in engine), and chromium (the web page's browser tests
+# drive it headless).
 # Idempotent; prints nothing when everything is present.
 set -euo pipefail
 
@@ -10,6 +11,14 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v git >/dev/null || missing+=(git)
 command -v rg >/dev/null || missing+=(ripgrep)
+# Any Chromium or Chrome will do (the browser tests look for the same
+# names; AGENTSMITH_CHROMIUM names another): CI runners have Google Chrome.
+if [ -n "${AGENTSMITH_CHROMIUM:-}" ]; then
+	command -v "$AGENTSMITH_CHROMIUM" >/dev/null || { echo "test-deps: AGENTSMITH_CHROMIUM=$AGENTSMITH_CHROMIUM is not an executable" >&2; exit 1; }
+elif ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null &&
+	! command -v google-chrome-stable >/dev/null && ! command -v google-chrome >/dev/null; then
+	missing+=(chromium)
+fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

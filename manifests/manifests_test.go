@@ -198,12 +198,12 @@ func TestIngressExposesOnlyTheWebhooksPort(t *testing.T) {
 	// What the http port serves: the public mux.
 	routes := server.Routes{
 		Webhooks: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }),
-		Runs:     http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }),
+		Console:  http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }),
 		Health:   &server.Health{}, Gatherer: prometheus.NewRegistry(),
 	}
 	public := httptest.NewServer(routes.Public())
 	defer public.Close()
-	for _, path := range []string{"/api/runs", "/api/runs/x", "/metrics"} {
+	for _, path := range []string{"/", "/runs/x", "/api/runs", "/api/runs/x", "/metrics"} {
 		resp, err := http.Get(public.URL + path)
 		g.Expect(err).NotTo(HaveOccurred())
 		resp.Body.Close()

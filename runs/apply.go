@@ -20,18 +20,27 @@ func (s *Store) Apply(ctx context.Context, id string, ev Event, u Update) (Run, 
 	if ev == EventStart || ev == EventRetry {
 		return Run{}, fmt.Errorf("apply %s to run %s: applied by the queue, not by callers", ev, id)
 	}
+	if ev == EventRestart {
+		return Run{}, fmt.Errorf("apply %s to run %s: applied by Restart, which takes the ticket back", ev, id)
+	}
 	if _, ok := machine[ev]; !ok {
 		return Run{}, fmt.Errorf("apply to run %s: unknown event %q", id, ev)
 	}
 	if u.Fence == 0 && slices.Contains(ownerEvents, ev) {
 		return Run{}, fmt.Errorf("apply %s to run %s: owner event without a fence", ev, id)
 	}
+	return s.applyBy(ctx, id, ev, u, "")
+}
+
+// applyBy is Apply on behalf of by (who asked, for the log; "" for the
+// run's own work).
+func (s *Store) applyBy(ctx context.Context, id string, ev Event, u Update, by string) (Run, error) {
 	run, err := s.apply(ctx, id, encodePlan(ev), ev, u)
 	if err != nil {
 		return Run{}, fmt.Errorf("apply %s to run %s: %w", ev, id, err)
 	}
 	s.log(ctx).V(1).Info("run transition", "run", id, "event", ev, "state", run.State, "attempt", run.Attempt, "fence", run.Fence)
-	s.notify(run)
+	s.recorded(ctx, run, ev, by)
 	return run, nil
 }
 
@@ -93,7 +102,7 @@ func (s *Store) apply(ctx context.Context, id, plan string, ev Event, u Update) 
 	case "lost":
 		now, _ := strconv.ParseInt(str(rest, 2), 10, 64)
 		s.checkLease(id, now, State(str(rest, 0)))
-		return Run{}, fmt.Errorf("%w: fence %d, run is at fence %s (attempt %s) in state %s", ErrLeaseLost, u.Fence, str(rest, 2), str(rest, 1), str(rest, 0))
+		return Run{}, fmt.Errorf("%w: fence %d, run is at fence %s (attempt %s) in state %s", lostLease(str(rest, 0)), u.Fence, str(rest, 2), str(rest, 1), str(rest, 0))
 	case "illegal":
 		return Run{}, &TransitionError{From: State(str(rest, 0)), Event: ev}
 	}

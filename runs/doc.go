@@ -2,7 +2,9 @@
 // governs it, and the Redis store that keeps it — submission with delivery
 // dedup and a one-run-per-ticket claim, an at-least-once queue on a stream
 // with a consumer group, heartbeats and reclaim of runs whose owner died,
-// hand back on drain, progress events, retention and orphan sweeping.
+// hand back on drain, each run's event log (its transcript: typed entries,
+// bounded, followed live), the list of runs by creation, cancel and
+// restart on request, retention and orphan sweeping.
 //
 // Every state change goes through one Lua script that compare-and-sets the
 // state and applies all its side effects (queue entry, ticket claim, state

@@ -49,6 +49,13 @@ const (
 	fUpdatedAt        = "updatedAt"
 	fStartedAt        = "startedAt"
 	fFinishedAt       = "finishedAt"
+	fPlan             = "plan"
+	fCancelBy         = "cancelBy"
+	fCancelReason     = "cancelReason"
+	fCancelAt         = "cancelAt"
+	// The event script keeps these two.
+	fEventBytes    = "eventBytes"
+	fEventsDropped = "eventsDropped"
 
 	prPrefix      = "pr."
 	sandboxPrefix = "sandbox."
@@ -119,6 +126,8 @@ func decodeRun(h map[string]string) (Run, error) {
 		Trigger: h[fTrigger], TriggerComment: h[fTriggerComment], DoneStatus: h[fDoneStatus],
 		Questions: Questions{Asked: splitLines(h[fQuestions])},
 		Answer:    Answer{Text: h[fAnswer], Author: h[fAnswerBy]},
+		Plan:      h[fPlan],
+		Cancel:    CancelRequest{By: h[fCancelBy], Reason: h[fCancelReason]},
 	}
 	if r.ID == "" {
 		return Run{}, errors.New("run hash without id")
@@ -156,7 +165,8 @@ func decodeScalars(h map[string]string, r *Run) error {
 	for _, f := range []struct {
 		field string
 		into  *int64
-	}{{fInput, &r.Usage.InputTokens}, {fOutput, &r.Usage.OutputTokens}, {fFence, &r.Fence}, {fStopped, &r.StoppedFence}} {
+	}{{fInput, &r.Usage.InputTokens}, {fOutput, &r.Usage.OutputTokens}, {fFence, &r.Fence}, {fStopped, &r.StoppedFence},
+		{fEventBytes, &r.Log.Bytes}, {fEventsDropped, &r.Log.Dropped}} {
 		if *f.into, err = parseInt64(h[f.field]); err != nil {
 			return fmt.Errorf("field %s: %w", f.field, err)
 		}
@@ -169,7 +179,7 @@ func decodeScalars(h map[string]string, r *Run) error {
 	for _, f := range []struct {
 		field string
 		into  *time.Time
-	}{{fCreatedAt, &r.CreatedAt}, {fUpdatedAt, &r.UpdatedAt}, {fStartedAt, &r.StartedAt}, {fFinishedAt, &r.FinishedAt}} {
+	}{{fCreatedAt, &r.CreatedAt}, {fUpdatedAt, &r.UpdatedAt}, {fStartedAt, &r.StartedAt}, {fFinishedAt, &r.FinishedAt}, {fCancelAt, &r.Cancel.At}} {
 		ms, err := parseInt64(h[f.field])
 		if err != nil {
 			return fmt.Errorf("field %s: %w", f.field, err)
@@ -270,10 +280,20 @@ type Update struct {
 	Outcome *RunOutcome
 	// FinalCommentID records the finalizer's comment.
 	FinalCommentID string
+	// Plan, when set, replaces the run's plan (Markdown; cut at 16 KiB).
+	Plan string
+
+	// cancel records who called the run off (Cancel sets it).
+	cancel *CancelRequest
+	// restart clears what ended the previous attempt (Restart sets it).
+	restart bool
 }
 
 // maxStepsJSON bounds the recorded steps: notes are clipped until they fit.
 const maxStepsJSON = 16 << 10
+
+// maxPlan bounds the plan a run keeps.
+const maxPlan = 16 << 10
 
 // fields renders the update as hash field/value pairs, scrubbed of secrets.
 func (u Update) fields() []any {
@@ -303,6 +323,15 @@ func (u Update) fields() []any {
 	if o := u.Outcome; o != nil {
 		data, _ := json.Marshal(o.redacted()) // strings, lists and a bool always marshal
 		kv = append(kv, fOutcome, string(data))
+	}
+	kv = appendSet(kv, fPlan, head(redact(u.Plan), maxPlan))
+	if c := u.cancel; c != nil {
+		kv = append(kv, fCancelBy, head(redact(c.By), maxShort), fCancelReason, head(redact(c.Reason), maxShort),
+			fCancelAt, strconv.FormatInt(c.At.UnixMilli(), 10))
+	}
+	if u.restart {
+		kv = append(kv, fError, "", fFinishedAt, "", fReclaims, "0", fCancelBy, "", fCancelReason, "", fCancelAt, "",
+			fOutcome, "", fFinalComment, "")
 	}
 	return kv
 }

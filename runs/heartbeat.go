@@ -28,7 +28,7 @@ func (s *Store) Heartbeat(ctx context.Context, id string, fence int64, owner str
 		return fmt.Errorf("heartbeat run %s: %w", id, ErrNotFound)
 	case "lost":
 		return fmt.Errorf("heartbeat run %s fence %d of %s: %w: run is at fence %s (attempt %s) of %s in state %s",
-			id, fence, owner, ErrLeaseLost, str(rest, 2), str(rest, 1), str(rest, 3), str(rest, 0))
+			id, fence, owner, lostLease(str(rest, 0)), str(rest, 2), str(rest, 1), str(rest, 3), str(rest, 0))
 	}
 	return fmt.Errorf("heartbeat run %s: unexpected script status %q", id, st)
 }

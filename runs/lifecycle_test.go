@@ -281,13 +281,13 @@ func TestProgressIsCappedAndReadInOrder(t *testing.T) {
 	for i := range 8 {
 		g.Expect(s.AppendProgress(ctx, id, "test", "line "+strconv.Itoa(i))).To(Succeed())
 	}
-	lines, err := s.Progress(ctx, id, "", 100)
+	lines, err := s.Events(ctx, id, "", 100)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(lines).To(HaveLen(5))
 	g.Expect(lines[0].Message).To(Equal("line 3"))
 	g.Expect(lines[4]).To(And(HaveField("Message", "line 7"), HaveField("Step", "test")))
 	g.Expect(lines[4].Time).To(BeTemporally("~", time.Now(), time.Minute))
-	after, err := s.Progress(ctx, id, lines[2].ID, 100)
+	after, err := s.Events(ctx, id, lines[2].ID, 100)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(after).To(HaveExactElements(HaveField("Message", "line 6"), HaveField("Message", "line 7")))
 	g.Expect(s.AppendProgress(ctx, "20260101-000000-none", "", "x")).To(MatchError(ErrNotFound))

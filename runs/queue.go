@@ -100,7 +100,7 @@ func (s *Store) take(ctx context.Context, msg redis.XMessage, owner Owner) (Run,
 		return Run{}, false, fmt.Errorf("dequeue: start run %s: %w", id, err)
 	}
 	s.log(ctx).V(1).Info("run transition", "run", id, "event", EventStart, "state", run.State, "attempt", run.Attempt, "fence", run.Fence)
-	s.notify(run)
+	s.recorded(ctx, run, EventStart, "")
 	return run, true, nil
 }
 
@@ -144,12 +144,14 @@ func (s *Store) Reclaim(ctx context.Context, consumer string) (int, error) {
 			if err != nil {
 				return moved, fmt.Errorf("reclaim run %s: %w", id, err)
 			}
+			ev := EventRetry
 			if what == "failed" {
+				ev = EventFail
 				s.log(ctx).Info("run failed: owner lost too often", "run", id, "ticket", run.Ticket, "reason", run.Error)
 			} else {
 				s.log(ctx).Info("reclaimed run from a dead owner", "run", id, "ticket", run.Ticket, "attempt", run.Attempt, "step", run.Step)
 			}
-			s.notify(run)
+			s.recorded(ctx, run, ev, "")
 		}
 		if len(reply) < reclaimBatch {
 			return moved, nil

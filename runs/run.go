@@ -84,6 +84,13 @@ type Run struct {
 	// effects; the finalizer waits for it to be Fence.
 	StoppedFence int64 `json:"stoppedFence,omitempty"`
 
+	// Plan is the plan the run works to (Markdown), once it has one.
+	Plan string `json:"plan,omitempty"`
+	// Cancel is who called the run off, when someone did.
+	Cancel CancelRequest `json:"cancel,omitzero"`
+	// Log tells how much of the run's event log is kept.
+	Log LogSize `json:"log,omitzero"`
+
 	CreatedAt  time.Time `json:"createdAt"`
 	UpdatedAt  time.Time `json:"updatedAt"`
 	StartedAt  time.Time `json:"startedAt,omitzero"`
@@ -171,11 +178,16 @@ type Usage struct {
 	CostUSD      float64 `json:"costUsd"`
 }
 
-// Progress is one line of a run's event stream.
-type Progress struct {
-	// ID is the stream entry id; pass it as "after" to read what follows.
-	ID      string    `json:"id"`
-	Time    time.Time `json:"time"`
-	Step    string    `json:"step,omitempty"`
-	Message string    `json:"message"`
+// CancelRequest is who called a run off, why and when.
+type CancelRequest struct {
+	By     string    `json:"by,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at,omitzero"`
+}
+
+// LogSize is what the run's event log holds: its bytes, and how many of
+// the oldest entries were dropped to stay within its bounds.
+type LogSize struct {
+	Bytes   int64 `json:"bytes"`
+	Dropped int64 `json:"dropped,omitempty"`
 }

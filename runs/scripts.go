@@ -19,10 +19,11 @@ var (
 	releaseScript   = loadScript("release")
 	reclaimScript   = loadScript("reclaim")
 	heartbeatScript = loadScript("heartbeat")
-	progressScript  = loadScript("progress")
+	eventScript     = loadScript("event")
 	casDelScript    = loadScript("casdel")
 	stoppedScript   = loadScript("stopped")
 	finalizedScript = loadScript("finalized")
+	restartScript   = loadScript("restart")
 	claimScript     = loadScript("claim")
 )
 

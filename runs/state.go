@@ -66,12 +66,20 @@ const (
 	// EventRetry: the owner stopped heartbeating; the run queues again
 	// (Reclaim applies it).
 	EventRetry Event = "retry"
+	// EventRestart: someone asked for a new attempt of a failed or
+	// cancelled run (Restart applies it: the run takes its ticket back).
+	EventRestart Event = "restart"
 )
+
+// EventSubmit names the creation of a run in its log. It is not an event
+// of the state machine: a run starts queued.
+const EventSubmit Event = "submit"
 
 // Events lists every event.
 var Events = []Event{
 	EventStart, EventReady, EventPublish, EventSucceed, EventFail,
 	EventCancel, EventAwaitInput, EventResume, EventHandBack, EventRetry,
+	EventRestart,
 }
 
 // rule is one event's edge set: every event has exactly one target state,
@@ -97,6 +105,7 @@ var machine = map[Event]rule{
 	EventResume:     {from: []State{StateAwaitingInput}, to: StateQueued},
 	EventHandBack:   {from: activeStates, to: StateQueued},
 	EventRetry:      {from: activeStates, to: StateQueued},
+	EventRestart:    {from: []State{StateFailed, StateCancelled}, to: StateQueued},
 }
 
 // ownerEvents are the events only the run's owner applies: they must carry

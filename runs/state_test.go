@@ -36,8 +36,8 @@ func TestTransitionTableCoversEveryStateEventPair(t *testing.T) {
 			EventResume: StateQueued, EventCancel: StateCancelled,
 		},
 		StateSucceeded: {},
-		StateFailed:    {},
-		StateCancelled: {},
+		StateFailed:    {EventRestart: StateQueued},
+		StateCancelled: {EventRestart: StateQueued},
 	}
 	if len(legal) != len(States) {
 		t.Fatalf("the test table covers %d states, the package has %d", len(legal), len(States))
@@ -63,8 +63,8 @@ func TestTransitionTableCoversEveryStateEventPair(t *testing.T) {
 			})
 		}
 	}
-	if pairs != 8*10 {
-		t.Fatalf("walked %d pairs, want every one of 8 states x 10 events", pairs)
+	if pairs != 8*11 {
+		t.Fatalf("walked %d pairs, want every one of 8 states x 11 events", pairs)
 	}
 }
 
@@ -94,6 +94,8 @@ func TestEffectsFollowFromTheTargetState(t *testing.T) {
 		{EventResume, effects{requeue: true, stop: true}},
 		{EventHandBack, effects{requeue: true, stop: true}},
 		{EventRetry, effects{requeue: true, stop: true, reclaimed: true}},
+		// Restart's script takes the ticket back and lifts the expiry.
+		{EventRestart, effects{requeue: true, stop: true}},
 	}
 	if len(tests) != len(Events) {
 		t.Fatalf("%d events tested, %d exist", len(tests), len(Events))

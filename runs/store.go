@@ -21,7 +21,8 @@ const (
 	DefaultRetention    = 7 * 24 * time.Hour
 	// DefaultDeliveryTTL outlasts GitHub's three-day redelivery window.
 	DefaultDeliveryTTL  = 72 * time.Hour
-	DefaultEventLimit   = 1000
+	DefaultEventLimit   = 2000
+	DefaultEventBytes   = 1 << 20
 	DefaultBlockTimeout = 5 * time.Second
 	// DefaultFinalizeLease is how long a finalizer may go without renewing
 	// its claim on a finalize entry before another replica's takes it.
@@ -70,8 +71,11 @@ type Options struct {
 	// DeliveryTTL is how long a webhook delivery id is remembered; at least
 	// 72 h.
 	DeliveryTTL time.Duration
-	// EventLimit caps each run's event stream.
+	// EventLimit and EventBytes cap each run's event log: the oldest
+	// entries go once it holds more entries or bytes (of field names and
+	// values) than these.
 	EventLimit int64
+	EventBytes int64
 	// BlockTimeout bounds one blocking read of the queue; Dequeue also looks
 	// for runs to reclaim at most this often. At most HeartbeatTTL/4: the
 	// reclaim passes of idle workers tell a live Redis from an outage.
@@ -113,6 +117,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.EventLimit == 0 {
 		o.EventLimit = DefaultEventLimit
 	}
+	if o.EventBytes == 0 {
+		o.EventBytes = DefaultEventBytes
+	}
 	if o.BlockTimeout == 0 {
 		o.BlockTimeout = min(DefaultBlockTimeout, o.HeartbeatTTL/4)
 	}
@@ -140,6 +147,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.EventLimit < 1 {
 		errs = append(errs, fmt.Errorf("event limit %d: must be positive", o.EventLimit))
+	}
+	if o.EventBytes < 4096 {
+		errs = append(errs, fmt.Errorf("event bytes %d: must be at least 4096 (one entry)", o.EventBytes))
 	}
 	if o.BlockTimeout < time.Millisecond || o.BlockTimeout > o.HeartbeatTTL/4 {
 		errs = append(errs, fmt.Errorf("block timeout %s: must be between 1ms and a quarter of the heartbeat TTL (%s)", o.BlockTimeout, o.HeartbeatTTL/4))
@@ -197,6 +207,7 @@ func (s *Store) indexKey(st State) string      { return s.opts.Prefix + "runs:" 
 func (s *Store) queueKey() string              { return s.opts.Prefix + "queue" }
 func (s *Store) finalizeKey() string           { return s.opts.Prefix + "finalize" }
 func (s *Store) epochKey() string              { return s.opts.Prefix + "epoch" }
+func (s *Store) createdKey() string            { return s.opts.Prefix + "runs:created" }
 func (s *Store) ticketKey(tracker, ticket string) string {
 	return s.opts.Prefix + "ticket:" + tracker + ":" + ticket
 }

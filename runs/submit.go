@@ -156,7 +156,7 @@ func (s *Store) Submit(ctx context.Context, sub Submission) (SubmitResult, error
 			if err != nil {
 				return SubmitResult{}, fmt.Errorf("submit ticket %s: %w", sub.Ticket, err)
 			}
-			s.notify(run)
+			s.recorded(ctx, run, EventSubmit, "")
 		}
 		s.log(ctx).V(1).Info("submitted", "ticket", sub.Ticket, "run", res.RunID, "outcome", res.Outcome)
 		return res, nil

@@ -142,8 +142,8 @@ func TestConcurrentSubmissionsOfOneTicketCreateOneRun(t *testing.T) {
 	g.Expect(runIDs).To(HaveLen(1), "every arrival names the one run")
 	g.Expect(rdb.XLen(ctx, s.queueKey()).Val()).To(BeEquivalentTo(1))
 	g.Expect(rdb.ZCard(ctx, s.indexKey(StateQueued)).Val()).To(BeEquivalentTo(1))
-	hashes := rdb.Keys(ctx, s.opts.Prefix+"run:*").Val()
-	g.Expect(hashes).To(HaveLen(1))
+	keys := rdb.Keys(ctx, s.opts.Prefix+"run:*").Val()
+	g.Expect(keys).To(ConsistOf(s.runKey(results[0].RunID), s.eventsKey(results[0].RunID)), "one run and its log")
 }
 
 func TestSubmitDrawsAnotherIDOnCollision(t *testing.T) {

@@ -117,15 +117,18 @@ type keyScan struct {
 	sandbox, runScoped []string
 	// claims maps ticket claim keys to the run id they hold.
 	claims map[string]string
-	// index lists the members of each state index.
-	index map[State][]string
+	// index lists the members of each state index, created those of the
+	// creation index.
+	index   map[State][]string
+	created []string
 }
 
 // sweepPlan is what a sweep deletes.
 type sweepPlan struct {
-	keys   []string
-	claims map[string]string // claim key → the run id it must still hold
-	index  map[State][]string
+	keys    []string
+	claims  map[string]string // claim key → the run id it must still hold
+	index   map[State][]string
+	created []string
 }
 
 // orphans decides which scanned keys no run accounts for: sandbox keys of
@@ -157,6 +160,11 @@ func orphans(prefix string, sc keyScan, k Known) sweepPlan {
 			if _, ok := k.Runs[id]; !ok {
 				p.index[st] = append(p.index[st], id)
 			}
+		}
+	}
+	for _, id := range sc.created {
+		if _, ok := k.Runs[id]; !ok {
+			p.created = append(p.created, id)
 		}
 	}
 	return p
@@ -199,6 +207,13 @@ func (s *Store) SweepOrphans(ctx context.Context) (Swept, error) {
 		}
 		out.IndexEntries += int(n)
 	}
+	if len(plan.created) > 0 {
+		n, err := s.rdb.ZRem(ctx, s.createdKey(), plan.created).Result()
+		if err != nil {
+			return out, fmt.Errorf("sweep orphans: prune the creation index: %w", err)
+		}
+		out.IndexEntries += int(n)
+	}
 	slices.Sort(out.Keys)
 	if len(out.Keys) > 0 || out.IndexEntries > 0 {
 		s.log(ctx).Info("swept orphaned keys", "keys", len(out.Keys), "indexEntries", out.IndexEntries)
@@ -234,6 +249,7 @@ func (s *Store) scanKeys(ctx context.Context) (keyScan, error) {
 	for _, st := range States {
 		members[st] = pipe.ZRange(ctx, s.indexKey(st), 0, -1)
 	}
+	created := pipe.ZRange(ctx, s.createdKey(), 0, -1)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return keyScan{}, fmt.Errorf("read claims and indexes: %w", err)
 	}
@@ -245,6 +261,7 @@ func (s *Store) scanKeys(ctx context.Context) (keyScan, error) {
 	for st, c := range members {
 		sc.index[st] = c.Val()
 	}
+	sc.created = created.Val()
 	return sc, nil
 }
 

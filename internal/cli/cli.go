@@ -23,6 +23,7 @@ Usage:
   agent-smith serve [flags]                     run the orchestrator (webhooks, workers, leader duties)
   agent-smith run --project PROJECT --ticket ID [flags]
                                                 run one ticket in the foreground, with local sandboxes
+  agent-smith runs list|get|logs|cancel|retry   see and steer the runs of an orchestrator (its run API)
   agent-smith config validate [-c FILE]         check agentsmith.yml (default $AGENTSMITH_CONFIG)
   agent-smith config print [-c FILE]            print the resolved configuration, secrets redacted
   agent-smith inject PATH                       copy the slim agent to PATH (sandbox init container)
@@ -58,6 +59,8 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 		return runServe(ctx, rest, env, stdout, stderr)
 	case "run":
 		return runRun(ctx, rest, env, stdout, stderr)
+	case "runs":
+		return runRuns(ctx, rest, env, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

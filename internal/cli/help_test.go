@@ -21,6 +21,11 @@ func TestEveryCommandHelpExitsZeroOnStdout(t *testing.T) {
 		"sandbox-gate":    {"--remote URL", "--branch BRANCH", "(default $JOB_ID)", "credential get|store|erase", "Exit status:"},
 		"inject":          {"agent-smith inject PATH"},
 		"version":         {"agent-smith version"},
+		"runs list":       {"--state STATES", "--server URL", "(default $AGENTSMITH_SERVER)", "-o, --output FORMAT", "Exit status:"},
+		"runs get":        {"runs get ID [flags]", "--token TOKEN", "(default $AGENTSMITH_TOKEN)"},
+		"runs logs":       {"-f, --follow", "4 it was cancelled"},
+		"runs cancel":     {"--reason VALUE"},
+		"runs retry":      {"an admin token"},
 	}
 	for name, want := range commands {
 		for _, flag := range []string{"-h", "--help"} {
@@ -38,7 +43,7 @@ func TestEveryCommandHelpExitsZeroOnStdout(t *testing.T) {
 			})
 		}
 	}
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"config", "-h"}} {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"config", "-h"}, {"runs", "-h"}} {
 		stdout, _, err := runCLI(t, nil, args...)
 		if exitCode(err) != 0 || !strings.Contains(stdout, "\nUsage:\n") {
 			t.Errorf("%v: status %d, stdout %q", args, exitCode(err), stdout)

@@ -208,13 +208,13 @@ func follow(ctx context.Context, store *runs.Store, id string, stdout io.Writer)
 	defer tick.Stop()
 	after := ""
 	for {
-		lines, err := store.Progress(ctx, id, after, 0)
+		lines, err := store.Events(ctx, id, after, 0)
 		if err != nil {
 			return runs.Run{}, err
 		}
 		for _, l := range lines {
 			after = l.ID
-			_, _ = fmt.Fprintf(stdout, "%s  %-13s %s\n", l.Time.Local().Format("15:04:05"), l.Step, l.Message)
+			_, _ = fmt.Fprintf(stdout, "%s  %s\n", l.Time.Local().Format("15:04:05"), l)
 		}
 		r, err := store.Get(ctx, id)
 		if err != nil {

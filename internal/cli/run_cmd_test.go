@@ -93,8 +93,8 @@ func TestRunCommandExecutesOneRunWithLocalSandboxes(t *testing.T) {
 	}{
 		{"fixed: the pull request is printed", "fix-bug.yaml", 0, []string{
 			"ticket 1: add.sh subtracts\npipeline fix-bug on calc\n",
-			"checkout      calc: checked out agent-smith/1, new from main",
-			"test          calc: `sh test.sh` passed",
+			"[checkout] calc: checked out agent-smith/1, new from main",
+			"[test] calc: `sh test.sh` passed",
 			"pull request calc: ", "/acme/calc/pull/2\n",
 			"succeeded\n",
 		}, ""},

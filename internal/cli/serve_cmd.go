@@ -17,6 +17,7 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/cmdline"
+	"github.com/agent-smith/agent-smith/internal/console"
 	"github.com/agent-smith/agent-smith/internal/logging"
 	"github.com/agent-smith/agent-smith/internal/nodump"
 	"github.com/agent-smith/agent-smith/internal/server"
@@ -32,10 +33,10 @@ import (
 // The help of `serve`.
 const (
 	serveSummary = `agent-smith serve runs the orchestrator: the webhook endpoint and probes on --addr, the
-run API and metrics on --admin-addr; queue workers; and, on the elected leader, the pollers
-and housekeeping. With kubernetes sandboxes, the sandbox API its sandbox pods poll is served
-over TLS on --sandbox-addr. Expose --addr alone (an Ingress, a tunnel): the run API shows
-ticket text.`
+run API, the web page and metrics on --admin-addr; queue workers; and, on the elected leader,
+the pollers and housekeeping. With kubernetes sandboxes, the sandbox API its sandbox pods poll
+is served over TLS on --sandbox-addr. Expose --addr alone (an Ingress, a tunnel): the run API
+shows ticket text.`
 	serveNotes = `Environment:
   REDIS_URL              the shared Redis; unset: an embedded in-memory Redis whose state is
                          lost on exit (a trial, one replica)
@@ -47,6 +48,9 @@ ticket text.`
   POD_IP                 where this replica's sandboxes reach its sandbox API (or set
                          SANDBOX_API_URL)
   KUBECONFIG             the cluster to use outside one (default in-cluster, then ~/.kube/config)
+  AGENTSMITH_API_TOKENS  who may use the run API and the web page: NAME:ROLE:TOKEN entries
+                         separated by commas, ROLE read or admin (cancel, retry), TOKEN at
+                         least 16 characters; unset: the API and the page refuse everyone
 `
 )
 
@@ -55,7 +59,8 @@ type serveOptions struct {
 	configPath  string
 	addr        string
 	sandboxAddr string
-	// adminAddr serves the run API and metrics; "" serves them nowhere.
+	// adminAddr serves the run API, the web page and metrics; "" serves
+	// them nowhere.
 	adminAddr string
 	backend   string
 	logFormat string
@@ -63,6 +68,7 @@ type serveOptions struct {
 	namespace string
 	configMap string
 	owner     runs.Owner
+	tokens    *console.Tokens
 	env       Env
 }
 
@@ -72,7 +78,7 @@ func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions,
 	o := serveOptions{env: env}
 	c.ConfigFlag(&o.configPath)
 	c.FS.StringVar(&o.addr, "addr", ":8080", "serve the webhooks and probes on `ADDRESS`")
-	c.FS.StringVar(&o.adminAddr, "admin-addr", "", "serve the run API and metrics on `ADDRESS`, or off (default :8081 with kubernetes sandboxes, 127.0.0.1:8081 with local ones)")
+	c.FS.StringVar(&o.adminAddr, "admin-addr", "", "serve the run API, the web page and metrics on `ADDRESS`, or off (default :8081 with kubernetes sandboxes, 127.0.0.1:8081 with local ones)")
 	c.FS.StringVar(&o.sandboxAddr, "sandbox-addr", ":8443", "serve the sandbox API (TLS, sandboxes only; kubernetes sandboxes) on `ADDRESS`")
 	var backend string
 	c.FS.StringVar(&backend, "sandbox", "", "sandbox backend `KIND`: local or kubernetes; unset: kubernetes inside a cluster, else local")
@@ -95,6 +101,9 @@ func parseServe(args []string, env Env, stdout, stderr io.Writer) (serveOptions,
 	}
 	var err error
 	if o.backend, err = sandboxBackend(backend, env); err != nil {
+		return o, usageErr("%v", err)
+	}
+	if o.tokens, err = console.ParseTokens(env.Get(console.TokensEnv)); err != nil {
 		return o, usageErr("%v", err)
 	}
 	o.adminAddr = adminAddress(o.adminAddr, o.backend)
@@ -174,7 +183,7 @@ func runServe(ctx context.Context, args []string, env Env, stdout, stderr io.Wri
 	case !conn.Authenticated:
 		log.Info("WARNING: Redis is used without a password: whoever reaches it can read and rewrite every run. Set REDIS_PASSWORD (and REDIS_USERNAME), as the shipped manifests do.", "url", conn.URL)
 	}
-	r, err := newReplica(o, conn, &trackers.Snapshot{Config: cfg, Trackers: trs}, log)
+	r, err := newReplica(o, conn, &trackers.Snapshot{Config: cfg, Trackers: trs}, log, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
@@ -194,8 +203,16 @@ type replica struct {
 	parts     *serveParts
 }
 
-// newReplica assembles a replica from its first configuration.
-func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log logr.Logger) (*replica, error) {
+// metricsRegistry is where a replica registers its metrics and /metrics
+// gathers them from.
+type metricsRegistry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// newReplica assembles a replica from its first configuration; its own
+// metrics go to reg.
+func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log logr.Logger, reg metricsRegistry) (*replica, error) {
 	cfg := first.Config
 	current := trackers.NewCurrent(first)
 	parts, err := newServeParts(o, conn, current, log)
@@ -211,7 +228,6 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 	// agent-smith's metrics are the replica's own; /metrics adds
 	// controller-runtime's (its global registry, with Go's and the
 	// process's).
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(worker.NewRunsCollector(parts.store, log), redisEpochs)
 	webhooks, err := intake.New(cfg, first.Trackers, intake.StoreRuns(parts.store), log, reg)
 	if err != nil {
@@ -220,7 +236,7 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 	r := &replica{o: o, log: log, current: current, health: &server.Health{}, webhooks: webhooks, parts: parts,
 		workers: worker.NewWorkers(parts.store, pipe, o.owner, cfg.Queue.MaxParallelJobs, log, reg)}
 	r.health.AddReadinessCheck("redis", func(ctx context.Context) error { return conn.Client.Ping(ctx).Err() })
-	routes := server.Routes{Webhooks: webhooks, Runs: server.RunAPI(parts.store), Health: r.health,
+	routes := server.Routes{Webhooks: webhooks, Console: console.New(parts.store, o.tokens, log).Handler(), Health: r.health,
 		Gatherer: prometheus.Gatherers{ctrlmetrics.Registry, reg}}
 	parkedExpiry := func() time.Duration { s, _ := current.Load(); return s.Config.Queue.AwaitingInputExpiry() }
 	r.runnables = []runnable{
@@ -230,6 +246,7 @@ func newReplica(o serveOptions, conn *redisConn, first *trackers.Snapshot, log l
 		intake.NewPoller(current, intake.StoreRuns(parts.store), log, reg),
 		intake.NewRecovery(current, intake.StoreRuns(parts.store), parts.store, log),
 		worker.NewHousekeeper(parts.store, o.owner.Name, housekeepingInterval, parkedExpiry, log, parts.sweepers...),
+		worker.NewLeaderGauge(reg),
 	}
 	if o.adminAddr != "" {
 		r.runnables = append(r.runnables, server.NewHTTPServer(o.adminAddr, routes.Admin(), log.WithName("admin")))
@@ -250,6 +267,9 @@ func (r *replica) run(ctx context.Context, loaded []byte) error {
 	})
 	snap, _ := r.current.Load()
 	cfg := snap.Config
+	if r.o.tokens.Len() == 0 {
+		r.log.Info("the run API and the web page refuse every request: set " + console.TokensEnv + " to use them")
+	}
 	r.log.Info("starting", "version", version.Version, "image", version.OwnImage(), "replica", r.o.owner.Name, "sandbox", r.o.backend, "addr", r.o.addr, "adminAddr", r.o.adminAddr,
 		"projects", len(cfg.Projects), "trackers", len(cfg.Trackers), "maxParallelJobs", cfg.Queue.MaxParallelJobs,
 		"webhooks", slices.Sorted(maps.Keys(cfg.WebhookRoutes())))

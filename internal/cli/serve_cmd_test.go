@@ -73,7 +73,8 @@ func TestMakeRunServesTheLocalExampleWithoutClusterOrRedis(t *testing.T) {
 	g := NewWithT(t)
 	cfg := filepath.Join("..", "..", "examples", "local", "agentsmith.yml")
 	addr, adminAddr := freeAddr(t), freeAddr(t)
-	env := map[string]string{"AGENTSMITH_CONFIG": cfg, "GITHUB_WEBHOOK_SECRET": "s3cret", "AGENTSMITH_RUNS_DIR": t.TempDir()}
+	env := map[string]string{"AGENTSMITH_CONFIG": cfg, "GITHUB_WEBHOOK_SECRET": "s3cret", "AGENTSMITH_RUNS_DIR": t.TempDir(),
+		"AGENTSMITH_API_TOKENS": "dev:admin:" + cliAdminToken}
 	var logs syncBuffer
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -96,12 +97,16 @@ func TestMakeRunServesTheLocalExampleWithoutClusterOrRedis(t *testing.T) {
 	base := "http://" + addr
 	g.Eventually(func() int { return status(base + "/readyz") }).WithTimeout(20*time.Second).Should(Equal(http.StatusOK), "%s", &logs)
 	g.Expect(status(base + "/healthz")).To(Equal(http.StatusOK))
-	// What a tunnel to the webhook port shows: no runs, no metrics.
+	// What a tunnel to the webhook port shows: no runs, no page, no metrics.
 	g.Expect(status(base + "/metrics")).To(Equal(http.StatusNotFound))
 	g.Expect(status(base + "/api/runs")).To(Equal(http.StatusNotFound))
+	g.Expect(status(base + "/")).To(Equal(http.StatusNotFound))
 	admin := "http://" + adminAddr
 	g.Eventually(func() int { return status(admin + "/metrics") }).WithTimeout(20*time.Second).Should(Equal(http.StatusOK), "%s", &logs)
-	g.Expect(status(admin + "/api/runs")).To(Equal(http.StatusOK))
+	g.Expect(status(admin+"/api/runs")).To(Equal(http.StatusUnauthorized), "the run API needs a token")
+	stdout, stderr, err := runCLI(t, map[string]string{"AGENTSMITH_SERVER": admin, "AGENTSMITH_TOKEN": cliAdminToken}, "runs", "list")
+	g.Expect(err).NotTo(HaveOccurred(), stderr)
+	g.Expect(stdout).To(ContainSubstring("(no runs)"), "the runs commands reach it")
 	resp, err := http.Post(base+"/webhooks/github", "application/json", bytes.NewReader([]byte(`{}`)))
 	g.Expect(err).NotTo(HaveOccurred())
 	resp.Body.Close()

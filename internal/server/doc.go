@@ -2,7 +2,8 @@
 // every replica: the public mux with the tracker webhooks (a handler it is
 // given) and the probes (/healthz, and /readyz that fails while draining or
 // while a readiness check fails), and the admin mux with /metrics and the
-// run API over the run store, each on its own listener.
+// console (run API and web page, another handler it is given), each on its
+// own listener.
 //
 // It serves what it is handed and decides nothing about runs; it must not
 // import the pipeline, the workers, controllers, trackers, sandbox or llm.

@@ -16,14 +16,14 @@ import (
 // Routes are the orchestrator's two HTTP surfaces. Public (:8080) is what
 // trackers reach, the only one an Ingress or a laptop's tunnel exposes:
 // the webhooks and the probes. Admin (:8081 in a cluster, loopback on a
-// laptop) is for operators: the run API, whose runs carry ticket and
-// comment text, and the metrics; it is never routed from outside, so it
-// needs no credential of its own to be safe by default.
+// laptop) is for operators: the console (the run API, whose runs carry
+// ticket and comment text, and the web page; bearer tokens on top) and
+// the metrics; it is never routed from outside.
 type Routes struct {
 	// Webhooks serves /webhooks/{tracker-type}[/{tracker-name}].
 	Webhooks http.Handler
-	// Runs serves /api/runs.
-	Runs     http.Handler
+	// Console serves /api/ and the web page: every admin path but /metrics.
+	Console  http.Handler
 	Health   *Health
 	Gatherer prometheus.Gatherer
 }
@@ -40,12 +40,12 @@ func (r Routes) Public() http.Handler {
 	return mux
 }
 
-// Admin is the mux of the admin listener: /api/runs and /metrics.
+// Admin is the mux of the admin listener: /metrics, and the console on
+// every other path.
 func (r Routes) Admin() http.Handler {
 	mux := http.NewServeMux()
-	if r.Runs != nil {
-		mux.Handle("/api/runs", r.Runs)
-		mux.Handle("/api/runs/", r.Runs)
+	if r.Console != nil {
+		mux.Handle("/", r.Console)
 	}
 	if r.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(r.Gatherer, promhttp.HandlerOpts{}))

@@ -12,9 +12,6 @@ import (
 	"github.com/go-logr/logr/testr"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/agent-smith/agent-smith/internal/testenv"
-	"github.com/agent-smith/agent-smith/runs"
 )
 
 func get(g Gomega, srv *httptest.Server, path string) (int, map[string]any) {
@@ -53,35 +50,6 @@ func TestReadyzFailsWhileDrainingOrRedisIsUnreachable(t *testing.T) {
 	g.Expect(code).To(Equal(http.StatusOK), "a draining replica is still alive")
 }
 
-func TestRunAPIListsRunsAndShowsOneWithProgress(t *testing.T) {
-	g := NewWithT(t)
-	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "runapi:"})
-	g.Expect(err).NotTo(HaveOccurred())
-	res, err := store.Submit(context.Background(), runs.Submission{
-		Project: "todo", Pipeline: "fix-bug", Tracker: "gh", Ticket: "21", Repos: []string{"api"},
-	})
-	g.Expect(err).NotTo(HaveOccurred())
-	id := res.RunID
-	g.Expect(store.AppendProgress(context.Background(), id, "plan", "planning the change")).To(Succeed())
-	srv := httptest.NewServer(Routes{Health: &Health{}, Runs: RunAPI(store)}.Admin())
-	defer srv.Close()
-
-	code, body := get(g, srv, "/api/runs")
-	g.Expect(code).To(Equal(http.StatusOK))
-	g.Expect(body["runs"]).To(ContainElement(HaveKeyWithValue("id", id)))
-
-	code, body = get(g, srv, "/api/runs/"+id)
-	g.Expect(code).To(Equal(http.StatusOK))
-	g.Expect(body["run"]).To(HaveKeyWithValue("state", "queued"))
-	g.Expect(body["progress"]).To(ContainElement(HaveKeyWithValue("message", "planning the change")))
-
-	code, _ = get(g, srv, "/api/runs/20260101-000000-zzzz")
-	g.Expect(code).To(Equal(http.StatusNotFound))
-	code, body = get(g, srv, "/api/runs?state=bogus")
-	g.Expect(code).To(Equal(http.StatusBadRequest))
-	g.Expect(body["error"]).To(ContainSubstring("bogus"))
-}
-
 func TestHTTPServerServesMetricsAndStopsWithItsContext(t *testing.T) {
 	g := NewWithT(t)
 	reg := prometheus.NewRegistry()
@@ -104,18 +72,23 @@ func TestHTTPServerServesMetricsAndStopsWithItsContext(t *testing.T) {
 
 // TestRunAPIAndMetricsAreOnlyOnTheAdminListener: what a tunnel or an
 // Ingress exposes (the public mux) serves webhooks and probes alone; the
-// runs, with their ticket and comment text, and the metrics answer only on
-// the admin mux.
-func TestRunAPIAndMetricsAreOnlyOnTheAdminListener(t *testing.T) {
+// The console (run API and web page), with runs' ticket and comment text,
+// and the metrics answer only on the admin mux.
+func TestConsoleAndMetricsAreOnlyOnTheAdminListener(t *testing.T) {
 	g := NewWithT(t)
-	store, err := runs.NewStore(testenv.SharedRedis(t).Client(t), runs.Options{Prefix: "split:"})
-	g.Expect(err).NotTo(HaveOccurred())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "agentsmith_runs_in_flight", Help: "Runs."}))
 	webhooks := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusAccepted, map[string]string{"outcome": "queued"})
 	})
-	routes := Routes{Webhooks: webhooks, Runs: RunAPI(store), Health: &Health{}, Gatherer: reg}
+	// The console's own paths, as internal/console routes them.
+	console := http.NewServeMux()
+	for _, p := range []string{"GET /{$}", "GET /api/runs"} {
+		console.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]any{"runs": []any{}})
+		})
+	}
+	routes := Routes{Webhooks: webhooks, Console: console, Health: &Health{}, Gatherer: reg}
 	public, admin := httptest.NewServer(routes.Public()), httptest.NewServer(routes.Admin())
 	defer public.Close()
 	defer admin.Close()
@@ -127,12 +100,13 @@ func TestRunAPIAndMetricsAreOnlyOnTheAdminListener(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	for _, path := range []string{"/api/runs", "/api/runs/20260101-000000-zzzz", "/metrics"} {
+	for _, path := range []string{"/", "/runs/20260101-000000-zzzz", "/api/runs", "/api/runs/20260101-000000-zzzz", "/metrics"} {
 		g.Expect(status(public, http.MethodGet, path)).To(Equal(http.StatusNotFound), "public %s", path)
 	}
 	g.Expect(status(public, http.MethodPost, "/webhooks/github")).To(Equal(http.StatusAccepted))
 	g.Expect(status(public, http.MethodGet, "/readyz")).To(Equal(http.StatusOK))
 	g.Expect(status(admin, http.MethodGet, "/api/runs")).To(Equal(http.StatusOK))
+	g.Expect(status(admin, http.MethodGet, "/")).To(Equal(http.StatusOK), "the web page")
 	g.Expect(status(admin, http.MethodGet, "/metrics")).To(Equal(http.StatusOK))
 	g.Expect(status(admin, http.MethodPost, "/webhooks/github")).To(Equal(http.StatusNotFound), "webhooks are not on the admin listener")
 }

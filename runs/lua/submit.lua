@@ -89,6 +89,10 @@ redis.call('SET', claim, id)
 local entry = redis.call('XADD', queue, '*', 'run', id)
 redis.call('HSET', run, 'entry', entry)
 redis.call('ZADD', index_key('queued'), now, id)
+-- Scored by the queue entry's id (ms and sequence), which orders runs
+-- created in one millisecond too.
+local entry_ms, entry_seq = string.match(entry, '^(%d+)-(%d+)$')
+redis.call('ZADD', created_key, tonumber(entry_ms) * 1000 + math.min(tonumber(entry_seq), 999), id)
 redis.call('HSET', record, 'lastRun', id, 'lastState', 'queued')
 if digest ~= '' then redis.call('HSET', record, 'digest', digest) end
 use_up()

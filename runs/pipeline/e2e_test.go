@@ -242,7 +242,7 @@ func (w *world) issueState(n int) githubfake.Issue {
 }
 
 func (w *world) progress(id string) string {
-	lines, err := w.store.Progress(context.Background(), id, "", 0)
+	lines, err := w.store.Events(context.Background(), id, "", 0)
 	NewWithT(w.t).Expect(err).NotTo(HaveOccurred())
 	var b strings.Builder
 	for _, l := range lines {

@@ -65,7 +65,30 @@ func TestRunsGaugeIsLeftOutWhenRedisIsOutOfReachAndTheRestIsScraped(t *testing.T
 
 	families, err := reg.Gather()
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(families).To(ConsistOf(HaveField("Name", HaveValue(Equal("agentsmith_other_total")))))
+	g.Expect(families).To(ConsistOf(
+		HaveField("Name", HaveValue(Equal("agentsmith_other_total"))),
+		And(HaveField("Name", HaveValue(Equal("agentsmith_redis_up"))), HaveField("Metric", ConsistOf(HaveField("Gauge.Value", HaveValue(BeZero()))))),
+	), "agentsmith_redis_up says why")
+}
+
+func TestLeaderGaugeIsOneWhileTheReplicaLeads(t *testing.T) {
+	g := NewWithT(t)
+	reg := prometheus.NewRegistry()
+	l := NewLeaderGauge(reg)
+	value := func() float64 {
+		families, err := reg.Gather()
+		g.Expect(err).NotTo(HaveOccurred())
+		return families[0].GetMetric()[0].GetGauge().GetValue()
+	}
+	g.Expect(value()).To(BeZero())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Start(ctx) }()
+	g.Eventually(value).Should(Equal(1.0))
+	cancel()
+	g.Eventually(done).Should(Receive(BeNil()))
+	g.Expect(value()).To(BeZero())
+	g.Expect(l.NeedLeaderElection()).To(BeTrue())
 }
 
 // finishWithUsage finishes every run, booking model usage as it goes.

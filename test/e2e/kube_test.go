@@ -269,7 +269,7 @@ func (w *flowWorld) await(id string, state runs.State) runs.Run {
 
 // progress is the run's event stream as "[step] message" lines.
 func (w *flowWorld) progress(id string) string {
-	lines, err := w.store.Progress(context.Background(), id, "", 0)
+	lines, err := w.store.Events(context.Background(), id, "", 0)
 	NewWithT(w.t).Expect(err).NotTo(HaveOccurred())
 	var b strings.Builder
 	for _, l := range lines {

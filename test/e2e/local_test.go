@@ -8,6 +8,7 @@ package e2e
 // backend's part of the world and its flows.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
+	"github.com/agent-smith/agent-smith/internal/cli"
 	"github.com/agent-smith/agent-smith/runs"
 	"github.com/agent-smith/agent-smith/sandbox"
 )
@@ -50,7 +52,31 @@ func newLocalWorld(t *testing.T) *localWorld {
 // replica's pod.
 func (w *localWorld) startReplica(name, configPath string) *replica {
 	w.t.Helper()
-	return w.startServe(name, configPath, runs.Owner{Name: name}, map[string]string{"SANDBOX_TYPE": "local", "POD_NAME": name})
+	return w.startServe(name, configPath, runs.Owner{Name: name}, map[string]string{"SANDBOX_TYPE": "local", "POD_NAME": name,
+		"AGENTSMITH_API_TOKENS": "e2e:read:" + runsToken})
+}
+
+// runsToken reads the local replicas' run API.
+const runsToken = "e2e-read-0123456789abcdef"
+
+// followRun runs `agent-smith runs logs -f id` against r, as an operator
+// would next to `make run`; the channel gets its output and error once
+// the command ends.
+func followRun(r *replica, id string) <-chan followed {
+	done := make(chan followed, 1)
+	go func() {
+		var out strings.Builder
+		env := map[string]string{"AGENTSMITH_SERVER": r.adminURL, "AGENTSMITH_TOKEN": runsToken}
+		err := cli.Main(context.Background(), []string{"runs", "logs", "-f", id},
+			func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out, &out)
+		done <- followed{out.String(), err}
+	}()
+	return done
+}
+
+type followed struct {
+	out string
+	err error
 }
 
 // workDirs are the work directories of sandbox job that exist.
@@ -109,10 +135,16 @@ func TestTodoListWorkItemBecomesLinkedPullRequestsThroughLocalSandboxes(t *testi
 	a := w.startReplica("replica-a", w.writeConfig(todoListServeConfig(t, work.fake, work.script, w.prefix)))
 
 	id := work.tag(a)
+	follow := followRun(a, id)
 	run := w.await(id, runs.StateSucceeded)
 	g.Expect(run.Owner).To(Equal(a.owner))
 	progress := w.progress(id)
 	work.expectPublished(run, progress, 1)
+	// runs logs -f followed the run to its end and exits 0: it succeeded.
+	var f followed
+	g.Eventually(follow).WithTimeout(30 * time.Second).Should(Receive(&f))
+	g.Expect(f.err).NotTo(HaveOccurred(), f.out)
+	g.Expect(f.out).To(And(ContainSubstring("[provision] "), ContainSubstring("run succeeded (succeed, attempt 1)")))
 
 	// One sandbox per repository; both gone with their work directories.
 	for key := range todoListRepos {
