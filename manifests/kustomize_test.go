@@ -142,9 +142,13 @@ func expectRecommended(g Gomega, where string, labels map[string]string, compone
 // manifests says managed-by=agent-smith, which would put it in the
 // orchestrator's cache of its own sandbox pods.
 func TestEveryObjectCarriesTheRecommendedLabels(t *testing.T) {
+	builds := map[string][]*unstructured.Unstructured{"base with monitoring": withMonitoring(t)}
 	for _, dir := range kustomizations(t) {
+		builds[dir] = decode(t, build(t, dir))
+	}
+	for dir, objs := range builds {
 		g := NewWithT(t)
-		for _, u := range decode(t, build(t, dir)) {
+		for _, u := range objs {
 			where := dir + ": " + u.GetKind() + "/" + u.GetName()
 			expectRecommended(g, where, u.GetLabels(), u.GetKind() != "Namespace")
 			var pod *corev1.PodTemplateSpec
