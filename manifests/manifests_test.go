@@ -1,10 +1,7 @@
 package manifests
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,7 +17,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -35,33 +31,11 @@ import (
 // (testenv.SharedCluster); the ones that read them need none.
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// objects decodes every document of the Kustomize base, in its order.
+// objects are the Kustomize base's objects as `kubectl kustomize` renders
+// them.
 func objects(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
-	var kust struct{ Resources []string }
-	readYAML(t, "kustomization.yaml", &kust)
-	var out []*unstructured.Unstructured
-	for _, file := range kust.Resources {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			err := dec.Decode(&u.Object)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			if len(u.Object) > 0 {
-				out = append(out, u)
-			}
-		}
-	}
-	return out
+	return decode(t, build(t, "."))
 }
 
 func readYAML(t *testing.T, file string, into any) {
@@ -125,19 +99,6 @@ func TestEveryObjectOfTheSeedIsThere(t *testing.T) {
 func TestRedisFsyncsEveryWrite(t *testing.T) {
 	conf := find(t, "ConfigMap", "agent-smith-redis", &corev1.ConfigMap{}).Data["redis.conf"]
 	NewWithT(t).Expect(strings.Split(conf, "\n")).To(ContainElements("appendonly yes", "appendfsync always"))
-}
-
-// The apiserver accepts every object as written, in the order of the base,
-// applied server-side as `kubectl apply --server-side -k` would (and as
-// often as the test runs).
-func TestManifestsApplyToARealAPIServer(t *testing.T) {
-	g := NewWithT(t)
-	c, err := client.New(testenv.SharedCluster(t).Config, client.Options{})
-	g.Expect(err).NotTo(HaveOccurred())
-	for _, u := range objects(t) {
-		g.Expect(c.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("kubectl"), client.ForceOwnership)).
-			To(Succeed(), "%s/%s", u.GetKind(), u.GetName())
-	}
 }
 
 // The orchestrator's and Redis' pods are admitted in a namespace enforcing
