@@ -271,7 +271,15 @@ func (l *Lease) Last() (Event, Update, bool) {
 
 // revokeIfOver ends the lease this process holds on r's run when r is no
 // longer that lease's start (another fence) or no longer active.
-func (s *Store) revokeIfOver(r Run) { s.checkLease(r.ID, r.Fence, r.State) }
+func (s *Store) revokeIfOver(r Run) {
+	// A state written before this lease's start says nothing of it: a
+	// submission whose reply comes back after a worker already took the
+	// run is queued at no fence.
+	if v, ok := s.leases.Load(r.ID); ok && r.Fence < v.(*Lease).run.Fence {
+		return
+	}
+	s.checkLease(r.ID, r.Fence, r.State)
+}
 
 func (s *Store) checkLease(id string, fence int64, st State) {
 	v, ok := s.leases.Load(id)

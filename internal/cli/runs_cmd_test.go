@@ -147,6 +147,10 @@ func TestRunsCancelAndRetryNeedAnAdminToken(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(r.Cancel).To(And(HaveField("By", "ops"), HaveField("Reason", "duplicate of 2")))
 
+	_, stderr, err = runCLI(t, env, "runs", "retry", id)
+	g.Expect(exitCode(err)).To(Equal(exitAPI))
+	g.Expect(stderr).To(ContainSubstring("cannot be retried yet: its ticket is still being told"))
+	finalize(t, store, id)
 	stdout, _, err = runCLI(t, env, "runs", "retry", id)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(stdout).To(Equal("run " + id + " is queued (attempt 2)\n"))
@@ -178,4 +182,22 @@ func TestRunsCommandsSayWhatIsWrong(t *testing.T) {
 	_, stderr, err = runCLI(t, env, "runs", "list", "--server", "http://"+freeAddr(t))
 	g.Expect(exitCode(err)).To(Equal(exitAPI))
 	g.Expect(stderr).To(ContainSubstring("connection refused"))
+}
+
+// finalize plays the finalizer for run id: its ticket is told, its claim
+// released.
+func finalize(t *testing.T, store *runs.Store, id string) {
+	t.Helper()
+	for {
+		f, ok, err := store.NextFinalize(context.Background(), "finalizer-test")
+		if err != nil || !ok {
+			t.Fatalf("no finalize entry for run %s: %v", id, err)
+		}
+		if err := store.Finalized(context.Background(), f, runs.FinalizeDone, ""); err != nil {
+			t.Fatal(err)
+		}
+		if f.RunID == id {
+			return
+		}
+	}
 }
