@@ -181,7 +181,15 @@ func projectDefaults(v *validator, c *Config, name string, p *Project) {
 // one repository the project names (a GitHub or GitLab project of one
 // repository, the common case), else by the label named like the project.
 func defaultStrategy(c *Config, p *Project, kind TrackerKind, tracker *Tracker) string {
-	if kind.RepoTickets && tracker != nil && len(p.Repos) == 1 {
+	// Only the tracker's one project takes every ticket of the repository:
+	// projects that share a tracker are told apart by their labels.
+	shared := 0
+	for _, other := range c.Projects {
+		if other.Tracker == p.Tracker {
+			shared++
+		}
+	}
+	if kind.RepoTickets && tracker != nil && len(p.Repos) == 1 && shared == 1 {
 		if r := c.Repos[p.Repos[0]]; r != nil && trackersRepo(r.URL, tracker.Project) {
 			return ResolveByRepo
 		}

@@ -25,6 +25,9 @@ func TestDefaultResolutionFollowsWhereTheTicketsLive(t *testing.T) {
 			"web", config.ProjectResolution{Strategy: config.ResolveByRepo, Value: "api"}},
 		{"a trigger block without project_resolution", catalog("", "", "") + "projects:\n  web: {agent: claude, tracker: issues, repos: [api], trigger: {done_status: closed}}\n",
 			"web", config.ProjectResolution{Strategy: config.ResolveByRepo, Value: "api"}},
+		{"two projects of one tracker are told apart by their labels", catalog("", "", "") +
+			"projects:\n  web: {agent: claude, tracker: issues, repos: [api]}\n  docs: {agent: claude, tracker: issues, repos: [api]}\n",
+			"web", config.ProjectResolution{Strategy: config.ResolveByTag, Value: "web"}},
 		{"code in another repository than the issues", catalog("", otherRepo, "") + "projects:\n  web: {agent: claude, tracker: issues, repos: [web-repo]}\n",
 			"web", config.ProjectResolution{Strategy: config.ResolveByTag, Value: "web"}},
 		{"two repositories", catalog("", otherRepo, "") + "projects:\n  web: {agent: claude, tracker: issues, repos: [api, web-repo]}\n",
