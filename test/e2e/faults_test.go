@@ -129,7 +129,7 @@ func (w *faultWorld) runsByTicket(g Gomega) map[string][]runs.Run {
 }
 
 // awaitRunsOver waits until the tickets have want runs in all and every
-// one is over; it returns them by ticket.
+// one is over and its ticket told; it returns them by ticket.
 func (w *faultWorld) awaitRunsOver(want int) map[string][]runs.Run {
 	w.t.Helper()
 	var byTicket map[string][]runs.Run
@@ -140,6 +140,8 @@ func (w *faultWorld) awaitRunsOver(want int) map[string][]runs.Run {
 			for _, r := range rs {
 				total++
 				g.Expect(r.State.Active()).To(BeFalse(), "run %s of ticket %s is %s", r.ID, r.Ticket, r.State)
+				// Over means told: the ticket's claim goes with the finalizer.
+				g.Expect(r.Finalize).To(BeElementOf(runs.FinalizeDone, runs.FinalizeGaveUp), "run %s of ticket %s is told", r.ID, r.Ticket)
 			}
 		}
 		g.Expect(total).To(Equal(want))

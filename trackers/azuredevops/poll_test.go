@@ -19,7 +19,7 @@ func TestCandidatesQueryIsWIQL(t *testing.T) {
 		" AND ([System.Tags] CONTAINS 'agent-smith' OR [System.Tags] CONTAINS 'team''s fix')" +
 		" AND [System.Tags] NOT CONTAINS 'agent-smith:queued' AND [System.Tags] NOT CONTAINS 'agent-smith:in-progress'" +
 		" AND [System.Tags] NOT CONTAINS 'agent-smith:awaiting-input' AND [System.Tags] NOT CONTAINS 'agent-smith:done'" +
-		" AND [System.Tags] NOT CONTAINS 'agent-smith:failed' ORDER BY [System.Id] ASC"
+		" AND [System.Tags] NOT CONTAINS 'agent-smith:failed' AND [System.Tags] NOT CONTAINS 'agent-smith:cancelled' ORDER BY [System.Id] ASC"
 	if got != want {
 		t.Fatalf("query\n%s\nwant\n%s", got, want)
 	}

@@ -18,7 +18,7 @@ func TestCandidatesQuery(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect(candidatesJQL("SHOP", []string{"To Do", `Say "hi"`}, []string{"agent-smith", `back\slash`})).To(Equal(
 		`project = "SHOP" AND status in ("To Do", "Say \"hi\"") AND labels in ("agent-smith", "back\\slash") AND ` +
-			`labels not in ("agent-smith:queued", "agent-smith:in-progress", "agent-smith:awaiting-input", "agent-smith:done", "agent-smith:failed") ` +
+			`labels not in ("agent-smith:queued", "agent-smith:in-progress", "agent-smith:awaiting-input", "agent-smith:done", "agent-smith:failed", "agent-smith:cancelled") ` +
 			`ORDER BY created ASC`))
 }
 

@@ -187,7 +187,7 @@ func TestSetLifecycleIsOneEditOfLabelOperations(t *testing.T) {
 	g.Expect(edits[0].Path).To(Equal("/rest/api/3/issue/" + key))
 	g.Expect(edits[0].Status).To(Equal(http.StatusNoContent))
 	g.Expect(string(edits[0].Body)).To(MatchJSON(`{"update":{"labels":[{"add":"agent-smith:in-progress"},
-		{"remove":"agent-smith:queued"},{"remove":"agent-smith:awaiting-input"},{"remove":"agent-smith:done"},{"remove":"agent-smith:failed"}]}}`))
+		{"remove":"agent-smith:queued"},{"remove":"agent-smith:awaiting-input"},{"remove":"agent-smith:done"},{"remove":"agent-smith:failed"},{"remove":"agent-smith:cancelled"}]}}`))
 	g.Expect(mustIssue(t, f.fake, key).Labels).To(Equal([]string{"bug", "agent-smith:in-progress"}))
 }
 
