@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,7 +98,7 @@ func (w *faultWorld) start(polled bool, perDay int) {
 	// Both drain at once; each replica's own cleanup then waits for it.
 	w.t.Cleanup(func() {
 		for _, r := range w.replicas {
-			_ = r.cmd.Process.Signal(syscall.SIGTERM)
+			r.terminate()
 		}
 	})
 }

@@ -160,6 +160,7 @@ type replica struct {
 	url        string
 	adminURL   string
 	sandboxAPI string
+	term       sync.Once
 	cmd        *exec.Cmd
 	exited     chan struct{}
 	err        error
@@ -228,13 +229,19 @@ func (w *flowWorld) startServeAs(name, configPath string, owner runs.Owner, env 
 
 // stop drains the replica as Kubernetes does (SIGTERM) and waits for it
 // to exit; a replica that stops on its own exits 0.
+// terminate sends the replica SIGTERM once: a second one, after its drain
+// gave the signal back to the default action, would kill it.
+func (r *replica) terminate() {
+	r.term.Do(func() { _ = r.cmd.Process.Signal(syscall.SIGTERM) })
+}
+
 func (r *replica) stop() error {
 	select {
 	case <-r.exited:
 		return r.err
 	default:
 	}
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	r.terminate()
 	select {
 	case <-r.exited:
 		return r.err
