@@ -159,7 +159,9 @@ func TestHostileAgentResultOverTheCapIsRefusedBeforeDecoding(t *testing.T) {
 
 func TestHostileEventFloodIsCutAtTheStepBudget(t *testing.T) {
 	g := NewWithT(t)
-	s := startGateway(t, gateway.Options{})
+	// The raw client takes the step and then only floods: it holds no
+	// poll, so liveness is given room to keep the subject the budget.
+	s := startGateway(t, gateway.Options{DeadAfter: time.Minute})
 	job := newJobID()
 	j, err := s.Open(job)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -179,7 +181,7 @@ func TestHostileEventFloodIsCutAtTheStepBudget(t *testing.T) {
 	step := c.take(t, job, token)
 	g.Expect(step.Stream).To(BeTrue())
 
-	line := strings.Repeat("x", 4000)
+	line := strings.Repeat("x", sandbox.MaxEventRequestBytes/2)
 	batch, _ := json.Marshal([]sandbox.StepEvent{{SchemaVersion: 1, StepID: step.StepID, Kind: sandbox.EventStdout, Lines: []string{line}}})
 	big, _ := json.Marshal([]sandbox.StepEvent{{SchemaVersion: 1, StepID: step.StepID, Kind: sandbox.EventStdout, Lines: []string{strings.Repeat("y", sandbox.MaxEventRequestBytes)}}})
 	status, _ := c.post(t, "/v1/agent/"+job+"/events/"+step.StepID, token, bytes.NewReader(big))
