@@ -336,6 +336,18 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			msg:    `unknown key (did you mean "github_trigger"?)`,
 		},
 		{
+			name:   "cancel_when that is not a boolean",
+			blocks: webProject + "    trigger:\n      cancel_when:\n        closed: sometimes # <-\n",
+			path:   "projects.web.trigger.cancel_when.closed",
+			msg:    `want true or false, got "sometimes"`,
+		},
+		{
+			name:   "misspelt cancel_when key",
+			blocks: webProject + "    trigger:\n      cancel_when: {unlabelled: false} # <-\n",
+			path:   "projects.web.trigger.cancel_when.unlabelled",
+			msg:    `unknown key (did you mean "unlabeled"?)`,
+		},
+		{
 			name:   "key of another tracker type",
 			tracks: "  lab:\n    type: gitlab\n    project: acme/lab\n    auth: github_token\n    email: bot@acme.example # <-\n",
 			blocks: webProject,
