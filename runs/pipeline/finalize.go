@@ -124,7 +124,8 @@ func lifecycleOf(st runs.State) trackers.Lifecycle {
 
 // outcomeOf is how the run ended as the comments tell it; a run ended by
 // anyone but its pipeline (the sandbox reconciler, reclaim giving up) has
-// only its step and error.
+// only its step and error, a cancelled one the reason of its cancel
+// ("ticket closed").
 func outcomeOf(run runs.Run) outcome {
 	o := outcome{State: run.State, Step: run.Outcome.Step, Reason: run.Outcome.Reason, WIP: run.Outcome.WIP, Kind: run.Outcome.Kind}
 	if o.Step == "" {
@@ -132,6 +133,9 @@ func outcomeOf(run runs.Run) outcome {
 	}
 	if o.Reason == "" {
 		o.Reason = run.Error
+	}
+	if o.Reason == "" && run.State == runs.StateCancelled {
+		o.Reason = run.Cancel.Reason
 	}
 	return o
 }
