@@ -38,6 +38,8 @@ func (h *Handler) withdraw(ctx context.Context, snap *snapshot, d delivery) (out
 		return ignored("", "ticket %s has no unfinished run", ev.Ticket.ID)
 	case err != nil:
 		return storeFailure(err)
+	case run.State.Terminal():
+		return ignored(id, "run %s has ended (%s)", id, run.State)
 	}
 	if key := cancelOff(snap.cfg, run.Project, w.Kind); key != "" {
 		return ignored(id, "run %s goes on, %s is false", id, key)

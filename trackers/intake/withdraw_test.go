@@ -64,6 +64,10 @@ func TestClosingTheTicketCancelsItsRunningRun(t *testing.T) {
 	g.Expect(again.Status).To(Equal(http.StatusOK), "%s", again)
 	g.Expect(again.Body).To(HaveKeyWithValue("reason", "delivery "+d.ID+" was already received"))
 
+	second := e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssuesEvent("acme/shop", n, "closed", "", alice))
+	g.Expect(second.Status).To(Equal(http.StatusOK), "%s", second)
+	g.Expect(second.Body).To(HaveKeyWithValue("reason", "ticket closed: run "+id+" has ended (cancelled)"))
+
 	e.finalized(t)
 	late := e.deliver(t, "/webhooks/github/shop", shopSecret, e.fake.IssuesEvent("acme/shop", n, "closed", "", alice))
 	g.Expect(late.Status).To(Equal(http.StatusOK), "%s", late)
