@@ -71,7 +71,7 @@ func TestTheEndingCommentAddsToTheStatusCommentOrTellsTheWholeStory(t *testing.T
 		notice, told []string
 	}{
 		{"succeeded", runs.Run{State: runs.StateSucceeded, Usage: usage, Outcome: runs.RunOutcome{Summary: "add.sh adds now.", Repos: repos}},
-			[]string{"**Done.** add.sh adds now.", "Review the pull requests"}, []string{"### agent-smith finished", "| calc | [pull request #4]", "Model usage"}},
+			[]string{"**Done.** add.sh adds now.", "Review the pull request linked"}, []string{"### agent-smith finished", "| calc | [pull request #4]", "Model usage"}},
 		{"nothing to do", runs.Run{State: runs.StateSucceeded, Outcome: runs.RunOutcome{Summary: "Nothing to change: it adds", NothingToDo: true}},
 			[]string{"nothing to change"}, []string{"### agent-smith finished", "Nothing to change: it adds"}},
 		{"failed", runs.Run{State: runs.StateFailed, Outcome: runs.RunOutcome{Step: "test", Reason: "FAIL: 6", WIP: []string{"`agent-smith/7-wip` in calc"}}},

@@ -257,8 +257,12 @@ func endingNotice(run runs.Run) string {
 		default:
 			b.WriteString("**Done.**\n")
 		}
-		if !run.Outcome.NothingToDo && len(run.Outcome.Repos) > 0 {
-			fmt.Fprintf(&b, "\nReview the pull requests linked in the %s.\n", noticeRef)
+		if n := len(run.Outcome.Repos); !run.Outcome.NothingToDo && n > 0 {
+			what := "pull request"
+			if n > 1 {
+				what = "pull requests"
+			}
+			fmt.Fprintf(&b, "\nReview the %s linked in the %s.\n", what, noticeRef)
 		}
 	case runs.StateFailed:
 		wip := ""
