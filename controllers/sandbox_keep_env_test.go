@@ -58,7 +58,7 @@ func TestFailedRunsSandboxPodIsKeptForInspectionThenDeletedOnceItsTimeIsUp(t *te
 	kept := &corev1.PodList{}
 	g.Expect(e.c.List(ctx, kept, client.InNamespace(e.ns), client.MatchingLabels{kube.LabelKept: "true"})).To(Succeed())
 	g.Expect(kept.Items).To(HaveLen(1), "kubectl get pods -l agent-smith.dev/kept=true finds it")
-	g.Eventually(e.eventMessages(name, ReasonSandboxKept)).WithTimeout(30*time.Second).Should(ConsistOf(
+	g.Eventually(e.eventMessages(name, ReasonSandboxKept)).WithTimeout(30 * time.Second).Should(ConsistOf(
 		And(ContainSubstring("kept for inspection until "+until), ContainSubstring("kubectl delete pod -n "+e.ns+" "+name))))
 	g.Eventually(e.secretNames(run.ID)).WithTimeout(30*time.Second).Should(BeEmpty(), "its job is released; its tokens go")
 	g.Eventually(func(g Gomega) {
@@ -70,7 +70,7 @@ func TestFailedRunsSandboxPodIsKeptForInspectionThenDeletedOnceItsTimeIsUp(t *te
 	clock.Add(30*time.Minute + time.Second)
 
 	g.Eventually(e.podNames(run.ID)).WithTimeout(30*time.Second).Should(BeEmpty(), "deleted once its time is up")
-	g.Eventually(e.eventMessages(name, ReasonSandboxDeleted)).WithTimeout(30*time.Second).Should(ConsistOf(
+	g.Eventually(e.eventMessages(name, ReasonSandboxDeleted)).WithTimeout(30 * time.Second).Should(ConsistOf(
 		ContainSubstring("kept for inspection until " + until + ", which has passed")))
 }
 
