@@ -52,7 +52,7 @@ func Kept(pod *corev1.Pod, until time.Time) *corev1.Pod {
 // it, where to look and how to remove it early.
 func KeptMessage(pod *corev1.Pod, until time.Time) string {
 	return fmt.Sprintf("run %s failed: sandbox kept for inspection until %s (sandbox.keep_failed_pods_minutes). "+
-		"Its job is released, so its agent and gate can no longer act for the run and have exited; "+
+		"Its job is released: its agent and gate can no longer act for the run, and stop; "+
 		"`kubectl logs -n %s %s --all-containers` shows their steps. Delete it early with `kubectl delete pod -n %s %s`.",
 		pod.Labels[LabelRun], until.UTC().Truncate(time.Second).Format(time.RFC3339),
 		pod.Namespace, pod.Name, pod.Namespace, pod.Name)
