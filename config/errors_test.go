@@ -413,6 +413,18 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			msg:    `"20Gi" is more than ephemeral_storage_limit "10Gi"`,
 		},
 		{
+			name:   "failed pods kept for a negative time",
+			blocks: webProject + "sandbox:\n  keep_failed_pods_minutes: -5 # <-\n",
+			path:   "sandbox.keep_failed_pods_minutes",
+			msg:    "must be between 0 (do not keep) and 1440 (a day), got -5",
+		},
+		{
+			name:   "failed pods kept for more than a day",
+			blocks: webProject + "sandbox:\n  keep_failed_pods_minutes: 10080 # <-\n",
+			path:   "sandbox.keep_failed_pods_minutes",
+			msg:    "got 10080",
+		},
+		{
 			name:   "runtime class that is no name",
 			blocks: webProject + "sandbox:\n  runtime_class_name: gVisor! # <-\n",
 			path:   "sandbox.runtime_class_name",

@@ -56,6 +56,10 @@ type Sandbox struct {
 	ReadyTimeoutSeconds int    `json:"ready_timeout_seconds"`
 	StepTimeoutSeconds  int    `json:"step_timeout_seconds"`
 	IdleTimeoutSeconds  int    `json:"idle_timeout_seconds"`
+	// KeepFailedPodsMinutes keeps the sandbox pods of a failed run (still
+	// owned by their orchestrator pod) that long for inspection; 0 deletes
+	// them when the run ends, like any other run's.
+	KeepFailedPodsMinutes int `json:"keep_failed_pods_minutes,omitempty"`
 }
 
 // Resources are Kubernetes quantities for the sandbox's main container.
