@@ -142,7 +142,7 @@ func (d Duration) String() string {
 	v := time.Duration(d)
 	switch {
 	case v < time.Millisecond:
-		return v.String()
+		return v.Round(time.Microsecond).String()
 	case v < time.Second:
 		return v.Round(time.Millisecond).String()
 	case v < time.Minute:

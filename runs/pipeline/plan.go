@@ -125,7 +125,6 @@ func (j *job) planWork(ctx context.Context) error {
 		return err
 	}
 	j.plan, j.planText = &plan, plan.Markdown()
-	j.progress(ctx, "plan: %d steps, %d questions", len(plan.Steps), len(plan.Questions))
 	switch {
 	case len(plan.Questions) > 0:
 		return j.park(ctx, plan.Questions)
@@ -133,7 +132,7 @@ func (j *job) planWork(ctx context.Context) error {
 		j.nothingToDo = true
 		j.note(ctx, "nothing to change: %s", plan.Summary)
 	default:
-		j.note(ctx, "%d steps", len(plan.Steps))
+		j.note(ctx, "%d step(s) planned", len(plan.Steps))
 	}
 	return nil
 }
