@@ -302,7 +302,7 @@ func (f *faultWorld) deliver() {
 func (f *faultWorld) awaitActive(n int) {
 	NewWithT(f.t).Eventually(func() (int, error) {
 		counts, err := f.replicas[1].store.Count(context.Background())
-		return int(counts[runs.StateProvisioning] + counts[runs.StateRunning] + counts[runs.StatePublishing]), err
+		return int(counts[runs.StateStarting] + counts[runs.StateProvisioning] + counts[runs.StateRunning] + counts[runs.StatePublishing]), err
 	}).WithTimeout(30 * time.Second).WithPolling(20 * time.Millisecond).Should(BeNumerically(">=", n))
 }
 
