@@ -413,6 +413,7 @@ func (s *loopState) runTool(ctx context.Context, call ToolCall) error {
 		out = err.Error()
 	}
 	s.res.ToolCalls = append(s.res.ToolCalls, rec)
+	traceTool(ctx, rec)
 	if debug := log.V(1); debug.Enabled() {
 		debug.Info("tool call", "tool", call.Name, "ok", err == nil, "seconds", rec.Duration.Seconds())
 	}

@@ -90,6 +90,8 @@ type Phase struct {
 
 // ModelCall is one request to a model and what it cost.
 type ModelCall struct {
+	// Phase is the work the call was for ("execution", "plan").
+	Phase        string   `json:"phase,omitempty"`
 	Model        string   `json:"model"`
 	InputTokens  int64    `json:"inputTokens"`
 	OutputTokens int64    `json:"outputTokens"`
@@ -163,7 +165,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 // agent's and the orchestrator's logs. It holds no line break.
 func (e Entry) String() string {
 	var b strings.Builder
-	if e.Step != "" && e.Kind != KindPhase {
+	if e.Step != "" && e.Phase == nil {
 		b.WriteString("[" + e.Step + "] ")
 	}
 	switch {
@@ -181,9 +183,16 @@ func (e Entry) String() string {
 		if e.Phase.Duration > 0 {
 			b.WriteString(" in " + e.Phase.Duration.String())
 		}
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
 	case e.Model != nil:
 		m := e.Model
-		fmt.Fprintf(&b, "model %s: %d in / %d out tokens, $%.4f, %s", m.Model, m.InputTokens, m.OutputTokens, m.CostUSD, m.Latency)
+		b.WriteString("model " + m.Model)
+		if m.Phase != "" && m.Phase != e.Step {
+			b.WriteString(" for " + m.Phase)
+		}
+		fmt.Fprintf(&b, ": %d in / %d out tokens, $%.4f, %s", m.InputTokens, m.OutputTokens, m.CostUSD, m.Latency)
 		if m.Error != "" {
 			b.WriteString(", error: " + m.Error)
 		}
@@ -196,6 +205,9 @@ func (e Entry) String() string {
 			b.WriteString(c.Repo + ": ")
 		}
 		fmt.Fprintf(&b, "$ %s → exit %d in %s", c.Command, c.ExitCode, c.Duration)
+		if e.Message != "" {
+			b.WriteString(" (" + e.Message + ")")
+		}
 		if last := lastLine(c.Output); last != "" {
 			b.WriteString(" | " + last)
 		}
@@ -266,7 +278,7 @@ func (e Entry) sanitized() Entry {
 		out.Kind, out.Phase = KindPhase, &p
 	case e.Model != nil:
 		m := *e.Model
-		m.Model, m.Error = head(m.Model, maxShort), head(redact(m.Error), maxMessage)
+		m.Phase, m.Model, m.Error = head(m.Phase, maxShort), head(m.Model, maxShort), head(redact(m.Error), maxMessage)
 		out.Kind, out.Model = KindModel, &m
 	case e.Tool != nil:
 		t := *e.Tool

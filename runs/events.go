@@ -46,12 +46,7 @@ func (s *Store) appendFenced(ctx context.Context, id string, fence int64, e Entr
 
 // AppendProgress adds a note (a line of prose) to run id's event log.
 func (s *Store) AppendProgress(ctx context.Context, id, step, message string) error {
-	return s.appendProgress(ctx, id, 0, step, message)
-}
-
-// appendProgress adds a note for the owner of fence (0: anyone).
-func (s *Store) appendProgress(ctx context.Context, id string, fence int64, step, message string) error {
-	_, err := s.appendFenced(ctx, id, fence, Entry{Kind: KindNote, Step: step, Message: message})
+	_, err := s.Append(ctx, id, Entry{Kind: KindNote, Step: step, Message: message})
 	return err
 }
 

@@ -158,6 +158,10 @@ func TestEntryLinesReadWell(t *testing.T) {
 		{Entry{Model: &ModelCall{Model: "gpt-5", InputTokens: 10, OutputTokens: 2, CostUSD: 0.01, Latency: Duration(1234 * time.Millisecond)}}, "model gpt-5: 10 in / 2 out tokens, $0.0100, 1.2s"},
 		{Entry{Tool: &ToolCall{Name: "grep", Arguments: `"TODO"`, Outcome: "3 matches", Duration: Duration(4 * time.Millisecond)}}, `tool grep("TODO") → 3 matches in 4ms`},
 		{Entry{State: &StateChange{To: StateCancelled, Event: EventCancel, Attempt: 2, By: "alice"}}, "run cancelled (cancel, attempt 2) by alice"},
+		{Entry{Step: "test", Message: "tests still fail", Phase: &Phase{Name: "test", Status: PhaseFailed, Duration: Duration(2 * time.Second)}}, "phase test failed in 2s: tests still fail"},
+		{Entry{Step: "execute", Model: &ModelCall{Phase: "execute/compaction", Model: "m", Latency: Duration(time.Second)}}, "[execute] model m for execute/compaction: 0 in / 0 out tokens, $0.0000, 1s"},
+		{Entry{Step: "execute", Model: &ModelCall{Phase: "execute", Model: "m", Error: "429 rate limited"}}, "[execute] model m: 0 in / 0 out tokens, $0.0000, 0s, error: 429 rate limited"},
+		{Entry{Message: "timed out", Command: &Command{Repo: "api", Command: "sleep 9", ExitCode: -1, Duration: Duration(time.Second)}}, "api: $ sleep 9 → exit -1 in 1s (timed out)"},
 	} {
 		NewWithT(t).Expect(tc.e.String()).To(Equal(tc.want))
 	}

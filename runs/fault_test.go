@@ -57,7 +57,7 @@ func TestFaultLostStartGivesTheNextOwnerANewFence(t *testing.T) {
 	_, err = a.Update(ctx, id, Update{Fence: leaseA.Fence(), Step: "plan"})
 	g.Expect(err).To(MatchError(ErrLeaseLost))
 	g.Expect(leaseA.Guard(ctx)).To(MatchError(ErrLeaseLost))
-	g.Expect(leaseA.Progress(ctx, "plan", "stale line")).To(MatchError(ErrLeaseLost))
+	g.Expect(leaseA.Record(ctx, Entry{Kind: KindNote, Step: "plan", Message: "stale line"})).To(MatchError(ErrLeaseLost))
 	g.Expect(leaseB.Guard(ctx)).To(Succeed())
 }
 

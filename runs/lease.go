@@ -257,9 +257,10 @@ func (l *Lease) Update(ctx context.Context, u Update) (Run, error) {
 	return run, unreachable(err)
 }
 
-// Progress adds a line to the run's event stream, fenced to this start.
-func (l *Lease) Progress(ctx context.Context, step, message string) error {
-	return unreachable(l.store.appendProgress(ctx, l.run.ID, l.run.Fence, step, message))
+// Record appends e to the run's transcript, fenced to this start.
+func (l *Lease) Record(ctx context.Context, e Entry) error {
+	_, err := l.store.appendFenced(ctx, l.run.ID, l.run.Fence, e)
+	return unreachable(err)
 }
 
 // Last is the last event the owner applied (or tried to, when Redis did

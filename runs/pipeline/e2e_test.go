@@ -18,6 +18,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
 	. "github.com/onsi/gomega"
+	. "github.com/onsi/gomega/gstruct"
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/internal/testenv"
@@ -246,9 +247,22 @@ func (w *world) progress(id string) string {
 	NewWithT(w.t).Expect(err).NotTo(HaveOccurred())
 	var b strings.Builder
 	for _, l := range lines {
-		fmt.Fprintf(&b, "[%s] %s\n", l.Step, l.Message)
+		b.WriteString(l.String() + "\n")
 	}
 	return b.String()
+}
+
+// transcript is run id's transcript entries of kind.
+func (w *world) transcript(id string, kind runs.EntryKind) []runs.Entry {
+	entries, err := w.store.Events(context.Background(), id, "", 0)
+	NewWithT(w.t).Expect(err).NotTo(HaveOccurred())
+	var out []runs.Entry
+	for _, e := range entries {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func bodies(cs []githubfake.Comment) []string {
@@ -307,10 +321,27 @@ func TestLabeledIssueBecomesAPullRequestThatFixesIt(t *testing.T) {
 	g.Expect(r.Usage.CostUSD).To(BeNumerically(">", 0))
 	progress := w.progress(id)
 	for _, s := range []string{"ticket", "provision", "checkout", "context", "plan", "execute", "test", "review", "push", "pull-requests", "finalize"} {
-		g.Expect(progress).To(ContainSubstring("["+s+"] started"), s)
+		g.Expect(progress).To(ContainSubstring("phase "+s+" started"), s)
+		if s != pipeline.StepFinalize { // it ends after the run's own end
+			g.Expect(progress).To(ContainSubstring("phase "+s+" ended in "), s)
+		}
 	}
 	g.Expect(progress).To(ContainSubstring("`make test` passed"))
 	g.Expect(progress).NotTo(ContainSubstring(token))
+
+	// The transcript tells the model calls, the tool calls and the
+	// sandbox's commands, each with what it cost and how it ended.
+	models := w.transcript(id, runs.KindModel)
+	g.Expect(models).To(ContainElement(HaveField("Model", PointTo(And(HaveField("Phase", "execute"),
+		HaveField("InputTokens", int64(2000)), HaveField("OutputTokens", int64(30)), HaveField("CostUSD", BeNumerically(">", 0)))))))
+	g.Expect(w.transcript(id, runs.KindTool)).To(ContainElements(
+		HaveField("Tool", PointTo(And(HaveField("Name", "read_file"), HaveField("Arguments", ContainSubstring("add.sh")), HaveField("Outcome", "ok")))),
+		HaveField("Tool", PointTo(And(HaveField("Name", "edit_file"), HaveField("Outcome", "ok"))))))
+	g.Expect(w.transcript(id, runs.KindCommand)).To(ContainElement(And(HaveField("Step", "execute"),
+		HaveField("Command", PointTo(And(HaveField("Repo", "calc"), HaveField("Command", "make test"), HaveField("ExitCode", 0),
+			HaveField("Output", Not(BeEmpty()))))))))
+	g.Expect(progress).To(And(ContainSubstring("[execute] calc: $ make test → exit 0 in "), ContainSubstring("[test] calc: $ make test → exit 0 in ")))
+	g.Expect(progress).NotTo(ContainSubstring("$ git "), "the pipeline's own git plumbing tells its outcome in notes")
 	g.Expect(filepath.Join(w.runsDir, id, "result.md")).To(BeARegularFile())
 	kept, err := os.ReadFile(filepath.Join(w.runsDir, id, "result.md"))
 	g.Expect(err).NotTo(HaveOccurred())
@@ -448,7 +479,7 @@ func TestAddFeatureWritesTestsAndDocsAndRunsTheNewTests(t *testing.T) {
 	}
 	g.Expect(pipelinetest.Show(t, w.bare, branch, "README.md")).To(ContainSubstring("subtracts (sub.sh)"))
 	progress := w.progress(id)
-	g.Expect(progress).To(And(ContainSubstring("[write-tests] started"), ContainSubstring("[write-docs] started")))
+	g.Expect(progress).To(And(ContainSubstring("phase write-tests started"), ContainSubstring("phase write-docs started")))
 	g.Expect(progress).To(ContainSubstring("calc: `make test` passed"), "the tests written run in the test step")
 	g.Expect(w.fake.PullRequests(repoName)[0].Title).To(HavePrefix("feat: "))
 }

@@ -42,10 +42,10 @@ func (e *commandError) Error() string {
 func (j *job) exec(ctx context.Context, r *repo, step sandbox.Step) (sandbox.StepResult, error) {
 	res, err := r.sb.Run(ctx, step, nil)
 	if err != nil {
-		return res, fmt.Errorf("%s: `%s`: %w", r.name, display(step), err)
+		return res, fmt.Errorf("%s: `%s`: %w", r.name, step.CommandLine(), err)
 	}
 	if res.ErrorMessage != "" && !res.TimedOut {
-		return res, fmt.Errorf("%s: `%s`: %s", r.name, display(step), res.ErrorMessage)
+		return res, fmt.Errorf("%s: `%s`: %s", r.name, step.CommandLine(), res.ErrorMessage)
 	}
 	return res, nil
 }
@@ -58,20 +58,12 @@ func (j *job) must(ctx context.Context, r *repo, step sandbox.Step) (string, err
 		return "", err
 	}
 	if res.TimedOut {
-		return "", fmt.Errorf("%s: %w", r.name, &commandError{Command: display(step), Exit: -1, Output: "timed out after " + fmt.Sprint(step.TimeoutSeconds) + "s"})
+		return "", fmt.Errorf("%s: %w", r.name, &commandError{Command: step.CommandLine(), Exit: -1, Output: "timed out after " + fmt.Sprint(step.TimeoutSeconds) + "s"})
 	}
 	if res.ExitCode != 0 {
-		return "", fmt.Errorf("%s: %w", r.name, &commandError{Command: display(step), Exit: res.ExitCode, Output: tail(res.Stderr+res.Stdout, 2000)})
+		return "", fmt.Errorf("%s: %w", r.name, &commandError{Command: step.CommandLine(), Exit: res.ExitCode, Output: tail(res.Stderr+res.Stdout, 2000)})
 	}
 	return res.Stdout, nil
-}
-
-// display is a step's command line for messages.
-func display(s sandbox.Step) string {
-	if s.Command == "/bin/sh" && len(s.Args) == 2 && s.Args[0] == "-c" {
-		return s.Args[1]
-	}
-	return strings.Join(append([]string{s.Command}, s.Args...), " ")
 }
 
 // tail keeps the last n bytes of s, on a line start where it can.

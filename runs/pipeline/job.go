@@ -155,7 +155,7 @@ func (j *job) runStep(ctx context.Context, name string) error {
 	if _, err := j.lease.Update(ctx, runs.Update{Step: name, AddUsage: j.usageDelta(), Steps: j.stepRecords()}); err != nil {
 		return err
 	}
-	j.progress(ctx, "started")
+	j.record(ctx, runs.Entry{Kind: runs.KindPhase, Phase: &runs.Phase{Name: name, Status: runs.PhaseStarted}})
 	j.editStatus(ctx)
 	err := stepFuncs[name](j, ctx)
 	rec.Took = j.p.deps.Now().Sub(rec.Started)
@@ -165,7 +165,7 @@ func (j *job) runStep(ctx context.Context, name string) error {
 	if rec.State == stepRunning {
 		rec.State = stepDone
 	}
-	j.progress(ctx, "done in %s", seconds(rec.Took))
+	j.record(ctx, runs.Entry{Kind: runs.KindPhase, Phase: &runs.Phase{Name: name, Status: runs.PhaseEnded, Duration: runs.Duration(rec.Took)}})
 	return nil
 }
 
@@ -220,13 +220,29 @@ func (j *job) note(ctx context.Context, format string, args ...any) {
 	j.progress(ctx, "%s", msg)
 }
 
-// progress records a line in the run's event stream and the log.
+// progress records a line of prose in the run's transcript.
 func (j *job) progress(ctx context.Context, format string, args ...any) {
-	msg := j.scrub(fmt.Sprintf(format, args...))
-	step := j.stepName()
-	j.log.Info(msg, "step", step)
-	if err := j.lease.Progress(ctx, step, msg); err != nil && ctx.Err() == nil {
-		j.log.Error(err, "recording progress failed", "step", step)
+	j.record(ctx, runs.Entry{Kind: runs.KindNote, Message: fmt.Sprintf(format, args...)})
+}
+
+// record appends e, scrubbed of the configuration's secrets, to the run's
+// transcript at the current step, and logs its line at info: the
+// transcript, the page and kubectl logs tell the same story. Steps working
+// on repositories at once call it concurrently.
+func (j *job) record(ctx context.Context, e runs.Entry) {
+	e = j.scrubEntry(e)
+	if e.Step == "" {
+		e.Step = j.stepName()
+	}
+	j.log.Info(e.String(), "step", e.Step, "kind", string(e.Kind))
+	switch err := j.lease.Record(ctx, e); {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, runs.ErrLeaseLost):
+		// The run ended or moved on (the finalize step's end comes after
+		// the run's own): the log refuses a stale owner's entries.
+		j.log.V(1).Info("the run's transcript took no more entries of this execution", "step", e.Step, "err", err.Error())
+	default:
+		j.log.Error(err, "recording in the run's transcript failed", "step", e.Step)
 	}
 }
 
@@ -295,14 +311,17 @@ func (j *job) abandon(ctx context.Context, err error) error {
 // finalizer then comments the failure and marks the ticket failed.
 func (j *job) fail(ctx context.Context, step string, cause error) error {
 	reason := j.scrub(cause.Error())
+	var took time.Duration
 	if i := slices.IndexFunc(j.steps, func(s stepRecord) bool { return s.Name == step }); i >= 0 {
 		j.current = i
 		j.steps[i].State = stepFailed
 		j.steps[i].Notes = append(j.steps[i].Notes, reason)
+		took = j.steps[i].Took
 	}
-	j.progress(ctx, "failed: %s", reason)
 	// The failure is written even if this execution's context is ending.
 	ctx = context.WithoutCancel(ctx)
+	j.record(ctx, runs.Entry{Kind: runs.KindPhase, Step: step, Message: reason,
+		Phase: &runs.Phase{Name: step, Status: runs.PhaseFailed, Duration: runs.Duration(took)}})
 	wip := j.pushWIP(ctx, step)
 	j.release(ctx)
 	outcome := outcome{State: runs.StateFailed, Step: step, Reason: reason, WIP: wip}

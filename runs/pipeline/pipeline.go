@@ -94,6 +94,7 @@ func New(d Deps) (*Pipeline, error) {
 // the run ended by the finalizer (Finalize), not here.
 func (p *Pipeline) Execute(ctx context.Context, lease *runs.Lease) error {
 	j := p.newJob(ctx, lease)
+	ctx = llm.WithTrace(ctx, j.trace())
 	steps, err := Steps(j.run.Pipeline)
 	if err != nil {
 		return j.fail(ctx, StepTicket, err)

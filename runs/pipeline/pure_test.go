@@ -10,7 +10,6 @@ import (
 
 	"github.com/agent-smith/agent-smith/config"
 	"github.com/agent-smith/agent-smith/runs"
-	"github.com/agent-smith/agent-smith/sandbox"
 )
 
 func TestPlanValidationAndRepositories(t *testing.T) {
@@ -145,12 +144,11 @@ func TestQuestionsAndFailureComments(t *testing.T) {
 	g.Expect(f).To(ContainSubstring("failed at step `test`\n\n> tests fail\n> FAIL: 6\n"))
 }
 
-func TestStepsDisplayAsTheirCommandLine(t *testing.T) {
+func TestGitStepsNeverPromptAndReadAsTheirCommandLine(t *testing.T) {
 	g := NewWithT(t)
 	step := gitStep(gitLocalTimeout, "checkout", "-q", "-B", "agent-smith/7")
 	g.Expect(step.Env).To(HaveKeyWithValue("GIT_TERMINAL_PROMPT", "0"))
-	g.Expect(display(step)).To(Equal("git checkout -q -B agent-smith/7"))
-	g.Expect(display(sandbox.Step{Command: "/bin/sh", Args: []string{"-c", "make test"}})).To(Equal("make test"))
+	g.Expect(step.CommandLine()).To(Equal("git checkout -q -B agent-smith/7"))
 }
 
 func TestRemainingBudgetSubtractsEarlierAttempts(t *testing.T) {

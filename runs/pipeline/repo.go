@@ -96,7 +96,9 @@ func (j *job) provision(ctx context.Context) error {
 			return fmt.Errorf("the provisioner returned no sandbox for %s", r.name)
 		}
 		r.sb, r.git = p.Work, p.Git
-		j.sandboxes[r.name] = p.Work
+		// The model's commands go to the transcript; the pipeline's own
+		// git plumbing tells its outcome in notes.
+		j.sandboxes[r.name] = recordingSandbox{Sandbox: p.Work, j: j, repo: r.name}
 		j.note(ctx, "%s: %s", r.name, r.sb.JobID())
 	}
 	_, err = j.lease.Apply(ctx, runs.EventReady, runs.Update{})

@@ -63,6 +63,7 @@ func (j *job) runTests(ctx context.Context) ([]testFailure, error) {
 		if err != nil {
 			return err
 		}
+		j.recordCommand(ctx, r.name, step, res)
 		if res.ExitCode == 0 && !res.TimedOut {
 			j.progress(ctx, "%s: `%s` passed in %.1fs", r.name, r.testCommand, res.DurationSeconds)
 			return nil

@@ -19,7 +19,8 @@
 //
 // A poll that names its running step never gets a step: it is the
 // heartbeat of that step and its cancel channel. A role is alive while
-// one of its polls is open or ended less than DeadAfter ago.
+// one of its polls is open, or its last poll or upload was less than
+// DeadAfter ago.
 //
 // It must not import the run store, the controllers or Redis.
 package gateway

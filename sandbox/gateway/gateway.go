@@ -31,8 +31,10 @@ type Options struct {
 	// Grace is added to a step's timeout to form its deadline: the agent's
 	// time to kill a process group and deliver the result. Default 30s.
 	Grace time.Duration
-	// DeadAfter is how long a role may have no poll open before it counts
-	// as gone. Default 3s.
+	// DeadAfter is how long a role may be silent (no poll open, nothing
+	// uploaded) before it counts as gone. Default 15s: a loaded node can
+	// starve a live agent for seconds, and a step it is still running
+	// would be lost; a dead one is found a few seconds later, no more.
 	DeadAfter time.Duration
 	// PollHold is how long a poll is held when there is nothing to say.
 	// Default 20s.
@@ -51,7 +53,7 @@ func (o Options) withDefaults() Options {
 		o.Grace = 30 * time.Second
 	}
 	if o.DeadAfter <= 0 {
-		o.DeadAfter = 3 * time.Second
+		o.DeadAfter = 15 * time.Second
 	}
 	if o.PollHold <= 0 {
 		o.PollHold = 20 * time.Second

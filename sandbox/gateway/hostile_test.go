@@ -71,7 +71,7 @@ func (c *rawClient) take(t testing.TB, job, token string) sandbox.Step {
 
 func TestHostileTokenOfOneJobOrRoleIsRefusedForAnother(t *testing.T) {
 	g := NewWithT(t)
-	s := startGateway(t, gateway.Options{TLS: true, PollHold: 200 * time.Millisecond})
+	s := startGateway(t, gateway.Options{TLS: true, PollHold: 200 * time.Millisecond, DeadAfter: 2 * time.Second})
 	victim, _ := s.startSandbox(t)
 	attacker := newJobID()
 	_, err := s.Open(attacker)
@@ -159,9 +159,7 @@ func TestHostileAgentResultOverTheCapIsRefusedBeforeDecoding(t *testing.T) {
 
 func TestHostileEventFloodIsCutAtTheStepBudget(t *testing.T) {
 	g := NewWithT(t)
-	// The raw client takes the step and then only floods: it holds no
-	// poll, so liveness is given room to keep the subject the budget.
-	s := startGateway(t, gateway.Options{DeadAfter: time.Minute})
+	s := startGateway(t, gateway.Options{})
 	job := newJobID()
 	j, err := s.Open(job)
 	g.Expect(err).NotTo(HaveOccurred())

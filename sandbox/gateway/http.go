@@ -239,6 +239,9 @@ func (j *Job) upload(w http.ResponseWriter, ln *lane) bool {
 		http.Error(w, "too many uploads in flight for this job", http.StatusTooManyRequests)
 		return false
 	}
+	// An uploading role is alive, if busy: a flood of output can keep
+	// its next poll waiting.
+	ln.lastSeen = time.Now()
 	ln.uploads++
 	return true
 }

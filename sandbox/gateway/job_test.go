@@ -100,6 +100,12 @@ func TestEveryStepKindRoundTripsThroughTheSandboxAPI(t *testing.T) {
 	g.Expect(log.lines(sandbox.EventStdout)).To(Equal([]string{"out"}))
 	g.Expect(log.lines(sandbox.EventStderr)).To(Equal([]string{"err"}))
 
+	// kubectl logs of the sandbox tells the step story, a line a step.
+	// The lines reach the test through a pipe: they may trail the result.
+	g.Eventually(a.Output).Should(And(ContainSubstring(`"msg":"writeFile src/main.go → ok in `), ContainSubstring(`"msg":"listFiles . → ok in `),
+		ContainSubstring(`"msg":"readFile missing.txt → error: `), ContainSubstring(`"msg":"$ echo out; echo err >&2; exit 3 → exit 3 in `)))
+	g.Expect(a.Output()).NotTo(ContainSubstring("package main"), "what a step writes is not logged")
+
 	// The agent refuses the gate's steps, and the gateway never sends
 	// them (nor a credential) to the agent in the first place.
 	_, err = j.Run(ctx, sandbox.Step{Kind: sandbox.KindGitPush, Branch: "b", Commit: "c"}, nil)
@@ -160,7 +166,7 @@ func TestTwoSandboxesOfOneGatewayWorkConcurrently(t *testing.T) {
 
 func TestStepOfKilledAgentFailsWithErrAgentGone(t *testing.T) {
 	g := NewWithT(t)
-	j, a := startGateway(t, gateway.Options{}).startSandbox(t)
+	j, a := startGateway(t, gateway.Options{DeadAfter: 2 * time.Second}).startSandbox(t)
 	var log eventLog
 	done := make(chan error, 1)
 	go func() {

@@ -155,8 +155,9 @@ func (s *server) handle(ctx context.Context, step sandbox.Step) (done bool, err 
 		log.Info("step of another role refused")
 		return false, s.reply(ctx, failed(step.StepID, fmt.Errorf("%s steps are not executed here", step.Kind)))
 	}
-	res := s.execute(ctx, step)
-	log.V(1).Info("step done", "exitCode", res.ExitCode, "seconds", res.DurationSeconds, "err", res.ErrorMessage)
+	res := s.o.Scrub(s.execute(ctx, step))
+	// One readable line per step at info: kubectl logs tells the step story.
+	log.Info(sandbox.Describe(step, res), "exitCode", res.ExitCode, "duration", stepDuration(res))
 	return false, s.reply(ctx, res)
 }
 
@@ -215,7 +216,7 @@ func (s *server) reply(ctx context.Context, res sandbox.StepResult) error {
 	if sandbox.ValidateStepID(res.StepID) != nil {
 		return nil // nothing to answer on
 	}
-	data, err := encodeResult(s.o.Scrub(res))
+	data, err := encodeResult(res)
 	if err != nil {
 		s.o.Log.Error(err, "encode result", "step", res.StepID)
 		return nil
@@ -284,4 +285,8 @@ func (r *recentIDs) add(id string) bool {
 	r.ids[r.next] = id
 	r.next = (r.next + 1) % len(r.ids)
 	return true
+}
+
+func stepDuration(res sandbox.StepResult) string {
+	return time.Duration(res.DurationSeconds * float64(time.Second)).Round(time.Millisecond).String()
 }
