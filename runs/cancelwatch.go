@@ -47,8 +47,9 @@ func (s *Store) watchCancels(log logr.Logger) (unwatch func()) {
 	defer w.mu.Unlock()
 	w.holders++
 	if w.holders == 1 {
-		// The reply (or refusal) of SUBSCRIBE is read by the listener.
-		w.ps, w.done = s.rdb.Subscribe(context.Background(), s.cancelChannel()), make(chan struct{})
+		// No channel yet: no I/O under the lock, nor before the caller's
+		// first renewal. The listener subscribes.
+		w.ps, w.done = s.rdb.Subscribe(context.Background()), make(chan struct{})
 		go s.listenCancels(w.ps, w.done, log)
 	}
 	return sync.OnceFunc(func() {
@@ -74,6 +75,11 @@ func (s *Store) watchCancels(log logr.Logger) (unwatch func()) {
 func (s *Store) listenCancels(ps *redis.PubSub, done <-chan struct{}, log logr.Logger) {
 	ctx := logr.NewContext(context.Background(), log)
 	idle := s.HeartbeatInterval()
+	// A failure is kept with the channel: the receive below dials and
+	// subscribes again.
+	if err := ps.Subscribe(ctx, s.cancelChannel()); err != nil && !errors.Is(err, redis.ErrClosed) {
+		log.Info("subscribing to cancels failed; retrying", "error", err.Error())
+	}
 	var backoff time.Duration // after failures in a row; the first one retries at once
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, idle)
