@@ -216,6 +216,8 @@ func triggerDefaults(v *validator, path string, t *Trigger, p *Project, tracker 
 	d := defaulter{v.l.set}
 	at := func(keys string) string { return keyPath(path, keys) }
 	setDefault(d, at("comment_keyword"), &t.CommentKeyword, defaultCommentKeyword)
+	setDefault(d, at("cancel_when.closed"), &t.CancelWhen.Closed, true)
+	setDefault(d, at("cancel_when.unlabeled"), &t.CancelWhen.Unlabeled, true)
 	setDefault(d, at("default_pipeline"), &t.DefaultPipeline, p.DefaultPipeline)
 	setDefault(d, at("pipeline_from_label"), &t.PipelineFromLabel, maps.Clone(p.PipelineFromLabel))
 	if tracker != nil {

@@ -13,6 +13,12 @@ func (s *Sandbox) StepTimeout() time.Duration { return seconds(s.StepTimeoutSeco
 // IdleTimeout is how long a sandbox agent waits for a step before it exits.
 func (s *Sandbox) IdleTimeout() time.Duration { return seconds(s.IdleTimeoutSeconds) }
 
+// KeepFailedPods is how long a failed run's sandbox pods are kept; 0: not
+// at all.
+func (s *Sandbox) KeepFailedPods() time.Duration {
+	return time.Duration(s.KeepFailedPodsMinutes) * time.Minute
+}
+
 // RequestTimeout bounds one provider request.
 func (a *Agent) RequestTimeout() time.Duration { return seconds(a.RequestTimeoutSeconds) }
 

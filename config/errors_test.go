@@ -336,6 +336,18 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			msg:    `unknown key (did you mean "github_trigger"?)`,
 		},
 		{
+			name:   "cancel_when that is not a boolean",
+			blocks: webProject + "    trigger:\n      cancel_when:\n        closed: sometimes # <-\n",
+			path:   "projects.web.trigger.cancel_when.closed",
+			msg:    `want true or false, got "sometimes"`,
+		},
+		{
+			name:   "misspelt cancel_when key",
+			blocks: webProject + "    trigger:\n      cancel_when: {unlabelled: false} # <-\n",
+			path:   "projects.web.trigger.cancel_when.unlabelled",
+			msg:    `unknown key (did you mean "unlabeled"?)`,
+		},
+		{
 			name:   "key of another tracker type",
 			tracks: "  lab:\n    type: gitlab\n    project: acme/lab\n    auth: github_token\n    email: bot@acme.example # <-\n",
 			blocks: webProject,
@@ -399,6 +411,18 @@ func TestInvalidConfigReportsPathLineAndReason(t *testing.T) {
 			blocks: webProject + "sandbox:\n  resources:\n    ephemeral_storage_request: 20Gi # <-\n",
 			path:   "sandbox.resources.ephemeral_storage_request",
 			msg:    `"20Gi" is more than ephemeral_storage_limit "10Gi"`,
+		},
+		{
+			name:   "failed pods kept for a negative time",
+			blocks: webProject + "sandbox:\n  keep_failed_pods_minutes: -5 # <-\n",
+			path:   "sandbox.keep_failed_pods_minutes",
+			msg:    "must be between 0 (do not keep) and 1440 (a day), got -5",
+		},
+		{
+			name:   "failed pods kept for more than a day",
+			blocks: webProject + "sandbox:\n  keep_failed_pods_minutes: 10080 # <-\n",
+			path:   "sandbox.keep_failed_pods_minutes",
+			msg:    "got 10080",
 		},
 		{
 			name:   "runtime class that is no name",

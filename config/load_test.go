@@ -87,6 +87,7 @@ func TestDefaultsFillKeysTheFileLeavesOut(t *testing.T) {
 			ProjectResolution: config.ProjectResolution{Strategy: "repo", Value: "api"},
 			CommentKeyword:    "/agent-smith",
 			DefaultPipeline:   "fix-bug",
+			CancelWhen:        config.CancelWhen{Closed: true, Unlabeled: true},
 		}},
 		{"skills", cfg.Skills, config.Skills{Source: "default", Version: "v3.0.1", CacheDir: "/var/lib/agentsmith/skills"}},
 		{"queue", cfg.Queue, config.Queue{MaxParallelJobs: 4, ShutdownGraceSeconds: 30, MaxAttempts: 3, HeartbeatSeconds: 10, RetentionHours: 168, RedisPrefix: "agentsmith:", AwaitingInputExpiryHours: 336}},
@@ -371,5 +372,14 @@ func TestCommitAuthorThatWouldBreakTheHeaderIsRefused(t *testing.T) {
 		if !found {
 			t.Errorf("commit %s: errors %v, want %s: %s with its line", tt.commit, errs, tt.path, tt.msg)
 		}
+	}
+}
+
+// cancel_when is on by default (TestDefaultsFillKeysTheFileLeavesOut);
+// a false the file writes is kept, and the other key keeps its default.
+func TestCancelWhenKeepsWhatTheFileSays(t *testing.T) {
+	cfg := mustParse(t, baseDoc+webProject+"    trigger:\n      cancel_when: {closed: false}\n")
+	if got := cfg.Projects["web"].Trigger().CancelWhen; got != (config.CancelWhen{Closed: false, Unlabeled: true}) {
+		t.Errorf("cancel_when = %+v, want closed false, unlabeled true", got)
 	}
 }

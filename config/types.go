@@ -56,6 +56,10 @@ type Sandbox struct {
 	ReadyTimeoutSeconds int    `json:"ready_timeout_seconds"`
 	StepTimeoutSeconds  int    `json:"step_timeout_seconds"`
 	IdleTimeoutSeconds  int    `json:"idle_timeout_seconds"`
+	// KeepFailedPodsMinutes keeps the sandbox pods of a failed run (still
+	// owned by their orchestrator pod) that long for inspection; 0 deletes
+	// them when the run ends, like any other run's.
+	KeepFailedPodsMinutes int `json:"keep_failed_pods_minutes,omitempty"`
 }
 
 // Resources are Kubernetes quantities for the sandbox's main container.
@@ -311,9 +315,23 @@ type Trigger struct {
 	CommentKeyword    string            `json:"comment_keyword"`
 	PipelineFromLabel map[string]string `json:"pipeline_from_label,omitempty"`
 	DefaultPipeline   string            `json:"default_pipeline"`
+	// CancelWhen says which changes of a ticket call its unfinished run
+	// off.
+	CancelWhen CancelWhen `json:"cancel_when"`
 	// Settings are the tracker type's own keys of the block (Jira's
 	// assignee_name); nil when the type has none.
 	Settings TrackerSettings `json:"-"`
+}
+
+// CancelWhen is a trigger's `cancel_when` block: a ticket that stops
+// asking for work cancels its unfinished run (queued, running or awaiting
+// input), as a person cancelling it would. Both default to true.
+type CancelWhen struct {
+	// Closed: the ticket was closed (Azure DevOps: moved to Closed, Done
+	// or Removed; Jira: to a status of category done).
+	Closed bool `json:"closed"`
+	// Unlabeled: the ticket's last trigger label (tag) was taken off.
+	Unlabeled bool `json:"unlabeled"`
 }
 
 // Resolution strategies: how a ticket is matched to a project.

@@ -45,7 +45,16 @@ func (v *validator) sandbox() {
 	v.positive("sandbox.ready_timeout_seconds", s.ReadyTimeoutSeconds)
 	v.positive("sandbox.step_timeout_seconds", s.StepTimeoutSeconds)
 	v.positive("sandbox.idle_timeout_seconds", s.IdleTimeoutSeconds)
+	if n := s.KeepFailedPodsMinutes; n < 0 || n > MaxKeepFailedPodsMinutes {
+		v.fail("sandbox.keep_failed_pods_minutes", "must be between 0 (do not keep) and %d (a day), got %d", MaxKeepFailedPodsMinutes, n)
+	}
 }
+
+// MaxKeepFailedPodsMinutes bounds sandbox.keep_failed_pods_minutes: a kept
+// pod is for a look the same day, not an archive. It holds its node's disk
+// (the workspace's emptyDirs) and a pod slot, and its logs and Events are
+// what is worth keeping longer; the run's WIP branch keeps its work.
+const MaxKeepFailedPodsMinutes = 1440
 
 // image checks the shape of an optional container image reference; the
 // registry decides whether it exists.

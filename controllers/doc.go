@@ -1,6 +1,7 @@
 // Package controllers holds agent-smith's controller-runtime reconcilers:
 // the sandbox reconciler (desired pods from the run state in Redis, actual
-// pods from the cache; creates, deletes and reports readiness or failure),
+// pods from the cache; creates, deletes, keeps a failed run's pods for
+// sandbox.keep_failed_pods_minutes, and reports readiness or failure),
 // the config reconciler (hot reload of the agentsmith.yml ConfigMap), the
 // leader's sandbox sweeper, and the cache options that keep the manager's
 // informers to agent-smith's labeled Pods and its one ConfigMap.

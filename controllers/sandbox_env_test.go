@@ -131,6 +131,9 @@ type sandboxEnvOptions struct {
 	resync       time.Duration
 	readyTimeout int // seconds; default the config's
 	replica      string
+	keepFailed   int // sandbox.keep_failed_pods_minutes
+	// now is the reconciler's clock; default time.Now.
+	now func() time.Time
 }
 
 func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
@@ -141,6 +144,7 @@ func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
 	if o.readyTimeout > 0 {
 		e.cfg.Sandbox.ReadyTimeoutSeconds = o.readyTimeout
 	}
+	e.cfg.Sandbox.KeepFailedPodsMinutes = o.keepFailed
 	ctx := context.Background()
 	e.ns = newNamespace(t, e.c)
 	e.api = startSandboxAPI(t)
@@ -174,7 +178,7 @@ func startSandboxEnv(t testing.TB, o sandboxEnvOptions) *sandboxEnv {
 	e.store = store
 	e.rec, err = NewSandboxReconciler(store, e.changes, trackers.NewCurrent(&trackers.Snapshot{Config: e.cfg}), e.board, mgr.GetEventRecorder("agent-smith-sandbox"), SandboxOptions{
 		Namespace: e.ns, Owner: e.owner, Tokens: e.api.Tokens, APIURL: e.api.url, APICert: e.api.CertPEM(),
-		Image: "registry.test/agent-smith:test", ResyncInterval: o.resync,
+		Image: "registry.test/agent-smith:test", ResyncInterval: o.resync, Now: o.now,
 	})
 	must(t, err)
 	must(t, e.rec.SetupWithManager(mgr))

@@ -198,7 +198,7 @@ func TestLeaderSweepDeletesSandboxPodsOfRunsThatNoLongerExistWhoeverMadeThem(t *
 	// This replica's reconciler leaves other replicas' pods alone.
 	g.Consistently(e.podNames(finished.ID)).WithTimeout(time.Second).Should(HaveLen(1))
 
-	sweeper := NewSandboxSweeper(e.mgr.GetClient(), e.store, e.ns, e.mgr.GetEventRecorder("agent-smith-housekeeper"), logr.Discard())
+	sweeper := NewSandboxSweeper(e.mgr.GetClient(), e.store, e.ns, func() time.Duration { return 0 }, e.mgr.GetEventRecorder("agent-smith-housekeeper"), logr.Discard())
 	g.Eventually(func(g Gomega) []string {
 		g.Expect(sweeper.Sweep(ctx)).To(Succeed())
 		return append(e.podNames(finished.ID)(g), e.podNames("20261128-000000-zzzz")(g)...)

@@ -22,6 +22,8 @@ type sandboxState struct {
 	me           runs.Owner
 	now          time.Time
 	readyTimeout time.Duration
+	// keepFailed is sandbox.keep_failed_pods_minutes.
+	keepFailed time.Duration
 }
 
 // sandboxPlan is what a reconcile does: the decisions of planSandboxes,
@@ -30,6 +32,8 @@ type sandboxPlan struct {
 	// create lists the repositories whose pod is missing.
 	create []string
 	remove []podRemoval
+	// keep lists the pods of a failed run to mark as kept.
+	keep []podKeep
 	// ready and failed are the sandboxes of the current attempt that came
 	// up or cannot.
 	ready  []sandboxReport
@@ -38,8 +42,16 @@ type sandboxPlan struct {
 	failRun string
 	// forget: the run is not this replica's to provision (anymore).
 	forget bool
-	// requeueAfter is when the earliest pending pod runs out of time.
+	// requeueAfter is when the earliest pending pod runs out of time, or
+	// the earliest kept pod's time is up.
 	requeueAfter time.Duration
+}
+
+// wake makes the reconcile come back in d at the latest.
+func (p *sandboxPlan) wake(d time.Duration) {
+	if p.requeueAfter == 0 || d < p.requeueAfter {
+		p.requeueAfter = d
+	}
 }
 
 type podRemoval struct {
@@ -57,20 +69,29 @@ type sandboxReport struct {
 	record bool
 }
 
+// retire plans the end of a pod the run no longer needs, for why.
+func (p *sandboxPlan) retire(s sandboxState, pod *corev1.Pod, why string) {
+	failed := s.run != nil && s.run.State == runs.StateFailed
+	if until := retire(pod, why, failed, s.keepFailed, s.now, &p.remove, &p.keep); !until.IsZero() {
+		p.wake(until.Sub(s.now))
+	}
+}
+
 // planSandboxes decides, for one run, which sandbox pods to create and to
 // delete and what to report. A replica provisions a run while the run is
 // active and owned by it: one pod per repository, of the run's current
 // start (fence). Pods of this replica that do not fit that are deleted; so
 // are pods of another start (fence), whichever replica made them, and
 // pods of other replicas that hold the name of a pod this replica needs.
-// Other replicas' pods are otherwise theirs to handle.
+// Other replicas' pods are otherwise theirs to handle. A pod that goes
+// may be kept for a while instead (see decideKeep).
 func planSandboxes(s sandboxState) sandboxPlan {
 	var p sandboxPlan
 	if why := notProvisioning(s); why != "" {
 		p.forget = true
 		for i := range s.pods {
 			if pod := &s.pods[i]; s.mine(pod) && pod.DeletionTimestamp == nil {
-				p.remove = append(p.remove, podRemoval{pod, why})
+				p.retire(s, pod, why)
 			}
 		}
 		return p
@@ -124,7 +145,7 @@ func sortPods(s sandboxState, p *sandboxPlan) (current map[string]*corev1.Pod, o
 			current[repo] = pod
 			continue
 		}
-		p.remove = append(p.remove, podRemoval{pod, why})
+		p.retire(s, pod, why)
 	}
 	return current, occupied
 }
@@ -172,9 +193,7 @@ func planRepo(s sandboxState, p *sandboxPlan, repo string, pod *corev1.Pod, occu
 			return d.reason
 		}
 	default:
-		if p.requeueAfter == 0 || d.retryIn < p.requeueAfter {
-			p.requeueAfter = d.retryIn
-		}
+		p.wake(d.retryIn)
 	}
 	return ""
 }

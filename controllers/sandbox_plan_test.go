@@ -213,9 +213,11 @@ func TestOrphanSandboxesAreThoseOfUnknownAndFinishedRunsAndOfEarlierStarts(t *te
 	}
 	var got []string
 	pods := []corev1.Pod{pod("live", "1002"), pod("live", "1001"), pod("parked", "7"), pod("done", "9"), pod("gone", "3"), pod("", "")}
-	for _, rm := range orphanSandboxes(pods, known) {
+	removals, keeps := orphanSandboxes(pods, known, 0, planNow)
+	for _, rm := range removals {
 		got = append(got, rm.pod.Name+": "+rm.reason)
 	}
+	g.Expect(keeps).To(BeEmpty(), "nothing is kept when sandbox.keep_failed_pods_minutes is 0")
 	g.Expect(got).To(ConsistOf("sandbox-done-9: run done is failed", "sandbox-gone-3: run gone does not exist",
 		`sandbox-live-1001: of fence "1001" (an earlier start); run live is at fence 1002`),
 		"a parked run's pods are its owner's to delete; a dead owner's go with the garbage collector")

@@ -54,6 +54,9 @@ type SandboxOptions struct {
 	// ResyncInterval is how often every run this replica owns is looked
 	// at again, to catch what a missed notification left; default 1m.
 	ResyncInterval time.Duration
+	// Now is the clock of ready deadlines and kept pods' keep-until;
+	// default time.Now.
+	Now func() time.Time
 }
 
 // Event reasons on sandbox pods, for `kubectl describe pod`.
@@ -102,6 +105,9 @@ func NewSandboxReconciler(store SandboxStore, changes *RunChanges, current *trac
 	if opts.ResyncInterval <= 0 {
 		opts.ResyncInterval = time.Minute
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	b, err := kube.NewBuilder(kube.BuilderParams{
 		Namespace: opts.Namespace, OwnerName: opts.Owner.Name, OwnerUID: opts.Owner.UID,
 		APIURL: opts.APIURL, APICert: opts.APICert, Image: opts.Image,
@@ -140,12 +146,12 @@ func (r *SandboxReconciler) Reconcile(ctx context.Context, req reconcile.Request
 	sb := snap.Config.SandboxFor(projectOf(run))
 	plan := planSandboxes(sandboxState{
 		runID: runID, run: run, pods: pods.Items, me: r.opts.Owner,
-		now: time.Now(), readyTimeout: sb.ReadyTimeout(),
+		now: r.opts.Now(), readyTimeout: sb.ReadyTimeout(), keepFailed: snap.Config.Sandbox.KeepFailedPods(),
 	})
 	if plan.forget {
 		r.board.Forget(runID)
 	}
-	errs := []error{r.remove(ctx, plan.remove)}
+	errs := []error{r.remove(ctx, plan.remove), r.keep(ctx, plan.keep)}
 	if run != nil {
 		errs = append(errs, r.create(ctx, snap, run, &plan), r.report(ctx, run, plan))
 	}
@@ -179,6 +185,20 @@ func (r *SandboxReconciler) remove(ctx context.Context, removals []podRemoval) e
 		}
 		logr.FromContextOrDiscard(ctx).Info("deleted sandbox pod", "pod", rm.pod.Name, "reason", rm.reason)
 		r.recorder.Eventf(rm.pod, nil, corev1.EventTypeNormal, ReasonSandboxDeleted, "Delete", "%s", rm.reason)
+	}
+	return errors.Join(errs...)
+}
+
+// keep marks the pods of a failed run as kept for inspection.
+func (r *SandboxReconciler) keep(ctx context.Context, keeps []podKeep) error {
+	var errs []error
+	for _, k := range keeps {
+		marked, err := markKept(ctx, r.client, r.recorder, k.pod, k.until)
+		errs = append(errs, err)
+		if marked {
+			logr.FromContextOrDiscard(ctx).Info("kept sandbox pod of the failed run for inspection", "pod", k.pod.Name,
+				"until", k.until.UTC().Format(time.RFC3339))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -26,19 +27,26 @@ type RunIndex interface {
 // made them. Each replica's reconciler does this for its own pods as runs
 // change; the sweeper catches what a replica missed (a notification lost
 // before a crash, a run that expired) while its pod still runs, which the
-// garbage collector does not cover.
+// garbage collector does not cover. It honours kept pods (decideKeep): a
+// failed run's pod it finds unmarked is marked, as its replica would, and
+// a kept pod goes once its time is up.
 type SandboxSweeper struct {
 	client    client.Client
 	store     RunIndex
 	namespace string
 	recorder  events.EventRecorder
 	log       logr.Logger
+	// keepFailed is sandbox.keep_failed_pods_minutes, read at each sweep.
+	keepFailed func() time.Duration
+	now        func() time.Time
 }
 
 // NewSandboxSweeper returns a sweeper of the sandbox pods in namespace; c
-// may be the manager's cached client.
-func NewSandboxSweeper(c client.Client, store RunIndex, namespace string, recorder events.EventRecorder, log logr.Logger) *SandboxSweeper {
-	return &SandboxSweeper{client: c, store: store, namespace: namespace, recorder: recorder, log: log.WithName("sandbox-sweeper")}
+// may be the manager's cached client. keepFailed says how long a failed
+// run's pods are kept (the configuration's current value).
+func NewSandboxSweeper(c client.Client, store RunIndex, namespace string, keepFailed func() time.Duration, recorder events.EventRecorder, log logr.Logger) *SandboxSweeper {
+	return &SandboxSweeper{client: c, store: store, namespace: namespace, recorder: recorder, log: log.WithName("sandbox-sweeper"),
+		keepFailed: keepFailed, now: time.Now}
 }
 
 // Sweep implements Sweeper.
@@ -56,8 +64,17 @@ func (s *SandboxSweeper) Sweep(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sweep sandbox pods: %w", err)
 	}
+	removals, keeps := orphanSandboxes(pods.Items, known, s.keepFailed(), s.now())
 	var errs []error
-	for _, rm := range orphanSandboxes(pods.Items, known) {
+	for _, k := range keeps {
+		marked, err := markKept(ctx, s.client, s.recorder, k.pod, k.until)
+		errs = append(errs, err)
+		if marked {
+			s.log.Info("kept sandbox pod of the failed run for inspection", "pod", k.pod.Name, "run", k.pod.Labels[kube.LabelRun],
+				"until", k.until.UTC().Format(time.RFC3339))
+		}
+	}
+	for _, rm := range removals {
 		err := s.client.Delete(ctx, rm.pod, client.Preconditions{UID: &rm.pod.UID})
 		switch {
 		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
@@ -74,23 +91,28 @@ func (s *SandboxSweeper) Sweep(ctx context.Context) error {
 // orphanSandboxes picks the pods whose run is unknown or over, and the
 // pods of an active run that belong to another start of it (their fence is
 // not the run's): a start Redis lost, or one reclaimed from a replica cut
-// off from Redis.
-func orphanSandboxes(pods []corev1.Pod, known runs.Known) []podRemoval {
-	var out []podRemoval
+// off from Redis. Of those, it keeps what decideKeep keeps at now: a
+// failed run's pods are marked (keeps), a kept pod goes only once its time
+// is up.
+func orphanSandboxes(pods []corev1.Pod, known runs.Known, keep time.Duration, now time.Time) (removals []podRemoval, keeps []podKeep) {
 	for i := range pods {
 		pod := &pods[i]
 		id := pod.Labels[kube.LabelRun]
 		if id == "" || pod.DeletionTimestamp != nil {
 			continue
 		}
+		var why string
 		switch st, ok := known.Runs[id]; {
 		case !ok:
-			out = append(out, podRemoval{pod, fmt.Sprintf("run %s does not exist", id)})
+			why = fmt.Sprintf("run %s does not exist", id)
 		case st.Terminal():
-			out = append(out, podRemoval{pod, fmt.Sprintf("run %s is %s", id, st)})
+			why = fmt.Sprintf("run %s is %s", id, st)
 		case st.Active() && pod.Labels[kube.LabelFence] != strconv.FormatInt(known.Fences[id], 10):
-			out = append(out, podRemoval{pod, fmt.Sprintf("of fence %q (an earlier start); run %s is at fence %d", pod.Labels[kube.LabelFence], id, known.Fences[id])})
+			why = fmt.Sprintf("of fence %q (an earlier start); run %s is at fence %d", pod.Labels[kube.LabelFence], id, known.Fences[id])
+		default:
+			continue
 		}
+		retire(pod, why, known.Runs[id] == runs.StateFailed, keep, now, &removals, &keeps)
 	}
-	return out
+	return removals, keeps
 }

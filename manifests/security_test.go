@@ -144,6 +144,21 @@ func TestTheOrchestratorHasRedisCredentialsAndWritesButNeverReadsSecrets(t *test
 	g.Expect(secrets).To(ConsistOf("create", "delete"))
 }
 
+// The sandbox reconciler and the sweeper patch a failed run's pods to keep
+// them (controllers.markKept); without the verb every keep is Forbidden.
+func TestTheOrchestratorMayPatchSandboxPodsToKeepThemButNotExecIntoThem(t *testing.T) {
+	g := NewWithT(t)
+	role := find(t, "Role", "agent-smith-sandbox-manager", &rbacv1.Role{})
+	verbs := map[string][]string{}
+	for _, rule := range role.Rules {
+		for _, r := range rule.Resources {
+			verbs[r] = append(verbs[r], rule.Verbs...)
+		}
+	}
+	g.Expect(verbs["pods"]).To(ConsistOf("get", "list", "watch", "create", "patch", "delete"))
+	g.Expect(verbs).NotTo(HaveKey("pods/exec"))
+}
+
 // Redis started as the manifests start it (testenv runs the StatefulSet's
 // own script and the ConfigMap's redis.conf): without the password only
 // PING works; the orchestrator's user does all the run store does, and

@@ -102,6 +102,16 @@ type Provisioner interface {
 	Release(ctx context.Context, runID string) error
 }
 
+// FailedReleaser is a Provisioner that may keep what a failed run's
+// sandboxes left for inspection (sandbox.keep_failed_pods_minutes). The
+// pipeline releases a failed run through it. The Kubernetes backend is
+// none: its reconciler keeps a failed run's pods, from the run's state.
+type FailedReleaser interface {
+	// ReleaseFailed stops the run's sandboxes as Release does, and keeps
+	// their work directories for as long as the backend is configured to.
+	ReleaseFailed(ctx context.Context, runID string) error
+}
+
 // ProvisionRequest names the sandboxes of one run attempt.
 type ProvisionRequest struct {
 	RunID   string

@@ -88,6 +88,32 @@ type Event struct {
 	// was already acted on is recognised when it comes again (a replay, a
 	// redelivery after the dedup window).
 	Mark Mark
+	// Withdrawn, on a ticket event, says the ticket stopped asking for
+	// work: it was closed, or its last trigger label came off. Its
+	// unfinished run is cancelled where its project's trigger says so
+	// (cancel_when). Lifecycle labels are never trigger labels, so
+	// agent-smith's own label edits never withdraw a ticket.
+	Withdrawn *Withdrawal
+}
+
+// WithdrawKind is how a ticket stopped asking for work.
+type WithdrawKind string
+
+// The kinds of Withdrawal, named like the cancel_when keys.
+const (
+	// WithdrawClosed: the ticket was closed (GitHub, GitLab), moved to a
+	// closed state (Azure DevOps) or to a status of category done (Jira).
+	WithdrawClosed WithdrawKind = "closed"
+	// WithdrawUnlabeled: the ticket lost its last trigger label (tag).
+	WithdrawUnlabeled WithdrawKind = "unlabeled"
+)
+
+// Withdrawal is a ticket closed or unlabeled.
+type Withdrawal struct {
+	Kind WithdrawKind
+	// Reason is what happened, for the run's cancel reason and the reply:
+	// "ticket closed", "label agent-smith removed".
+	Reason string
 }
 
 // Mark is a trigger's place in its ticket's history, from the tracker's

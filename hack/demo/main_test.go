@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -34,6 +35,10 @@ func TestDemoTurnsTheTicketIntoAPullRequestOfflineInItsDirectory(t *testing.T) {
 		MatchRegexp(`#\d+ .*\(agent-smith/1 → main, open\)`),
 		ContainSubstring("#1 is closed"),
 	))
+	// The ticket got the status comment and a notice of the end that does
+	// not repeat it.
+	g.Expect(strings.Count(out.String(), "\ncomment by ")).To(Equal(2), out.String())
+	g.Expect(strings.Count(out.String(), "### agent-smith finished")).To(Equal(1), out.String())
 	// The sandboxes worked in the demo's own temporary directory and left
 	// nothing there.
 	left, err := os.ReadDir(filepath.Join(dir, "tmp"))

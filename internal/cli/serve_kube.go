@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
@@ -71,7 +72,10 @@ func kubeParts(o serveOptions, conn *redisConn, current *trackers.Current, log l
 	if err := sandboxes.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
-	sweeper := controllers.NewSandboxSweeper(mgr.GetClient(), store, o.namespace, mgr.GetEventRecorder("agent-smith-housekeeper"), log)
+	sweeper := controllers.NewSandboxSweeper(mgr.GetClient(), store, o.namespace, func() time.Duration {
+		snap, _ := current.Load()
+		return snap.Config.Sandbox.KeepFailedPods()
+	}, mgr.GetEventRecorder("agent-smith-housekeeper"), log)
 	return &serveParts{
 		store:       store,
 		provisioner: kube.NewProvisioner(api.gw, board, kube.ProvisionerOptions{}),

@@ -159,6 +159,7 @@ func sandboxBackend(flagValue string, env Env) (string, error) {
 func localSandboxes(cfg *config.Config, log logr.Logger) (*local.Provisioner, error) {
 	return local.New(local.Options{
 		IdleTimeout: time.Duration(cfg.Sandbox.IdleTimeoutSeconds) * time.Second,
+		KeepFailed:  cfg.Sandbox.KeepFailedPods(),
 		Log:         log,
 	})
 }

@@ -302,15 +302,18 @@ func TestLabeledIssueBecomesAPullRequestThatFixesIt(t *testing.T) {
 	g.Expect(pr.Body).To(And(ContainSubstring("Fixes #"+strconv.Itoa(n)), ContainSubstring("## Plan"), ContainSubstring("quote the arguments"), ContainSubstring("run `"+id+"`")))
 	g.Expect(r.PullRequests).To(HaveKeyWithValue("calc", ContainSubstring(fmt.Sprintf("/pull/%d", pr.Number))))
 
-	// The ticket: the status comment shows the finished run, a summary
-	// comment lists the pull request, the done status and done label.
+	// The ticket: the status comment shows the finished run and its pull
+	// request, a notice of the end says what changed (and nothing the
+	// status comment says); the done status and done label.
 	is := w.issueState(n)
 	g.Expect(is.Labels).To(ContainElements("agent-smith:done", "In Review"))
 	g.Expect(is.Labels).NotTo(ContainElement("agent-smith:in-progress"))
 	g.Expect(bodies(is.Comments)).To(HaveLen(2))
-	g.Expect(is.Comments[0].Body).To(And(ContainSubstring("agent-smith finished"), ContainSubstring("✅ | test"), ContainSubstring("make test")))
+	g.Expect(is.Comments[0].Body).To(And(ContainSubstring("agent-smith finished"), ContainSubstring("✅ | test"), ContainSubstring("make test"),
+		ContainSubstring(fmt.Sprintf("pull request #%d", pr.Number))))
 	g.Expect(is.Comments[0].ID).To(Equal(mustAtoi(t, r.StatusCommentID)))
-	g.Expect(is.Comments[1].Body).To(And(ContainSubstring("add.sh subtracted; it adds now"), ContainSubstring(fmt.Sprintf("pull request #%d", pr.Number))))
+	g.Expect(is.Comments[1].Body).To(ContainSubstring("add.sh subtracted; it adds now"))
+	expectNoRepeats(g, bodies(is.Comments))
 	for _, c := range is.Comments {
 		g.Expect(c.Body).NotTo(ContainSubstring(token))
 	}
@@ -373,8 +376,10 @@ func TestTestsThatKeepFailingFailTheRunAtTheTestStepAndKeepTheWork(t *testing.T)
 	g.Expect(is.Labels).To(ContainElement("agent-smith:failed"))
 	g.Expect(is.Labels).NotTo(ContainElement("In Review"))
 	g.Expect(is.Comments).To(HaveLen(2))
-	g.Expect(is.Comments[0].Body).To(And(ContainSubstring("failed at step `test`"), ContainSubstring("❌ | test")))
-	g.Expect(is.Comments[1].Body).To(And(ContainSubstring("failed at step `test`"), ContainSubstring("FAIL: add 2 3 gave 6"), ContainSubstring(wip)))
+	g.Expect(is.Comments[0].Body).To(And(ContainSubstring("failed at step `test`"), ContainSubstring("❌ | test"),
+		ContainSubstring("FAIL: add 2 3 gave 6"), ContainSubstring(wip)))
+	g.Expect(is.Comments[1].Body).To(And(ContainSubstring("could not finish"), ContainSubstring("label the ticket again")))
+	expectNoRepeats(g, bodies(is.Comments))
 	g.Expect(w.progress(id)).To(ContainSubstring("sending the model back once"))
 	kept, err := os.ReadFile(filepath.Join(w.runsDir, id, "result.md"))
 	g.Expect(err).NotTo(HaveOccurred())
@@ -415,6 +420,8 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 	is := w.issueState(n)
 	g.Expect(is.Labels).To(ContainElement("agent-smith:awaiting-input"))
 	g.Expect(bodies(is.Comments)).To(ContainElement(And(ContainSubstring("has questions"), ContainSubstring("1. Should add.sh print the sum"))))
+	g.Expect(is.Comments).To(HaveLen(2), "the status comment and the questions")
+	expectNoRepeats(g, bodies(is.Comments))
 	// Nobody is held while a person thinks.
 	w.expectNothingLeft()
 	g.Expect(w.fake.PullRequests(repoName)).To(BeEmpty())
@@ -441,6 +448,8 @@ func TestPlanQuestionsParkTheRunUntilAnAnswerCommentResumesIt(t *testing.T) {
 	is = w.issueState(n)
 	g.Expect(is.Labels).To(ContainElement("agent-smith:done"))
 	g.Expect(is.Comments[0].Body).To(And(ContainSubstring("agent-smith finished"), ContainSubstring("attempt 2")), "attempt 2 took over the status comment")
+	g.Expect(is.Comments).To(HaveLen(4), "the status comment, the questions, the answer and the notice of the end")
+	expectNoRepeats(g, bodies(is.Comments))
 	w.expectNothingLeft()
 }
 

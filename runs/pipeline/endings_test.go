@@ -168,6 +168,24 @@ func TestCancelLeavesTheTicketFinal(t *testing.T) {
 	g.Expect(is.Comments[0].Body).To(ContainSubstring("cancelled by alice"))
 }
 
+// A run cancelled because its ticket was closed and its trigger label
+// taken off (intake's withdrawal): the finalizer tells the ticket and
+// leaves it as the user did, closed and without the label.
+func TestCancelOfAClosedUnlabeledTicketLeavesItClosedAndUnlabeled(t *testing.T) {
+	g := NewWithT(t)
+	w := newEndingWorld(t, runs.Options{})
+	id := w.submit(5)
+	w.fake.RemoveLabel(repoName, 5, "agent-smith")
+	w.fake.CloseIssue(repoName, 5)
+	_, err := w.store.Cancel(context.Background(), id, "tracker issues", "ticket closed")
+	g.Expect(err).NotTo(HaveOccurred())
+	w.expectFinal(id, 5, trackers.LifecycleCancelled, "cancelled")
+	is, _ := w.fake.Issue(repoName, 5)
+	g.Expect(is.State).To(Equal("closed"), "the finalizer does not reopen the ticket")
+	g.Expect(is.Labels).To(ConsistOf("calc", trackers.LifecycleCancelled.Label()), "nor put the trigger label back")
+	g.Expect(is.Comments[0].Body).To(ContainSubstring("ticket closed"))
+}
+
 func TestHousekeeperExpiresParkedRunsWithAComment(t *testing.T) {
 	g := NewWithT(t)
 	w := newEndingWorld(t, runs.Options{})

@@ -59,10 +59,13 @@ const (
 // posted when the run had started and its comment is gone), one comment
 // on the end (failed, done or cancelled; found by its recorded id or as
 // agent-smith's own comment with the run's mark), the done status of a
-// successful run, and the lifecycle label. It is pure: the finalizer reads
-// the ticket, acts, and asks again until nothing is missing, so a write
-// that landed late (a cancelled write of the old owner) is corrected, and
-// a second finalizer after a crash writes nothing twice. skipped are the
+// successful run, and the lifecycle label. The comment on the end is a
+// notice that adds to the status comment (endingNotice), or the whole
+// story on a ticket without one; a notice posted before the status write
+// was given up on is made whole. It is pure: the finalizer reads the
+// ticket, acts, and asks again until nothing is missing, so a write that
+// landed late (a cancelled write of the old owner) is corrected, and a
+// second finalizer after a crash writes nothing twice. skipped are the
 // writes given up on (by what), noted in the status comment.
 func finalActions(run runs.Run, t trackers.Ticket, skipped map[string]string) []finalAction {
 	var out []finalAction
@@ -73,35 +76,30 @@ func finalActions(run runs.Run, t trackers.Ticket, skipped map[string]string) []
 	}
 	notes := slices.Sorted(maps.Values(skipped))
 	status := renderStatus(statusViewOf(run, notes))
-	switch id := findComment(t, run.StatusCommentID, statusMarker(run.ID)); {
+	id := findComment(t, run.StatusCommentID, statusMarker(run.ID))
+	switch {
 	case id == "" && len(run.Steps) > 0:
 		add(finalAction{kind: actPost, what: whatStatus, body: status, record: recordStatus})
 	case id != "" && !showsFinal(commentBody(t, id), run, notes):
 		add(finalAction{kind: actEdit, what: whatStatus, commentID: id, body: status})
 	}
-	mark := finalMark(run.State, run.ID) + " -->"
-	commented := findComment(t, run.FinalCommentID, mark) != ""
-	switch run.State {
-	case runs.StateSucceeded:
-		done := run.Outcome.DoneStatus
-		isDone := done == "" || strings.EqualFold(t.State, done) || hasLabel(t.Labels, done)
-		switch {
-		case !commented && !isDone:
-			add(finalAction{kind: actComplete, what: whatDone, done: done, body: successComment(run)})
-		case !commented:
-			add(finalAction{kind: actPost, what: whatComment, body: successComment(run), record: recordFinal})
-		case !isDone:
-			add(finalAction{kind: actComplete, what: whatDone, done: done})
-		}
-	case runs.StateFailed:
-		if !commented {
-			o := outcomeOf(run)
-			add(finalAction{kind: actPost, what: whatComment, body: failureComment(run.ID, o.Step, o.Reason, o.WIP), record: recordFinal})
-		}
-	case runs.StateCancelled:
-		if !commented {
-			add(finalAction{kind: actPost, what: whatComment, body: cancelledComment(run.ID, outcomeOf(run).Reason), record: recordFinal})
-		}
+	_, statusGivenUp := skipped[whatStatus]
+	hasStatus := (id != "" || len(run.Steps) > 0) && !statusGivenUp
+	ending := endingComment(run, hasStatus)
+	final := findComment(t, run.FinalCommentID, finalMark(run.State, run.ID)+" -->")
+	commented := final != ""
+	if commented && !hasStatus && !strings.Contains(commentBody(t, final), wholeHeads[run.State]) {
+		add(finalAction{kind: actEdit, what: whatComment, commentID: final, body: ending})
+	}
+	if !commented {
+		add(finalAction{kind: actPost, what: whatComment, body: ending, record: recordFinal})
+	}
+	// The move to the done status carries no comment: a comment a tracker
+	// writes with its state change (Azure DevOps' History field) loses the
+	// mark it is found by, and the next round would post it again.
+	if done := run.Outcome.DoneStatus; run.State == runs.StateSucceeded && done != "" &&
+		!strings.EqualFold(t.State, done) && !hasLabel(t.Labels, done) {
+		add(finalAction{kind: actComplete, what: whatDone, done: done})
 	}
 	want := lifecycleOf(run.State)
 	if !hasLabel(t.Labels, want.Label()) || slices.ContainsFunc(t.Labels, func(l string) bool {
@@ -110,6 +108,26 @@ func finalActions(run runs.Run, t trackers.Ticket, skipped map[string]string) []
 		add(finalAction{kind: actLifecycle, what: whatLifecycle, lifecycle: want})
 	}
 	return out
+}
+
+// endingComment is the comment on how run ended: a notice when the ticket
+// has its status comment, else the whole story.
+func endingComment(run runs.Run, hasStatus bool) string {
+	if hasStatus {
+		return endingNotice(run)
+	}
+	o := outcomeOf(run)
+	switch run.State {
+	case runs.StateSucceeded:
+		var repos []repoResult
+		for _, r := range run.Outcome.Repos {
+			repos = append(repos, repoResult(r))
+		}
+		return finalComment(run.ID, run.Outcome.Summary, repos, run.Usage)
+	case runs.StateCancelled:
+		return cancelledComment(run.ID, o.Reason)
+	}
+	return failureComment(run.ID, o.Step, o.Reason, o.WIP)
 }
 
 func lifecycleOf(st runs.State) trackers.Lifecycle {
@@ -124,7 +142,8 @@ func lifecycleOf(st runs.State) trackers.Lifecycle {
 
 // outcomeOf is how the run ended as the comments tell it; a run ended by
 // anyone but its pipeline (the sandbox reconciler, reclaim giving up) has
-// only its step and error.
+// only its step and error, a cancelled one the reason of its cancel
+// ("ticket closed").
 func outcomeOf(run runs.Run) outcome {
 	o := outcome{State: run.State, Step: run.Outcome.Step, Reason: run.Outcome.Reason, WIP: run.Outcome.WIP, Kind: run.Outcome.Kind}
 	if o.Step == "" {
@@ -132,6 +151,9 @@ func outcomeOf(run runs.Run) outcome {
 	}
 	if o.Reason == "" {
 		o.Reason = run.Error
+	}
+	if o.Reason == "" && run.State == runs.StateCancelled {
+		o.Reason = run.Cancel.Reason
 	}
 	return o
 }
@@ -176,14 +198,6 @@ func showsFinal(body string, run runs.Run, notes []string) bool {
 		}
 	}
 	return true
-}
-
-func successComment(run runs.Run) string {
-	var repos []repoResult
-	for _, r := range run.Outcome.Repos {
-		repos = append(repos, repoResult(r))
-	}
-	return finalComment(run.ID, run.Outcome.Summary, repos, run.Usage)
 }
 
 // findComment is the id of the comment recorded, when the ticket has it,
@@ -266,7 +280,7 @@ func (p *Pipeline) perform(ctx context.Context, tr trackers.Tracker, run *runs.R
 	case actEdit:
 		return tr.EditComment(ctx, run.Ticket, a.commentID, a.body)
 	case actComplete:
-		return tr.Complete(ctx, run.Ticket, a.done, a.body)
+		return tr.Complete(ctx, run.Ticket, a.done, "")
 	case actLifecycle:
 		return tr.SetLifecycle(ctx, run.Ticket, a.lifecycle)
 	}

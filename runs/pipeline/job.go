@@ -275,14 +275,26 @@ func (j *job) model(ctx context.Context, slot llm.Slot) (*llm.Model, error) {
 }
 
 // release stops the run's sandboxes once.
-func (j *job) release(ctx context.Context) {
+func (j *job) release(ctx context.Context) { j.releaseBy(ctx, j.p.deps.Provisioner.Release) }
+
+// releaseFailed is release for a failed run: a backend that keeps a
+// failed run's sandboxes for inspection (sandbox.FailedReleaser) may.
+func (j *job) releaseFailed(ctx context.Context) {
+	if k, ok := j.p.deps.Provisioner.(sandbox.FailedReleaser); ok {
+		j.releaseBy(ctx, k.ReleaseFailed)
+		return
+	}
+	j.release(ctx)
+}
+
+func (j *job) releaseBy(ctx context.Context, release func(context.Context, string) error) {
 	if j.released || j.sandboxes == nil {
 		return
 	}
 	j.released = true
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := j.p.deps.Provisioner.Release(ctx, j.run.ID); err != nil {
+	if err := release(ctx, j.run.ID); err != nil {
 		j.log.Error(err, "releasing the sandboxes failed")
 	}
 }
@@ -323,7 +335,7 @@ func (j *job) fail(ctx context.Context, step string, cause error) error {
 	j.record(ctx, runs.Entry{Kind: runs.KindPhase, Step: step, Message: reason,
 		Phase: &runs.Phase{Name: step, Status: runs.PhaseFailed, Duration: runs.Duration(took)}})
 	wip := j.pushWIP(ctx, step)
-	j.release(ctx)
+	j.releaseFailed(ctx)
 	outcome := outcome{State: runs.StateFailed, Step: step, Reason: reason, WIP: wip}
 	j.keepArtifacts(ctx, outcome)
 	j.p.models.forget(j.run.ID)

@@ -149,7 +149,7 @@ func (j *job) park(ctx context.Context, questions []string) error {
 	// One questions comment per round, even when this round is asked again
 	// (Redis lost the transition that parked the run).
 	mark := questionsMarker(j.run.ID, rounds+1)
-	questionsID, err := ensureComment(ctx, j.tracker, j.ticket, "", mark, questionsComment(mark, questions))
+	questionsID, err := ensureComment(ctx, j.tracker, j.ticket, "", mark, questionsComment(mark, rounds+1, questions))
 	if err != nil {
 		// Questions nobody can see would park the run for good.
 		return fmt.Errorf("post the plan's questions on the ticket: %w", err)

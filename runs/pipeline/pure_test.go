@@ -134,12 +134,18 @@ func TestStatusCommentShowsStepsOutcomeAndRepositories(t *testing.T) {
 	g.Expect(failed).To(ContainSubstring("**Why:** tests still fail"))
 	g.Expect(failed).To(ContainSubstring("pushed to `agent-smith/7-wip` in calc"))
 	g.Expect(failed).To(ContainSubstring("| calc | skipped (no changes) |"))
+
+	// The reason the failed step noted is told once, under Why.
+	v.Steps[1].Notes = append(v.Steps[1].Notes, "tests still fail")
+	g.Expect(strings.Count(renderStatus(v), "tests still fail")).To(Equal(1))
 }
 
 func TestQuestionsAndFailureComments(t *testing.T) {
 	g := NewWithT(t)
-	q := questionsComment(questionsMarker("r1", 2), []string{"Sum or difference?", " Which shell? "})
-	g.Expect(q).To(Equal("<!-- agent-smith:questions run=r1 round=2 -->\n### agent-smith has questions before it starts\n\n1. Sum or difference?\n2. Which shell?\n\nAnswer in a comment on this ticket; the run continues with your answer.\n"))
+	q := questionsComment(questionsMarker("r1", 1), 1, []string{"Sum or difference?", " Which shell? "})
+	g.Expect(q).To(Equal("<!-- agent-smith:questions run=r1 round=1 -->\n### agent-smith has questions before it starts\n\n1. Sum or difference?\n2. Which shell?\n\nAnswer in a comment on this ticket; the run continues with your answer.\n"))
+	again := questionsComment(questionsMarker("r1", 2), 2, []string{"Which shell?"})
+	g.Expect(again).To(HavePrefix("<!-- agent-smith:questions run=r1 round=2 -->\n### agent-smith has more questions (round 2)\n"), "a second round is not headed as the first")
 	f := failureComment("r1", "test", "tests fail\nFAIL: 6", nil)
 	g.Expect(f).To(ContainSubstring("failed at step `test`\n\n> tests fail\n> FAIL: 6\n"))
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,18 +102,24 @@ func renderStatus(v statusView) string {
 		fmt.Fprintf(&b, " · skills %s", v.Skills)
 	}
 	b.WriteString("\n\n| | Step | Time | Notes |\n|---|---|---:|---|\n")
+	why := ""
+	if v.Outcome != nil && (v.Outcome.State == runs.StateFailed || v.Outcome.State == runs.StateCancelled) {
+		why = v.Outcome.Reason
+	}
 	for _, s := range v.Steps {
 		took := ""
 		if s.State == stepDone || s.State == stepFailed {
 			took = seconds(s.Took)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", stepIcons[s.State], s.Name, took, cell(strings.Join(s.Notes, "; ")))
+		// The failed step's note of the reason is told once, under Why.
+		notes := slices.DeleteFunc(slices.Clone(s.Notes), func(n string) bool { return why != "" && n == why })
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", stepIcons[s.State], s.Name, took, cell(strings.Join(notes, "; ")))
 	}
-	if v.Outcome != nil && (v.Outcome.State == runs.StateFailed || v.Outcome.State == runs.StateCancelled) && v.Outcome.Reason != "" {
-		fmt.Fprintf(&b, "\n**Why:** %s\n", cell(v.Outcome.Reason))
-		if len(v.Outcome.WIP) > 0 {
-			fmt.Fprintf(&b, "\nUnfinished work was pushed to %s.\n", strings.Join(v.Outcome.WIP, ", "))
-		}
+	if why != "" {
+		fmt.Fprintf(&b, "\n**Why:** %s\n", cell(why))
+	}
+	if v.Outcome != nil && len(v.Outcome.WIP) > 0 {
+		fmt.Fprintf(&b, "\nUnfinished work was pushed to %s.\n", strings.Join(v.Outcome.WIP, ", "))
 	}
 	if len(v.Repos) > 0 {
 		b.WriteString("\n| Repository | Result |\n|---|---|\n")
@@ -148,7 +155,7 @@ func cell(s string) string {
 // and why.
 func failureComment(run, step, reason string, wip []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s -->\n### agent-smith failed at step `%s`\n\n%s\n", finalMark(runs.StateFailed, run), step, quote(reason))
+	fmt.Fprintf(&b, "%s -->\n### %s `%s`\n\n%s\n", finalMark(runs.StateFailed, run), wholeHeads[runs.StateFailed], step, quote(reason))
 	if len(wip) > 0 {
 		fmt.Fprintf(&b, "\nThe unfinished work is on %s.\n", strings.Join(wip, ", "))
 	}
@@ -160,7 +167,7 @@ func failureComment(run, step, reason string, wip []string) string {
 // and why.
 func cancelledComment(run, reason string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s -->\n### agent-smith stopped\n\n", finalMark(runs.StateCancelled, run))
+	fmt.Fprintf(&b, "%s -->\n### %s\n\n", finalMark(runs.StateCancelled, run), wholeHeads[runs.StateCancelled])
 	if reason != "" {
 		b.WriteString(quote(reason) + "\n\n")
 	}
@@ -182,11 +189,16 @@ func questionsMarker(run string, round int) string {
 	return fmt.Sprintf("%squestions run=%s round=%d -->", trackers.MarkPrefix, run, round)
 }
 
-// questionsComment asks the ticket's people what the plan needs to know;
-// mark is its questionsMarker.
-func questionsComment(mark string, questions []string) string {
+// questionsComment asks the ticket's people what the plan needs to know in
+// its round of questions; mark is its questionsMarker. A later round is
+// headed as such, so no two rounds read alike.
+func questionsComment(mark string, round int, questions []string) string {
 	var b strings.Builder
-	b.WriteString(mark + "\n### agent-smith has questions before it starts\n\n")
+	head := "has questions before it starts"
+	if round > 1 {
+		head = fmt.Sprintf("has more questions (round %d)", round)
+	}
+	fmt.Fprintf(&b, "%s\n### agent-smith %s\n\n", mark, head)
 	for i, q := range questions {
 		fmt.Fprintf(&b, "%d. %s\n", i+1, strings.TrimSpace(q))
 	}
@@ -197,7 +209,7 @@ func questionsComment(mark string, questions []string) string {
 // finalComment is the summary comment of a successful run.
 func finalComment(run, summary string, repos []repoResult, u runs.Usage) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s -->\n### agent-smith finished\n\n", finalMark(runs.StateSucceeded, run))
+	fmt.Fprintf(&b, "%s -->\n### %s\n\n", finalMark(runs.StateSucceeded, run), wholeHeads[runs.StateSucceeded])
 	if summary != "" {
 		b.WriteString(strings.TrimSpace(summary) + "\n\n")
 	}
@@ -209,6 +221,60 @@ func finalComment(run, summary string, repos []repoResult, u runs.Usage) string 
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "Run `%s`. %s\n", run, usageLine(u))
+	return b.String()
+}
+
+// noticeRef is how an ending notice names the status comment.
+const noticeRef = "status comment"
+
+// wholeHeads head the whole comments on how a run ended (by its state);
+// an ending notice has none of them.
+var wholeHeads = map[runs.State]string{
+	runs.StateSucceeded: "agent-smith finished",
+	runs.StateFailed:    "agent-smith failed at step",
+	runs.StateCancelled: "agent-smith stopped",
+}
+
+// endingNotice is the comment that tells the ticket's watchers that run
+// ended, when its status comment already shows how: an edited comment
+// notifies nobody on any of the trackers, a new one does. It says only
+// what the status comment does not (what changed, what to do next) and has
+// no heading, table or usage of its own, so the two never repeat each
+// other. A ticket without a status comment gets the whole comments above.
+func endingNotice(run runs.Run) string {
+	var b strings.Builder
+	b.WriteString(finalMark(run.State, run.ID) + " -->\n")
+	switch run.State {
+	case runs.StateSucceeded:
+		summary := strings.TrimSpace(run.Outcome.Summary)
+		switch {
+		case run.Outcome.NothingToDo:
+			fmt.Fprintf(&b, "**Done, with nothing to change:** the plan step in the %s says why.\n", noticeRef)
+		case strings.Contains(summary, "\n"):
+			fmt.Fprintf(&b, "**Done.**\n\n%s\n", summary)
+		case summary != "":
+			fmt.Fprintf(&b, "**Done.** %s\n", summary)
+		default:
+			b.WriteString("**Done.**\n")
+		}
+		if n := len(run.Outcome.Repos); !run.Outcome.NothingToDo && n > 0 {
+			what := "pull request"
+			if n > 1 {
+				what = "pull requests"
+			}
+			fmt.Fprintf(&b, "\nReview the %s linked in the %s.\n", what, noticeRef)
+		}
+	case runs.StateFailed:
+		wip := ""
+		if len(run.Outcome.WIP) > 0 {
+			wip = ", and the branch with the unfinished work"
+		}
+		fmt.Fprintf(&b, "**agent-smith could not finish.** The %s shows the step it stopped at and why%s.\n\n", noticeRef, wip)
+		b.WriteString("Fix what it describes, then label the ticket again or comment the project's keyword to retry.\n")
+	case runs.StateCancelled:
+		fmt.Fprintf(&b, "**The run was called off;** the %s shows where it stood. ", noticeRef)
+		b.WriteString("Label the ticket again, or comment the project's keyword, to start over.\n")
+	}
 	return b.String()
 }
 

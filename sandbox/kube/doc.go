@@ -2,7 +2,8 @@
 // sandbox pod (one per repository per run attempt, named
 // sandbox-{run}-{repo}, the agent injected by an init container into an
 // unmodified toolchain image), the labels that tie a pod to its run and its
-// orchestrator replica, and the Provisioner the pipeline uses.
+// orchestrator replica (and the marks of a failed run's pod kept for
+// inspection), and the Provisioner the pipeline uses.
 //
 // The Provisioner never calls the Kubernetes API. The sandbox reconciler
 // (package controllers) creates and deletes the pods from the run state in

@@ -33,7 +33,8 @@ type ProvisionerOptions struct {
 // Board, then for the agent's and the gate's first polls.
 //
 // Release shuts the agents and gates down; the pods go when the run stops
-// being active. A run that parks in awaiting_input therefore holds no pod
+// being active (a failed run's may be kept for a while, their jobs
+// released all the same). A run that parks in awaiting_input therefore holds no pod
 // while it waits for an answer (which may take days): its resumption is a
 // new attempt with fresh pods and fresh job ids, and the pipeline rebuilds
 // the workspace there. A Release while the run is still active (the

@@ -58,6 +58,11 @@ type Options struct {
 	// ShutdownGrace is how long Release waits for an agent to exit after
 	// the shutdown step, before signals. Default 10s.
 	ShutdownGrace time.Duration
+	// KeepFailed keeps the work directories of a failed run
+	// (ReleaseFailed) that long for inspection
+	// (sandbox.keep_failed_pods_minutes); 0 removes them at once. A kept
+	// directory outlives Close: a CLI run that failed leaves it to look at.
+	KeepFailed time.Duration
 	// Gateway tunes the sandbox API the agents poll.
 	Gateway gateway.Options
 	Log     logr.Logger
@@ -74,9 +79,14 @@ type Provisioner struct {
 
 	mu   sync.Mutex
 	runs map[string][]*instance
+	// kept are the timers that remove kept work directories.
+	kept map[*time.Timer]bool
 }
 
-var _ sandbox.Provisioner = (*Provisioner)(nil)
+var (
+	_ sandbox.Provisioner    = (*Provisioner)(nil)
+	_ sandbox.FailedReleaser = (*Provisioner)(nil)
+)
 
 // instance is one running agent and its gate.
 type instance struct {
@@ -118,13 +128,20 @@ func New(opts Options) (*Provisioner, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	p := &Provisioner{opts: opts, gw: gw, url: "http://" + l.Addr().String(), shutdown: stop, serve: make(chan error, 1),
-		runs: map[string][]*instance{}}
+		runs: map[string][]*instance{}, kept: map[*time.Timer]bool{}}
 	go func() { p.serve <- gw.Serve(ctx, l) }()
 	return p, nil
 }
 
-// Close stops the sandbox API. Release the runs first.
+// Close stops the sandbox API. Release the runs first. Kept work
+// directories stay where they are.
 func (p *Provisioner) Close() error {
+	p.mu.Lock()
+	for t := range p.kept {
+		t.Stop()
+	}
+	clear(p.kept)
+	p.mu.Unlock()
 	p.shutdown()
 	return <-p.serve
 }
@@ -286,11 +303,59 @@ func (p *Provisioner) awaitReady(ctx context.Context, inst *instance) error {
 
 // Release implements sandbox.Provisioner.
 func (p *Provisioner) Release(ctx context.Context, runID string) error {
+	return p.stopAll(ctx, p.take(runID))
+}
+
+// ReleaseFailed implements sandbox.FailedReleaser: the agents stop as
+// with Release, and with Options.KeepFailed their directories stay that
+// long.
+func (p *Provisioner) ReleaseFailed(ctx context.Context, runID string) error {
+	insts := p.take(runID)
+	if p.opts.KeepFailed <= 0 {
+		return p.stopAll(ctx, insts)
+	}
+	errs := make([]error, len(insts))
+	var wg sync.WaitGroup
+	for i, inst := range insts {
+		wg.Go(func() { errs[i] = p.end(ctx, inst) })
+	}
+	wg.Wait()
+	until := time.Now().Add(p.opts.KeepFailed)
+	for _, inst := range insts {
+		p.keep(inst.dir)
+		logr.FromContextOrDiscard(ctx).Info("kept the work directory of the failed run for inspection", "run", runID,
+			"repo", inst.repo, "dir", filepath.Join(inst.dir, "work"), "until", until.UTC().Format(time.RFC3339))
+	}
+	return errors.Join(errs...)
+}
+
+// keep removes dir after Options.KeepFailed, unless the provisioner is
+// closed before.
+func (p *Provisioner) keep(dir string) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	var t *time.Timer
+	t = time.AfterFunc(p.opts.KeepFailed, func() {
+		p.mu.Lock()
+		live := p.kept[t]
+		delete(p.kept, t)
+		p.mu.Unlock()
+		if live {
+			if err := os.RemoveAll(dir); err != nil {
+				p.opts.Log.Error(err, "removing a kept work directory failed", "dir", dir)
+			}
+		}
+	})
+	p.kept[t] = true
+}
+
+// take hands the run's instances over for release.
+func (p *Provisioner) take(runID string) []*instance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	insts := p.runs[runID]
 	delete(p.runs, runID)
-	p.mu.Unlock()
-	return p.stopAll(ctx, insts)
+	return insts
 }
 
 func (p *Provisioner) stopAll(ctx context.Context, insts []*instance) error {
@@ -303,10 +368,18 @@ func (p *Provisioner) stopAll(ctx context.Context, insts []*instance) error {
 	return errors.Join(errs...)
 }
 
-// stop ends one agent: the shutdown step (which first cancels a running
-// step), then SIGTERM and SIGKILL to its process group if it lingers; then
-// its directories go.
+// stop ends one agent (end), then its directories go.
 func (p *Provisioner) stop(ctx context.Context, inst *instance) error {
+	err := p.end(ctx, inst)
+	if rerr := os.RemoveAll(inst.dir); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("remove work directory of %s: %w", inst.repo, rerr))
+	}
+	return err
+}
+
+// end ends one agent: the shutdown step (which first cancels a running
+// step), then SIGTERM and SIGKILL to its process group if it lingers.
+func (p *Provisioner) end(ctx context.Context, inst *instance) error {
 	var errs []error
 	if err := inst.job.Release(ctx); err != nil {
 		errs = append(errs, err)
@@ -325,9 +398,6 @@ func (p *Provisioner) stop(ctx context.Context, inst *instance) error {
 		if isClosed(inst.exited) {
 			break
 		}
-	}
-	if err := os.RemoveAll(inst.dir); err != nil {
-		errs = append(errs, fmt.Errorf("remove work directory of %s: %w", inst.repo, err))
 	}
 	return errors.Join(errs...)
 }

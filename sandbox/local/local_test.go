@@ -133,6 +133,41 @@ func TestReleaseStopsAgentsAndRemovesTheirDirectories(t *testing.T) {
 	g.Expect(err).To(MatchError(sandbox.ErrReleased))
 }
 
+func TestReleaseFailedKeepsTheWorkDirectoryForTheKeepTimeWithNoAgentLeft(t *testing.T) {
+	g := NewWithT(t)
+	p, dir := newProvisioner(t, local.Options{KeepFailed: 300 * time.Millisecond})
+	ctx := context.Background()
+	got, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "run-kept", Repos: []sandbox.RepoSpec{{Name: "one"}}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(sandbox.WriteFile(ctx, got["one"].Work, "notes.txt", "what the run left")).To(Succeed())
+	res, err := got["one"].Work.Run(ctx, run("sh", "-c", "echo $PPID"), nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	var agent int
+	_, _ = fmt.Sscan(res.Stdout, &agent)
+	g.Expect(agent).To(BeNumerically(">", 1))
+
+	g.Expect(p.ReleaseFailed(ctx, "run-kept")).To(Succeed())
+
+	g.Expect(proctest.Gone(agent)).To(BeTrue(), "the agent is stopped: nothing acts for the run any more")
+	_, err = got["one"].Work.Run(ctx, run("true"), nil)
+	g.Expect(err).To(MatchError(sandbox.ErrReleased))
+	kept, err := filepath.Glob(filepath.Join(dir, "*", "work", "notes.txt"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(kept).To(HaveLen(1), "the failed run's workspace is kept")
+	g.Eventually(func() ([]os.DirEntry, error) { return os.ReadDir(dir) }).WithTimeout(10*time.Second).Should(BeEmpty(),
+		"and removed once the keep time is over")
+}
+
+func TestReleaseFailedWithoutKeepingRemovesTheWorkDirectoryAtOnce(t *testing.T) {
+	g := NewWithT(t)
+	p, dir := newProvisioner(t, local.Options{})
+	ctx := context.Background()
+	_, err := p.Provision(ctx, sandbox.ProvisionRequest{RunID: "run-gone", Repos: []sandbox.RepoSpec{{Name: "one"}}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(p.ReleaseFailed(ctx, "run-gone")).To(Succeed())
+	g.Expect(os.ReadDir(dir)).To(BeEmpty())
+}
+
 func TestProvisionFailsCleanlyWhenAnAgentCannotStart(t *testing.T) {
 	g := NewWithT(t)
 	// An executable that is no agent: it never takes its token.

@@ -57,16 +57,17 @@ func TestGitHubIssueWhoseTestsKeepFailingFailsAtTheTestStepAndKeepsTheWorkOnAWIP
 	g.Expect(pipelinetest.Git(t, w.bare, "log", "-1", "--format=%s", wip)).To(Equal("wip: add.sh subtracts (#" + strconv.Itoa(n) + ")"))
 	g.Expect(w.fake.PullRequests(e2eGitHubRepo)).To(BeEmpty())
 
-	// The ticket: the status comment shows the failed step, a failure
-	// comment says what failed, why and where the work is; the lifecycle
+	// The ticket: the status comment shows the failed step, why and where
+	// the work is, a notice of the end what to do next; the lifecycle
 	// label is failed.
 	is := w.issueState(n)
 	g.Expect(is.Labels).To(ContainElement("agent-smith:failed"))
 	g.Expect(is.Labels).NotTo(ContainElement(BeElementOf("agent-smith:in-progress", "agent-smith:done", "In Review")))
 	g.Expect(is.Comments).To(HaveLen(2))
-	g.Expect(is.Comments[0].Body).To(And(ContainSubstring("failed at step `test`"), ContainSubstring("❌ | test")))
+	g.Expect(is.Comments[0].Body).To(And(ContainSubstring("failed at step `test`"), ContainSubstring("❌ | test"),
+		ContainSubstring("FAIL: add 2 3 gave 6"), ContainSubstring(wip)))
 	g.Expect(strconv.FormatInt(is.Comments[0].ID, 10)).To(Equal(run.StatusCommentID))
-	g.Expect(is.Comments[1].Body).To(And(ContainSubstring("failed at step `test`"), ContainSubstring("FAIL: add 2 3 gave 6"), ContainSubstring(wip)))
+	g.Expect(is.Comments[1].Body).To(And(ContainSubstring("could not finish"), Not(ContainSubstring("FAIL: add 2 3 gave 6"))))
 	for _, leak := range append(bodies(is.Comments), run.Error, progress) {
 		g.Expect(leak).NotTo(ContainSubstring(e2eGitHubToken))
 	}

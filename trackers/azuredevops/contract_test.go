@@ -98,6 +98,10 @@ func (h *harness) Delivery(t *testing.T, d trackertest.Delivery) (http.Header, [
 	case trackertest.DeliveryNotWork:
 		w, _ := h.fake.WorkItem(n)
 		del = h.fake.Update(n, alice, adofake.SetTitle(w.Title+" (edited)"))
+	case trackertest.DeliveryClosed:
+		del = h.fake.Update(n, alice, adofake.SetState("Closed"))
+	case trackertest.DeliveryUnlabeled:
+		del = h.fake.Update(n, alice, adofake.RemoveTags(d.Label))
 	case trackertest.DeliveryComment:
 		del = h.commentDelivery(t, n, d)
 	default:

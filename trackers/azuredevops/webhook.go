@@ -232,18 +232,16 @@ func (t *Tracker) created(ev *trackers.Event) {
 // carrying a trigger tag — back from a closed state (reopened), or for the
 // first time (it carries no lifecycle tag yet, so agent-smith never took
 // it; the project's trigger_statuses decide whether this state counts).
+// A move to a closed state, or its last trigger tag taken off, withdraws
+// the work item.
 func (t *Tracker) updated(ev *trackers.Event, changed fields) {
 	tk := ev.Ticket
-	var added []string
+	var added, removed []string
 	if raw, ok := changed[fieldTags]; ok {
 		var c change
 		if err := json.Unmarshal(raw, &c); err == nil {
-			before := splitTags(rawString(c.OldValue))
-			for _, tag := range splitTags(rawString(c.NewValue)) {
-				if !hasTag(before, tag) {
-					added = append(added, tag)
-				}
-			}
+			before, after := splitTags(rawString(c.OldValue)), splitTags(rawString(c.NewValue))
+			added, removed = tagsMissing(before, after), tagsMissing(after, before)
 		}
 	}
 	if tag := t.triggerTagOf(added); tag != "" {
@@ -258,11 +256,19 @@ func (t *Tracker) updated(ev *trackers.Event, changed fields) {
 		var c change
 		if err := json.Unmarshal(raw, &c); err == nil {
 			from, to := rawString(c.OldValue), rawString(c.NewValue)
-			if t.open(to) {
+			switch {
+			case t.open(to):
 				t.stateMoved(ev, from, to)
+				return
+			case closedState(to):
+				ev.Withdrawn = trackers.Closed("state " + to)
 				return
 			}
 		}
+	}
+	if w, why := trackers.Unlabeled("tag", removed, tk.Labels, t.isTrigger); w != nil || len(added) == 0 && len(removed) > 0 {
+		ev.Withdrawn, ev.Ignore = w, why
+		return
 	}
 	switch {
 	case len(added) > 0:
@@ -270,6 +276,16 @@ func (t *Tracker) updated(ev *trackers.Event, changed fields) {
 	default:
 		ev.Ignore = "no trigger tag added and no move into an open state"
 	}
+}
+
+// closedStates are the states of the Completed and Removed categories in
+// Azure DevOps' stock processes (Agile, Scrum, CMMI, Basic): a work item
+// moved to one was closed. Resolved is not among them: it waits for
+// verification.
+var closedStates = []string{"Closed", "Done", "Removed"}
+
+func closedState(state string) bool {
+	return slices.ContainsFunc(closedStates, func(s string) bool { return strings.EqualFold(s, state) })
 }
 
 func (t *Tracker) stateMoved(ev *trackers.Event, from, to string) {
@@ -333,6 +349,17 @@ func detailedComment(msg string) string {
 		}
 	}
 	return ""
+}
+
+// tagsMissing are the tags of b that a lacks.
+func tagsMissing(a, b []string) []string {
+	var out []string
+	for _, tag := range b {
+		if !hasTag(a, tag) {
+			out = append(out, tag)
+		}
+	}
+	return out
 }
 
 // rawString is a JSON string's value; "" for anything else.

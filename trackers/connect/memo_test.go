@@ -125,7 +125,7 @@ type memoPayload struct {
 }
 
 func (m *memoTracker) KnownEvents() []string {
-	return []string{"ticket.opened", "ticket.labeled", "ticket.commented"}
+	return []string{"ticket.opened", "ticket.labeled", "ticket.unlabeled", "ticket.closed", "ticket.commented"}
 }
 
 func (m *memoTracker) ParseWebhook(h http.Header, body []byte) (trackers.Event, error) {
@@ -142,6 +142,12 @@ func (m *memoTracker) ParseWebhook(h http.Header, body []byte) (trackers.Event, 
 		if slices.Contains(m.triggerLabels, p.Label) {
 			ev.Trigger = "label " + p.Label + " added"
 		}
+	case p.Event == "closed":
+		ev.Withdrawn = trackers.Closed("")
+	case p.Event == "unlabeled":
+		ev.Withdrawn, ev.Ignore = trackers.Unlabeled("label", []string{p.Label}, ev.Ticket.Labels, func(l string) bool {
+			return !trackers.IsLifecycleLabel(l) && slices.Contains(m.triggerLabels, l)
+		})
 	case p.Event == "commented" && p.Comment != nil:
 		ev.Kind = trackers.EventComment
 		ev.Comment = &trackers.Comment{ID: p.Comment.ID, Author: p.Comment.Author, Body: p.Comment.Body,

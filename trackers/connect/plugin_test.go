@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -187,6 +188,11 @@ func (h *memoHarness) Delivery(t *testing.T, d trackertest.Delivery) (http.Heade
 		switch d.Kind {
 		case trackertest.DeliveryTriggered:
 			p.Event, p.Label = "labeled", d.Label
+		case trackertest.DeliveryClosed:
+			p.Event, p.Ticket.State = "closed", "closed"
+		case trackertest.DeliveryUnlabeled:
+			p.Event, p.Label = "unlabeled", d.Label
+			p.Ticket.Labels = slices.DeleteFunc(p.Ticket.Labels, func(l string) bool { return l == d.Label })
 		case trackertest.DeliveryComment:
 			p.Event = "commented"
 			p.Comment = &struct {

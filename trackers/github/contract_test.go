@@ -82,7 +82,14 @@ func (h *harness) Delivery(t *testing.T, d trackertest.Delivery) (http.Header, [
 	case trackertest.DeliveryTriggered:
 		del = h.fake.IssuesEvent(issuesRepo, n, "labeled", d.Label, githubfake.User{Login: "alice"})
 	case trackertest.DeliveryNotWork:
+		h.fake.EditBody(issuesRepo, n, "edited")
+		del = h.fake.IssuesEvent(issuesRepo, n, "edited", "", githubfake.User{Login: "alice"})
+	case trackertest.DeliveryClosed:
+		h.fake.CloseIssue(issuesRepo, n)
 		del = h.fake.IssuesEvent(issuesRepo, n, "closed", "", githubfake.User{Login: "alice"})
+	case trackertest.DeliveryUnlabeled:
+		h.fake.RemoveLabel(issuesRepo, n, d.Label)
+		del = h.fake.IssuesEvent(issuesRepo, n, "unlabeled", d.Label, githubfake.User{Login: "alice"})
 	case trackertest.DeliveryComment:
 		assoc := githubfake.AssociationNone
 		if d.Trusted {

@@ -93,7 +93,8 @@ type commentData struct {
 }
 
 // ParseWebhook normalizes a verified delivery: issues (opened, reopened,
-// labeled) and issue_comment (created) on issues, and ping. Everything else
+// labeled; closed and unlabeled withdraw the ticket) and issue_comment
+// (created) on issues, and ping. Everything else
 // parses to an Event with Ignore set.
 func (t *Tracker) ParseWebhook(h http.Header, body []byte) (trackers.Event, error) {
 	event := h.Get(headerEvent)
@@ -175,6 +176,13 @@ func (t *Tracker) normalize(event string, p *payload) (trackers.Event, error) {
 			ev.Trigger = fmt.Sprintf("issue %s with label %s", p.Action, label)
 			ev.Mark = trackers.MarkAt(p.Action, p.Issue.UpdatedAt)
 		}
+	case "closed":
+		ev.Withdrawn = trackers.Closed("")
+	case "unlabeled":
+		if p.Label == nil || p.Label.Name == "" {
+			return ev, fmt.Errorf("%s without a label", ev.Name)
+		}
+		ev.Withdrawn, ev.Ignore = trackers.Unlabeled("label", []string{p.Label.Name}, ev.Ticket.Labels, t.isTrigger)
 	default:
 		ev.Ignore = fmt.Sprintf("action %s is not work", p.Action)
 	}

@@ -114,7 +114,14 @@ func (h *harness) Delivery(t *testing.T, d trackertest.Delivery) (http.Header, [
 		}
 		del = h.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "update", LabelsBefore: before, By: "alice"})
 	case trackertest.DeliveryNotWork:
+		del = h.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "update", By: "alice"})
+	case trackertest.DeliveryClosed:
+		h.fake.CloseIssue(issuesProject, iid)
 		del = h.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "close", By: "alice"})
+	case trackertest.DeliveryUnlabeled:
+		is, _ := h.fake.Issue(issuesProject, iid)
+		h.fake.RemoveLabels(issuesProject, iid, d.Label)
+		del = h.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "update", LabelsBefore: is.Labels, By: "alice"})
 	case trackertest.DeliveryComment:
 		author := "guest"
 		if d.Trusted {

@@ -62,9 +62,11 @@ secrets: {gl: "${GITLAB_TOKEN}"}
 // endToEnd is the webhook endpoint on a real HTTP server, in front of a
 // run store on the package's redis-server and a GitLab tracker on a fake.
 type endToEnd struct {
-	fake  *gitlabfake.Server
-	store *runs.Store
-	srv   *httptest.Server
+	fake    *gitlabfake.Server
+	store   *runs.Store
+	srv     *httptest.Server
+	cfg     *config.Config
+	tracker *gitlab.Tracker
 }
 
 var prefixes atomic.Int64
@@ -106,7 +108,7 @@ func newEndToEnd(t *testing.T) *endToEnd {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &endToEnd{fake: fake, store: store, srv: srv}
+	return &endToEnd{fake: fake, store: store, srv: srv, cfg: cfg, tracker: tr}
 }
 
 type answer struct {
@@ -197,7 +199,7 @@ func TestDeliveriesThroughTheEndpoint(t *testing.T) {
 		{"issue closed", webhookSecret,
 			func(e *endToEnd, iid int) gitlabfake.Delivery {
 				return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "close"})
-			}, http.StatusOK, "action close is not work", 0},
+			}, http.StatusOK, "ticket closed: ticket 1 has no unfinished run", 0},
 		{"wrong secret token", "guessed",
 			func(e *endToEnd, iid int) gitlabfake.Delivery {
 				return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "open"})
@@ -314,5 +316,69 @@ secrets: {gl: %[4]s}
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &endToEnd{fake: fake, store: store, srv: srv}
+	return &endToEnd{fake: fake, store: store, srv: srv, cfg: cfg, tracker: tr}
+}
+
+// TestWithdrawalCancelsTheRun: closing the issue, or taking its trigger
+// label off, cancels its run on behalf of the tracker; agent-smith's own
+// lifecycle edit does not, nor does anything once the project's
+// cancel_when says no.
+func TestWithdrawalCancelsTheRun(t *testing.T) {
+	cases := []struct {
+		name string
+		// off turns cancel_when off first; change is what happens to the
+		// issue and the delivery that reports it.
+		off    bool
+		change func(e *endToEnd, iid int) gitlabfake.Delivery
+		reason string
+	}{
+		{name: "issue closed", reason: "ticket closed", change: func(e *endToEnd, iid int) gitlabfake.Delivery {
+			e.fake.CloseIssue(issuesProject, iid)
+			return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "close", By: "alice"})
+		}},
+		{name: "trigger label removed", reason: "label agent-smith removed", change: func(e *endToEnd, iid int) gitlabfake.Delivery {
+			e.fake.RemoveLabels(issuesProject, iid, "agent-smith")
+			return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "update", LabelsBefore: []string{"shop", "agent-smith"}, By: "alice"})
+		}},
+		{name: "own lifecycle edit", change: func(e *endToEnd, iid int) gitlabfake.Delivery {
+			ctx, id := context.Background(), strconv.Itoa(iid)
+			if err := e.tracker.SetLifecycle(ctx, id, trackers.LifecycleQueued); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.tracker.SetLifecycle(ctx, id, trackers.LifecycleInProgress); err != nil {
+				t.Fatal(err)
+			}
+			return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "update",
+				LabelsBefore: []string{"shop", "agent-smith", "agent-smith:queued"}, By: botUser})
+		}},
+		{name: "closed with cancel_when off", off: true, change: func(e *endToEnd, iid int) gitlabfake.Delivery {
+			e.fake.CloseIssue(issuesProject, iid)
+			return e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "close", By: "alice"})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			e := newEndToEnd(t)
+			if tc.off {
+				e.cfg.Projects["shop"].Trigger().CancelWhen = config.CancelWhen{}
+			}
+			iid := e.fake.CreateIssue(issuesProject, gitlabfake.NewIssue{Title: "Checkout fails", Labels: []string{"shop", "agent-smith"}})
+			queued := e.deliver(t, webhookSecret, e.fake.IssueHook(issuesProject, iid, gitlabfake.IssueChange{Action: "open", By: "alice"}))
+			g.Expect(queued.Runs).To(HaveLen(1), "%+v", queued)
+			id := queued.Runs[0]
+
+			a := e.deliver(t, webhookSecret, tc.change(e, iid))
+			run, err := e.store.Get(context.Background(), id)
+			g.Expect(err).NotTo(HaveOccurred())
+			if tc.reason == "" {
+				g.Expect(a.Status).To(Equal(http.StatusOK), "%+v", a)
+				g.Expect(run.State).To(Equal(runs.StateQueued))
+				return
+			}
+			g.Expect(a).To(And(HaveField("Status", http.StatusAccepted), HaveField("Outcome", "cancelled"), HaveField("Runs", []string{id})))
+			g.Expect(a.Reason).To(Equal(tc.reason + ": cancelled run " + id))
+			g.Expect(run).To(And(HaveField("State", runs.StateCancelled), HaveField("Cancel.By", "tracker shop"), HaveField("Cancel.Reason", tc.reason)))
+		})
+	}
 }

@@ -127,7 +127,8 @@ type hookLabel struct {
 }
 
 // ParseWebhook normalizes a verified delivery: Issue Hook (open, reopen,
-// and update that adds a trigger label) and Note Hook on issues. Anything
+// and update that adds a trigger label; close, and update that takes the
+// last trigger label off, withdraw the ticket) and Note Hook on issues. Anything
 // else parses to an Event with Ignore set. It never calls the API: who may
 // instruct agent-smith comes from the membership snapshot.
 func (t *Tracker) ParseWebhook(h http.Header, body []byte) (trackers.Event, error) {
@@ -226,8 +227,9 @@ func (t *Tracker) issueEvent(ev trackers.Event, p *payload) (trackers.Event, err
 		added := addedLabels(p.Changes.Labels.Previous, p.Changes.Labels.Current)
 		label := t.triggerLabelOf(added)
 		switch {
-		case len(added) == 0:
-			ev.Ignore = "update added no label"
+		case label == "" && len(added) == 0:
+			removed := addedLabels(p.Changes.Labels.Current, p.Changes.Labels.Previous)
+			ev.Withdrawn, ev.Ignore = trackers.Unlabeled("label", removed, titles(p.Changes.Labels.Current), t.isTrigger)
 		case label == "":
 			ev.Ignore = fmt.Sprintf("label %s added, not a trigger label", quoteAll(added))
 		case !open:
@@ -236,6 +238,8 @@ func (t *Tracker) issueEvent(ev trackers.Event, p *payload) (trackers.Event, err
 			ev.Trigger = fmt.Sprintf("label %s added", label)
 			ev.Mark = trackers.MarkAt("label:"+label, hookTime(a.UpdatedAt))
 		}
+	case "close":
+		ev.Withdrawn = trackers.Closed("")
 	default:
 		ev.Ignore = fmt.Sprintf("action %s is not work", a.Action)
 	}

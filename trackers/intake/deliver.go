@@ -87,7 +87,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	case status >= 500:
 		log.Error(rep.cause, "webhook delivery failed", "outcome", outcome)
 	case status == http.StatusAccepted:
-		log.Info("webhook delivery queued work", "outcome", outcome, "run", strings.Join(rep.Runs, ","))
+		log.Info("webhook delivery acted", "outcome", outcome, "run", strings.Join(rep.Runs, ","))
 	default:
 		log.V(1).Info("webhook delivery ignored", "outcome", outcome, "reason", rep.Reason)
 	}
@@ -111,6 +111,8 @@ func (h *Handler) handle(ctx context.Context, snap *snapshot, d delivery) (outco
 		return outcomePing, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: "ping: the webhook reaches agent-smith"}
 	case ev.Ignore != "":
 		return outcomeIgnored, http.StatusOK, reply{Outcome: outcomeIgnored, Reason: ev.Ignore}
+	case ev.Withdrawn != nil:
+		return h.withdraw(ctx, snap, d)
 	}
 	if ev.Kind == trackers.EventComment && ev.Comment != nil {
 		if o, s, r, done := h.ownComment(ctx, d); done {

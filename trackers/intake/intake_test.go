@@ -96,7 +96,7 @@ func TestMetricsCountDeliveriesByTrackerEventAndOutcome(t *testing.T) {
 	g.Expect(count("shop", "issues.labeled", "queued")).To(Equal(1.0))
 	g.Expect(count("shop", "issues.labeled", "duplicate")).To(Equal(1.0))
 	g.Expect(count("shop", "unverified", "unauthorized")).To(Equal(1.0))
-	g.Expect(count("shop", "issues.closed", "ignored")).To(Equal(1.0))
+	g.Expect(count("shop", "issues.closed", "cancelled")).To(Equal(1.0), "closing the issue cancelled its run")
 	g.Expect(count("unknown", "unverified", "not_found")).To(Equal(1.0), "request paths never become label values")
 
 	families, err := e.reg.Gather()

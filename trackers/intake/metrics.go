@@ -10,6 +10,7 @@ import (
 const (
 	outcomeQueued           = "queued"
 	outcomeResumed          = "resumed"
+	outcomeCancelled        = "cancelled"
 	outcomePing             = "ping"
 	outcomeIgnored          = "ignored"
 	outcomeDuplicate        = "duplicate"

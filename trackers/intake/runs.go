@@ -27,6 +27,11 @@ type Runs interface {
 	// OwnComment reports whether agent-smith posted the comment
 	// (runs.Store.RecordOwnComment).
 	OwnComment(ctx context.Context, tracker, ticket, commentID string) (bool, error)
+	// ActiveRun is the id of the ticket's unfinished run, "" when it has
+	// none; Get reads a run; Cancel calls a run off (runs.Store.Cancel).
+	ActiveRun(ctx context.Context, tracker, ticket string) (string, error)
+	Get(ctx context.Context, id string) (runs.Run, error)
+	Cancel(ctx context.Context, id, by, reason string) (runs.Run, error)
 }
 
 // StoreRuns adapts a *runs.Store to Runs.

@@ -64,9 +64,9 @@ func TestEveryStatusCode(t *testing.T) {
 			send: func(t *testing.T, s setup) answer {
 				return s.e.deliver(t, "/webhooks/github/shop", shopSecret, s.e.fake.IssuesEvent("acme/shop", s.n, "labeled", "agent-smith", alice))
 			}},
-		{name: "wrong action", status: http.StatusOK, outcome: "ignored", field: "reason", want: "action closed is not work",
+		{name: "wrong action", status: http.StatusOK, outcome: "ignored", field: "reason", want: "action edited is not work",
 			send: func(t *testing.T, s setup) answer {
-				return s.e.deliver(t, "/webhooks/github/shop", shopSecret, s.e.fake.IssuesEvent("acme/shop", s.n, "closed", "", alice))
+				return s.e.deliver(t, "/webhooks/github/shop", shopSecret, s.e.fake.IssuesEvent("acme/shop", s.n, "edited", "", alice))
 			}},
 		{name: "no trigger label", status: http.StatusOK, outcome: "ignored", field: "reason", want: `label "bug" is not a trigger label`,
 			send: func(t *testing.T, s setup) answer {

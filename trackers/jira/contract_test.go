@@ -78,6 +78,13 @@ func (h *harness) Delivery(t *testing.T, d trackertest.Delivery) (http.Header, [
 		old := "draft title"
 		del = h.fake.IssueUpdated(d.TicketID, contractAlice, jirafake.ChangeItem{Field: "summary", FieldType: "jira", FieldID: "summary",
 			FromString: &old, ToString: &is.Summary})
+	case trackertest.DeliveryClosed:
+		is, _ := h.fake.Issue(d.TicketID)
+		h.fake.SetStatus(d.TicketID, "Done")
+		del = h.fake.StatusChanged(d.TicketID, is.Status, contractAlice)
+	case trackertest.DeliveryUnlabeled:
+		h.fake.RemoveLabels(d.TicketID, d.Label)
+		del = h.fake.LabelRemoved(d.TicketID, d.Label, contractAlice)
 	case trackertest.DeliveryComment:
 		author := contractCarl
 		if d.Trusted {

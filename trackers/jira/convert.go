@@ -26,7 +26,7 @@ type issueJSON struct {
 type issueFields struct {
 	Summary     string    `json:"summary"`
 	Description richText  `json:"description"`
-	Status      *named    `json:"status"`
+	Status      *status   `json:"status"`
 	Labels      *[]string `json:"labels"` // nil: not in the payload
 	Assignee    *userJSON `json:"assignee"`
 	Project     *struct {
@@ -36,6 +36,20 @@ type issueFields struct {
 
 type named struct {
 	Name string `json:"name"`
+}
+
+// status is an issue's status with its category: new, indeterminate or
+// done, whatever the workflow calls the status itself.
+type status struct {
+	Name           string `json:"name"`
+	StatusCategory *struct {
+		Key string `json:"key"`
+	} `json:"statusCategory"`
+}
+
+// done reports whether the status is of category done.
+func (s *status) done() bool {
+	return s != nil && s.StatusCategory != nil && strings.EqualFold(s.StatusCategory.Key, "done")
 }
 
 type userJSON struct {

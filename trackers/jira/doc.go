@@ -27,6 +27,10 @@
 //     A webhook therefore needs the "Issue updated" event (which label
 //     triggers need anyway); "Comment created" may stay on or off.
 //
+// A jira:issue_updated whose changelog moves the issue to a status of
+// category done, or takes its last trigger label off, withdraws it: its
+// unfinished run is cancelled (trackers.Event.Withdrawn).
+//
 // Who may instruct agent-smith in a comment: Jira webhooks come from the
 // site itself (and are signed), and commenting needs the project's Add
 // Comments permission, so any active site account (accountType atlassian)

@@ -165,6 +165,11 @@ func (t *Tracker) normalize(p *payload) (trackers.Event, error) {
 	// An update can carry a comment and a changelog (a transition with a
 	// comment); a trigger in the changelog is what starts work then.
 	trigger, changed := t.changeTrigger(p)
+	if trigger == "" {
+		if ev.Withdrawn = t.withdrawn(p); ev.Withdrawn != nil {
+			return ev, nil
+		}
+	}
 	switch {
 	case trigger == "" && p.Comment != nil:
 		return t.commentEvent(ev, p)
@@ -231,6 +236,35 @@ func (t *Tracker) changeTrigger(p *payload) (trigger string, changed []string) {
 		}
 	}
 	return "", changed
+}
+
+// withdrawn reads an update's changelog for the issue leaving the work:
+// its status moved to one of category done, or its last trigger label
+// taken off (the changelog's toString lists the labels left). nil when
+// neither happened.
+func (t *Tracker) withdrawn(p *payload) *trackers.Withdrawal {
+	if p.Changelog == nil {
+		return nil
+	}
+	for _, it := range p.Changelog.Items {
+		field := strings.ToLower(it.Field)
+		switch {
+		case (field == "status" || it.FieldID == "status") && p.Issue.Fields.Status.done():
+			return trackers.Closed("status " + string(it.ToString))
+		case field == "labels" || it.FieldID == "labels":
+			after := strings.Fields(string(it.ToString))
+			var removed []string
+			for _, l := range strings.Fields(string(it.FromString)) {
+				if !slices.Contains(after, l) {
+					removed = append(removed, l)
+				}
+			}
+			if w, _ := trackers.Unlabeled("label", removed, after, t.isTrigger); w != nil {
+				return w
+			}
+		}
+	}
+	return nil
 }
 
 func (t *Tracker) commentEvent(ev trackers.Event, p *payload) (trackers.Event, error) {

@@ -107,7 +107,8 @@ func TestParseWebhookDecidesWhatIsWork(t *testing.T) {
 			fake.AddLabels(labeled, "agent-smith:queued")
 			return fake.LabelAdded(labeled, "agent-smith:queued", agentUser)
 		}(), trackers.EventTicket, "jira:issue_updated", "", "change of labels is not work"},
-		{"trigger label removed", removed(), trackers.EventTicket, "jira:issue_updated", "", "change of labels is not work"},
+		// A withdrawal: the contract kit checks it.
+		{"trigger label removed", removed(), trackers.EventTicket, "jira:issue_updated", "", ""},
 		{"trigger label on a done issue", fake.LabelAdded(done, "agent-smith", alice),
 			trackers.EventTicket, "jira:issue_updated", "", "issue is Done"},
 		{"assigned to the agent user", fake.Assigned(assigned, &bob, alice),

@@ -54,21 +54,29 @@ const (
 	// the ticket (GitHub issues.labeled; for a tracker whose trigger is not
 	// a label, its own triggering change, with the label on the ticket).
 	DeliveryTriggered DeliveryKind = iota
-	// DeliveryNotWork: a change that is not work, such as closing the
-	// ticket or editing its title.
+	// DeliveryNotWork: a change that is not work, such as editing the
+	// ticket's title.
 	DeliveryNotWork
 	// DeliveryComment: a comment Delivery.Comment on the ticket, by an
 	// author who may (Delivery.Trusted) or may not instruct agent-smith:
 	// an untrusted author, or agent-smith itself on a tracker whose
 	// comments all come from trusted members (Azure DevOps).
 	DeliveryComment
+	// DeliveryClosed: the ticket was just closed (GitHub and GitLab:
+	// closed; Azure DevOps: moved to Closed; Jira: to a status of
+	// category done).
+	DeliveryClosed
+	// DeliveryUnlabeled: Delivery.Label was just taken off the ticket, by
+	// a person (or, for a lifecycle label, by agent-smith's own edit).
+	DeliveryUnlabeled
 )
 
 // Delivery describes a webhook delivery for the Harness to build.
 type Delivery struct {
 	Kind     DeliveryKind
 	TicketID string
-	// Label is the trigger label of a DeliveryTriggered.
+	// Label is the trigger label of a DeliveryTriggered, the label taken
+	// off of a DeliveryUnlabeled.
 	Label   string
 	Comment string
 	Trusted bool

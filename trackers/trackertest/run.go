@@ -30,6 +30,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"WebhookVerificationMatrix", webhookVerificationMatrix},
 		{"WebhookParsing", webhookParsing},
 		{"WebhookRedeliveryKeepsItsID", webhookRedeliveryKeepsItsID},
+		{"WebhookClosedOrUnlabeledWithdrawsTheTicket", webhookWithdrawal},
 		{"TicketReadsBack", ticketReadsBack},
 		{"CandidatesListEveryPageOnceWithoutLifecycle", candidatesListEveryPageOnce},
 		{"CandidatesDropTicketOnceLifecycleIsSet", candidatesDropLifecycleTickets},
@@ -165,6 +166,63 @@ func webhookParsing(t *testing.T, h Harness) {
 			g.Expect(ev.DeliveryID).NotTo(gomega.BeEmpty(), "deliveries carry the sender's id for dedup")
 			g.Expect(ev.Name).NotTo(gomega.BeEmpty())
 			tc.check(g, ev)
+		})
+	}
+}
+
+// webhookWithdrawal: closing a ticket, or taking its last trigger label
+// off, withdraws it (its run is cancelled); taking off another label, a
+// trigger label while another stays, or a lifecycle label agent-smith
+// itself moved on does not.
+func webhookWithdrawal(t *testing.T, h Harness) {
+	tr := build(t, h, standard(testSecret))
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		labels []string
+		d      Delivery
+		// before runs on the ticket ahead of the delivery.
+		before func(t *testing.T, id string)
+		want   trackers.WithdrawKind
+	}{
+		{name: "closed", labels: []string{TriggerLabels[0]}, d: Delivery{Kind: DeliveryClosed}, want: trackers.WithdrawClosed},
+		{name: "last trigger label removed", labels: []string{"bug", TriggerLabels[0]},
+			d: Delivery{Kind: DeliveryUnlabeled, Label: TriggerLabels[0]}, want: trackers.WithdrawUnlabeled},
+		{name: "trigger label removed, another stays", labels: TriggerLabels, d: Delivery{Kind: DeliveryUnlabeled, Label: TriggerLabels[0]}},
+		{name: "other label removed", labels: []string{"bug", TriggerLabels[0]}, d: Delivery{Kind: DeliveryUnlabeled, Label: "bug"}},
+		{name: "own lifecycle label moved on", labels: []string{TriggerLabels[0]},
+			d: Delivery{Kind: DeliveryUnlabeled, Label: trackers.LifecycleQueued.Label()},
+			before: func(t *testing.T, id string) {
+				if err := tr.SetLifecycle(ctx, id, trackers.LifecycleQueued); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := gomega.NewWithT(t)
+			id := h.CreateTicket(t, NewTicket{Title: "withdraw " + tc.name, Labels: tc.labels})
+			if tc.before != nil {
+				tc.before(t, id)
+			}
+			tc.d.TicketID, tc.d.Secret = id, testSecret
+			hdr, body := h.Delivery(t, tc.d)
+			g.Expect(tr.VerifyWebhook(hdr, body)).To(gomega.Succeed())
+			ev, err := tr.ParseWebhook(hdr, body)
+			g.Expect(err).NotTo(gomega.HaveOccurred())
+			g.Expect(ev.Ticket.ID).To(gomega.Equal(id))
+			if tc.want == "" {
+				g.Expect(ev.Withdrawn).To(gomega.BeNil())
+				g.Expect(ev.Trigger).To(gomega.BeEmpty())
+				return
+			}
+			g.Expect(ev.Ignore).To(gomega.BeEmpty())
+			g.Expect(ev.Trigger).To(gomega.BeEmpty())
+			g.Expect(ev.Withdrawn).NotTo(gomega.BeNil())
+			g.Expect(ev.Withdrawn.Kind).To(gomega.Equal(tc.want))
+			if tc.want == trackers.WithdrawUnlabeled {
+				g.Expect(ev.Withdrawn.Reason).To(gomega.ContainSubstring(tc.d.Label + " removed"))
+			}
 		})
 	}
 }

@@ -179,6 +179,26 @@ func (s *Server) AddLabels(fullName string, number int, labels ...string) {
 	is.updated = time.Now().UTC()
 }
 
+// RemoveLabel takes a label off an issue, as another user editing it
+// would; an issue without it is left alone.
+func (s *Server) RemoveLabel(fullName string, number int, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustIssue(s.mustRepo(fullName), number)
+	is.labels = slices.DeleteFunc(is.labels, func(l *label) bool { return strings.EqualFold(l.name, name) })
+	is.updated = time.Now().UTC()
+}
+
+// CloseIssue closes an issue as completed, as another user would.
+func (s *Server) CloseIssue(fullName string, number int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustIssue(s.mustRepo(fullName), number)
+	is.state, is.stateReason = "closed", "completed"
+	is.updated = time.Now().UTC()
+	is.closed = is.updated
+}
+
 // EditBody replaces an issue's body, as its author editing it would.
 func (s *Server) EditBody(fullName string, number int, body string) {
 	s.mu.Lock()

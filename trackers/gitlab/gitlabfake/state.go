@@ -224,6 +224,33 @@ func (s *Server) AddLabels(path string, iid int, labels ...string) {
 	}
 }
 
+// RemoveLabels takes labels off an issue, as another user editing it
+// would (with the system notes GitLab writes).
+func (s *Server) RemoveLabels(path string, iid int, labels ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.mustProject(path)
+	is := s.mustIssue(p, iid)
+	for _, name := range labels {
+		i := slices.IndexFunc(is.labels, func(l *label) bool { return strings.EqualFold(l.name, name) })
+		if i < 0 {
+			continue
+		}
+		s.systemNote(p, "Issue", iid, fmt.Sprintf("removed ~%d label", is.labels[i].id))
+		is.labels = slices.Delete(is.labels, i, i+1)
+	}
+	is.updated = time.Now().UTC().Truncate(time.Millisecond)
+}
+
+// CloseIssue closes an issue, as another user would.
+func (s *Server) CloseIssue(path string, iid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustIssue(s.mustProject(path), iid)
+	is.updated = time.Now().UTC().Truncate(time.Millisecond)
+	is.state, is.closed = "closed", is.updated
+}
+
 // AddNote adds a note by the user called username to an issue and returns
 // its id.
 func (s *Server) AddNote(path string, iid int, body, username string) int64 {

@@ -110,6 +110,16 @@ func (s *Server) AddLabels(key string, labels ...string) {
 	is.updated = s.now()
 }
 
+// RemoveLabels takes labels off an issue, as another user editing it
+// would.
+func (s *Server) RemoveLabels(key string, labels ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustIssue(key)
+	is.labels = slices.DeleteFunc(is.labels, func(l string) bool { return slices.Contains(labels, l) })
+	is.updated = s.now()
+}
+
 // Assign makes u the assignee of an issue; nil unassigns it.
 func (s *Server) Assign(key string, u *User) {
 	s.mu.Lock()

@@ -121,6 +121,31 @@ func (s *Server) LabelAdded(key, label string, by User) Delivery {
 	return s.delivery("jira:issue_updated", "issue_updated", is, s.known(by), []ChangeItem{item}, nil)
 }
 
+// LabelRemoved is the jira:issue_updated delivery of label having been
+// taken off the issue (which no longer carries it): a labels changelog
+// item like LabelAdded's.
+func (s *Server) LabelRemoved(key, label string, by User) Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustIssue(key)
+	item := ChangeItem{Field: "labels", FieldType: "jira", FieldID: "labels",
+		FromString: ptr(strings.Join(append(slices.Clone(is.labels), label), " ")), ToString: ptr(strings.Join(is.labels, " "))}
+	return s.delivery("jira:issue_updated", "issue_updated", is, s.known(by), []ChangeItem{item}, nil)
+}
+
+// StatusChanged is the jira:issue_updated delivery (issue_generic, as a
+// transition sends it) of the issue having moved from status from to the
+// one it is in now: a status changelog item with the statuses' ids in
+// from and to and their names in fromString and toString.
+func (s *Server) StatusChanged(key, from string, by User) Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.mustIssue(key)
+	item := ChangeItem{Field: "status", FieldType: "jira", FieldID: "status",
+		From: ptr(s.statusID(from)), FromString: ptr(from), To: ptr(s.statusID(is.status)), ToString: ptr(is.status)}
+	return s.delivery("jira:issue_updated", "issue_generic", is, s.known(by), []ChangeItem{item}, nil)
+}
+
 // Assigned is the jira:issue_assigned-typed jira:issue_updated delivery of
 // the issue's current assignee having been set (from previous, nil when it
 // was unassigned).

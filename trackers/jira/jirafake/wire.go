@@ -44,7 +44,8 @@ func (s *Server) wireUser(v apiVersion, u User) map[string]any {
 	return out
 }
 
-func (s *Server) wireStatus(v apiVersion, name string) map[string]any {
+// statusID is the id the fake gives status name.
+func (s *Server) statusID(name string) string {
 	st, _ := s.status(name)
 	id := "1"
 	for i, have := range s.statuses {
@@ -52,6 +53,12 @@ func (s *Server) wireStatus(v apiVersion, name string) map[string]any {
 			id = strconv.Itoa(10000 + i)
 		}
 	}
+	return id
+}
+
+func (s *Server) wireStatus(v apiVersion, name string) map[string]any {
+	st, _ := s.status(name)
+	id := s.statusID(name)
 	cat := map[string]map[string]any{
 		"new":           {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
 		"indeterminate": {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
