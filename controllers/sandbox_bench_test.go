@@ -28,9 +28,9 @@ import (
 )
 
 // BenchmarkRunToPodCreated measures the orchestrator's part of "webhook →
-// sandbox": from the moment a run enters provisioning (the store's
-// notification) to its pod being created, as an informer on the apiserver
-// sees it, for many runs entering provisioning at once. No kubelet runs:
+// sandbox": from the moment a run starts (the store's notification) to
+// its pod being created, as an informer on the apiserver sees it, for many
+// runs starting at once. No kubelet runs:
 // pods stay Pending, only the write path counts. Each case first measures
 // the raw apiserver creating as many pods of the same spec from 8
 // concurrent clients, right before, so that the ratio of the two rates
@@ -95,11 +95,11 @@ func benchRunsToPods(b *testing.B, n, workers int, qps float32) float64 {
 		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
 		Cache:      CacheOptions(ns, "agent-smith-config"), Logger: logr.Discard()})
 	must(b, err)
-	var entered sync.Map // run id → time it entered provisioning
+	var entered sync.Map // run id → time it started (its pods are made from then on)
 	changes := NewRunChanges()
 	store, err := runs.NewStore(testenv.SharedRedis(b).Client(b), runs.Options{Prefix: cfg.Queue.RedisPrefix, BlockTimeout: 50 * time.Millisecond,
 		HeartbeatTTL: time.Hour, Notify: func(r runs.Run) {
-			if r.State == runs.StateProvisioning {
+			if r.State == runs.StateStarting {
 				entered.Store(r.ID, time.Now())
 			}
 			changes.Notify(r)

@@ -122,6 +122,10 @@ func TestPlanSandboxes(t *testing.T) {
 		{"run taken over by another replica", planRunIn(runs.StateRunning, replicaB, 2, nil),
 			[]corev1.Pod{planPod("api", replicaA, 1, time.Minute, "running")},
 			[]string{"forget", "remove api (run " + planRun + " is owned by replica replica-b)"}},
+		// Pods are made from the start, while the ticket is read, so that
+		// they come up meanwhile.
+		{"starting, nothing yet", planRunIn(runs.StateStarting, replicaA, 1, nil), nil,
+			[]string{"create api", "create web"}},
 		{"provisioning, nothing yet", planRunIn(runs.StateProvisioning, replicaA, 1, nil), nil,
 			[]string{"create api", "create web"}},
 		{"one up, one missing", planRunIn(runs.StateProvisioning, replicaA, 1, nil),

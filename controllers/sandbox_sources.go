@@ -142,7 +142,7 @@ func (r *SandboxReconciler) runsToResync(ctx context.Context) ([]string, error) 
 	for _, p := range pods.Items {
 		add(p.Labels[kube.LabelRun])
 	}
-	for _, st := range []runs.State{runs.StateProvisioning, runs.StateRunning, runs.StatePublishing} {
+	for _, st := range runs.ActiveStates() {
 		list, err := r.store.List(ctx, st, 0)
 		if err != nil {
 			return ids, err

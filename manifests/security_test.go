@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -211,4 +212,44 @@ func TestRedisAsShippedRefusesClientsWithoutTheSecret(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(info).To(And(ContainSubstring("maxmemory:805306368"), ContainSubstring("maxmemory_policy:noeviction")))
 	g.Expect(password).To(HaveLen(64))
+}
+
+func TestRedisAsShippedCarriesCancelsOnThePrefixsChannelOnly(t *testing.T) {
+	g := NewWithT(t)
+	rds := testenv.OwnRedis(t, testenv.WithShippedConfig())
+	ctx := context.Background()
+	c := rds.Client(t)
+
+	// Two replicas; an hour's heartbeat TTL leaves the cancel channel the
+	// only way the owner can learn of the cancel within the deadline.
+	opts := runs.Options{HeartbeatTTL: time.Hour}
+	owner, err := runs.NewStore(c, opts)
+	g.Expect(err).NotTo(HaveOccurred())
+	other, err := runs.NewStore(rds.Client(t), opts)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = owner.Submit(ctx, runs.Submission{Project: "p", Pipeline: "fix-bug", Tracker: "t", Ticket: "1", Repos: []string{"api"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	lease, err := owner.Dequeue(ctx, runs.Owner{Name: "replica-a"})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer lease.Close()
+	work := lease.Bind(ctx)
+	keep, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = lease.Keep(keep) }()
+	// A cancel before the subscription is up is caught by the renewal that
+	// follows it; either way it must get through the ACL.
+	g.Eventually(func() (int64, error) {
+		n, err := c.PubSubNumSub(ctx, "agentsmith:cancelled").Result()
+		return n["agentsmith:cancelled"], err
+	}).WithTimeout(10*time.Second).Should(BeEquivalentTo(1), "the owner subscribed under the ACL")
+	_, err = other.Cancel(ctx, lease.Run().ID, "alice", "")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Eventually(work.Done()).WithTimeout(10 * time.Second).Should(BeClosed())
+	g.Expect(context.Cause(work)).To(MatchError(runs.ErrCancelled))
+
+	g.Expect(c.Publish(ctx, "elsewhere", "x").Err()).To(MatchError(ContainSubstring("NOPERM")), "PUBLISH outside the prefix")
+	ps := c.Subscribe(ctx, "elsewhere")
+	defer ps.Close()
+	_, err = ps.Receive(ctx)
+	g.Expect(err).To(MatchError(ContainSubstring("NOPERM")), "SUBSCRIBE outside the prefix")
 }

@@ -105,7 +105,7 @@ func TestTransitionsAreRecordedInTheLog(t *testing.T) {
 	}
 	g.Expect(lines).To(Equal([]string{
 		"run queued (submit, attempt 1)",
-		"run provisioning (start, attempt 1)",
+		"run starting (start, attempt 1)",
 		"[plan] run running (ready, attempt 1)",
 		"[plan] run failed (fail, attempt 1): tests failed",
 	}))
@@ -128,7 +128,7 @@ func TestFollowDeliversEntriesAsTheyComeAndEndsWithTheRun(t *testing.T) {
 		ended, err = s.Follow(ctx, run.ID, first[0].ID, func(e Entry) error { seen <- e; return nil })
 		done <- err
 	}()
-	g.Eventually(seen).Should(Receive(HaveField("State.To", StateProvisioning)), "from after the cursor")
+	g.Eventually(seen).Should(Receive(HaveField("State.To", StateStarting)), "from after the cursor")
 	g.Eventually(seen).Should(Receive(HaveField("Message", "before")))
 	g.Expect(s.AppendProgress(ctx, run.ID, "plan", "live")).To(Succeed())
 	g.Eventually(seen).Should(Receive(HaveField("Message", "live")))

@@ -185,10 +185,14 @@ func (l *Lease) renew(ctx context.Context) error {
 }
 
 // Keep renews the lease every third of the heartbeat TTL until ctx ends
-// (it returns nil) or the lease is over (it returns why). Renewals Redis
+// (it returns nil) or the lease is over (it returns why), and meanwhile
+// listens for cancels announced by any replica (Store.Cancel). Renewals Redis
 // does not answer are retried at the next tick; the deadline ends the
 // lease if none gets through in time.
 func (l *Lease) Keep(ctx context.Context) error {
+	// A cancel announced on another replica ends the lease at once; the
+	// renewals below cover an announcement the subscription missed.
+	defer l.store.watchCancels(l.store.log(ctx))()
 	tick := time.NewTicker(l.ttl / 3)
 	defer tick.Stop()
 	for {
@@ -292,6 +296,6 @@ func (s *Store) checkLease(id string, fence int64, st State) {
 	case fence != 0 && fence != l.run.Fence: // 0: a reply that does not carry the fence
 		l.end(fmt.Errorf("%w: run %s was started again (fence %d, this start's is %d)", ErrLeaseLost, id, fence, l.run.Fence))
 	case !st.Active():
-		l.end(fmt.Errorf("%w: run %s is %s", ErrLeaseLost, id, st))
+		l.end(fmt.Errorf("%w: run %s is %s", lostLease(string(st)), id, st))
 	}
 }

@@ -91,7 +91,7 @@ func TestFinishedRunsReleaseTheTicketOnceFinalizedAndExpire(t *testing.T) {
 		path []Event
 		want State
 	}{
-		{"succeeded", []Event{EventReady, EventPublish, EventSucceed}, StateSucceeded},
+		{"succeeded", []Event{EventProvision, EventReady, EventPublish, EventSucceed}, StateSucceeded},
 		{"failed", []Event{EventReady, EventFail}, StateFailed},
 		{"cancelled while running", []Event{EventReady, EventCancel}, StateCancelled},
 		{"cancelled while parked", []Event{EventReady, EventAwaitInput, EventCancel}, StateCancelled},
@@ -168,8 +168,12 @@ func TestStoreRejectsIllegalTransitionsNamingStateAndEvent(t *testing.T) {
 	s, _ := newStore(t, Options{})
 	ctx := ctxT(t)
 	id := submit(t, s, 1)
-	_, err := s.Apply(ctx, id, EventSucceed, Update{})
-	g.Expect(err).To(MatchError(ContainSubstring("owner event without a fence")))
+	for _, ev := range []Event{EventSucceed, EventProvision} {
+		_, err := s.Apply(ctx, id, ev, Update{})
+		g.Expect(err).To(MatchError(ContainSubstring("owner event without a fence")), string(ev))
+	}
+	_, err := s.Apply(ctx, id, EventProvision, Update{Fence: 1})
+	g.Expect(err).To(MatchError(ErrLeaseLost), "a queued run has no owner")
 	_, err = s.Apply(ctx, id, EventSucceed, Update{Fence: 1})
 	g.Expect(err).To(MatchError(ErrLeaseLost), "a queued run has no owner")
 	_, err = s.Apply(ctx, id, EventFail, Update{})
@@ -240,7 +244,7 @@ func TestNotifySeesEveryTransition(t *testing.T) {
 	g.Expect(err).To(HaveOccurred())
 
 	g.Expect(seen).To(Equal([]string{
-		"queued/1", "provisioning/1", "queued/2", "provisioning/2",
+		"queued/1", "starting/1", "queued/2", "starting/2",
 		"running/2", "publishing/2", "succeeded/2",
 	}), "one call per transition, none for plain updates or refused transitions")
 }
@@ -270,7 +274,7 @@ func TestUpdateMergesFieldsAndAddsUsage(t *testing.T) {
 	}))
 	g.Expect(got.Questions).To(Equal(Questions{Asked: []string{"Which API?", "Keep the old one?"}, Round: 2}), "one line per question")
 	g.Expect(got.Answer).To(BeZero(), "new questions clear the earlier answer")
-	g.Expect(got.State).To(Equal(StateProvisioning))
+	g.Expect(got.State).To(Equal(StateStarting))
 }
 
 func TestProgressIsCappedAndReadInOrder(t *testing.T) {
@@ -306,7 +310,7 @@ func TestStaleListsActiveRunsWithoutHeartbeat(t *testing.T) {
 	go func() { _ = live.Keep(alive) }()
 	g.Eventually(func() ([]Run, error) { return s.Stale(ctx) }).WithTimeout(5 * time.Second).
 		Should(ConsistOf(And(HaveField("ID", dead.ID), HaveField("Owner.Name", "replica-dead"))))
-	active, err := s.List(ctx, StateProvisioning, 0)
+	active, err := s.List(ctx, StateStarting, 0)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(active).To(HaveLen(2))
 }
@@ -360,6 +364,6 @@ func TestCountTellsHowManyRunsWaitOrWorkByState(t *testing.T) {
 	counts, err := s.Count(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(counts).To(Equal(map[State]int64{
-		StateQueued: 2, StateProvisioning: 0, StateRunning: 1, StatePublishing: 0, StateAwaitingInput: 0,
+		StateQueued: 2, StateStarting: 0, StateProvisioning: 0, StateRunning: 1, StatePublishing: 0, StateAwaitingInput: 0,
 	}))
 }

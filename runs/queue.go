@@ -15,7 +15,7 @@ import (
 const reclaimBatch = 100
 
 // Dequeue blocks until a queued run is available, starts it for owner
-// (queued → provisioning, owner recorded, a new fence drawn, heartbeat
+// (queued → starting, owner recorded, a new fence drawn, heartbeat
 // started) and returns the lease of that start. From then on the caller
 // keeps the lease with Keep, guards side effects with Guard and ends the
 // run with the lease's Apply; if the caller dies, the run is reclaimed by

@@ -107,7 +107,7 @@ func TestDeadConsumersRunIsReclaimedAsTheNextAttempt(t *testing.T) {
 	g.Expect(got.Err).NotTo(HaveOccurred())
 	g.Expect(got.Run).To(And(
 		HaveField("ID", id), HaveField("Attempt", 2), HaveField("Reclaims", 1),
-		HaveField("State", StateProvisioning), HaveField("Owner", Owner{Name: "replica-b", UID: "uid-b"}),
+		HaveField("State", StateStarting), HaveField("Owner", Owner{Name: "replica-b", UID: "uid-b"}),
 	))
 
 	// A comes back from the dead: it has lost the run and cannot touch it.
@@ -147,7 +147,7 @@ func TestLiveHeartbeatIsNeverReclaimed(t *testing.T) {
 	g.Consistently(stolen).WithTimeout(5 * time.Second).WithPolling(50 * time.Millisecond).ShouldNot(Receive())
 	current, err := a.Get(ctx, id)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(current).To(And(HaveField("Attempt", 1), HaveField("Owner.Name", "replica-a"), HaveField("State", StateProvisioning)))
+	g.Expect(current).To(And(HaveField("Attempt", 1), HaveField("Owner.Name", "replica-a"), HaveField("State", StateStarting)))
 
 	stop()
 	g.Expect(<-kept).To(Succeed())
@@ -230,7 +230,7 @@ func TestQueuedRunSurvivesRedisRestart(t *testing.T) {
 	var got dequeued
 	g.Eventually(dequeueAsync(ctx, s, Owner{Name: "replica-a"})).WithTimeout(10 * time.Second).Should(Receive(&got))
 	g.Expect(got.Err).NotTo(HaveOccurred())
-	g.Expect(got.Run).To(And(HaveField("ID", id), HaveField("State", StateProvisioning), HaveField("Attempt", 1)))
+	g.Expect(got.Run).To(And(HaveField("ID", id), HaveField("State", StateStarting), HaveField("Attempt", 1)))
 }
 
 func TestRunReadButNeverStartedIsRequeuedWithoutLosingAnAttempt(t *testing.T) {

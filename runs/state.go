@@ -10,10 +10,12 @@ import (
 // State is where a run is in its life.
 type State string
 
-// The states of a run. Provisioning, running and publishing are active: a
-// replica owns the run and keeps its heartbeat alive.
+// The states of a run. Starting, provisioning, running and publishing are
+// active: a replica owns the run and keeps its heartbeat alive. A run starts
+// (its ticket is read) before its sandboxes are provisioned.
 const (
 	StateQueued        State = "queued"
+	StateStarting      State = "starting"
 	StateProvisioning  State = "provisioning"
 	StateRunning       State = "running"
 	StatePublishing    State = "publishing"
@@ -25,11 +27,14 @@ const (
 
 // States lists every state, in life order.
 var States = []State{
-	StateQueued, StateProvisioning, StateRunning, StatePublishing,
+	StateQueued, StateStarting, StateProvisioning, StateRunning, StatePublishing,
 	StateAwaitingInput, StateSucceeded, StateFailed, StateCancelled,
 }
 
-var activeStates = []State{StateProvisioning, StateRunning, StatePublishing}
+var activeStates = []State{StateStarting, StateProvisioning, StateRunning, StatePublishing}
+
+// ActiveStates lists the states in which a replica owns a run, in life order.
+func ActiveStates() []State { return slices.Clone(activeStates) }
 
 // Active reports whether a replica owns the run and must heartbeat it.
 func (s State) Active() bool { return slices.Contains(activeStates, s) }
@@ -46,6 +51,9 @@ type Event string
 const (
 	// EventStart: a consumer took the run from the queue (Dequeue applies it).
 	EventStart Event = "start"
+	// EventProvision: the owner read the ticket and is starting the run's
+	// sandboxes.
+	EventProvision Event = "provision"
 	// EventReady: every sandbox of the run is up.
 	EventReady Event = "ready"
 	// EventPublish: the code is done; branches, pull requests and the ticket
@@ -77,7 +85,7 @@ const EventSubmit Event = "submit"
 
 // Events lists every event.
 var Events = []Event{
-	EventStart, EventReady, EventPublish, EventSucceed, EventFail,
+	EventStart, EventProvision, EventReady, EventPublish, EventSucceed, EventFail,
 	EventCancel, EventAwaitInput, EventResume, EventHandBack, EventRetry,
 	EventRestart,
 }
@@ -89,19 +97,20 @@ type rule struct {
 	to   State
 }
 
-// The owner's forward events (publish, succeed, await input) also apply
-// from an earlier active state: they carry the owner's fence, which proves
+// The owner's forward events (ready, publish, succeed, await input) also
+// apply from an earlier active state: they carry the owner's fence, which proves
 // the caller owns the run, so a state behind what the owner last applied
 // can only mean that its own earlier transition was lost with Redis's last
 // second of writes.
 var machine = map[Event]rule{
-	EventStart:      {from: []State{StateQueued}, to: StateProvisioning},
-	EventReady:      {from: []State{StateProvisioning}, to: StateRunning},
-	EventPublish:    {from: []State{StateProvisioning, StateRunning}, to: StatePublishing},
+	EventStart:      {from: []State{StateQueued}, to: StateStarting},
+	EventProvision:  {from: []State{StateStarting}, to: StateProvisioning},
+	EventReady:      {from: []State{StateStarting, StateProvisioning}, to: StateRunning},
+	EventPublish:    {from: []State{StateStarting, StateProvisioning, StateRunning}, to: StatePublishing},
 	EventSucceed:    {from: activeStates, to: StateSucceeded},
 	EventFail:       {from: activeStates, to: StateFailed},
-	EventCancel:     {from: []State{StateQueued, StateProvisioning, StateRunning, StatePublishing, StateAwaitingInput}, to: StateCancelled},
-	EventAwaitInput: {from: []State{StateProvisioning, StateRunning}, to: StateAwaitingInput},
+	EventCancel:     {from: []State{StateQueued, StateStarting, StateProvisioning, StateRunning, StatePublishing, StateAwaitingInput}, to: StateCancelled},
+	EventAwaitInput: {from: []State{StateStarting, StateProvisioning, StateRunning}, to: StateAwaitingInput},
 	EventResume:     {from: []State{StateAwaitingInput}, to: StateQueued},
 	EventHandBack:   {from: activeStates, to: StateQueued},
 	EventRetry:      {from: activeStates, to: StateQueued},
@@ -110,7 +119,7 @@ var machine = map[Event]rule{
 
 // ownerEvents are the events only the run's owner applies: they must carry
 // its fence (Update.Fence).
-var ownerEvents = []Event{EventReady, EventPublish, EventSucceed, EventAwaitInput, EventHandBack}
+var ownerEvents = []Event{EventProvision, EventReady, EventPublish, EventSucceed, EventAwaitInput, EventHandBack}
 
 // ErrIllegalTransition is matched (errors.Is) by every *TransitionError.
 var ErrIllegalTransition = errors.New("illegal transition")

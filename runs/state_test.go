@@ -14,8 +14,14 @@ func TestTransitionTableCoversEveryStateEventPair(t *testing.T) {
 	// transition before was lost with Redis's last second.
 	legal := map[State]map[Event]State{
 		StateQueued: {
-			EventStart:  StateProvisioning,
+			EventStart:  StateStarting,
 			EventCancel: StateCancelled,
+		},
+		StateStarting: {
+			EventProvision: StateProvisioning, EventFail: StateFailed, EventCancel: StateCancelled,
+			EventHandBack: StateQueued, EventRetry: StateQueued,
+			EventReady: StateRunning, EventPublish: StatePublishing, EventSucceed: StateSucceeded,
+			EventAwaitInput: StateAwaitingInput,
 		},
 		StateProvisioning: {
 			EventReady: StateRunning, EventFail: StateFailed, EventCancel: StateCancelled,
@@ -63,8 +69,8 @@ func TestTransitionTableCoversEveryStateEventPair(t *testing.T) {
 			})
 		}
 	}
-	if pairs != 8*11 {
-		t.Fatalf("walked %d pairs, want every one of 8 states x 11 events", pairs)
+	if pairs != 9*12 {
+		t.Fatalf("walked %d pairs, want every one of 9 states x 12 events", pairs)
 	}
 }
 
@@ -84,6 +90,7 @@ func TestEffectsFollowFromTheTargetState(t *testing.T) {
 		want effects
 	}{
 		{EventStart, effects{start: true}},
+		{EventProvision, effects{}},
 		{EventReady, effects{}},
 		{EventPublish, effects{}},
 		{EventSucceed, effects{ack: true, finalize: true, expire: true, stop: true}},

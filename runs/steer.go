@@ -30,12 +30,18 @@ func (e *TicketActiveError) Error() string {
 // Cancel calls run id off from any unfinished state, on behalf of by for
 // reason (both kept on the run and in its log). The run ends at once
 // (cancelled, its ticket released, its queue entry retired, its retention
-// clock started); its owner, if a replica works on it, learns it from its
-// next heartbeat, which fails with ErrCancelled, and stops. A finished run
-// gives a *TransitionError.
+// clock started). Its owner, if a replica works on it, learns it at once:
+// the cancel is announced on a channel every replica keeping a lease
+// listens to, and should the notice be missed, its next heartbeat fails
+// with ErrCancelled. Either way its lease ends with ErrCancelled and it
+// stops. A finished run gives a *TransitionError.
 func (s *Store) Cancel(ctx context.Context, id, by, reason string) (Run, error) {
 	req := CancelRequest{By: by, Reason: reason, At: time.Now()}
-	return s.applyBy(ctx, id, EventCancel, Update{cancel: &req}, by)
+	run, err := s.applyBy(ctx, id, EventCancel, Update{cancel: &req}, by)
+	if err == nil {
+		s.announceCancel(ctx, run)
+	}
+	return run, err
 }
 
 // Restart queues a failed or cancelled run again as its next attempt, on

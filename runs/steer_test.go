@@ -83,7 +83,7 @@ func TestRestartQueuesAFailedRunAsItsNextAttempt(t *testing.T) {
 		}
 	}
 	g.Expect(states).To(Equal([]string{
-		"queued///1", "provisioning///1", "failed//tests failed/1", "queued/alice//2", "provisioning///2",
+		"queued///1", "starting///1", "failed//tests failed/1", "queued/alice//2", "starting///2",
 	}), "the log keeps the first attempt's story")
 }
 
@@ -95,7 +95,7 @@ func TestRestartIsRefusedForUnfinishedRunsAndBusyTickets(t *testing.T) {
 	_, err := s.Restart(ctx, running.ID, "alice")
 	var te *TransitionError
 	g.Expect(errors.As(err, &te)).To(BeTrue(), "%v", err)
-	g.Expect(te.From).To(Equal(StateProvisioning))
+	g.Expect(te.From).To(Equal(StateStarting))
 
 	_, err = s.Cancel(ctx, running.ID, "alice", "")
 	g.Expect(err).NotTo(HaveOccurred())

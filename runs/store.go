@@ -179,6 +179,9 @@ type Store struct {
 	// leases are the runs this process owns, by run id (*Lease): a change
 	// this Store sees that ends one ends its work at once.
 	leases sync.Map
+	// cancels is the subscription to cancels announced by any replica,
+	// held while this process keeps a lease.
+	cancels cancelWatch
 }
 
 // NewStore returns a store on rdb. It does no I/O.

@@ -66,7 +66,7 @@ func TestSweepOrphansDeletesOnlyKeysNoRunAccountsFor(t *testing.T) {
 
 	known, err := s.Known(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(known.Runs).To(Equal(map[string]State{active.ID: StateProvisioning, finished.ID: StateFailed, finalizing.ID: StateFailed, queued: StateQueued}))
+	g.Expect(known.Runs).To(Equal(map[string]State{active.ID: StateStarting, finished.ID: StateFailed, finalizing.ID: StateFailed, queued: StateQueued}))
 	g.Expect(known.Jobs).To(Equal(map[string]bool{sandbox.JobID(active.ID, "shop-api", 2, active.Fence): true, sandbox.JobID(active.ID, "shop-web", 2, active.Fence): true}))
 	g.Expect(known.Fences).To(Equal(map[string]int64{active.ID: active.Fence}))
 	g.Expect(known.Finalizing).To(Equal(map[string]bool{finalizing.ID: true}))

@@ -118,7 +118,7 @@ func TestRunsLogsFollowExitsWithTheRunsOutcome(t *testing.T) {
 			go func() {
 				done <- Main(context.Background(), []string{"runs", "logs", "-f", run.ID}, envFrom(env), &out, &out)
 			}()
-			g.Eventually(out.String).Should(ContainSubstring("run provisioning (start, attempt 1)"))
+			g.Eventually(out.String).Should(ContainSubstring("run starting (start, attempt 1)"))
 			g.Expect(store.AppendProgress(context.Background(), run.ID, "execute", "tests pass")).To(Succeed())
 			g.Eventually(out.String).Should(ContainSubstring("[execute] tests pass"), "followed live")
 			g.Expect(tc.end(store, run)).To(Succeed())

@@ -83,7 +83,7 @@ func TestAPIShowsARunWithItsPlanPullRequestsCostAndAttempts(t *testing.T) {
 
 	code, body, _ := e.call("GET", "/api/runs/"+run.ID, readToken, "")
 	g.Expect(code).To(Equal(http.StatusOK))
-	g.Expect(body).To(And(HaveKeyWithValue("state", "provisioning"), HaveKeyWithValue("attempt", BeNumerically("==", 1)),
+	g.Expect(body).To(And(HaveKeyWithValue("state", "starting"), HaveKeyWithValue("attempt", BeNumerically("==", 1)),
 		HaveKeyWithValue("plan", "1. Fix the cart total"), HaveKeyWithValue("step", "execute"),
 		HaveKeyWithValue("pullRequests", HaveKeyWithValue("shop-api", "https://github.com/acme/shop-api/pull/7")),
 		HaveKeyWithValue("usage", HaveKeyWithValue("costUsd", 0.042))))
@@ -212,7 +212,7 @@ func TestClientFollowsARunToItsEnd(t *testing.T) {
 		}
 		done <- r
 	}()
-	g.Eventually(seen).Should(Receive(Equal("run provisioning (start, attempt 1)")))
+	g.Eventually(seen).Should(Receive(Equal("run starting (start, attempt 1)")))
 	_, err := e.store.Apply(e.ctx(), run.ID, runs.EventReady, runs.Update{Fence: run.Fence})
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = e.store.Apply(e.ctx(), run.ID, runs.EventFail, runs.Update{Fence: run.Fence, Error: "tests failed"})

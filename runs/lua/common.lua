@@ -12,7 +12,7 @@ local finalize_stream = prefix .. 'finalize'
 local epoch_key = prefix .. 'epoch'
 
 -- The states in which a replica owns a run (activeStates in state.go).
-local active_states = { provisioning = true, running = true, publishing = true }
+local active_states = { starting = true, provisioning = true, running = true, publishing = true }
 -- every run by creation time, newest last: the run list's order
 local created_key = prefix .. 'runs:created'
 

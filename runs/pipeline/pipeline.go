@@ -85,7 +85,7 @@ func New(d Deps) (*Pipeline, error) {
 	return &Pipeline{deps: d, models: newModelCache()}, nil
 }
 
-// Execute carries the run of lease from provisioning to its end:
+// Execute carries the run of lease from its start to its end:
 // succeeded, failed or awaiting input. It applies the run's transitions
 // itself, through the lease, and guards every write to the ticket, the
 // repository host and the remote with it. When ctx ends (a drain, a lost

@@ -49,6 +49,11 @@ type repo struct {
 // provision starts a sandbox per repository of the run and marks the run
 // ready once all are up.
 func (j *job) provision(ctx context.Context) error {
+	// The run read starting while its ticket was read; from here on its
+	// sandboxes are being made.
+	if _, err := j.lease.Apply(ctx, runs.EventProvision, runs.Update{}); err != nil {
+		return err
+	}
 	req := sandbox.ProvisionRequest{RunID: j.run.ID, Attempt: j.run.Attempt, Fence: j.run.Fence}
 	branch := runs.BranchFor(j.run.Ticket)
 	for _, name := range j.run.Repos {

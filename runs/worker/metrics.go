@@ -31,7 +31,7 @@ type RunsCollector struct {
 func NewRunsCollector(store RunCounter, log logr.Logger) *RunsCollector {
 	return &RunsCollector{store: store, log: log.WithName("metrics"),
 		desc: prometheus.NewDesc(
-			"agentsmith_runs", "Runs that are not finished, by state (queued, provisioning, running, publishing, awaiting_input), across all replicas.",
+			"agentsmith_runs", "Runs that are not finished, by state (queued, starting, provisioning, running, publishing, awaiting_input), across all replicas.",
 			[]string{"state"}, nil),
 		redisUp: prometheus.NewDesc(
 			"agentsmith_redis_up", "1 when this replica's last scrape could read the run store in Redis, 0 when it could not.",

@@ -45,7 +45,7 @@ func TestRunsGaugeCountsTheRunsThatWaitOrWorkAtScrapeTime(t *testing.T) {
 	defer lease.Close()
 
 	g.Expect(runsGauge(g, reg)).To(Equal(map[string]float64{
-		"queued": 1, "provisioning": 1, "running": 0, "publishing": 0, "awaiting_input": 0,
+		"queued": 1, "starting": 1, "provisioning": 0, "running": 0, "publishing": 0, "awaiting_input": 0,
 	}))
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/agent-smith/agent-smith/runs"
 )
 
-// Executor carries the run of one lease from provisioning to its end. It
+// Executor carries the run of one lease from its start to its end. It
 // applies the run's own transitions (ready, publish, succeed, fail, await
 // input) through the lease, guards its side effects with it, and returns
 // once the run has left the active states. When ctx ends first (a drain
@@ -290,11 +290,12 @@ func lastTarget(ev runs.Event, ok bool) runs.State {
 	if !ok {
 		return ""
 	}
-	to, err := runs.Transition(runs.StateProvisioning, ev)
-	if err != nil {
-		to, _ = runs.Transition(runs.StateRunning, ev)
+	for _, from := range runs.ActiveStates() {
+		if to, err := runs.Transition(from, ev); err == nil {
+			return to
+		}
 	}
-	return to
+	return ""
 }
 
 // settlement is what a worker does with a run once its executor returned.

@@ -312,6 +312,7 @@ func TestSettleDecidesByTheRunAsItIsNow(t *testing.T) {
 		{"Redis lost its success", runs.StateSucceeded, at(ours, runs.StatePublishing), true, false, false, settleReassert},
 		{"Redis lost its success and more", runs.StateSucceeded, at(ours, runs.StateProvisioning), true, true, true, settleReassert},
 		{"Redis lost its parking", runs.StateAwaitingInput, at(ours, runs.StateRunning), true, false, false, settleReassert},
+		{"Redis lost everything since the start", runs.StateSucceeded, at(ours, runs.StateStarting), true, false, false, settleReassert},
 		{"the drain cut it short", runs.StatePublishing, at(ours, runs.StatePublishing), true, true, false, settleHandBack},
 		{"its lease expired in an outage", runs.StateRunning, at(ours, runs.StateRunning), true, false, true, settleHandBack},
 		{"Redis did not answer its publish", runs.StatePublishing, at(ours, runs.StateRunning), true, false, true, settleHandBack},
@@ -320,6 +321,23 @@ func TestSettleDecidesByTheRunAsItIsNow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			NewWithT(t).Expect(decide(ours, tc.last, tc.now, tc.found, tc.draining, tc.expired)).To(Equal(tc.want))
 		})
+	}
+}
+
+func TestTheLastTransitionLeadsWhereTheMachineSays(t *testing.T) {
+	for _, tc := range []struct {
+		ev   runs.Event
+		ok   bool
+		want runs.State
+	}{
+		{"", false, ""},
+		{runs.EventProvision, true, runs.StateProvisioning},
+		{runs.EventReady, true, runs.StateRunning},
+		{runs.EventPublish, true, runs.StatePublishing},
+		{runs.EventAwaitInput, true, runs.StateAwaitingInput},
+		{runs.EventSucceed, true, runs.StateSucceeded},
+	} {
+		NewWithT(t).Expect(lastTarget(tc.ev, tc.ok)).To(Equal(tc.want), string(tc.ev))
 	}
 }
 

@@ -27,7 +27,7 @@ type ProvisionerOptions struct {
 
 // Provisioner implements sandbox.Provisioner on sandbox pods. It never
 // calls the Kubernetes API: the sandbox reconciler creates the pods of every
-// run this replica owns once it enters provisioning, and deletes them once
+// run this replica owns once it starts, and deletes them once
 // the run leaves the active states. Provision opens the sandboxes' jobs on
 // the replica's sandbox API, waits for the reconciler's reports on the
 // Board, then for the agent's and the gate's first polls.
