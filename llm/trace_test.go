@@ -21,8 +21,16 @@ type traced struct {
 
 func (tr *traced) trace() *llm.Trace {
 	return &llm.Trace{
-		ModelCall: func(_ context.Context, c llm.ModelCallInfo) { tr.mu.Lock(); tr.models = append(tr.models, c); tr.mu.Unlock() },
-		ToolCall:  func(_ context.Context, r llm.ToolCallRecord) { tr.mu.Lock(); tr.tools = append(tr.tools, r); tr.mu.Unlock() },
+		ModelCall: func(_ context.Context, c llm.ModelCallInfo) {
+			tr.mu.Lock()
+			tr.models = append(tr.models, c)
+			tr.mu.Unlock()
+		},
+		ToolCall: func(_ context.Context, r llm.ToolCallRecord) {
+			tr.mu.Lock()
+			tr.tools = append(tr.tools, r)
+			tr.mu.Unlock()
+		},
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 )
 
 func TestUnlabeledWithdrawsOnlyWhenTheLastTriggerLabelGoes(t *testing.T) {
-	isTrigger := func(l string) bool { return !IsLifecycleLabel(l) && (strings.EqualFold(l, "agent-smith") || l == "ai-fix") }
+	isTrigger := func(l string) bool {
+		return !IsLifecycleLabel(l) && (strings.EqualFold(l, "agent-smith") || l == "ai-fix")
+	}
 	for _, tc := range []struct {
 		name               string
 		removed, remaining []string
