@@ -152,29 +152,14 @@ var workingSteps = []runs.StepRecord{{Name: "ticket", State: "done", TookMS: 300
 	{Name: "test", State: "running"}, {Name: "pull-requests", State: "pending"}}
 
 func (e commentingRun) Execute(ctx context.Context, lease *runs.Lease) error {
-	raw, err := connect.Tracker(e.cfg, "issues")
+	tr, status, err := startWork(ctx, e.cfg, lease, workingSteps)
 	if err != nil {
-		return err
-	}
-	run := lease.Run()
-	tr := pipeline.GuardTracker(raw, lease)
-	t, err := tr.Ticket(ctx, run.Ticket)
-	if err != nil {
-		return err
-	}
-	status, err := pipeline.EnsureStatusComment(ctx, tr, t, run, "ticket", "plan", "test", "pull-requests")
-	if err != nil {
-		return err
-	}
-	if _, err := lease.Update(ctx, runs.Update{StatusCommentID: status, Step: "test", Steps: workingSteps}); err != nil {
-		return err
-	}
-	if err := tr.SetLifecycle(ctx, run.Ticket, trackers.LifecycleInProgress); err != nil {
 		return err
 	}
 	// The progress of a step edits the comment; it adds none.
+	run := lease.Run()
 	run.StatusCommentID = status
-	t, err = tr.Ticket(ctx, run.Ticket)
+	t, err := tr.Ticket(ctx, run.Ticket)
 	if err != nil {
 		return err
 	}

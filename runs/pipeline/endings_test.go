@@ -29,25 +29,41 @@ import (
 type leaveActive struct{ cfg *config.Config }
 
 func (e leaveActive) Execute(ctx context.Context, lease *runs.Lease) error {
-	raw, err := connect.Tracker(e.cfg, "issues")
+	steps := []runs.StepRecord{{Name: "ticket", State: "done"}, {Name: "plan", State: "running"}}
+	_, _, err := startWork(ctx, e.cfg, lease, steps)
+	return err
+}
+
+// startWork plays a run's first steps on its ticket as the pipeline does:
+// the status comment opened for steps, the run at the last of them, the
+// ticket in progress. It returns the guarded tracker and the comment's id.
+func startWork(ctx context.Context, cfg *config.Config, lease *runs.Lease, steps []runs.StepRecord) (trackers.Tracker, string, error) {
+	raw, err := connect.Tracker(cfg, "issues")
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	run := lease.Run()
 	tr := pipeline.GuardTracker(raw, lease)
 	t, err := tr.Ticket(ctx, run.Ticket)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	status, err := pipeline.EnsureStatusComment(ctx, tr, t, run, "ticket", "plan")
+	names := make([]string, len(steps))
+	current := ""
+	for i, s := range steps {
+		names[i] = s.Name
+		if s.State == "running" {
+			current = s.Name
+		}
+	}
+	status, err := pipeline.EnsureStatusComment(ctx, tr, t, run, names...)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	steps := []runs.StepRecord{{Name: "ticket", State: "done"}, {Name: "plan", State: "running"}}
-	if _, err := lease.Update(ctx, runs.Update{StatusCommentID: status, Step: "plan", Steps: steps}); err != nil {
-		return err
+	if _, err := lease.Update(ctx, runs.Update{StatusCommentID: status, Step: current, Steps: steps}); err != nil {
+		return nil, "", err
 	}
-	return tr.SetLifecycle(ctx, run.Ticket, trackers.LifecycleInProgress)
+	return tr, status, tr.SetLifecycle(ctx, run.Ticket, trackers.LifecycleInProgress)
 }
 
 // endingWorld is a store on its own redis-server with the real finalizer
