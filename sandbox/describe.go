@@ -44,7 +44,7 @@ func Describe(step Step, res StepResult) string {
 	default:
 		what = string(step.Kind)
 	}
-	took := time.Duration(res.DurationSeconds * float64(time.Second)).Round(time.Millisecond)
+	took := res.Duration().Round(time.Millisecond)
 	var outcome string
 	switch {
 	case res.TimedOut:
@@ -59,6 +59,11 @@ func Describe(step Step, res StepResult) string {
 		outcome = "ok"
 	}
 	return oneLine(fmt.Sprintf("%s → %s in %s", what, outcome, took))
+}
+
+// Duration is how long the step took, as the agent measured it.
+func (r StepResult) Duration() time.Duration {
+	return time.Duration(r.DurationSeconds * float64(time.Second))
 }
 
 func orRoot(p string) string {

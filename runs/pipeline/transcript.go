@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/agent-smith/agent-smith/llm"
 	"github.com/agent-smith/agent-smith/runs"
@@ -56,7 +55,7 @@ func (j *job) recordCommand(ctx context.Context, repo string, step sandbox.Step,
 		return
 	}
 	c := &runs.Command{Repo: repo, Command: step.CommandLine(), ExitCode: res.ExitCode,
-		Duration: runs.Duration(time.Duration(res.DurationSeconds * float64(time.Second))), Output: output(res)}
+		Duration: runs.Duration(res.Duration()), Output: output(res)}
 	e := runs.Entry{Kind: runs.KindCommand, Command: c}
 	switch {
 	case res.TimedOut:

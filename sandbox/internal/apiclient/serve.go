@@ -157,7 +157,7 @@ func (s *server) handle(ctx context.Context, step sandbox.Step) (done bool, err 
 	}
 	res := s.o.Scrub(s.execute(ctx, step))
 	// One readable line per step at info: kubectl logs tells the step story.
-	log.Info(sandbox.Describe(step, res), "exitCode", res.ExitCode, "duration", stepDuration(res))
+	log.Info(sandbox.Describe(step, res), "exitCode", res.ExitCode, "duration", res.Duration().Round(time.Millisecond).String())
 	return false, s.reply(ctx, res)
 }
 
@@ -285,8 +285,4 @@ func (r *recentIDs) add(id string) bool {
 	r.ids[r.next] = id
 	r.next = (r.next + 1) % len(r.ids)
 	return true
-}
-
-func stepDuration(res sandbox.StepResult) string {
-	return time.Duration(res.DurationSeconds * float64(time.Second)).Round(time.Millisecond).String()
 }
